@@ -1,0 +1,370 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/foshan-hotline/hotline/pii"
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the hotline's whole configuration. Every field has a default, so `hotline demo`
+// runs without a file; a YAML file, HOTLINE_* environment variables and flags override it,
+// in that order.
+type Config struct {
+	Database DatabaseConfig `mapstructure:"database" yaml:"database"`
+	HTTP     HTTPConfig     `mapstructure:"http" yaml:"http"`
+	PII      PIIConfig      `mapstructure:"pii" yaml:"pii"`
+	Asterisk AsteriskConfig `mapstructure:"asterisk" yaml:"asterisk"`
+	IVR      IVRConfig      `mapstructure:"ivr" yaml:"ivr"`
+	Demo     DemoConfig     `mapstructure:"demo" yaml:"demo"`
+	Log      LogConfig      `mapstructure:"log" yaml:"log"`
+}
+
+// DatabaseConfig says where PostgreSQL is. An empty URL means a throwaway cluster (demo only).
+type DatabaseConfig struct {
+	URL            string        `mapstructure:"url" yaml:"url" secret:"url"`
+	MaxOpenConns   int           `mapstructure:"max_open_conns" yaml:"max_open_conns"`
+	ConnectTimeout time.Duration `mapstructure:"connect_timeout" yaml:"connect_timeout"`
+}
+
+// HTTPConfig is the agent desk and operations HTTP server.
+type HTTPConfig struct {
+	Listen          string        `mapstructure:"listen" yaml:"listen"`
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" yaml:"shutdown_timeout"`
+}
+
+// PIIConfig holds the keys protecting ID numbers at rest, base64 of 32 bytes each.
+type PIIConfig struct {
+	SealKey   string `mapstructure:"seal_key" yaml:"seal_key" secret:"true"`
+	LookupKey string `mapstructure:"lookup_key" yaml:"lookup_key" secret:"true"`
+}
+
+// AsteriskConfig lists the Asterisk nodes the controller connects to.
+type AsteriskConfig struct {
+	Nodes []NodeConfig `mapstructure:"nodes" yaml:"nodes"`
+}
+
+// NodeConfig is one Asterisk node's ARI endpoint.
+type NodeConfig struct {
+	Name     string `mapstructure:"name" yaml:"name"`
+	URL      string `mapstructure:"url" yaml:"url"`
+	Username string `mapstructure:"username" yaml:"username"`
+	Password string `mapstructure:"password" yaml:"password" secret:"true"`
+	App      string `mapstructure:"app" yaml:"app"`
+}
+
+// IVRConfig tunes the call flows.
+type IVRConfig struct {
+	FlowsDir      string        `mapstructure:"flows_dir" yaml:"flows_dir"`
+	SoundsDir     string        `mapstructure:"sounds_dir" yaml:"sounds_dir"`
+	SoundURI      string        `mapstructure:"sound_uri" yaml:"sound_uri"`
+	LookupTimeout time.Duration `mapstructure:"lookup_timeout" yaml:"lookup_timeout"`
+}
+
+// DemoConfig sizes the demo's seeded data and says where it keeps its state.
+type DemoConfig struct {
+	Dir        string `mapstructure:"dir" yaml:"dir"`
+	Citizens   int    `mapstructure:"citizens" yaml:"citizens"`
+	Seed       int64  `mapstructure:"seed" yaml:"seed"`
+	SimListen  string `mapstructure:"sim_listen" yaml:"sim_listen"`
+	SimControl string `mapstructure:"sim_control" yaml:"sim_control"`
+}
+
+// LogConfig selects the log level and format.
+type LogConfig struct {
+	Level  string `mapstructure:"level" yaml:"level"`
+	Format string `mapstructure:"format" yaml:"format"`
+}
+
+// defaults are the embedded configuration: enough to run the demo.
+var defaults = map[string]any{
+	"database.url":             "",
+	"database.max_open_conns":  20,
+	"database.connect_timeout": "5s",
+	"http.listen":              "127.0.0.1:8080",
+	"http.shutdown_timeout":    "10s",
+	"pii.seal_key":             "",
+	"pii.lookup_key":           "",
+	"asterisk.nodes": []map[string]any{{
+		"name": "ast1", "url": "http://127.0.0.1:8088", "username": "hotline", "password": "hotline-secret", "app": "hotline",
+	}},
+	"ivr.flows_dir":      "flows",
+	"ivr.sounds_dir":     "sounds",
+	"ivr.sound_uri":      "sound:hotline",
+	"ivr.lookup_timeout": "2s",
+	"demo.dir":           ".demo",
+	"demo.citizens":      2000,
+	"demo.seed":          1,
+	"demo.sim_listen":    "127.0.0.1:8088",
+	"demo.sim_control":   "127.0.0.1:8089",
+	"log.level":          "info",
+	"log.format":         "text",
+}
+
+// flagKeys maps global flags to configuration keys.
+var flagKeys = map[string]string{
+	"database-url": "database.url",
+	"listen":       "http.listen",
+	"log-level":    "log.level",
+}
+
+// addConfigFlags declares the global flags that override configuration keys.
+func addConfigFlags(fs *pflag.FlagSet) {
+	fs.String("config", "", "YAML configuration file (defaults < file < HOTLINE_* environment < flags)")
+	fs.String("database-url", "", "PostgreSQL URL (database.url); empty starts a throwaway cluster in demo")
+	fs.String("listen", "", "HTTP listen address (http.listen)")
+	fs.String("log-level", "", "debug, info, warn or error (log.level)")
+}
+
+// loadConfig builds the effective configuration from defaults, the file named by --config,
+// the environment and the flags, and validates it.
+func loadConfig(fs *pflag.FlagSet, environ []string) (*Config, error) {
+	v := viper.New()
+	for k, val := range defaults {
+		v.SetDefault(k, val)
+	}
+	if path, _ := fs.GetString("config"); path != "" {
+		if err := readConfigFile(v, path); err != nil {
+			return nil, err
+		}
+	}
+	applyEnv(v, environ)
+	for name, key := range flagKeys {
+		if f := fs.Lookup(name); f != nil && f.Changed {
+			v.Set(key, f.Value.String())
+		}
+	}
+	var c Config
+	dec := func(dc *mapstructure.DecoderConfig) {
+		dc.ErrorUnused = true
+		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(mapstructure.StringToTimeDurationHookFunc())
+	}
+	if err := v.Unmarshal(&c, dec); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// readConfigFile merges a YAML file, rejecting keys the configuration does not have: a typo
+// in a key must not silently leave the default in force.
+func readConfigFile(v *viper.Viper, path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("configuration file: %w", err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("configuration file %s: %w", path, err)
+	}
+	if err := checkKeys(doc, reflect.TypeOf(Config{}), ""); err != nil {
+		return fmt.Errorf("configuration file %s: %w", path, err)
+	}
+	if err := v.MergeConfigMap(doc); err != nil {
+		return fmt.Errorf("configuration file %s: %w", path, err)
+	}
+	return nil
+}
+
+// checkKeys reports the first key of doc that has no field in t.
+func checkKeys(doc map[string]any, t reflect.Type, prefix string) error {
+	fields := map[string]reflect.StructField{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		fields[f.Tag.Get("mapstructure")] = f
+	}
+	keys := make([]string, 0, len(doc))
+	for k := range doc {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		f, ok := fields[k]
+		if !ok {
+			return fmt.Errorf("unknown key %q", prefix+k)
+		}
+		ft := f.Type
+		switch sub := doc[k].(type) {
+		case map[string]any:
+			if ft.Kind() == reflect.Struct {
+				if err := checkKeys(sub, ft, prefix+k+"."); err != nil {
+					return err
+				}
+			}
+		case []any:
+			if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+				for i, item := range sub {
+					if m, ok := item.(map[string]any); ok {
+						if err := checkKeys(m, ft.Elem(), fmt.Sprintf("%s%s[%d].", prefix, k, i)); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// applyEnv sets every known key from its HOTLINE_* variable (database.url ←
+// HOTLINE_DATABASE_URL). An unknown HOTLINE_ variable is ignored, since the environment is
+// shared with other programs. The first Asterisk node has shorthand variables
+// HOTLINE_ASTERISK_URL, _USERNAME, _PASSWORD and _APP.
+func applyEnv(v *viper.Viper, environ []string) {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, val, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "HOTLINE_") {
+			env[k] = val
+		}
+	}
+	for key := range defaults {
+		if val, ok := env["HOTLINE_"+strings.ToUpper(strings.ReplaceAll(key, ".", "_"))]; ok {
+			v.Set(key, val)
+		}
+	}
+	var node map[string]any
+	for _, field := range []string{"url", "username", "password", "app", "name"} {
+		val, ok := env["HOTLINE_ASTERISK_"+strings.ToUpper(field)]
+		if !ok {
+			continue
+		}
+		if node == nil {
+			node = firstNode(v)
+		}
+		node[field] = val
+	}
+	if node != nil {
+		nodes := v.Get("asterisk.nodes")
+		list, _ := toMaps(nodes)
+		if len(list) == 0 {
+			list = []map[string]any{node}
+		} else {
+			list[0] = node
+		}
+		v.Set("asterisk.nodes", list)
+	}
+}
+
+func firstNode(v *viper.Viper) map[string]any {
+	list, _ := toMaps(v.Get("asterisk.nodes"))
+	node := map[string]any{}
+	if len(list) > 0 {
+		for k, val := range list[0] {
+			node[k] = val
+		}
+	}
+	return node
+}
+
+func toMaps(x any) ([]map[string]any, bool) {
+	switch l := x.(type) {
+	case []map[string]any:
+		return append([]map[string]any(nil), l...), true
+	case []any:
+		out := make([]map[string]any, 0, len(l))
+		for _, item := range l {
+			if m, ok := item.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// validate checks every value that could otherwise fail later, naming the key.
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if u := c.Database.URL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "postgres" && p.Scheme != "postgresql") {
+			bad("database.url", "must be a postgres:// URL")
+		}
+	}
+	if c.Database.MaxOpenConns < 1 {
+		bad("database.max_open_conns", "must be at least 1, got %d", c.Database.MaxOpenConns)
+	}
+	positive := map[string]time.Duration{
+		"database.connect_timeout": c.Database.ConnectTimeout,
+		"http.shutdown_timeout":    c.HTTP.ShutdownTimeout,
+		"ivr.lookup_timeout":       c.IVR.LookupTimeout,
+	}
+	for _, key := range sortedKeys(positive) {
+		if positive[key] <= 0 {
+			bad(key, "must be a positive duration, got %s", positive[key])
+		}
+	}
+	for _, a := range []struct{ key, addr string }{
+		{"http.listen", c.HTTP.Listen}, {"demo.sim_listen", c.Demo.SimListen}, {"demo.sim_control", c.Demo.SimControl},
+	} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			bad(a.key, "must be host:port, got %q", a.addr)
+		}
+	}
+	for _, k := range []struct{ key, value string }{{"pii.seal_key", c.PII.SealKey}, {"pii.lookup_key", c.PII.LookupKey}} {
+		if _, err := pii.DecodeKey(k.value); k.value != "" && err != nil {
+			bad(k.key, "%v", err)
+		}
+	}
+	if (c.PII.SealKey == "") != (c.PII.LookupKey == "") {
+		bad("pii", "set both seal_key and lookup_key, or neither")
+	}
+	if len(c.Asterisk.Nodes) == 0 {
+		bad("asterisk.nodes", "at least one node is required")
+	}
+	seen := map[string]bool{}
+	for i, n := range c.Asterisk.Nodes {
+		key := fmt.Sprintf("asterisk.nodes[%d]", i)
+		if n.Name == "" || seen[n.Name] {
+			bad(key+".name", "must be a unique, non-empty name")
+		}
+		seen[n.Name] = true
+		if p, err := url.Parse(n.URL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad(key+".url", "must be an http(s):// URL, got %q", redactURL(n.URL))
+		}
+		if n.App == "" {
+			bad(key+".app", "must not be empty")
+		}
+	}
+	if c.Demo.Citizens < 1 {
+		bad("demo.citizens", "must be at least 1, got %d", c.Demo.Citizens)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/foshan-hotline/hotline/ops"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the ARI controller and the agent desk",
+		Long: `Run the hotline: connect to every configured Asterisk node over ARI, run the call flows,
+and serve the agent desk with /healthz, /readyz and /metrics on http.listen. Needs database.url
+with a current schema ('hotline migrate'). SIGTERM or Ctrl-C shuts down gracefully.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.cfg.Database.URL == "" {
+				return errNoDatabase
+			}
+			db, err := a.openDatabase(cmd.Context(), a.cfg.Database.URL)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := requireCurrentSchema(cmd.Context(), db); err != nil {
+				return err
+			}
+			return a.serve(cmd.Context(), db)
+		},
+	}
+}
+
+// serve runs the hotline's long-lived parts on db until ctx ends.
+func (a *app) serve(ctx context.Context, db *sqlx.DB) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	probes := ops.NewProbes(a.cfg.Database.ConnectTimeout)
+	probes.Add("database", db.PingContext)
+
+	mux := http.NewServeMux()
+	ops.Register(mux, probes, reg)
+	return serveHTTP(ctx, a.log, "http", a.cfg.HTTP.Listen, mux, a.cfg.HTTP.ShutdownTimeout)
+}
