@@ -1,0 +1,391 @@
+package ari
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Default lifecycle settings of a Conn.
+const (
+	DefaultBackoffInitial = 500 * time.Millisecond
+	DefaultBackoffMax     = 5 * time.Second
+	DefaultPingInterval   = 4 * time.Second
+	DefaultPingTimeout    = 5 * time.Second
+	DefaultReconcileGrace = time.Second
+	maxEventSize          = 4 << 20
+)
+
+// ConnOptions configures a Conn; zero fields take the defaults.
+type ConnOptions struct {
+	// Logger receives connection lifecycle logs (key "node").
+	Logger *slog.Logger
+	// Handler receives the events no inbox owns, above all StasisStart of new
+	// calls. It runs on the websocket reader goroutine: it must not block, and
+	// it claims a new call by creating an inbox (c.Router().NewInbox) owning
+	// the channel before it returns.
+	Handler func(c *Conn, ev Event)
+	// OnReconcile is called after every (re)connect with what differs between
+	// the node and the calls this controller owns. Its ctx ends with the
+	// websocket session.
+	OnReconcile func(ctx context.Context, r Reconciliation)
+	// BackoffInitial and BackoffMax bound the wait between reconnect
+	// attempts, doubling from the first to the second (0.5 s to 5 s).
+	BackoffInitial, BackoffMax time.Duration
+	// PingInterval and PingTimeout detect a silent network drop: Asterisk
+	// never pings, so the client does; a ping unanswered within PingTimeout
+	// ends the session. A drop is noticed within PingInterval+PingTimeout.
+	PingInterval, PingTimeout time.Duration
+	// ReconcileGrace is how long reconciliation waits before confirming a
+	// difference, so that a StasisStart or originate racing with it is not
+	// reported.
+	ReconcileGrace time.Duration
+	// HTTPClient is used for REST and the websocket handshake (it must not
+	// have a Timeout); nil means one built on NewTransport.
+	HTTPClient *http.Client
+}
+
+// Reconciliation is the difference between a node and the calls this
+// controller owns, computed after a (re)connect: events sent while the
+// websocket was down are lost and never replayed.
+type Reconciliation struct {
+	Node string
+	App  string
+	// Unowned are channels in the application that no inbox owns: calls that
+	// entered while disconnected, or whose controller died. The engine
+	// resumes them, hands them to an agent or ends them politely; none may
+	// stay in Stasis forever.
+	Unowned []Channel
+	// Gone are owned channel ids that no longer exist on the node or are no
+	// longer in the application (their StasisEnd was lost).
+	Gone []string
+}
+
+// Health is the state of one node connection, for /readyz and metrics.
+type Health struct {
+	Node           string
+	App            string
+	Connected      bool
+	Replaced       bool // another websocket took the application over
+	LastConnect    time.Time
+	LastError      string
+	Reconnects     uint64 // successful connects after the first
+	EventsReceived uint64
+	DecodeErrors   uint64
+	Inboxes        int64
+}
+
+// Conn is the link to one Asterisk node for one application: the REST
+// client, the events websocket with its reconnect loop, and the router of
+// its events.
+type Conn struct {
+	node   Node
+	client *Client
+	router *Router
+	opts   ConnOptions
+	log    *slog.Logger
+
+	events atomic.Uint64 // events received, kept out of mu: updated per event
+
+	mu     sync.Mutex
+	health Health
+}
+
+// NewConn returns a Conn for node; Run starts it.
+func NewConn(node Node, opts ConnOptions) (*Conn, error) {
+	if node.Name == "" || node.App == "" {
+		return nil, fmt.Errorf("ari: node needs a name and an app: %v", node)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts.BackoffInitial = orDefault(opts.BackoffInitial, DefaultBackoffInitial)
+	opts.BackoffMax = orDefault(opts.BackoffMax, DefaultBackoffMax)
+	opts.PingInterval = orDefault(opts.PingInterval, DefaultPingInterval)
+	opts.PingTimeout = orDefault(opts.PingTimeout, DefaultPingTimeout)
+	opts.ReconcileGrace = orDefault(opts.ReconcileGrace, DefaultReconcileGrace)
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Transport: NewTransport()}
+	}
+	log := opts.Logger.With(slog.String("node", node.Name), slog.String("app", node.App))
+	client, err := NewClient(node.URL, node.User, node.Password, WithHTTPClient(opts.HTTPClient), WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", node.Name, err)
+	}
+	c := &Conn{node: node, client: client, opts: opts, log: log}
+	c.health = Health{Node: node.Name, App: node.App}
+	c.router = NewRouter(node.Name, func(ev Event) {
+		if c.opts.Handler != nil {
+			c.opts.Handler(c, ev)
+		}
+	})
+	return c, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Name returns the node's configured name.
+func (c *Conn) Name() string { return c.node.Name }
+
+// App returns the Stasis application name.
+func (c *Conn) App() string { return c.node.App }
+
+// Client returns the REST client of the node.
+func (c *Conn) Client() *Client { return c.client }
+
+// Router returns the router of the node's events.
+func (c *Conn) Router() *Router { return c.router }
+
+// Health returns the connection's current state.
+func (c *Conn) Health() Health {
+	c.mu.Lock()
+	h := c.health
+	c.mu.Unlock()
+	h.EventsReceived = c.events.Load()
+	h.Inboxes = c.router.Stats().Inboxes
+	return h
+}
+
+func (c *Conn) update(f func(h *Health)) {
+	c.mu.Lock()
+	f(&c.health)
+	c.mu.Unlock()
+}
+
+// Run keeps the websocket connected until ctx ends (then it returns nil),
+// reconnecting with backoff. It returns an error wrapping
+// ErrApplicationReplaced when another connection took the application over:
+// fighting back would make two controllers steal each other's calls.
+func (c *Conn) Run(ctx context.Context) error {
+	delay := c.opts.BackoffInitial
+	for first := true; ; first = false {
+		connected, err := c.session(ctx, first)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, ErrApplicationReplaced) {
+			c.log.Error("ari application replaced by another websocket; not reconnecting (use a distinct app name per controller instance)")
+			return fmt.Errorf("node %s app %s: %w", c.node.Name, c.node.App, err)
+		}
+		if connected {
+			delay = c.opts.BackoffInitial
+		}
+		c.update(func(h *Health) { h.LastError = err.Error() })
+		c.log.Warn("ari websocket down; reconnecting", slog.String("error", err.Error()), slog.Duration("backoff", delay))
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		delay = min(delay*2, c.opts.BackoffMax)
+	}
+}
+
+// eventsURL returns the websocket URL; credentials go in a header only.
+func (c *Conn) eventsURL() string {
+	u := *c.client.base
+	u.Path = c.client.fullPath("/events")
+	u.RawQuery = url.Values{"app": {c.node.App}}.Encode()
+	return u.String()
+}
+
+// session runs one websocket connection; connected reports whether the
+// handshake succeeded.
+func (c *Conn) session(ctx context.Context, first bool) (connected bool, err error) {
+	dialCtx, cancelDial := context.WithTimeout(ctx, 10*time.Second)
+	ws, resp, err := websocket.Dial(dialCtx, c.eventsURL(), &websocket.DialOptions{
+		HTTPClient: c.opts.HTTPClient,
+		HTTPHeader: http.Header{"Authorization": {c.client.auth}},
+	})
+	cancelDial()
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			e := newError(http.MethodGet, c.client.fullPath("/events"), resp)
+			resp.Body.Close()
+			return false, fmt.Errorf("connect events websocket: %w", e)
+		}
+		return false, fmt.Errorf("connect events websocket: %w", err)
+	}
+	ws.SetReadLimit(maxEventSize)
+	c.update(func(h *Health) {
+		h.Connected, h.LastConnect, h.LastError = true, time.Now(), ""
+		if !first {
+			h.Reconnects++
+		}
+	})
+	c.log.Info("ari websocket connected")
+	defer c.update(func(h *Health) { h.Connected = false })
+
+	sctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	defer ws.CloseNow()
+
+	pingErr := make(chan error, 1)
+	wg.Go(func() { pingErr <- c.pinger(sctx, ws) })
+	wg.Go(func() { c.reconcile(sctx) })
+
+	err = c.read(sctx, ws)
+	select {
+	case perr := <-pingErr:
+		if perr != nil {
+			err = perr // the read failed because the pinger closed the socket
+		}
+	default:
+	}
+	if errors.Is(err, ErrApplicationReplaced) {
+		ws.Close(websocket.StatusNormalClosure, "application replaced")
+	}
+	return true, err
+}
+
+// read dispatches events until the socket fails.
+func (c *Conn) read(ctx context.Context, ws *websocket.Conn) error {
+	for {
+		_, data, err := ws.Read(ctx)
+		if err != nil {
+			return fmt.Errorf("read events websocket: %w", err)
+		}
+		ev, err := DecodeEvent(data)
+		if err != nil {
+			c.update(func(h *Health) { h.DecodeErrors++ })
+			c.log.Error("ari event not decoded", slog.String("error", err.Error()))
+			continue
+		}
+		ev.Base().Node = c.node.Name
+		c.events.Add(1)
+		if _, ok := ev.(*ApplicationReplaced); ok {
+			c.update(func(h *Health) { h.Replaced = true })
+			c.router.Dispatch(ev)
+			return ErrApplicationReplaced
+		}
+		c.router.Dispatch(ev)
+	}
+}
+
+// pinger pings the server; on a missing pong it closes the socket so that
+// the reader fails, and reports why.
+func (c *Conn) pinger(ctx context.Context, ws *websocket.Conn) error {
+	t := time.NewTicker(c.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, c.opts.PingTimeout)
+		err := ws.Ping(pctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			ws.CloseNow()
+			return fmt.Errorf("websocket ping: no pong within %v: %w", c.opts.PingTimeout, err)
+		}
+	}
+}
+
+// reconcile compares the node with the owned channels after a connect and
+// reports the differences that survive ReconcileGrace.
+func (c *Conn) reconcile(ctx context.Context) {
+	unowned, gone, err := c.differences(ctx)
+	if err == nil && (len(unowned) > 0 || len(gone) > 0) {
+		t := time.NewTimer(c.opts.ReconcileGrace)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		var unowned2 []Channel
+		var gone2 []string
+		unowned2, gone2, err = c.differences(ctx)
+		unowned = intersectChannels(unowned, unowned2)
+		gone = intersect(gone, gone2)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("ari reconciliation failed", slog.String("error", err.Error()))
+		}
+		return
+	}
+	if len(unowned) > 0 || len(gone) > 0 {
+		c.log.Warn("ari reconciliation found differences", slog.Int("unowned", len(unowned)), slog.Int("gone", len(gone)))
+	}
+	if c.opts.OnReconcile != nil {
+		c.opts.OnReconcile(ctx, Reconciliation{Node: c.node.Name, App: c.node.App, Unowned: unowned, Gone: gone})
+	}
+}
+
+// differences reads the application and the channel list once.
+func (c *Conn) differences(ctx context.Context) (unowned []Channel, gone []string, err error) {
+	app, err := c.client.Application(c.node.App).Get(ctx)
+	if errors.Is(err, ErrNotFound) {
+		app, err = &Application{Name: c.node.App}, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reconcile: %w", err)
+	}
+	channels, err := c.client.ListChannels(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reconcile: %w", err)
+	}
+	byID := make(map[string]Channel, len(channels))
+	for _, ch := range channels {
+		byID[ch.ID] = ch
+	}
+	inApp := make(map[string]bool, len(app.ChannelIDs))
+	for _, id := range app.ChannelIDs {
+		inApp[id] = true
+		ch, exists := byID[id]
+		if exists && !c.router.Owns(ChannelRef(id)) {
+			unowned = append(unowned, ch)
+		}
+	}
+	for _, id := range c.router.OwnedChannels() {
+		if !inApp[id] {
+			gone = append(gone, id)
+		}
+	}
+	slices.Sort(gone)
+	return unowned, gone, nil
+}
+
+func intersect(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if slices.Contains(b, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func intersectChannels(a, b []Channel) []Channel {
+	var out []Channel
+	for _, ch := range a {
+		if slices.ContainsFunc(b, func(o Channel) bool { return o.ID == ch.ID }) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
