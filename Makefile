@@ -1,0 +1,22 @@
+# The two commands a newcomer needs: `make demo` runs the whole hotline on embedded defaults,
+# `make test` runs every test. Both need only Go and the Debian packages .ci/run installs.
+
+GO ?= go
+
+.PHONY: demo test build bench vet
+
+demo:
+	$(GO) run ./cmd/hotline demo
+
+test:
+	$(GO) test -count=1 -timeout 20m ./...
+
+build:
+	$(GO) build -o bin/hotline ./cmd/hotline
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
