@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -65,6 +66,47 @@ func (a account) chown(path string) error {
 		return fmt.Errorf("giving %s to user %s: %w", path, a.name, err)
 	}
 	return nil
+}
+
+// checkReach reports a clear error when the account cannot traverse every
+// directory down to dir: otherwise initdb fails with a puzzling message. It
+// looks at owner, primary group and other bits (not supplementary groups
+// or ACLs), so it may reject a directory reachable in some other way.
+func (a account) checkReach(dir string) error {
+	if !a.switches() {
+		return nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		mode := fi.Mode().Perm()
+		var can bool
+		switch {
+		case int(st.Uid) == a.uid:
+			can = mode&0o100 != 0
+		case int(st.Gid) == a.gid:
+			can = mode&0o010 != 0
+		default:
+			can = mode&0o001 != 0
+		}
+		if !can {
+			return fmt.Errorf("user %s, which runs PostgreSQL because we are root, cannot enter %s (mode %v): "+
+				"choose an Options.Dir (or TMPDIR) it can reach", a.name, p, mode)
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
 }
 
 // sysProcAttr returns the attributes every child gets: its own process group,

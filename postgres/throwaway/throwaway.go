@@ -136,6 +136,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := acct.checkReach(orDefault(opts.Dir, os.TempDir())); err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp(opts.Dir, "hotline-pg-")
 	if err != nil {
 		return nil, fmt.Errorf("creating cluster directory: %w", err)

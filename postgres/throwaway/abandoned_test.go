@@ -1,0 +1,120 @@
+package throwaway_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/foshan-hotline/hotline/postgres/throwaway"
+)
+
+// childEnv switches this test binary into the child that starts a cluster,
+// reports it and waits to be killed; its value is "dir:" and the
+// cluster's parent directory (empty for the default).
+const childEnv = "HOTLINE_THROWAWAY_TEST_CHILD"
+
+// childMain starts a cluster, prints "dir pid" and blocks until killed.
+func childMain() int {
+	c, err := throwaway.Start(context.Background(), throwaway.Options{Dir: strings.TrimPrefix(os.Getenv(childEnv), "dir:")})
+	if err != nil {
+		fmt.Println("error:", err)
+		return 2
+	}
+	fmt.Println(c.Dir(), c.PID())
+	select {} // the server's waiting goroutine keeps the runtime busy
+}
+
+// TestAbandonedClusterCleansUp kills (SIGKILL) a process that owns a
+// cluster, so no Stop runs, and checks that the postmaster exits and the
+// cluster directory disappears on their own.
+//
+// The watchdog runs as the server's user. When we are root, that user can
+// empty the cluster directory but remove the directory itself only from a
+// parent it may write to (such as /tmp, which is sticky and world-writable):
+// under a parent only root may write, an empty directory stays behind.
+func TestAbandonedClusterCleansUp(t *testing.T) {
+	rootOnly := reachableTempDir(t) // 0755, owned by us
+	tests := []struct {
+		name      string
+		parent    string
+		wantEmpty bool // the directory stays, empty, instead of vanishing
+	}{
+		{name: "default temp dir", parent: ""},
+		{name: "parent only we may write", parent: rootOnly, wantEmpty: os.Geteuid() == 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, pid := startChild(t, tt.parent)
+			// A liveness bound, not a timing assertion: cleanup normally
+			// takes a fraction of a second.
+			deadline := time.Now().Add(30 * time.Second)
+			for processAlive(pid) || (!tt.wantEmpty && exists(dir)) || (tt.wantEmpty && !isEmpty(dir)) {
+				if time.Now().After(deadline) {
+					alive, left := processAlive(pid), exists(dir)
+					// Don't leave the cluster to the next test run.
+					if alive {
+						_ = syscall.Kill(pid, syscall.SIGQUIT)
+					}
+					os.RemoveAll(dir)
+					t.Fatalf("30 s after the owner's death: postmaster %d alive = %v, directory %s exists = %v",
+						pid, alive, dir, left)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if tt.wantEmpty {
+				if err := os.Remove(dir); err != nil {
+					t.Errorf("removing the emptied directory: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// startChild runs this binary as a child that starts a cluster under
+// parent, kills the child once the cluster is up, and returns the cluster's
+// directory and postmaster PID.
+func startChild(t *testing.T, parent string) (dir string, pid int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=dir:"+parent)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting child: %v", err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading child's report: %v", err)
+	}
+	if _, err := fmt.Sscan(line, &dir, &pid); err != nil || strings.HasPrefix(line, "error:") {
+		t.Fatalf("child: %s", line)
+	}
+	if !processAlive(pid) {
+		t.Fatalf("postmaster %d not running before the kill", pid)
+	}
+	return dir, pid
+}
+
+// isEmpty reports whether dir exists and has no entries.
+func isEmpty(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return err == nil && len(entries) == 0
+}
+
+// exists reports whether path exists.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
+}
