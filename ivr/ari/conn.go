@@ -93,6 +93,7 @@ type Conn struct {
 	router *Router
 	opts   ConnOptions
 	log    *slog.Logger
+	sleep  func(ctx context.Context, d time.Duration) bool // replaced in tests
 
 	events atomic.Uint64 // events received, kept out of mu: updated per event
 
@@ -121,7 +122,7 @@ func NewConn(node Node, opts ConnOptions) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", node.Name, err)
 	}
-	c := &Conn{node: node, client: client, opts: opts, log: log}
+	c := &Conn{node: node, client: client, opts: opts, log: log, sleep: sleepCtx}
 	c.health = Health{Node: node.Name, App: node.App}
 	c.router = NewRouter(node.Name, func(ev Event) {
 		if c.opts.Handler != nil {
@@ -186,14 +187,27 @@ func (c *Conn) Run(ctx context.Context) error {
 		}
 		c.update(func(h *Health) { h.LastError = err.Error() })
 		c.log.Warn("ari websocket down; reconnecting", slog.String("error", err.Error()), slog.Duration("backoff", delay))
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !c.sleep(ctx, delay) {
 			return nil
-		case <-t.C:
 		}
-		delay = min(delay*2, c.opts.BackoffMax)
+		delay = nextBackoff(delay, c.opts.BackoffMax)
+	}
+}
+
+// nextBackoff doubles d up to max.
+func nextBackoff(d, max time.Duration) time.Duration {
+	return min(d*2, max)
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether d elapsed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

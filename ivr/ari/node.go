@@ -32,6 +32,9 @@ func (n Node) String() string {
 	return fmt.Sprintf("%s(%s app=%s user=%s password=[redacted])", n.Name, n.URL, n.App, n.User)
 }
 
+// GoString describes the node for %#v without its password.
+func (n Node) GoString() string { return "ari.Node" + n.String() }
+
 // LogValue keeps the password out of structured logs.
 func (n Node) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("name", n.Name), slog.String("url", n.URL),
