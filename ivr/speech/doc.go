@@ -12,7 +12,8 @@
 //
 // Cardinals are read in groups of four digits (万, 亿; 10^12 is 一万亿):
 //   - one 零 per gap of zeros, never at the end: 1005 一千零五, 10005 一万零五,
-//     100000001 一亿零一, 10010 一万零一十;
+//     100000001 一亿零一, 10010 一万零一十, and for a whole zero group
+//     1000010000000 一万亿零一千万;
 //   - 十 is bare only at the start of the number: 10 十, 15 十五, 100000 十万, but
 //     115 一百一十五 and 10010 一万零一十;
 //   - 2 is 两 when it is the leading digit of the number and is followed by 百,
@@ -28,7 +29,7 @@
 //   - zero is 零元; an amount below one yuan leaves out 元 (0.30 三角, 0.05 五分);
 //   - the count that opens the amount is followed by a measure word, so a
 //     lone 2 there is 两 (两元, 两角, 两分); a later 2 is 二 (一元二角二分,
-//     零二分), as banks and utilities read it.
+//     零二分): the formal reading, which keeps 两 for the amount's head.
 //
 // Digit strings (phone, ID, account and case numbers) are read one digit at a
 // time. In Mandarin 1 is 幺 in digit strings (and only there: never in
