@@ -90,7 +90,7 @@ func run(m *testing.M, prepare func(ctx context.Context, url string) error) int 
 
 // harness is the server of a test binary and its template database.
 type harness struct {
-	admin    *sqlx.DB              // to a database other than the copies
+	admin    *sqlx.DB               // to a database other than the copies
 	urlFor   func(db string) string // the URL of a database on the server
 	stop     func() error           // stops a throwaway cluster; nil for an external server
 	version  int                    // server_version_num
