@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/foshan-hotline/hotline/ivr/prompts"
+)
+
+func (a *app) soundsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sounds",
+		Short: "Build or check the prompt sound files",
+		Long: `The prompts are WAV files (8 kHz, mono, 16-bit PCM) in ivr.sounds_dir/<lang>/<id>.wav, rendered
+from the texts in manifest.yaml (and the section files beside it) with espeak-ng and sox, and
+committed: running the hotline needs no speech synthesis.`,
+	}
+	var force bool
+	build := &cobra.Command{
+		Use:   "build",
+		Short: "Render the prompts whose text or settings changed (needs espeak-ng and sox)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := prompts.Build(cmd.Context(), prompts.BuildOptions{Dir: a.cfg.IVR.SoundsDir, Force: force, Logger: a.log})
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "generated %d, unchanged %d, removed %d\n", rep.Generated, rep.Unchanged, rep.Removed)
+			return err
+		},
+	}
+	build.Flags().BoolVar(&force, "force", false, "render every prompt again")
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Verify every prompt has a valid file per language and there are no orphans",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := prompts.Check(a.cfg.IVR.SoundsDir); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "sounds ok")
+			return err
+		},
+	}
+	cmd.AddCommand(build, check)
+	return cmd
+}
