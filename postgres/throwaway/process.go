@@ -2,6 +2,7 @@ package throwaway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -197,9 +198,9 @@ func (s *server) killGroup() {
 	}
 }
 
-// runInitdb creates the data directory.
-func runInitdb(acct account, dir, initdb string, args []string, log *os.File) error {
-	cmd := exec.Command(initdb, args...)
+// runInitdb creates the data directory; ctx's end kills initdb.
+func runInitdb(ctx context.Context, acct account, dir, initdb string, args []string, log *os.File) error {
+	cmd := exec.CommandContext(ctx, initdb, args...)
 	cmd.Dir = dir
 	cmd.Env = serverEnv()
 	cmd.Stdout = log

@@ -180,7 +180,7 @@ func (c *Cluster) start(ctx context.Context, bins binaries, opts Options) error 
 	if err := c.acct.chown(c.logPath); err != nil {
 		return err
 	}
-	if err := c.initdb(bins, logFile); err != nil {
+	if err := c.initdb(ctx, bins, logFile); err != nil {
 		return err
 	}
 
@@ -204,7 +204,7 @@ func (c *Cluster) start(ctx context.Context, bins binaries, opts Options) error 
 
 // initdb creates the data directory with the superuser role and its
 // password (trust on the socket, the password over TCP).
-func (c *Cluster) initdb(bins binaries, logFile *os.File) error {
+func (c *Cluster) initdb(ctx context.Context, bins binaries, logFile *os.File) error {
 	secret := make([]byte, 16)
 	if _, err := rand.Read(secret); err != nil {
 		return fmt.Errorf("generating password: %w", err)
@@ -223,7 +223,7 @@ func (c *Cluster) initdb(bins binaries, logFile *os.File) error {
 		"--auth-local=trust", "--auth-host=scram-sha-256",
 		"-E", "UTF8", "--no-locale", "--no-sync",
 	}
-	if err := runInitdb(c.acct, c.dir, bins.initdb, args, logFile); err != nil {
+	if err := runInitdb(ctx, c.acct, c.dir, bins.initdb, args, logFile); err != nil {
 		return fmt.Errorf("%w; log %s:\n%s", err, c.logPath, tail(c.logPath, 20))
 	}
 	return nil

@@ -59,6 +59,7 @@ func queryString(t *testing.T, db *sql.DB, q string, args ...any) string {
 }
 
 func TestStartQueryStop(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		tcp  bool
@@ -123,6 +124,7 @@ func TestStartQueryStop(t *testing.T) {
 }
 
 func TestTCPNeedsPassword(t *testing.T) {
+	t.Parallel()
 	c := start(t, throwaway.Options{TCP: true})
 	withPassword := c.URL("postgres")
 	noPassword := strings.Replace(withPassword, ":"+passwordOf(t, withPassword)+"@", "@", 1)
@@ -148,6 +150,7 @@ func passwordOf(t *testing.T, url string) string {
 }
 
 func TestCreateDatabaseCopiesTemplate(t *testing.T) {
+	t.Parallel()
 	c := start(t, throwaway.Options{})
 	ctx := context.Background()
 	if err := c.CreateDatabase(ctx, "Tmpl-1", ""); err != nil {
@@ -233,6 +236,7 @@ func TestMissingBinaries(t *testing.T) {
 }
 
 func TestStartFailureReportsLogAndCleansUp(t *testing.T) {
+	t.Parallel()
 	parent := reachableTempDir(t)
 	c, err := throwaway.Start(context.Background(), throwaway.Options{
 		Dir:      parent,
@@ -251,6 +255,7 @@ func TestStartFailureReportsLogAndCleansUp(t *testing.T) {
 }
 
 func TestDirTooLongForSocket(t *testing.T) {
+	t.Parallel()
 	long := reachableTempDir(t) + "/" + strings.Repeat("d", 100)
 	if err := os.Mkdir(long, 0o755); err != nil {
 		t.Fatal(err)
@@ -269,6 +274,7 @@ func TestDirTooLongForSocket(t *testing.T) {
 }
 
 func TestRunAsUnknownUser(t *testing.T) {
+	t.Parallel()
 	c, err := throwaway.Start(context.Background(), throwaway.Options{RunAs: "no-such-user-hotline"})
 	if os.Geteuid() != 0 {
 		// An ordinary user runs the server as itself; RunAs is ignored.
@@ -302,6 +308,7 @@ func processAlive(pid int) bool {
 }
 
 func TestDirUnreachableForServerUser(t *testing.T) {
+	t.Parallel()
 	private := t.TempDir() // mode 0700, owned by us
 	c, err := throwaway.Start(context.Background(), throwaway.Options{Dir: private})
 	if os.Geteuid() != 0 {
