@@ -253,15 +253,13 @@ func (c *Conn) session(ctx context.Context, first bool) (connected bool, err err
 	defer ws.CloseNow()
 
 	pingErr := make(chan error, 1)
-	wg.Go(func() { pingErr <- c.pinger(sctx, ws) })
+	wg.Go(func() { c.pinger(sctx, ws, pingErr) })
 	wg.Go(func() { c.reconcile(sctx) })
 
 	err = c.read(sctx, ws)
 	select {
 	case perr := <-pingErr:
-		if perr != nil {
-			err = perr // the read failed because the pinger closed the socket
-		}
+		err = perr // the read failed because the pinger closed the socket
 	default:
 	}
 	if errors.Is(err, ErrApplicationReplaced) {
@@ -294,15 +292,15 @@ func (c *Conn) read(ctx context.Context, ws *websocket.Conn) error {
 	}
 }
 
-// pinger pings the server; on a missing pong it closes the socket so that
-// the reader fails, and reports why.
-func (c *Conn) pinger(ctx context.Context, ws *websocket.Conn) error {
+// pinger pings the server; on a missing pong it reports why on errc, then
+// closes the socket so that the reader fails.
+func (c *Conn) pinger(ctx context.Context, ws *websocket.Conn, errc chan<- error) {
 	t := time.NewTicker(c.opts.PingInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, c.opts.PingTimeout)
@@ -310,10 +308,11 @@ func (c *Conn) pinger(ctx context.Context, ws *websocket.Conn) error {
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
+			errc <- fmt.Errorf("websocket ping: no pong within %v: %w", c.opts.PingTimeout, err)
 			ws.CloseNow()
-			return fmt.Errorf("websocket ping: no pong within %v: %w", c.opts.PingTimeout, err)
+			return
 		}
 	}
 }

@@ -148,8 +148,9 @@ func TestRouterBlockedConsumerDelaysNobody(t *testing.T) {
 		got <- e.(*ari.ChannelDtmfReceived).Digit
 	}()
 	// Nobody reads slow: Dispatch must still return for every event.
+	slowEv := dtmf(t, "slow", "1")
 	for range 50000 {
-		r.Dispatch(dtmf(t, "slow", "1"))
+		r.Dispatch(slowEv)
 	}
 	r.Dispatch(dtmf(t, "fast", "9"))
 	if d := <-got; d != "9" {

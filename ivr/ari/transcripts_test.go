@@ -127,8 +127,9 @@ func TestTranscriptEventsDecode(t *testing.T) {
 
 func TestTranscriptEventFields(t *testing.T) {
 	first := map[string]Event{}
+	all := readTranscripts(t)
 	for _, name := range []string{"ivr-basic.jsonl", "bridge-agent.jsonl", "errors.jsonl", "reconnect.jsonl", "snoop-and-record.jsonl", "originate-failures.jsonl"} {
-		for _, l := range readTranscripts(t)[name] {
+		for _, l := range all[name] {
 			if l.Kind != "event" {
 				continue
 			}
