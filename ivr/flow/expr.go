@@ -87,8 +87,10 @@ func typeName(t reflect.Type) string {
 type Var struct {
 	Name string
 	Type *Type
-	// Builtin variables are set by the engine for every call (caller, called, language,
-	// verified); the others start at their zero value in each flow.
+	// Builtin variables belong to the call and keep their values across subflows: caller,
+	// called, language (set by language nodes), verified and verified_citizen (set when a
+	// verify node takes ok). The others belong to one run of one flow and start at their zero
+	// value.
 	Builtin bool
 	Pos     Pos
 }
@@ -96,10 +98,11 @@ type Var struct {
 // Builtin variables the engine sets; flows may read them, and only verify and language
 // nodes change them.
 var builtins = []struct{ name, typ string }{
-	{"caller", "string"},   // the caller's number
-	{"called", "string"},   // the number dialled
-	{"language", "string"}, // zh, yue or en
-	{"verified", "bool"},   // the caller passed real-name verification in this call
+	{"caller", "string"},            // the caller's number
+	{"called", "string"},            // the number dialled
+	{"language", "string"},          // zh, yue or en
+	{"verified", "bool"},            // the caller passed real-name verification in this call
+	{"verified_citizen", "citizen"}, // whom the caller verified as, set with verified
 }
 
 // BuiltinVars lists the names of the built-in variables.

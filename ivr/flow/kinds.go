@@ -42,7 +42,7 @@ const (
 // Prompts the engine plays unless a node gives its own.
 const (
 	PromptNoInput     = "common/no_input"
-	PromptNoMatch     = "common/no_match"
+	PromptNoMatch     = "common/invalid_input"
 	PromptInvalid     = "common/invalid_input"
 	PromptPleaseWait  = "common/please_wait"
 	PromptEnterID     = "verify/enter_id"
@@ -99,8 +99,8 @@ func (p *parser) node(id string, key, n *yaml.Node) Node {
 	case KindVerify:
 		n := &Verify{header: h,
 			IDPrompts: f.prompts("id_prompts", PromptEnterID), PINPrompts: f.prompts("pin_prompts", PromptEnterPIN),
-			InvalidPrompts: f.prompts("invalid_prompts", PromptVerifyRetry),
-			Tries:          f.integer("tries", MaxVerifyTries, 1, MaxVerifyTries),
+			InvalidPrompts:    f.prompts("invalid_prompts", PromptVerifyRetry),
+			Tries:             f.integer("tries", MaxVerifyTries, 1, MaxVerifyTries),
 			FirstDigitTimeout: f.duration("first_digit_timeout", DefaultFirstDigit, MinTimeout, MaxTimeout),
 			InterDigitTimeout: f.duration("inter_digit_timeout", DefaultInterDigit, MinTimeout, MaxTimeout),
 			Into:              f.typedVar("into", "citizen", false),

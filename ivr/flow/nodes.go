@@ -83,10 +83,10 @@ type header struct {
 	pos      Pos
 }
 
-func (h *header) ID() string            { return h.id }
-func (h *header) Kind() Kind            { return h.kind }
-func (h *header) Pos() Pos              { return h.pos }
-func (h *header) Description() string   { return h.desc }
+func (h *header) ID() string             { return h.id }
+func (h *header) Kind() Kind             { return h.kind }
+func (h *header) Pos() Pos               { return h.pos }
+func (h *header) Description() string    { return h.desc }
 func (h *header) PromptLists() []Prompts { return nil }
 
 // ItemKind says what a prompt item plays.
@@ -99,6 +99,7 @@ const (
 	ItemNumber  ItemKind = "number" // a cardinal, optionally with a measure word
 	ItemDigits  ItemKind = "digits" // a digit string, one digit at a time
 	ItemDate    ItemKind = "date"   // a date (time.Time)
+	ItemMonth   ItemKind = "month"  // a year and month (time.Time), e.g. a bill's period
 	ItemTime    ItemKind = "time"   // a time of day (time.Time)
 	ItemDynamic ItemKind = "prompt" // an expression giving a prompt id, e.g. an item name
 )
@@ -145,7 +146,7 @@ type Play struct {
 	Next    *Exit
 }
 
-func (n *Play) Exits() []*Exit          { return []*Exit{n.Next} }
+func (n *Play) Exits() []*Exit         { return []*Exit{n.Next} }
 func (n *Play) PromptLists() []Prompts { return []Prompts{n.Prompts} }
 
 // Option is one choice of a menu.

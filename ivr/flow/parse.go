@@ -14,7 +14,7 @@ import (
 
 var (
 	idPattern     = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	promptPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$`)
+	promptPattern = regexp.MustCompile(`^[a-z0-9]+([_-][a-z0-9]+)*(/[a-z0-9]+([_-][a-z0-9]+)*)*$`)
 	yamlLine      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
@@ -464,7 +464,7 @@ func (p *parser) promptList(n *yaml.Node, node string) Prompts {
 }
 
 var itemWants = map[ItemKind]want{ItemAmount: wantInt, ItemNumber: wantInt, ItemDigits: wantString,
-	ItemDate: wantDate, ItemTime: wantDate, ItemDynamic: wantString}
+	ItemDate: wantDate, ItemMonth: wantDate, ItemTime: wantDate, ItemDynamic: wantString}
 
 var units = map[string]string{"ge": "unit/ge", "wei": "unit/wei", "minutes": "unit/minutes"}
 
@@ -496,12 +496,12 @@ func (p *parser) promptItem(n *yaml.Node, node string) (PromptItem, bool) {
 				p.errorf(kv.val, node, "unit: %q is not one of ge, wei, minutes", u)
 			}
 		default:
-			p.errorf(kv.key, node, "prompt item: unknown field %q (want a prompt id, or one of amount, number, digits, date, time, prompt)", k)
+			p.errorf(kv.key, node, "prompt item: unknown field %q (want a prompt id, or one of amount, number, digits, date, month, time, prompt)", k)
 		}
 	}
 	if value == nil {
 		if n.Kind == yaml.MappingNode {
-			p.errorf(n, node, "prompt item: want one of amount, number, digits, date, time, prompt")
+			p.errorf(n, node, "prompt item: want one of amount, number, digits, date, month, time, prompt")
 		}
 		return it, false
 	}
