@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -105,6 +107,76 @@ func startChild(t *testing.T, parent string) (dir string, pid int) {
 		t.Fatalf("postmaster %d not running before the kill", pid)
 	}
 	return dir, pid
+}
+
+// TestAbandonedInitdbCleansUp kills a process while it runs initdb for a
+// cluster and checks that initdb exits and the directory disappears.
+func TestAbandonedInitdbCleansUp(t *testing.T) {
+	parent := reachableTempDir(t)
+	// Sticky and world-writable like /tmp, so the server's user may remove
+	// the cluster directory also when we are root.
+	if err := os.Chmod(parent, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=dir:"+parent)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting child: %v", err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+
+	// Kill the child once initdb has begun to fill the data directory.
+	// Should initdb have finished by then, the server's watchdog is tested
+	// instead, which TestAbandonedClusterCleansUp covers too.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m, _ := filepath.Glob(filepath.Join(parent, "hotline-pg-*", "data", "base")); len(m) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("initdb did not start within 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	deadline = time.Now().Add(30 * time.Second)
+	for !isEmpty(parent) || len(processesMentioning(parent)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after the owner's death: left in %s: %v; processes: %v",
+				parent, entries(parent), processesMentioning(parent))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// processesMentioning lists the live processes whose command line contains s.
+func processesMentioning(s string) []string {
+	var found []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		if err == nil && strings.Contains(string(b), s) && processAlive(pid) {
+			found = append(found, fmt.Sprintf("%d %s", pid, strings.ReplaceAll(string(b), "\x00", " ")))
+		}
+	}
+	return found
+}
+
+// entries lists the names in dir.
+func entries(dir string) []string {
+	list, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range list {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 // isEmpty reports whether dir exists and has no entries.

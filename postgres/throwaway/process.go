@@ -122,22 +122,37 @@ func (a account) sysProcAttr(deathSignal syscall.Signal) *syscall.SysProcAttr {
 	return attr
 }
 
-// watchdogScript runs the postmaster as a background job and waits for it.
-// The script itself receives SIGTERM when our process dies (its parent-death
-// signal): it then stops the postmaster immediately (SIGQUIT), waits for it
-// and removes the cluster directory, so an abandoned cluster cleans up after
-// itself. The postmaster cannot be our direct child for this: it has no
-// parent-death signal of its own and leaves its directory behind.
+// watchdogScript runs a PostgreSQL program (initdb or the postmaster) as a
+// background job and waits for it. The script itself receives SIGTERM when
+// our process dies (its parent-death signal): it then signals the program,
+// waits for it and removes the cluster directory, so an abandoned cluster
+// cleans up after itself. The programs cannot be our direct children for
+// this: the postmaster keeps its own children running, and neither removes
+// the directory.
 //
-// $1 is the directory to remove; the rest is the postgres command line.
-const watchdogScript = `dir=$1
-shift
+// $1 is the directory to remove, $2 the signal for the program (QUIT is
+// the postmaster's immediate shutdown), the rest the program's command line.
+const watchdogScript = `dir=$1 sig=$2
+shift 2
 pid=
-trap 'if [ -n "$pid" ]; then kill -QUIT "$pid" 2>/dev/null; wait "$pid"; fi; rm -rf -- "$dir"; exit 143' TERM
+trap 'if [ -n "$pid" ]; then kill -"$sig" "$pid" 2>/dev/null; wait "$pid"; fi; rm -rf -- "$dir"; exit 143' TERM
 "$@" &
 pid=$!
 wait "$pid"
 `
+
+// watchdog returns the command running program under the watchdog, as the
+// account, in dir, with its output going to log.
+func watchdog(acct account, dir, sig, program string, args []string, log *os.File) *exec.Cmd {
+	shArgs := append([]string{"-c", watchdogScript, "throwaway-watchdog", dir, sig, program}, args...)
+	cmd := exec.Command("/bin/sh", shArgs...)
+	cmd.Dir = dir
+	cmd.Env = serverEnv()
+	cmd.Stdout = log
+	cmd.Stderr = log
+	cmd.SysProcAttr = acct.sysProcAttr(syscall.SIGTERM)
+	return cmd
+}
 
 // server is a running watchdog with its postmaster.
 type server struct {
@@ -151,13 +166,7 @@ type server struct {
 // parent-death signal when the thread that forked the child exits, and Go
 // may otherwise retire that thread while the cluster still runs.
 func startServer(acct account, dir, postgres string, args []string, log *os.File) (*server, error) {
-	cmdArgs := append([]string{"-c", watchdogScript, "throwaway-watchdog", dir, postgres}, args...)
-	cmd := exec.Command("/bin/sh", cmdArgs...)
-	cmd.Dir = dir
-	cmd.Env = serverEnv()
-	cmd.Stdout = log
-	cmd.Stderr = log
-	cmd.SysProcAttr = acct.sysProcAttr(syscall.SIGTERM)
+	cmd := watchdog(acct, dir, "QUIT", postgres, args, log)
 
 	s := &server{cmd: cmd, exited: make(chan struct{})}
 	started := make(chan error, 1)
@@ -198,18 +207,22 @@ func (s *server) killGroup() {
 	}
 }
 
-// runInitdb creates the data directory; ctx's end kills initdb.
+// runInitdb creates the data directory under the watchdog. The end of ctx
+// stops initdb (and so removes the directory).
 func runInitdb(ctx context.Context, acct account, dir, initdb string, args []string, log *os.File) error {
-	cmd := exec.CommandContext(ctx, initdb, args...)
-	cmd.Dir = dir
-	cmd.Env = serverEnv()
-	cmd.Stdout = log
-	cmd.Stderr = log
-	cmd.SysProcAttr = acct.sysProcAttr(syscall.SIGKILL)
+	cmd := watchdog(acct, dir, "TERM", initdb, args, log)
 	// Lock the thread for the same reason as in startServer.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("initdb: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Signal(syscall.SIGTERM) })
+	defer stop()
+	if err := cmd.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("initdb: %w", ctx.Err())
+		}
 		return fmt.Errorf("initdb: %w", err)
 	}
 	return nil

@@ -254,6 +254,24 @@ func TestStartFailureReportsLogAndCleansUp(t *testing.T) {
 	}
 }
 
+func TestStartCancelled(t *testing.T) {
+	t.Parallel()
+	parent := reachableTempDir(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c, err := throwaway.Start(ctx, throwaway.Options{Dir: parent})
+	if err == nil {
+		c.Stop()
+		t.Fatalf("Start with a cancelled context succeeded")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v is not context.Canceled", err)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Errorf("cancelled start left %v in Options.Dir", left)
+	}
+}
+
 func TestDirTooLongForSocket(t *testing.T) {
 	t.Parallel()
 	long := reachableTempDir(t) + "/" + strings.Repeat("d", 100)
