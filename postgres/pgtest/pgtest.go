@@ -19,6 +19,10 @@
 //		...
 //	}
 //
+// The throwaway cluster lives on a memory file system (/dev/shm) where there
+// is one: copying the template there takes tens of milliseconds rather than
+// hundreds on a slow disk. Keep test data small accordingly.
+//
 // Without PostgreSQL's server binaries and without the variable, Main makes
 // the test binary fail with a message saying how to install them: tests are
 // never skipped for a missing database.

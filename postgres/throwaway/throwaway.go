@@ -21,8 +21,15 @@
 // Stop shuts the server down (fast shutdown) and removes the directory; it
 // may be called any number of times. Should the process die without calling
 // it (SIGKILL, a panic, a test timeout), a small shell watchdog between us
-// and the postmaster receives a parent-death signal, stops the postmaster
-// immediately and removes the directory.
+// and initdb or the postmaster receives a parent-death signal, stops the
+// program (the postmaster with an immediate shutdown) and removes the
+// directory. The server runs in its own process group, so a terminal's
+// Ctrl-C reaches only the caller, which then stops the cluster in order.
+//
+// One leftover remains possible: when the caller is root and Options.Dir
+// is a directory the server's user may not write to, that user can empty
+// but not remove an abandoned cluster's directory. The default, the temp
+// directory (/tmp is sticky and world-writable), has no such leftover.
 //
 // PostgreSQL refuses to run as root. When the calling process is root, initdb
 // and the server run as the "postgres" system user (Options.RunAs), which
@@ -31,7 +38,8 @@
 //
 // The binaries are found in Options.BinDir, else in $HOTLINE_PG_BINDIR, else
 // on PATH, else in the highest version under /usr/lib/postgresql/*/bin.
-// Linux only: the watchdog relies on Linux's parent-death signal.
+// Linux only: the watchdog is /bin/sh and relies on Linux's parent-death
+// signal.
 package throwaway
 
 import (
