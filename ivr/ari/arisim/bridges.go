@@ -79,6 +79,17 @@ func (b *bridge) peerValue(m *channel) string {
 	return strings.Join(names, ",")
 }
 
+// peerValueMembers names the other real channels of the bridge.
+func (b *bridge) peerValueMembers(m *channel) string {
+	var names []string
+	for _, o := range b.members {
+		if o != m {
+			names = append(names, o.name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
 // updatePeers reports changed, non-empty BRIDGEPEER values (Asterisk
 // clears the variable only when a channel leaves the bridge).
 func (s *Sim) updatePeers(b *bridge) {
@@ -87,7 +98,12 @@ func (s *Sim) updatePeers(b *bridge) {
 	}
 	for _, m := range b.members {
 		v := b.peerValue(m)
-		if v != "" && v != m.bridgePeer {
+		if v == "" {
+			m.peerStale = true // alone: the old value stays, silently
+			continue
+		}
+		if v != m.bridgePeer || m.peerStale {
+			m.peerStale = false
 			m.bridgePeer = v
 			s.setVar(m, "BRIDGEPEER", v, true)
 		}
@@ -106,9 +122,13 @@ func (s *Sim) addToBridge(b *bridge, ch *channel) {
 	s.subscribeBridge(b, ch.stasis)
 	s.emitBridge(b, &ev{typ: "ChannelEnteredBridge", body: []kv{{"bridge", b.json()}, {"channel", ch.json()}}})
 	s.updatePeers(b)
-	if b.typ == "mixing" && len(b.members) >= 2 {
+	if b.typ == "mixing" && len(b.members) == 2 {
 		for _, m := range b.members {
-			s.emitChan(m, &ev{typ: "ChannelConnectedLine", body: []kv{{"channel", m.json()}}})
+			other := b.peerValueMembers(m)
+			if other != m.connPeer {
+				m.connPeer = other
+				s.emitChan(m, &ev{typ: "ChannelConnectedLine", body: []kv{{"channel", m.json()}}})
+			}
 		}
 	}
 	s.heardBridge(b)

@@ -38,7 +38,9 @@ type channel struct {
 	origPrio   int
 	progressed bool
 	created2   bool // created by /channels/create, not yet dialed
-	pendingEnd bool
+	quietPeer  bool // the far half goes away without a hangup request
+	connPeer   string
+	peerStale  bool
 
 	timeout    *time.Timer
 	phoneTimer *time.Timer
@@ -60,7 +62,14 @@ func (s *Sim) newChannel(id, name, state string) *channel {
 	s.chanSeq++
 	ch := &channel{id: id, name: name, seq: s.chanSeq, state: state, created: s.now(), lang: "en"}
 	s.channels[id] = ch
+	s.announceChannel(ch)
 	return ch
+}
+
+// announceChannel sends ChannelCreated to subscribeAll applications.
+func (s *Sim) announceChannel(ch *channel) {
+	e := &ev{typ: "ChannelCreated", body: []kv{{"channel", ch.json()}}, ts: s.now()}
+	s.emitAll(e, nil)
 }
 
 func (ch *channel) json() channelJSON {

@@ -114,7 +114,6 @@ func (s *Sim) enterStasis(ch *channel, name string, args []string, fromDialplan 
 	e := &ev{typ: "StasisStart", body: []kv{{"args", args}, {"channel", ch.json()}}}
 	e.ts = s.now()
 	s.deliver(a, e)
-	s.emitAll(e, []sub{{a: a}})
 	s.callEvent(ch, HeardEvent{Type: "stasis", App: name})
 	return true
 }
@@ -129,7 +128,6 @@ func (s *Sim) leaveStasis(ch *channel) {
 	e := &ev{typ: "StasisEnd", body: []kv{{"channel", ch.json()}}}
 	e.ts = s.now()
 	s.deliver(a, e)
-	s.emitAll(e, []sub{{a: a}})
 	s.unsubscribe(ch, a)
 }
 
@@ -206,7 +204,11 @@ func (s *Sim) hangup(ch *channel, hr hangupReq, cause int) {
 		s.hangup(sn, reqPeer(16), 16)
 	}
 	if p := ch.peer; p != nil && !p.hungup {
-		s.hangup(p, reqPeer(cause), cause)
+		hr := reqPeer(cause)
+		if ch.quietPeer {
+			hr = reqSilent
+		}
+		s.hangup(p, hr, cause)
 	}
 	if ch.half == 1 {
 		ch.dp.AppName, ch.dp.AppData = "AppDial2", "(Outgoing Line)"

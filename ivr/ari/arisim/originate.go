@@ -99,6 +99,7 @@ func (s *Sim) originateLocal(exten, ctxName string, o origOpts) channelJSON {
 	c1.dialing, c1.dialString = true, exten+"@"+ctxName
 	c2.state = "Ring"
 	s.channels[c2.id] = c2
+	s.announceChannel(c2)
 	if a := s.apps[o.app]; a != nil {
 		s.subscribe(c1, a)
 		s.subscribe(c2, a)
@@ -114,6 +115,12 @@ func (s *Sim) originateLocal(exten, ctxName string, o origOpts) channelJSON {
 		s.emitChan(c2, &ev{typ: "ChannelCallerId", body: []kv{{"caller_presentation", 0},
 			{"caller_presentation_txt", "Presentation Allowed, Not Screened"}, {"channel", c2.json()}}})
 		s.emitChan(c2, &ev{typ: "ChannelConnectedLine", body: []kv{{"channel", c2.json()}}})
+	}
+	if c, found := s.dialp[ctxName]; !found || !c.matches(exten) {
+		// No such extension: both halves are destroyed at once.
+		c1.dialing, c2.quietPeer = false, true
+		s.hangup(c2, reqSilent, 0)
+		return out
 	}
 	s.emitDial(c1, "", c1.dialString)
 	if o.timeout > 0 {
@@ -225,14 +232,13 @@ func (s *Sim) dialCreated(ch *channel, r *req) resp {
 		return noContent()
 	}
 	c2 := ch.peer
-	ch.dialing = true
-	s.emitDial(ch, "", ch.dialString)
 	c, found := s.dialp[c2.dp.Context]
 	if !found || !c.matches(c2.dp.Exten) {
-		ch.dialing = false
 		s.hangup(ch, reqSilent, 16)
 		return noContent()
 	}
+	ch.dialing = true
+	s.emitDial(ch, "", ch.dialString)
 	c2.state = "Ring"
 	s.channels[c2.id] = c2
 	if timeout > 0 {

@@ -73,6 +73,10 @@ func (s *Sim) startRecording(r *req, ch *channel, b *bridge, target string) resp
 		return fail(errRecordingExists(name))
 	}
 	if !s.recordingDirOK() {
+		if b != nil && b.typ == "mixing" {
+			// Asterisk inserts the recorder before it fails to open the file.
+			s.removeHelper(b, s.addHelper(b, "Recorder/ARI-"))
+		}
 		return fail(errInternal)
 	}
 	if s.storedPath(name) != "" && r.p.get("ifExists") != "overwrite" && r.p.get("ifExists") != "append" {

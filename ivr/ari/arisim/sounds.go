@@ -189,7 +189,9 @@ func (s *Sim) soundInfo(name string) (soundJSON, bool) {
 		}
 	}
 	if _, ok := s.builtin[name]; ok {
-		out.Formats = append(out.Formats, soundFormat{"en", "gsm"}, soundFormat{"en", "slin"})
+		for _, l := range []string{"en_US_f_Allison", "en_US", "en"} {
+			out.Formats = append(out.Formats, soundFormat{l, "gsm"}, soundFormat{l, "slin"})
+		}
 	}
 	return out, len(out.Formats) > 0
 }

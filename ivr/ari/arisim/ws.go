@@ -46,9 +46,12 @@ func (k *socket) kill() {
 		return
 	}
 	k.dead = true
+	conn := k.conn
 	k.mu.Unlock()
 	close(k.done)
-	k.conn.Close(websocket.StatusGoingAway, "")
+	if conn != nil {
+		conn.Close(websocket.StatusGoingAway, "")
+	}
 }
 
 func (k *socket) writeLoop(ctx context.Context) {
@@ -89,19 +92,14 @@ func (s *Sim) serveEvents(w http.ResponseWriter, r *http.Request) {
 		writeHTML(w, 400, "Bad Request", "Invalid application provided in URL.")
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-	if err != nil {
-		s.log.Warn("websocket accept failed", "err", err)
-		return
-	}
-	conn.SetReadLimit(1 << 20)
-	k := &socket{notify: make(chan struct{}, 1), done: make(chan struct{}), conn: conn}
+	// The applications are registered before the handshake completes, so a
+	// request sent right after the 101 already finds them.
+	k := &socket{notify: make(chan struct{}, 1), done: make(chan struct{})}
 	all := r.URL.Query().Get("subscribeAll") == "true"
-
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		conn.Close(websocket.StatusGoingAway, "")
+		writeError(w, errMsg(503, "Service Unavailable"))
 		return
 	}
 	s.wsConns[k] = struct{}{}
@@ -115,6 +113,16 @@ func (s *Sim) serveEvents(w http.ResponseWriter, r *http.Request) {
 		k.apps = append(k.apps, a)
 	}
 	s.mu.Unlock()
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		s.log.Warn("websocket accept failed", "err", err)
+		s.dropSocket(k)
+		return
+	}
+	conn.SetReadLimit(1 << 20)
+	k.mu.Lock()
+	k.conn = conn
+	k.mu.Unlock()
 	s.log.Debug("events websocket connected", "apps", names)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -129,8 +137,14 @@ func (s *Sim) serveEvents(w http.ResponseWriter, r *http.Request) {
 			s.restOverWS(k, data)
 		}
 	}
+	s.dropSocket(k)
+}
+
+// dropSocket closes k and releases the applications it still owns.
+func (s *Sim) dropSocket(k *socket) {
 	k.kill()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	delete(s.wsConns, k)
 	for _, a := range k.apps {
 		if a.sock == k {
@@ -139,7 +153,6 @@ func (s *Sim) serveEvents(w http.ResponseWriter, r *http.Request) {
 			s.gcApp(a)
 		}
 	}
-	s.mu.Unlock()
 }
 
 type restRequest struct {

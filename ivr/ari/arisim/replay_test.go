@@ -1,0 +1,665 @@
+package arisim
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// tline is one line of a recorded transcript.
+type tline struct {
+	Seq         int               `json:"seq"`
+	Kind        string            `json:"kind"`
+	WS          string            `json:"ws"`
+	Action      string            `json:"action"`
+	URL         string            `json:"url"`
+	Status      int               `json:"status"`
+	Method      string            `json:"method"`
+	Path        string            `json:"path"`
+	Query       string            `json:"query"`
+	Auth        string            `json:"auth"`
+	ReqCT       string            `json:"req_content_type"`
+	Body        json.RawMessage   `json:"body"`
+	BodyText    *string           `json:"body_text"`
+	RespHeaders map[string]string `json:"resp_headers"`
+	RespBody    json.RawMessage   `json:"resp_body"`
+	RespText    *string           `json:"resp_text"`
+	Event       json.RawMessage   `json:"event"`
+	Data        json.RawMessage   `json:"data"`
+	Text        string            `json:"text"`
+	TSent       string            `json:"t_sent"`
+	RecvTS      string            `json:"recv_ts"`
+	TS          string            `json:"ts"`
+}
+
+func (l *tline) when() time.Time {
+	s := l.TS
+	switch {
+	case l.Kind == "rest":
+		s = l.TSent
+	case l.Kind == "event":
+		s = l.RecvTS
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// sharedDir finds ../shared/<name> from the directory holding go.mod.
+func sharedDir(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if fileExists(filepath.Join(dir, "go.mod")) {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the package directory")
+		}
+		dir = parent
+	}
+	p := filepath.Join(dir, "..", "shared", name)
+	if st, err := os.Stat(p); err != nil || !st.IsDir() {
+		t.Fatalf("%s not found (expected next to the repository, at ../shared/%s from the go.mod directory)", p, name)
+	}
+	return p
+}
+
+func loadTranscript(t *testing.T, path string) []tline {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []tline
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var l tline
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// simEvent is an event a replayed socket received.
+type simEvent struct {
+	raw     json.RawMessage
+	matched bool
+}
+
+type replaySock struct {
+	conn   *websocket.Conn
+	mu     sync.Mutex
+	events []*simEvent
+}
+
+func (k *replaySock) read(ctx context.Context, conn *websocket.Conn) {
+	for {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		k.mu.Lock()
+		k.events = append(k.events, &simEvent{raw: b})
+		k.mu.Unlock()
+	}
+}
+
+func (k *replaySock) count() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.events)
+}
+
+// replay drives a simulator with a transcript and collects differences.
+type replay struct {
+	t       *testing.T
+	name    string
+	lines   []tline
+	base    string
+	sockets map[string]*replaySock
+	ids     map[string]string // recorded id -> simulator id
+	back    map[string]string
+	recEvs  map[string][]*recEvent
+	missing map[string]int // recorded events already known to be missing
+	diffs   []string
+	ctx     context.Context
+}
+
+type recEvent struct {
+	line    *tline
+	raw     json.RawMessage
+	matched *simEvent
+}
+
+var hexName = regexp.MustCompile(`-[0-9a-f]{8}(;[12])?`)
+
+var snoopName = regexp.MustCompile(`^Snoop/[^-]+-`)
+
+func normName(s string) string {
+	return hexName.ReplaceAllString(snoopName.ReplaceAllString(s, "Snoop/ID-"), "-X$1")
+}
+
+func (r *replay) difff(seq int, format string, args ...any) {
+	r.diffs = append(r.diffs, fmt.Sprintf("%s#%d: %s", r.name, seq, fmt.Sprintf(format, args...)))
+}
+
+func (r *replay) mapID(rec, sim string) {
+	if rec == "" || sim == "" {
+		return
+	}
+	if _, ok := r.ids[rec]; ok {
+		return
+	}
+	if _, ok := r.back[sim]; ok {
+		return
+	}
+	r.ids[rec], r.back[sim] = sim, rec
+}
+
+// subst replaces recorded ids by the simulator's in s.
+func (r *replay) subst(s string) string {
+	keys := make([]string, 0, len(r.ids))
+	for k := range r.ids {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
+	for _, k := range keys {
+		if k != r.ids[k] {
+			s = strings.ReplaceAll(s, k, r.ids[k])
+		}
+	}
+	return s
+}
+
+func (r *replay) run() {
+	defer func() {
+		for _, k := range r.sockets {
+			k.conn.CloseNow()
+		}
+	}()
+	r.recEvs = map[string][]*recEvent{}
+	r.missing = map[string]int{}
+	for i := range r.lines {
+		l := &r.lines[i]
+		if l.Kind == "event" {
+			r.recEvs[l.WS] = append(r.recEvs[l.WS], &recEvent{line: l, raw: l.Event})
+		}
+	}
+	for i := range r.lines {
+		l := &r.lines[i]
+		switch l.Kind {
+		case "rest":
+			r.sync(l)
+			r.rest(l)
+		case "ws":
+			r.sync(l)
+			r.ws(l, i)
+		}
+	}
+	r.sync(nil)
+	r.final()
+}
+
+// sync waits until each socket has received as many events as were
+// recorded before l was sent, then aligns events to learn ids.
+func (r *replay) sync(l *tline) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		short := false
+		for name, k := range r.sockets {
+			want := 0
+			for _, e := range r.recEvs[name] {
+				if l == nil || e.line.when().Before(l.when()) {
+					want++
+				}
+			}
+			if k.count() < want-r.missing[name] {
+				short = true
+			}
+		}
+		if !short || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if l == nil {
+		time.Sleep(300 * time.Millisecond) // late extra events
+	}
+	for name, k := range r.sockets {
+		r.align(name, k, l)
+		r.missing[name] = 0
+		for _, e := range r.recEvs[name] {
+			if e.matched == nil && (l == nil || e.line.when().Before(l.when())) {
+				r.missing[name]++
+			}
+		}
+	}
+}
+
+func decodeObj(raw json.RawMessage) map[string]any {
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	return m
+}
+
+func str(m map[string]any, k string) string {
+	v, _ := m[k].(string)
+	return v
+}
+
+func obj(m map[string]any, k string) map[string]any {
+	v, _ := m[k].(map[string]any)
+	return v
+}
+
+func (r *replay) idCompat(rec, sim string) bool {
+	if m, ok := r.ids[rec]; ok {
+		return m == sim
+	}
+	if m, ok := r.back[sim]; ok {
+		return m == rec
+	}
+	return true
+}
+
+// compatible decides whether a simulator event can stand for a recorded one.
+func (r *replay) compatible(rec, sim map[string]any) bool {
+	if str(rec, "type") != str(sim, "type") {
+		return false
+	}
+	for _, k := range []string{"dialstatus", "variable", "digit", "destination", "eventname"} {
+		if fmt.Sprint(rec[k]) != fmt.Sprint(sim[k]) {
+			return false
+		}
+	}
+	if _, rs := rec["soft"]; rs != (sim["soft"] != nil) {
+		return false
+	}
+	switch str(rec, "variable") {
+	case "STASISSTATUS":
+		if str(rec, "value") != str(sim, "value") {
+			return false
+		}
+	case "BRIDGEPEER":
+		if normName(str(rec, "value")) != normName(str(sim, "value")) {
+			return false
+		}
+	}
+	for _, k := range []string{"channel", "peer"} {
+		rc, sc := obj(rec, k), obj(sim, k)
+		if (rc == nil) != (sc == nil) {
+			return false
+		}
+		if rc != nil && (normName(str(rc, "name")) != normName(str(sc, "name")) ||
+			str(rc, "state") != str(sc, "state") || !r.idCompat(str(rc, "id"), str(sc, "id"))) {
+			return false
+		}
+	}
+	if rp, sp := obj(rec, "playback"), obj(sim, "playback"); rp != nil {
+		if sp == nil || str(rp, "media_uri") != str(sp, "media_uri") || str(rp, "state") != str(sp, "state") ||
+			!r.idCompat(str(rp, "id"), str(sp, "id")) {
+			return false
+		}
+	}
+	if rb, sb := obj(rec, "bridge"), obj(sim, "bridge"); rb != nil {
+		if sb == nil || !r.idCompat(str(rb, "id"), str(sb, "id")) {
+			return false
+		}
+	}
+	if rr, sr := obj(rec, "recording"), obj(sim, "recording"); rr != nil {
+		if sr == nil || str(rr, "name") != str(sr, "name") || str(rr, "state") != str(sr, "state") {
+			return false
+		}
+	}
+	if rec["type"] == "RESTResponse" && fmt.Sprint(rec["status_code"]) != fmt.Sprint(sim["status_code"]) {
+		return false
+	}
+	return true
+}
+
+func (r *replay) bind(rec, sim map[string]any) {
+	for _, k := range []string{"channel", "peer", "bridge", "playback"} {
+		if rc, sc := obj(rec, k), obj(sim, k); rc != nil && sc != nil {
+			r.mapID(str(rc, "id"), str(sc, "id"))
+		}
+	}
+}
+
+// align matches recorded events (received before l) with the events the
+// simulator sent on the same socket, first compatible one first.
+func (r *replay) align(name string, k *replaySock, l *tline) {
+	k.mu.Lock()
+	sims := append([]*simEvent(nil), k.events...)
+	k.mu.Unlock()
+	for _, re := range r.recEvs[name] {
+		if re.matched != nil || (l != nil && !re.line.when().Before(l.when())) {
+			continue
+		}
+		rm := decodeObj(re.raw)
+		for _, se := range sims {
+			if se.matched {
+				continue
+			}
+			sm := decodeObj(se.raw)
+			if r.compatible(rm, sm) {
+				se.matched, re.matched = true, se
+				r.bind(rm, sm)
+				for _, d := range shapeDiff(re.raw, se.raw, str(rm, "type")) {
+					r.difff(re.line.Seq, "%s", d)
+				}
+				break
+			}
+		}
+	}
+}
+
+// final reports unmatched events on both sides and per-resource order.
+func (r *replay) final() {
+	for name, k := range r.sockets {
+		k.mu.Lock()
+		sims := append([]*simEvent(nil), k.events...)
+		k.mu.Unlock()
+		pos := map[*simEvent]int{}
+		for i, se := range sims {
+			pos[se] = i
+		}
+		last := map[string]int{}
+		for _, re := range r.recEvs[name] {
+			rm := decodeObj(re.raw)
+			if re.matched == nil {
+				r.difff(re.line.Seq, "missing %s event on %s: %s", str(rm, "type"), name, summary(rm))
+				continue
+			}
+			for _, key := range resourceKeys(rm) {
+				if p, ok := last[key]; ok && pos[re.matched] < p {
+					r.difff(re.line.Seq, "%s on %s out of order for %s", str(rm, "type"), name, key)
+				}
+				last[key] = pos[re.matched]
+			}
+		}
+		for _, se := range sims {
+			if !se.matched {
+				sm := decodeObj(se.raw)
+				r.diffs = append(r.diffs, fmt.Sprintf("%s#extra: unexpected %s event on %s: %s",
+					r.name, str(sm, "type"), name, summary(sm)))
+			}
+		}
+	}
+}
+
+func resourceKeys(m map[string]any) []string {
+	var out []string
+	for _, k := range []string{"channel", "peer", "playback", "bridge"} {
+		if o := obj(m, k); o != nil {
+			out = append(out, k+":"+str(o, "id"))
+		}
+	}
+	if o := obj(m, "recording"); o != nil {
+		out = append(out, "recording:"+str(o, "name"))
+	}
+	return out
+}
+
+func summary(m map[string]any) string {
+	var parts []string
+	for _, k := range []string{"channel", "peer"} {
+		if o := obj(m, k); o != nil {
+			parts = append(parts, normName(str(o, "name"))+"/"+str(o, "state"))
+		}
+	}
+	for _, k := range []string{"variable", "value", "dialstatus", "cause", "soft", "digit"} {
+		if v, ok := m[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	if o := obj(m, "playback"); o != nil {
+		parts = append(parts, str(o, "media_uri")+"/"+str(o, "state"))
+	}
+	return strings.Join(parts, " ")
+}
+
+// orderedKeys returns the keys of a JSON object in wire order.
+func orderedKeys(raw json.RawMessage) ([]string, map[string]json.RawMessage) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, nil
+	}
+	var keys []string
+	vals := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return keys, vals
+		}
+		k := tok.(string)
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			return keys, vals
+		}
+		keys = append(keys, k)
+		vals[k] = v
+	}
+	return keys, vals
+}
+
+func jsonKind(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "none"
+	}
+	switch raw[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// shapeDiff compares key order, key sets and value types recursively;
+// values themselves (ids, timestamps) are volatile and ignored.
+func shapeDiff(rec, sim json.RawMessage, path string) []string {
+	rk, sk := jsonKind(rec), jsonKind(sim)
+	if rk != sk {
+		return []string{fmt.Sprintf("%s: type %s, simulator %s", path, rk, sk)}
+	}
+	switch rk {
+	case "object":
+		rkeys, rv := orderedKeys(rec)
+		skeys, sv := orderedKeys(sim)
+		if strings.Join(rkeys, ",") != strings.Join(skeys, ",") {
+			return []string{fmt.Sprintf("%s: keys [%s], simulator [%s]", path,
+				strings.Join(rkeys, ","), strings.Join(skeys, ","))}
+		}
+		var out []string
+		for _, k := range rkeys {
+			out = append(out, shapeDiff(rv[k], sv[k], path+"."+k)...)
+		}
+		return out
+	case "array":
+		var ra, sa []json.RawMessage
+		json.Unmarshal(rec, &ra)
+		json.Unmarshal(sim, &sa)
+		if len(ra) != len(sa) {
+			return []string{fmt.Sprintf("%s: %d elements, simulator %d", path, len(ra), len(sa))}
+		}
+		var out []string
+		for i := range ra {
+			out = append(out, shapeDiff(ra[i], sa[i], fmt.Sprintf("%s[%d]", path, i))...)
+		}
+		return out
+	}
+	return nil
+}
+
+func (r *replay) rest(l *tline) {
+	u := r.base + r.subst(l.Path)
+	if l.Query != "" {
+		u += "?" + r.subst(l.Query)
+	}
+	var body io.Reader
+	switch {
+	case l.BodyText != nil:
+		body = strings.NewReader(r.subst(*l.BodyText))
+	case len(l.Body) > 0:
+		body = strings.NewReader(r.subst(string(l.Body)))
+	}
+	req, err := http.NewRequestWithContext(r.ctx, l.Method, u, body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if l.ReqCT != "" {
+		req.Header.Set("Content-Type", l.ReqCT)
+	}
+	if a, ok := strings.CutPrefix(l.Auth, "basic "); ok {
+		user, pass, _ := strings.Cut(a, ":")
+		req.SetBasicAuth(user, pass)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.difff(l.Seq, "request failed: %v", err)
+		return
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	where := l.Method + " " + l.Path
+	if res.StatusCode != l.Status {
+		r.difff(l.Seq, "%s: status %d, simulator %d %s", where, l.Status, res.StatusCode, got)
+		return
+	}
+	for _, h := range []string{"Content-Type", "Allow", "Www-Authenticate", "Server", "Cache-Control"} {
+		if want, have := l.RespHeaders[h], res.Header.Get(h); want != have {
+			r.difff(l.Seq, "%s: header %s %q, simulator %q", where, h, want, have)
+		}
+	}
+	if want, have := l.RespHeaders["Location"], res.Header.Get("Location"); (want == "") != (have == "") ||
+		(want != "" && want[:strings.LastIndex(want, "/")] != have[:strings.LastIndex(have, "/")]) {
+		r.difff(l.Seq, "%s: Location %q, simulator %q", where, want, have)
+	}
+	if len(l.RespBody) > 0 {
+		for _, d := range shapeDiff(l.RespBody, got, where) {
+			r.difff(l.Seq, "%s", d)
+		}
+		rm, sm := decodeObj(l.RespBody), decodeObj(got)
+		if rm != nil && sm != nil {
+			if id, ok := rm["id"].(string); ok {
+				r.mapID(id, str(sm, "id"))
+			}
+		}
+	}
+}
+
+func (r *replay) ws(l *tline, idx int) {
+	switch {
+	case l.Action == "connect":
+		conn, res, err := websocket.Dial(r.ctx, "ws"+strings.TrimPrefix(r.base, "http")+r.subst(l.URL), nil)
+		if l.Status == 101 {
+			if err != nil {
+				r.difff(l.Seq, "websocket %s: %v", l.URL, err)
+				return
+			}
+			conn.SetReadLimit(1 << 22)
+			k := r.sockets[l.WS]
+			if k == nil {
+				k = &replaySock{}
+				r.sockets[l.WS] = k
+			}
+			k.conn = conn
+			go k.read(r.ctx, conn)
+			return
+		}
+		if err == nil {
+			conn.CloseNow()
+			r.difff(l.Seq, "websocket %s: connected, recorded status %d", l.URL, l.Status)
+			return
+		}
+		if res == nil || res.StatusCode != l.Status {
+			r.difff(l.Seq, "websocket %s: recorded status %d, simulator %v", l.URL, l.Status, res)
+		}
+	case l.Action == "close-sent":
+		if k := r.sockets[l.WS]; k != nil {
+			k.conn.Close(websocket.StatusNormalClosure, "")
+		}
+	case strings.HasPrefix(l.Action, "tcp-drop"):
+		if k := r.sockets[l.WS]; k != nil {
+			k.conn.CloseNow()
+		}
+	case l.Action == "send":
+		k := r.sockets[l.WS]
+		if k == nil {
+			return
+		}
+		k.conn.Write(r.ctx, websocket.MessageText, []byte(r.subst(string(l.Data))))
+		if r.unrecordedSend(idx) {
+			// The recorder did not log its non-JSON probe; its answer is there.
+			k.conn.Write(r.ctx, websocket.MessageText, []byte("this is not json"))
+		}
+	}
+}
+
+// unrecordedSend reports whether the events after a send hold more
+// RESTResponses than there were sends (the unlogged non-JSON message).
+func (r *replay) unrecordedSend(idx int) bool {
+	responses := 0
+	for _, l := range r.lines[idx+1:] {
+		if l.Kind == "event" && strings.Contains(string(l.Event), `"RESTResponse"`) {
+			responses++
+			continue
+		}
+		if l.Kind != "event" {
+			break
+		}
+	}
+	return responses > 1
+}
+
+// replayTranscript runs one transcript against a fresh simulator.
+func replayTranscript(t *testing.T, path string, opts Options) []string {
+	opts.Dialplan = map[string]Context{
+		"hotline-in":  {App: "hotline", Pattern: "_X.", SetCallerID: true},
+		"caller-side": {App: "caller", Pattern: "s"},
+	}
+	if opts.Speed == 0 {
+		opts.Speed = 4
+	}
+	opts.APIDocsDir = sharedDir(t, "ari-api-docs")
+	sim := New(opts)
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	defer sim.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &replay{t: t, name: filepath.Base(path), lines: loadTranscript(t, path), base: srv.URL,
+		sockets: map[string]*replaySock{}, ids: map[string]string{}, back: map[string]string{}, ctx: ctx}
+	r.run()
+	return r.diffs
+}
