@@ -53,7 +53,10 @@ func NewCalendar(spec CalendarSpec) (*Calendar, error) {
 	c := &Calendar{loc: time.FixedZone("CST", 8*3600), holidays: map[string]bool{}, workdays: map[string]bool{}}
 	if spec.Timezone != "" {
 		loc, err := time.LoadLocation(spec.Timezone)
-		if err != nil {
+		switch {
+		case err != nil && spec.Timezone == "Asia/Shanghai":
+			loc = c.loc // no tzdata here; China has kept UTC+8 without DST since 1991
+		case err != nil:
 			return nil, fmt.Errorf("calendar timezone: %w", err)
 		}
 		c.loc = loc

@@ -84,7 +84,7 @@ func Parse(file string, src []byte, opt Options) (*Flow, error) {
 	if f == nil {
 		return nil, probs.err()
 	}
-	probs = append(probs, checkGraph(f, opt)...)
+	probs = append(probs, checkGraph(f, opt, len(probs) == 0)...)
 	if opt.Flows != nil {
 		for _, n := range f.Nodes {
 			if s, ok := n.(*Subflow); ok && s.Flow != "" && !slices.Contains(opt.Flows, s.Flow) && s.Flow != f.Name {
@@ -161,7 +161,7 @@ func LoadFiles(fsys fs.FS, files []string, opt Options) (*Library, error) {
 		if f == nil {
 			continue
 		}
-		probs = append(probs, checkGraph(f, opt)...)
+		probs = append(probs, checkGraph(f, opt, len(ps) == 0)...)
 		if prev := set.flows[f.Name]; prev != nil && f.Name != "" {
 			probs = append(probs, Problem{Pos: Pos{File: name, Line: 1}, Msg: fmt.Sprintf("flow %q is also defined in %s", f.Name, prev.File)})
 			continue

@@ -382,7 +382,12 @@ func (f *fields) lookup(h header) *Lookup {
 		n.Into = f.typedVar("into", src.Result, false)
 	}
 	n.Found, n.NotFound = f.exit("found"), f.exit("not_found")
-	n.NotAllowed = f.exitIf("not_allowed", src == nil || src.CanRefuse, fmt.Sprintf("source %s never refuses", name))
+	switch {
+	case src == nil: // already reported; keep quiet about the exit
+		n.NotAllowed = &Exit{Name: "not_allowed", owner: f.id}
+	default:
+		n.NotAllowed = f.exitIf("not_allowed", src.CanRefuse, fmt.Sprintf("source %s never refuses", name))
+	}
 	n.OnError, n.OnTimeout = f.exit("error"), f.exit("on_timeout")
 	return n
 }

@@ -26,6 +26,7 @@ type parser struct {
 	vars     map[string]*Var
 	exits    []*Exit
 	defaults map[string]*Exit
+	broken   map[string]bool // ids of nodes that did not parse
 }
 
 // pair is a key and its value in a YAML mapping.
@@ -39,7 +40,7 @@ func (p *parser) errorf(n *yaml.Node, node, format string, args ...any) {
 
 // parse reads and type-checks a flow document; the graph checks come after.
 func parse(file string, data []byte) (*Flow, Problems) {
-	p := &parser{file: file, vars: map[string]*Var{}, defaults: map[string]*Exit{}}
+	p := &parser{file: file, vars: map[string]*Var{}, defaults: map[string]*Exit{}, broken: map[string]bool{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		line, msg := 1, err.Error()
@@ -104,17 +105,19 @@ func parse(file string, data []byte) (*Flow, Problems) {
 			if node := p.node(id, kv.key, kv.val); node != nil {
 				f.Nodes = append(f.Nodes, node)
 				f.byID[id] = node
+			} else {
+				p.broken[id] = true
 			}
 		}
 	} else {
 		p.errorf(root, "", "missing field \"nodes\"")
 	}
-	if len(f.Nodes) == 0 && top["nodes"] != nil {
+	if len(f.Nodes) == 0 && len(p.broken) == 0 && top["nodes"] != nil {
 		p.errorf(top["nodes"].val, "", "a flow needs at least one node")
 	}
 	p.resolve()
 	if start != nil {
-		if f.Start = f.byID[start.target]; f.Start == nil {
+		if f.Start = f.byID[start.target]; f.Start == nil && !p.broken[start.target] {
 			p.errorf(top["start"].val, "", "start: no node %q", start.target)
 		}
 	}
@@ -134,7 +137,7 @@ func (p *parser) resolve() {
 		if e.target == "" {
 			continue
 		}
-		if e.To = p.flow.byID[e.target]; e.To == nil {
+		if e.To = p.flow.byID[e.target]; e.To == nil && !p.broken[e.target] {
 			p.probs = append(p.probs, Problem{Pos: e.Pos, Node: e.owner, Msg: fmt.Sprintf("exit %s: no node %q", e.Name, e.target)})
 		}
 	}

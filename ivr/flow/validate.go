@@ -17,8 +17,10 @@ func isEnd(n Node) bool {
 }
 
 // checkGraph reports unreachable nodes, nodes that cannot end, loops that wait for nothing,
-// prompts missing from the manifest and unknown calendars and queues.
-func checkGraph(f *Flow, opt Options) Problems {
+// prompts missing from the manifest and unknown calendars and queues. Whether an end can be
+// reached is only asked of a flow that parsed cleanly (complete is true): a missing exit
+// would make every node before it look endless.
+func checkGraph(f *Flow, opt Options, complete bool) Problems {
 	var probs Problems
 	add := func(n Node, format string, args ...any) {
 		probs = append(probs, Problem{Pos: n.Pos(), Node: n.ID(), Msg: fmt.Sprintf(format, args...)})
@@ -70,7 +72,7 @@ func checkGraph(f *Flow, opt Options) Problems {
 		}
 	}
 	for _, n := range f.Nodes {
-		if !ends[n] {
+		if complete && !ends[n] {
 			add(n, "no end can be reached from here (hangup, return, queue or transfer)")
 		}
 	}
