@@ -52,6 +52,7 @@ type Call struct {
 	phone   *channel // the channel the phone's user acts on
 	heardCh *channel // the channel whose audio the user hears
 	heard   chan HeardEvent
+	early   []HeardEvent // events before the first Heard call (at most 256)
 	done    chan struct{}
 	once    sync.Once
 	dropped int
@@ -83,9 +84,22 @@ func (c *Call) ID() string { return c.info.ID }
 // ChannelID returns the id of the channel the application controls.
 func (c *Call) ChannelID() string { return c.info.ChannelID }
 
-// Heard delivers what the phone experiences, in order. Events beyond its
-// buffer (1024) are dropped, never blocking the simulator.
-func (c *Call) Heard() <-chan HeardEvent { return c.heard }
+// Heard delivers what the phone experiences, in order (the channel is
+// created on first use to keep idle calls small; earlier events are kept
+// for it). Events beyond its buffer (256) are
+// dropped, never blocking the simulator.
+func (c *Call) Heard() <-chan HeardEvent {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.heard == nil {
+		c.heard = make(chan HeardEvent, 256)
+		for _, e := range c.early {
+			c.heard <- e
+		}
+		c.early = nil
+	}
+	return c.heard
+}
 
 // Done is closed when the call has hung up.
 func (c *Call) Done() <-chan struct{} { return c.done }
@@ -130,8 +144,7 @@ func (s *Sim) PlaceCall(ctx context.Context, o CallOptions) (*Call, error) {
 
 func (s *Sim) newCall(kind string, phone, heard *channel) *Call {
 	s.callSeq++
-	c := &Call{s: s, phone: phone, heardCh: heard, heard: make(chan HeardEvent, 1024),
-		done: make(chan struct{}), flags: map[string]bool{}}
+	c := &Call{s: s, phone: phone, heardCh: heard, done: make(chan struct{}), flags: map[string]bool{}}
 	c.info = CallInfo{ID: "call-" + strconv.FormatUint(s.callSeq, 10), Kind: kind, ChannelID: heard.id, State: "ringing"}
 	phone.call, heard.call = c, c
 	s.calls[c.info.ID] = c
@@ -151,8 +164,15 @@ func (c *Call) emit(e HeardEvent) {
 	if e.Time.IsZero() {
 		e.Time = c.s.now()
 	}
-	select {
-	case c.heard <- e:
+	switch {
+	case c.heard != nil:
+		select {
+		case c.heard <- e:
+		default:
+			c.dropped++
+		}
+	case len(c.early) < 256:
+		c.early = append(c.early, e)
 	default:
 		c.dropped++
 	}
