@@ -31,6 +31,8 @@ type fieldSpec struct {
 	enum []string
 	// input marks an exit taken only after the caller pressed a key.
 	input bool
+	// must marks a field every node of the kind needs (exits are needed unless defaultable).
+	must bool
 }
 
 // commonFields are accepted by every node kind.
@@ -51,14 +53,14 @@ var (
 // single source of the parser's unknown-field check, the JSON Schema and its sync test.
 var kindSpecs = map[Kind][]fieldSpec{
 	KindPlay: {
-		{name: "prompts", typ: tPrompts, doc: "prompts and spoken values, in order"},
+		{name: "prompts", typ: tPrompts, doc: "prompts and spoken values, in order", must: true},
 		{name: "barge_in", typ: tBool, doc: "keep keys pressed during the prompts (default true)"},
 		{name: "next", typ: tExit},
 	},
 	KindMenu: {
-		{name: "prompts", typ: tPrompts},
+		{name: "prompts", typ: tPrompts, must: true},
 		{name: "barge_in", typ: tBool},
-		{name: "options", typ: tOptions, doc: "key → {next, label, set}; at most 5 choices"},
+		{name: "options", typ: tOptions, doc: "key → {next, label, set}; at most 5 choices", must: true},
 		{name: "timeout", typ: tDuration, doc: "wait for a key after the prompts (default 5s)"},
 		{name: "no_input", typ: tReprompt},
 		{name: "no_match", typ: tReprompt},
@@ -68,9 +70,9 @@ var kindSpecs = map[Kind][]fieldSpec{
 		{name: "on_fail", typ: tExit},
 	},
 	KindCollect: {
-		{name: "prompts", typ: tPrompts},
+		{name: "prompts", typ: tPrompts, must: true},
 		{name: "barge_in", typ: tBool},
-		{name: "into", typ: tID, doc: "variable receiving the input"},
+		{name: "into", typ: tID, doc: "variable receiving the input", must: true},
 		{name: "min", typ: tInt},
 		{name: "max", typ: tInt},
 		{name: "terminator", typ: tKey, doc: "key ending the input (default #)"},
@@ -86,7 +88,7 @@ var kindSpecs = map[Kind][]fieldSpec{
 		{name: "on_fail", typ: tExit},
 	},
 	KindLookup: {
-		{name: "source", typ: tEnum, doc: "the data source"},
+		{name: "source", typ: tEnum, doc: "the data source", must: true},
 		{name: "args", typ: tArgs},
 		{name: "into", typ: tID},
 		{name: "timeout", typ: tDuration, doc: "default 2s"},
@@ -113,20 +115,20 @@ var kindSpecs = map[Kind][]fieldSpec{
 		{name: "error", typ: tExit},
 	},
 	KindBranch: {
-		{name: "cases", typ: tCases},
+		{name: "cases", typ: tCases, must: true},
 		{name: "else", typ: tExit},
 	},
 	KindSet: {
-		{name: "vars", typ: tAssigns},
+		{name: "vars", typ: tAssigns, must: true},
 		{name: "next", typ: tExit},
 	},
 	KindHours: {
-		{name: "calendar", typ: tID},
+		{name: "calendar", typ: tID, must: true},
 		{name: "open", typ: tExit},
 		{name: "closed", typ: tExit},
 	},
 	KindQueue: {
-		{name: "queue", typ: tID},
+		{name: "queue", typ: tID, must: true},
 		{name: "priority", typ: tInt},
 		{name: "prompts", typ: tPrompts},
 		{name: "announce_every", typ: tDuration},
@@ -154,7 +156,7 @@ var kindSpecs = map[Kind][]fieldSpec{
 		{name: "error", typ: tExit},
 	},
 	KindSurvey: {
-		{name: "prompts", typ: tPrompts},
+		{name: "prompts", typ: tPrompts, must: true},
 		{name: "timeout", typ: tDuration},
 		{name: "retries", typ: tInt},
 		{name: "no_match_prompts", typ: tPrompts},
@@ -171,7 +173,7 @@ var kindSpecs = map[Kind][]fieldSpec{
 		{name: "failed", typ: tExit},
 	},
 	KindSubflow: {
-		{name: "flow", typ: tID},
+		{name: "flow", typ: tID, must: true},
 		{name: "next", typ: tExit},
 	},
 	KindGoto: {
