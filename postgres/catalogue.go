@@ -17,7 +17,7 @@ const serviceItemColumns = `
 const serviceItemsQuery = `SELECT` + serviceItemColumns + `
 	FROM platform.service_items i
 	JOIN platform.departments d ON d.id = i.department_id
-	ORDER BY i.category, i.code`
+	ORDER BY i.id`
 
 const serviceItemByIDQuery = `SELECT` + serviceItemColumns + `
 	FROM platform.service_items i
@@ -45,7 +45,7 @@ const searchServiceItemsQuery = `SELECT` + serviceItemColumns + `
 	           WHEN i.category ILIKE $2 THEN 4
 	           ELSE 3
 	         END,
-	         i.code
+	         i.id
 	LIMIT $3`
 
 const departmentsQuery = `
@@ -86,7 +86,7 @@ func items(rows []serviceItemRow) []hotline.ServiceItem {
 	return out
 }
 
-// ServiceItems returns the whole service catalogue (办事指南), by category and code.
+// ServiceItems returns the whole service catalogue (办事指南) in catalogue (id) order.
 func (s *Store) ServiceItems(ctx context.Context) ([]hotline.ServiceItem, error) {
 	var rows []serviceItemRow
 	if err := s.list(ctx, "service items", &rows, serviceItemsQuery); err != nil {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/foshan-hotline/hotline"
 )
@@ -39,10 +40,14 @@ func (s *Store) CitizenByMobile(ctx context.Context, mobile string) (*hotline.Ci
 	return &c, nil
 }
 
-// CitizenByIDNumber returns the citizen with an 18-character resident ID number. An invalid
-// number (length, birth date, check character) is an error wrapping hotline.ErrIDNumber and
-// is never looked up. The number is found by its keyed hash; it is never sent in clear.
+// CitizenByIDNumber returns the citizen with an 18-character resident ID number (a lower-case
+// x check character is accepted). An invalid number (length, birth date, check character) is
+// an error wrapping hotline.ErrIDNumber and is never looked up. The number is found by its
+// keyed hash; it is never sent in clear.
 func (s *Store) CitizenByIDNumber(ctx context.Context, idNumber string) (*hotline.Citizen, error) {
+	if strings.HasSuffix(idNumber, "x") {
+		idNumber = strings.TrimSuffix(idNumber, "x") + "X"
+	}
 	if err := hotline.ValidateIDNumber(idNumber); err != nil {
 		return nil, fmt.Errorf("citizen by ID number: %w", err)
 	}
