@@ -83,10 +83,19 @@ type header struct {
 	pos      Pos
 }
 
-func (h *header) ID() string             { return h.id }
-func (h *header) Kind() Kind             { return h.kind }
-func (h *header) Pos() Pos               { return h.pos }
-func (h *header) Description() string    { return h.desc }
+// ID returns the node's id.
+func (h *header) ID() string { return h.id }
+
+// Kind returns the node's kind.
+func (h *header) Kind() Kind { return h.kind }
+
+// Pos returns where the node was written.
+func (h *header) Pos() Pos { return h.pos }
+
+// Description returns the node's description.
+func (h *header) Description() string { return h.desc }
+
+// PromptLists returns no prompt lists; kinds that play prompts override it.
 func (h *header) PromptLists() []Prompts { return nil }
 
 // ItemKind says what a prompt item plays.
@@ -146,7 +155,10 @@ type Play struct {
 	Next    *Exit
 }
 
-func (n *Play) Exits() []*Exit         { return []*Exit{n.Next} }
+// Exits returns the node's exits.
+func (n *Play) Exits() []*Exit { return []*Exit{n.Next} }
+
+// PromptLists returns the node's static prompt lists.
 func (n *Play) PromptLists() []Prompts { return []Prompts{n.Prompts} }
 
 // Option is one choice of a menu.
@@ -190,6 +202,7 @@ func (n *Menu) Option(key string) *Option {
 	return nil
 }
 
+// Exits returns the node's exits.
 func (n *Menu) Exits() []*Exit {
 	out := make([]*Exit, 0, len(n.Options)+2)
 	for _, o := range n.Options {
@@ -198,6 +211,7 @@ func (n *Menu) Exits() []*Exit {
 	return append(out, n.Agent, n.OnFail)
 }
 
+// PromptLists returns the node's static prompt lists.
 func (n *Menu) PromptLists() []Prompts {
 	return []Prompts{n.Prompts, n.NoInput.Prompts, n.NoMatch.Prompts}
 }
@@ -227,7 +241,10 @@ type Collect struct {
 	OnFail         *Exit
 }
 
+// Exits returns the node's exits.
 func (n *Collect) Exits() []*Exit { return []*Exit{n.Next, n.OnFail} }
+
+// PromptLists returns the node's static prompt lists.
 func (n *Collect) PromptLists() []Prompts {
 	return []Prompts{n.Prompts, n.InvalidPrompts, n.NoInputPrompts}
 }
@@ -258,9 +275,12 @@ type Lookup struct {
 	OnTimeout  *Exit
 }
 
+// Exits returns the node's exits.
 func (n *Lookup) Exits() []*Exit {
 	return []*Exit{n.Found, n.NotFound, n.NotAllowed, n.OnError, n.OnTimeout}
 }
+
+// PromptLists returns the node's static prompt lists.
 func (n *Lookup) PromptLists() []Prompts { return []Prompts{n.Filler} }
 
 // Verify performs real-name verification: an ID number and the phone-service PIN, collected
@@ -283,9 +303,12 @@ type Verify struct {
 	OnError    *Exit
 }
 
+// Exits returns the node's exits.
 func (n *Verify) Exits() []*Exit {
 	return []*Exit{n.OK, n.Failed, n.Locked, n.NotAllowed, n.OnError}
 }
+
+// PromptLists returns the node's static prompt lists.
 func (n *Verify) PromptLists() []Prompts {
 	return []Prompts{n.IDPrompts, n.PINPrompts, n.InvalidPrompts}
 }
@@ -303,6 +326,7 @@ type Branch struct {
 	Else  *Exit
 }
 
+// Exits returns the node's exits.
 func (n *Branch) Exits() []*Exit {
 	out := make([]*Exit, 0, len(n.Cases)+1)
 	for _, c := range n.Cases {
@@ -318,6 +342,7 @@ type Set struct {
 	Next *Exit
 }
 
+// Exits returns the node's exits.
 func (n *Set) Exits() []*Exit { return []*Exit{n.Next} }
 
 // Hours takes Open or Closed by a business-hours calendar.
@@ -328,6 +353,7 @@ type Hours struct {
 	Closed   *Exit
 }
 
+// Exits returns the node's exits.
 func (n *Hours) Exits() []*Exit { return []*Exit{n.Open, n.Closed} }
 
 // Queue waits in a skill queue for an agent.
@@ -354,7 +380,10 @@ type Queue struct {
 	Leave *Exit
 }
 
-func (n *Queue) Exits() []*Exit         { return []*Exit{n.Answered, n.Overflow, n.Leave} }
+// Exits returns the node's exits.
+func (n *Queue) Exits() []*Exit { return []*Exit{n.Answered, n.Overflow, n.Leave} }
+
+// PromptLists returns the node's static prompt lists.
 func (n *Queue) PromptLists() []Prompts { return []Prompts{n.Prompts} }
 
 // Callback registers a callback request.
@@ -368,6 +397,7 @@ type Callback struct {
 	OnError *Exit
 }
 
+// Exits returns the node's exits.
 func (n *Callback) Exits() []*Exit { return []*Exit{n.Next, n.OnError} }
 
 // Record records a message after a beep; it becomes a work order of Category.
@@ -385,7 +415,10 @@ type Record struct {
 	OnError *Exit
 }
 
-func (n *Record) Exits() []*Exit         { return []*Exit{n.Next, n.OnFail, n.OnError} }
+// Exits returns the node's exits.
+func (n *Record) Exits() []*Exit { return []*Exit{n.Next, n.OnFail, n.OnError} }
+
+// PromptLists returns the node's static prompt lists.
 func (n *Record) PromptLists() []Prompts { return []Prompts{n.Prompts} }
 
 // Survey asks for a satisfaction level on keys 1 (非常满意) to 5 (非常不满意) and stores it.
@@ -404,7 +437,10 @@ type Survey struct {
 	OnFail *Exit
 }
 
+// Exits returns the node's exits.
 func (n *Survey) Exits() []*Exit { return []*Exit{n.Next, n.OnFail} }
+
+// PromptLists returns the node's static prompt lists.
 func (n *Survey) PromptLists() []Prompts {
 	return []Prompts{n.Prompts, n.NoMatchPrompts}
 }
@@ -421,7 +457,10 @@ type Transfer struct {
 	Failed  *Exit
 }
 
-func (n *Transfer) Exits() []*Exit         { return []*Exit{n.Failed} }
+// Exits returns the node's exits.
+func (n *Transfer) Exits() []*Exit { return []*Exit{n.Failed} }
+
+// PromptLists returns the node's static prompt lists.
 func (n *Transfer) PromptLists() []Prompts { return []Prompts{n.Prompts} }
 
 // Subflow runs another flow and continues at Next when it returns.
@@ -431,6 +470,7 @@ type Subflow struct {
 	Next *Exit
 }
 
+// Exits returns the node's exits.
 func (n *Subflow) Exits() []*Exit { return []*Exit{n.Next} }
 
 // Goto jumps to Target.
@@ -439,6 +479,7 @@ type Goto struct {
 	Target *Exit
 }
 
+// Exits returns the node's exits.
 func (n *Goto) Exits() []*Exit { return []*Exit{n.Target} }
 
 // Language sets the call's prompt language: Lang, or the value of From.
@@ -449,6 +490,7 @@ type Language struct {
 	Next *Exit
 }
 
+// Exits returns the node's exits.
 func (n *Language) Exits() []*Exit { return []*Exit{n.Next} }
 
 // Hangup plays a goodbye and ends the call.
@@ -459,7 +501,10 @@ type Hangup struct {
 	Outcome string
 }
 
-func (n *Hangup) Exits() []*Exit         { return nil }
+// Exits returns the node's exits.
+func (n *Hangup) Exits() []*Exit { return nil }
+
+// PromptLists returns the node's static prompt lists.
 func (n *Hangup) PromptLists() []Prompts { return []Prompts{n.Prompts} }
 
 // Return ends a subflow; the calling flow continues. In a flow run at top level it ends the
@@ -468,6 +513,7 @@ type Return struct {
 	header
 }
 
+// Exits returns the node's exits.
 func (n *Return) Exits() []*Exit { return nil }
 
 // Flow is a validated call flow. It and everything it points to must not be modified.
