@@ -343,3 +343,30 @@ func TestGraphsShowEveryNodeAndExit(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkLoadShippedFlows(b *testing.B) {
+	opt, _ := shippedOptions(b)
+	fsys := os.DirFS(repoRoot(b))
+	for b.Loop() {
+		if _, err := LoadDir(fsys, "flows", opt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBranchCondition(b *testing.B) {
+	opt, _ := shippedOptions(b)
+	lib, err := LoadDir(os.DirFS(repoRoot(b)), "flows", opt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := lib.Flow("bills")
+	env := f.NewEnv()
+	env["bill"] = Bill{AmountFen: 100, Overdue: true}
+	when := f.Node("paid_or_not").(*Branch).Cases[1].When
+	for b.Loop() {
+		if ok, err := when.Bool(env); err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 )
 
 // repoRoot walks up from the package directory to the directory holding go.mod.
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -29,7 +29,7 @@ func repoRoot(t *testing.T) string {
 	}
 }
 
-func readTexts(t *testing.T, root, name string) PromptTexts {
+func readTexts(t testing.TB, root, name string) PromptTexts {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(root, name))
 	if err != nil {
@@ -48,7 +48,7 @@ var shippedQueues = []string{"social_security", "housing_fund", "health", "educa
 
 // shippedOptions checks the shipped flows against the sound manifest and the flows' own
 // prompt texts, the shipped calendars and the skill queues.
-func shippedOptions(t *testing.T) (Options, PromptTexts) {
+func shippedOptions(t testing.TB) (Options, PromptTexts) {
 	root := repoRoot(t)
 	own := readTexts(t, root, "flows/prompts.yaml")
 	manifest := readTexts(t, root, "sounds/manifest.yaml")
