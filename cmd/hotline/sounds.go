@@ -26,7 +26,7 @@ committed: running the hotline needs no speech synthesis.`,
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "generated %d, unchanged %d, removed %d\n", rep.Generated, rep.Unchanged, rep.Removed)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "generated %d, unchanged %d, removed %d\n", len(rep.Generated), len(rep.Unchanged), len(rep.Removed))
 			return err
 		},
 	}

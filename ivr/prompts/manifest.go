@@ -3,6 +3,7 @@ package prompts
 import (
 	"errors"
 	"fmt"
+	"go.yaml.in/yaml/v3"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,6 +56,8 @@ type Prompt struct {
 type Manifest struct {
 	// Languages are the declared languages, in declaration order.
 	Languages []Language
+	// Includes lists the files, relative to the manifest, whose prompts it takes in.
+	Includes []string
 	// Sections maps each section file name to the id prefix it owns.
 	Sections map[string]string
 	prompts  map[string]*Prompt
@@ -153,6 +156,10 @@ func Load(dir string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list manifest sections: %w", err)
 	}
+	includes, err := readIncludes(dir, main)
+	if err != nil {
+		return nil, err
+	}
 	sections := map[string][]byte{}
 	for _, name := range names {
 		base := filepath.Base(name)
@@ -165,16 +172,49 @@ func Load(dir string) (*Manifest, error) {
 		}
 		sections[base] = data
 	}
-	return Parse(main, sections)
+	return parse(main, includes, sections)
+}
+
+// readIncludes reads the files named by the manifest's include list, keyed as written.
+func readIncludes(dir string, main []byte) (map[string][]byte, error) {
+	var head struct {
+		Include []string `yaml:"include"`
+	}
+	if err := yaml.Unmarshal(main, &head); err != nil {
+		return nil, nil // Parse reports the syntax error with its position.
+	}
+	out := map[string][]byte{}
+	for _, name := range head.Include {
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil {
+			return nil, fmt.Errorf("read manifest include: %w", err)
+		}
+		out[name] = data
+	}
+	return out, nil
 }
 
 // Parse validates a manifest from the content of manifest.yaml and of its
 // sections, keyed by file name.
 func Parse(main []byte, sections map[string][]byte) (*Manifest, error) {
+	return parse(main, nil, sections)
+}
+
+func parse(main []byte, includes, sections map[string][]byte) (*Manifest, error) {
 	p := &parser{m: &Manifest{Sections: map[string]string{}, prompts: map[string]*Prompt{}}}
 	var files []parsedFile
-	if f, ok := p.parseFile(ManifestFile, main, true); ok {
+	if f, ok := p.parseFile(ManifestFile, main, roleMain); ok {
 		files = append(files, f)
+	}
+	for _, name := range p.m.Includes {
+		data, ok := includes[name]
+		if !ok {
+			p.errorf(ManifestFile, 1, "include %s was not read", name)
+			continue
+		}
+		if f, ok := p.parseFile(name, data, roleInclude); ok {
+			files = append(files, f)
+		}
 	}
 	names := make([]string, 0, len(sections))
 	for name := range sections {
@@ -182,7 +222,7 @@ func Parse(main []byte, sections map[string][]byte) (*Manifest, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if f, ok := p.parseFile(name, sections[name], false); ok {
+		if f, ok := p.parseFile(name, sections[name], roleSection); ok {
 			files = append(files, f)
 			if f.prefix != "" {
 				p.m.Sections[name] = f.prefix

@@ -2,6 +2,8 @@ package prompts
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -130,5 +132,46 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoadIncludes(t *testing.T) {
+	dir := t.TempDir()
+	sounds := filepath.Join(dir, "sounds")
+	flows := filepath.Join(dir, "flows")
+	for _, d := range []string{sounds, flows} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(path, body string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(sounds, ManifestFile), "languages:\n  zh: {voice: cmn-latn-pinyin, required: true}\ninclude: [../flows/prompts.yaml]\nprompts:\n  common/hello: {zh: 你好}\n")
+	write(filepath.Join(flows, "prompts.yaml"), "prompts:\n  bills/menu: {zh: 水费请按一}\n")
+	m, err := Load(sounds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Has("bills/menu", "zh") || !m.Has("common/hello", "zh") {
+		t.Errorf("ids = %v, want the included prompt and the manifest's own", m.IDs())
+	}
+
+	// A prompt declared twice across the manifest and an include is an error naming both.
+	write(filepath.Join(flows, "prompts.yaml"), "prompts:\n  common/hello: {zh: 你好}\n")
+	if _, err := Load(sounds); err == nil || !strings.Contains(err.Error(), "../flows/prompts.yaml:2") {
+		t.Errorf("duplicate across include: %v", err)
+	}
+	// An include may not declare languages.
+	write(filepath.Join(flows, "prompts.yaml"), "languages: {}\nprompts:\n  bills/menu: {zh: 水费}\n")
+	if _, err := Load(sounds); err == nil || !strings.Contains(err.Error(), `unknown field "languages"`) {
+		t.Errorf("languages in include: %v", err)
+	}
+	os.Remove(filepath.Join(flows, "prompts.yaml"))
+	if _, err := Load(sounds); err == nil {
+		t.Error("missing include loaded")
 	}
 }

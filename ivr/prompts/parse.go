@@ -17,10 +17,19 @@ type parser struct {
 // parsedFile is one manifest file after its structure was read.
 type parsedFile struct {
 	name    string
-	main    bool
+	role    fileRole
 	prefix  string
 	prompts *yaml.Node
 }
+
+// fileRole says what a manifest file may contain.
+type fileRole int
+
+const (
+	roleMain    fileRole = iota // manifest.yaml: languages, includes and prompts
+	roleSection                 // a section beside it: a prefix and the prompts under it
+	roleInclude                 // a file the manifest includes: prompts outside every section
+)
 
 func (p *parser) errorf(file string, line int, format string, args ...any) {
 	p.errs = append(p.errs, fmt.Errorf("%w: %s:%d: %s", ErrInvalidManifest, file, line, fmt.Sprintf(format, args...)))
@@ -53,7 +62,8 @@ func (p *parser) pairs(file string, n *yaml.Node, what string) [][2]*yaml.Node {
 
 // parseFile reads the top level of one file; languages go straight into the
 // manifest, prompts are kept for addPrompts once all prefixes are known.
-func (p *parser) parseFile(name string, data []byte, main bool) (parsedFile, bool) {
+func (p *parser) parseFile(name string, data []byte, role fileRole) (parsedFile, bool) {
+	main := role == roleMain
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		p.errs = append(p.errs, fmt.Errorf("%w: %s: %v", ErrInvalidManifest, name, err))
@@ -63,7 +73,7 @@ func (p *parser) parseFile(name string, data []byte, main bool) (parsedFile, boo
 		p.errorf(name, 1, "empty file")
 		return parsedFile{}, false
 	}
-	f := parsedFile{name: name, main: main}
+	f := parsedFile{name: name, role: role}
 	root := doc.Content[0]
 	for _, kv := range p.pairs(name, root, "file") {
 		k, v := kv[0], kv[1]
@@ -72,7 +82,9 @@ func (p *parser) parseFile(name string, data []byte, main bool) (parsedFile, boo
 			f.prompts = v
 		case k.Value == "languages" && main:
 			p.parseLanguages(name, v)
-		case k.Value == "prefix" && !main:
+		case k.Value == "include" && main:
+			p.parseIncludes(name, v)
+		case k.Value == "prefix" && role == roleSection:
 			f.prefix = v.Value
 			if v.Kind != yaml.ScalarNode || !strings.HasSuffix(f.prefix, "/") ||
 				!idPattern.MatchString(strings.TrimSuffix(f.prefix, "/")) {
@@ -86,7 +98,7 @@ func (p *parser) parseFile(name string, data []byte, main bool) (parsedFile, boo
 	if main && len(p.m.Languages) == 0 {
 		p.errorf(name, root.Line, "no languages declared")
 	}
-	if !main && f.prefix == "" {
+	if role == roleSection && f.prefix == "" {
 		p.errorf(name, root.Line, "a section needs a prefix (such as item/)")
 		return parsedFile{}, false
 	}
@@ -95,6 +107,22 @@ func (p *parser) parseFile(name string, data []byte, main bool) (parsedFile, boo
 		return parsedFile{}, false
 	}
 	return f, true
+}
+
+// parseIncludes reads the list of files whose prompts the manifest takes in, such as the
+// shipped flows' own prompts kept beside the flows.
+func (p *parser) parseIncludes(file string, n *yaml.Node) {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(file, n.Line, "include must be a list of files")
+		return
+	}
+	for _, item := range n.Content {
+		if item.Kind != yaml.ScalarNode || !strings.HasSuffix(item.Value, ".yaml") {
+			p.errorf(file, item.Line, "include: %q must be a .yaml file", item.Value)
+			continue
+		}
+		p.m.Includes = append(p.m.Includes, item.Value)
+	}
 }
 
 func (p *parser) parseLanguages(file string, n *yaml.Node) {
@@ -147,11 +175,11 @@ func (p *parser) addPrompts(f parsedFile) {
 			p.errorf(f.name, k.Line, "prompt id %q must be lower-case words joined by _ - or /", id)
 			continue
 		}
-		if owner := p.m.owner(id); f.main && owner != "" {
+		if owner := p.m.owner(id); f.role != roleSection && owner != "" {
 			p.errorf(f.name, k.Line, "prompt %q belongs to section %s", id, owner)
 			continue
 		}
-		if !f.main && !strings.HasPrefix(id, f.prefix) {
+		if f.role == roleSection && !strings.HasPrefix(id, f.prefix) {
 			p.errorf(f.name, k.Line, "prompt %q is outside the section prefix %q", id, f.prefix)
 			continue
 		}
