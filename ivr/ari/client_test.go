@@ -163,7 +163,9 @@ func TestClientRequestsMatchTranscripts(t *testing.T) {
 					Context: "caller-side", Priority: 1, Variables: map[string]string{"CALLERID(name)": "Tester", "MYVAR": "hello"}}))
 			}, ok(nil)},
 		{"originate allocation failed", "originate-failures.jsonl", "POST", "/ari/channels", "endpoint=SIP%2F9999&app=hotline", nil, "",
-			func() result { return two(c.Originate(ctx, ari.OriginateRequest{Endpoint: "SIP/9999", App: "hotline"})) },
+			func() result {
+				return two(c.Originate(ctx, ari.OriginateRequest{Endpoint: "SIP/9999", App: "hotline"}))
+			},
 			func(t *testing.T, r result) {
 				var e *ari.Error
 				if !errors.As(r.err, &e) {
@@ -202,7 +204,10 @@ func TestClientRequestsMatchTranscripts(t *testing.T) {
 			url.Values{"playbackId": {"pb-1"}}, "",
 			func() result {
 				return two(ch("1795629163.116").Play(ctx, ari.PlayOptions{ID: "pb-1", Media: []string{"sound:digits/4", "sound:digits/5"}}))
-			}, ok(func(v any) bool { p := v.(*ari.Playback); return p.MediaURI == "sound:digits/4" && p.NextMediaURI == "sound:digits/5" })},
+			}, ok(func(v any) bool {
+				p := v.(*ari.Playback)
+				return p.MediaURI == "sound:digits/4" && p.NextMediaURI == "sound:digits/5"
+			})},
 		{"play lang", "errors.jsonl", "POST", "/ari/channels/1795629709.201/play", "media=sound%3Abeep&lang=xx",
 			url.Values{"playbackId": {"pb-2"}}, "",
 			func() result {
@@ -281,7 +286,9 @@ func TestClientRequestsMatchTranscripts(t *testing.T) {
 			func() result { return one(c.Bridge("ff74e25f-3f3a-434e-a38c-42708cedafd0").AddChannel(ctx, "nope")) },
 			wantErr(ari.ErrChannelGone, ari.ErrInvalid)},
 		{"remove channel not in bridge", "errors.jsonl", "POST", "/ari/bridges/ff74e25f-3f3a-434e-a38c-42708cedafd0/removeChannel", "channel=1795629709.201", nil, "",
-			func() result { return one(c.Bridge("ff74e25f-3f3a-434e-a38c-42708cedafd0").RemoveChannel(ctx, "1795629709.201")) },
+			func() result {
+				return one(c.Bridge("ff74e25f-3f3a-434e-a38c-42708cedafd0").RemoveChannel(ctx, "1795629709.201"))
+			},
 			wantErr(ari.ErrInvalid)},
 		{"bridge moh stop when none", "bridge-agent.jsonl", "DELETE", "/ari/bridges/b31250f1-c37e-4323-ac98-afbbf55a7a46/moh", "", nil, "",
 			func() result { return one(c.Bridge("b31250f1-c37e-4323-ac98-afbbf55a7a46").StopMOH(ctx)) }, wantErr(ari.ErrConflict)},
@@ -302,7 +309,9 @@ func TestClientRequestsMatchTranscripts(t *testing.T) {
 		{"destroy bridge", "bridge-agent.jsonl", "DELETE", "/ari/bridges/my-bridge-1", "", nil, "",
 			func() result { return one(c.Bridge("my-bridge-1").Destroy(ctx)) }, ok(nil)},
 		{"playback control", "ivr-basic.jsonl", "POST", "/ari/playbacks/55363ef3-56cf-4b49-8b4f-001fc1991997/control", "operation=pause", nil, "",
-			func() result { return one(c.Playback("55363ef3-56cf-4b49-8b4f-001fc1991997").Control(ctx, ari.PlaybackPause)) }, ok(nil)},
+			func() result {
+				return one(c.Playback("55363ef3-56cf-4b49-8b4f-001fc1991997").Control(ctx, ari.PlaybackPause))
+			}, ok(nil)},
 		{"playback not found", "errors.jsonl", "POST", "/ari/playbacks/nope/control", "operation=pause", nil, "",
 			func() result { return one(c.Playback("nope").Control(ctx, ari.PlaybackPause)) },
 			func(t *testing.T, r result) { wantErr(ari.ErrNotFound)(t, r); notErr(ari.ErrChannelGone)(t, r) }},

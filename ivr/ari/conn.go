@@ -65,8 +65,9 @@ type Reconciliation struct {
 	// resumes them, hands them to an agent or ends them politely; none may
 	// stay in Stasis forever.
 	Unowned []Channel
-	// Gone are owned channel ids that no longer exist on the node or are no
-	// longer in the application (their StasisEnd was lost).
+	// Gone are owned channel ids that are no longer in the application:
+	// they hung up or left while the socket was down, or the node restarted.
+	// Close their inboxes: a restarted Asterisk may reuse the ids.
 	Gone []string
 }
 
