@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/foshan-hotline/hotline/ivr/flow"
+	"github.com/foshan-hotline/hotline/ivr/prompts"
+)
+
+func (a *app) flowsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "flows",
+		Short: "Check call flows and draw them",
+		Long: `Call flows are YAML documents in ivr.flows_dir (schema: flows/flow.schema.json). A flow that
+fails any check never runs; 'flows check' shows every problem as file:line: node: message.`,
+	}
+	check := &cobra.Command{
+		Use:   "check [FILE...]",
+		Short: "Validate flows (all of ivr.flows_dir by default) against the sound manifest and calendars",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opt, err := a.flowOptions()
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				args = []string{a.cfg.IVR.FlowsDir}
+			}
+			fsys, paths := pathsFS(args)
+			problems, err := flow.Check(fsys, paths, opt)
+			if err != nil {
+				return err
+			}
+			for _, p := range problems {
+				fmt.Fprintln(cmd.OutOrStdout(), p.String())
+			}
+			if len(problems) > 0 {
+				return fmt.Errorf("%d problem(s): these flows cannot run", len(problems))
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "flows ok")
+			return err
+		},
+	}
+	var format, out string
+	graph := &cobra.Command{
+		Use:   "graph FLOW",
+		Short: "Draw a flow as SVG (or DOT) with its nodes, exits and labels",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lib, err := a.loadFlows()
+			if err != nil {
+				return err
+			}
+			f := lib.Flow(args[0])
+			if f == nil {
+				return fmt.Errorf("no flow %q (have %v)", args[0], lib.Names())
+			}
+			var data []byte
+			switch format {
+			case "svg":
+				data = flow.SVG(f)
+			case "dot":
+				data = flow.Graph(f)
+			default:
+				return fmt.Errorf("--format must be svg or dot, got %q", format)
+			}
+			var w io.Writer = cmd.OutOrStdout()
+			if out != "" {
+				return os.WriteFile(out, data, 0o644)
+			}
+			_, err = w.Write(data)
+			return err
+		},
+	}
+	graph.Flags().StringVar(&format, "format", "svg", "svg or dot")
+	graph.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of standard output")
+	cmd.AddCommand(check, graph)
+	return cmd
+}
+
+// flowOptions is what flows are checked against: the sound manifest, the business-hours
+// calendars beside the flows.
+func (a *app) flowOptions() (flow.Options, error) {
+	m, err := prompts.Load(a.cfg.IVR.SoundsDir)
+	if err != nil {
+		return flow.Options{}, err
+	}
+	cals, err := a.loadCalendars()
+	if err != nil {
+		return flow.Options{}, err
+	}
+	names := make([]string, 0, len(cals))
+	for n := range cals {
+		names = append(names, n)
+	}
+	return flow.Options{Manifest: m, Calendars: names}, nil
+}
+
+// loadCalendars reads the business-hours calendars kept beside the flows.
+func (a *app) loadCalendars() (map[string]*flow.Calendar, error) {
+	data, err := os.ReadFile(filepath.Join(a.cfg.IVR.FlowsDir, "calendars.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("calendars: %w", err)
+	}
+	return flow.ParseCalendars(data)
+}
+
+// loadFlows loads and validates every flow of ivr.flows_dir.
+func (a *app) loadFlows() (*flow.Library, error) {
+	opt, err := a.flowOptions()
+	if err != nil {
+		return nil, err
+	}
+	fsys, dir := pathsFS([]string{a.cfg.IVR.FlowsDir})
+	return flow.LoadDir(fsys, dir[0], opt)
+}
+
+// pathsFS returns a file system holding paths and their names in it: the working directory
+// for relative paths, so that problems name files as the user wrote them, the root otherwise.
+func pathsFS(paths []string) (fs.FS, []string) {
+	out := make([]string, len(paths))
+	root := "."
+	for _, p := range paths {
+		if filepath.IsAbs(p) {
+			root = "/"
+		}
+	}
+	for i, p := range paths {
+		if root == "/" {
+			p, _ = filepath.Abs(p)
+			p = strings.TrimPrefix(p, "/")
+		}
+		out[i] = filepath.ToSlash(filepath.Clean(p))
+	}
+	return os.DirFS(root), out
+}
