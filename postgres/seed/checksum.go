@@ -9,10 +9,10 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// rowText renders one row of each seeded table for Checksum as jsonb text, whose keys come
-// out in a fixed order. bcrypt hashes carry random salts, so they are left out; for PINs
+// rowText renders one row of a seeded table for Checksum where the row's own text form
+// (t::text, the default) will not do: bcrypt hashes carry random salts, so they are left out; for PINs
 // what is kept is whether a citizen has one and the first citizen holding the same hash,
-// which pins down how the PIN pool was handed out.
+// which pins down how the PIN pool was handed out. jsonb text lists keys in a fixed order.
 var rowText = map[string]string{
 	"platform.citizens": `(to_jsonb(t) - 'pin_hash' || jsonb_build_object('pin_group',
 		CASE WHEN t.pin_hash IS NOT NULL THEN min(t.id) OVER (PARTITION BY t.pin_hash) END))::text`,
@@ -43,7 +43,7 @@ func Checksum(ctx context.Context, db *sqlx.DB) (string, error) {
 	for _, t := range seededTables {
 		expr, ok := rowText[t.qualified()]
 		if !ok {
-			expr = "to_jsonb(t)::text"
+			expr = "t::text"
 		}
 		q := fmt.Sprintf("SELECT %s FROM %s t ORDER BY %s", expr, t.qualified(), t.order)
 		rows, err := tx.QueryContext(ctx, q)

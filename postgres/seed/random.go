@@ -93,7 +93,8 @@ type permutation struct {
 
 func newPermutation(seed int64, salt, n uint64) permutation {
 	x := splitmix64(streamKey(seed, streamPermutation) ^ salt)
-	a := n/3 + x%(n/3)
+	third := max(n/3, 1)
+	a := third + x%third
 	for gcd(a, n) != 1 {
 		a++
 	}
