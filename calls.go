@@ -1,0 +1,78 @@
+package hotline
+
+import "time"
+
+// CallRecord is the row a call gets when it arrives.
+type CallRecord struct {
+	ID            string // UUID chosen by the controller
+	Node          string // Asterisk node name
+	ChannelID     string
+	CallerNumber  string
+	Language      string
+	FlowVersionID int64 // 0 when the flow was not published
+	StartedAt     time.Time
+}
+
+// CallStep is one node of a call's IVR path: written when the node is entered (Exit empty)
+// and again when it is left. Input is already masked when the node is sensitive.
+type CallStep struct {
+	CallID    string
+	Seq       int
+	Flow      string
+	Node      string
+	Kind      string
+	EnteredAt time.Time
+	LeftAt    time.Time // zero while the node runs
+	Exit      string
+	Input     string
+}
+
+// Call outcomes, as recorded when a call ends.
+const (
+	OutcomeSelfServed  = "self_served"
+	OutcomeAgent       = "agent"
+	OutcomeAbandoned   = "abandoned"
+	OutcomeMessage     = "message"
+	OutcomeCallback    = "callback"
+	OutcomeTransferred = "transferred"
+	OutcomeOverflow    = "overflow"
+	OutcomeError       = "error"
+	OutcomeHangup      = "hangup"
+)
+
+// CallEnd completes a call's record.
+type CallEnd struct {
+	CallID     string
+	EndedAt    time.Time
+	AnsweredAt time.Time // zero if never answered
+	Outcome    string
+	Language   string
+	CitizenID  int64  // 0 when the caller was not identified
+	QueueID    string // "" when the call never queued
+	FollowUp   bool
+}
+
+// Message is a caller's recorded message; it becomes a work order.
+type Message struct {
+	CallID        string
+	CallerNumber  string
+	CitizenID     int64
+	Category      string
+	RecordingName string
+	Duration      time.Duration
+}
+
+// QueueEntry identifies a call's wait in a queue.
+type QueueEntry struct {
+	ID    int64
+	Queue string
+}
+
+// Queue outcomes, as recorded when a call leaves a queue.
+const (
+	QueueAnswered  = "answered"
+	QueueAbandoned = "abandoned"
+	QueueOverflow  = "overflow"
+	QueueMessage   = "message"
+	QueueCallback  = "callback"
+)
