@@ -48,9 +48,9 @@ func BenchmarkIVRLookups(b *testing.B) {
 	}
 	store := postgres.New(db, protector, nil)
 
-	mobiles := sample[string](b, db, `SELECT mobile FROM platform.citizens ORDER BY random() LIMIT 2000`)
-	accounts := sample[int64](b, db, `SELECT id FROM platform.utility_accounts ORDER BY random() LIMIT 2000`)
-	cases := sample[string](b, db, `SELECT case_number FROM platform.applications ORDER BY random() LIMIT 2000`)
+	mobiles := sample[string](b, db, `SELECT mobile FROM platform.citizens ORDER BY random() LIMIT 10000`)
+	accounts := sample[int64](b, db, `SELECT id FROM platform.utility_accounts ORDER BY random() LIMIT 10000`)
+	cases := sample[string](b, db, `SELECT case_number FROM platform.applications ORDER BY random() LIMIT 10000`)
 
 	b.Run("CitizenByMobile", func(b *testing.B) {
 		latencies(b, func(i int) error {

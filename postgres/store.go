@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -22,6 +23,7 @@ type Store struct {
 	pii     *pii.Protector
 	now     func() time.Time
 	checker func(hash, pin string) bool
+	stmts   sync.Map // query text → *sqlx.Stmt
 }
 
 // New returns a Store on db. protector opens and hashes ID numbers; clock tells the time used
@@ -62,8 +64,14 @@ func Open(ctx context.Context, url string, protector *pii.Protector) (*Store, er
 // DB returns the connection pool under the Store, for packages that keep their own queries.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
-// Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the prepared statements and the connection pool.
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool {
+		st.(*sqlx.Stmt).Close()
+		return true
+	})
+	return s.db.Close()
+}
 
 // Ping reports whether the database answers; /readyz uses it.
 func (s *Store) Ping(ctx context.Context) error {
@@ -73,10 +81,32 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// prepared returns query as a statement prepared once per pooled connection. The IVR's
+// lookups run thousands of times a minute; planning a join costs more than executing it, and a
+// prepared statement is planned once per connection.
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
+}
+
 // get runs a single-row query into dest, turning "no rows" into hotline.ErrNotFound wrapped
 // with what.
 func (s *Store) get(ctx context.Context, what string, dest any, query string, args ...any) error {
-	if err := s.db.GetContext(ctx, dest, query, args...); err != nil {
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return fmt.Errorf("%s: prepare: %w", what, err)
+	}
+	if err := st.GetContext(ctx, dest, args...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%s: %w", what, hotline.ErrNotFound)
 		}
@@ -87,7 +117,11 @@ func (s *Store) get(ctx context.Context, what string, dest any, query string, ar
 
 // list runs a query into dest, a pointer to a slice, wrapping failures with what.
 func (s *Store) list(ctx context.Context, what string, dest any, query string, args ...any) error {
-	if err := s.db.SelectContext(ctx, dest, query, args...); err != nil {
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return fmt.Errorf("%s: prepare: %w", what, err)
+	}
+	if err := st.SelectContext(ctx, dest, args...); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
