@@ -1,0 +1,264 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr/ari"
+	"github.com/foshan-hotline/hotline/ivr/flow"
+)
+
+// call is one caller's session; only its own goroutine touches it.
+type call struct {
+	e       *Engine
+	id      string
+	conn    *ari.Conn
+	inbox   *ari.Inbox
+	channel *ari.ChannelHandle
+	caller  string
+	called  string
+	log     *slog.Logger
+	ctx     context.Context
+	cancel  context.CancelFunc
+	flows   *pinned
+
+	lang        string
+	keys        []byte
+	keepKeys    bool
+	hungUp      bool
+	lastKeyAt   time.Time
+	playStarted time.Time
+
+	stack     []*frame
+	verified  bool
+	verifiedC flow.Citizen
+	citizenID int64
+	seq       int
+	nodes     int
+	answered  time.Time
+	outcome   string
+	queueID   string
+	followUp  bool
+	moh       bool
+}
+
+// frame is one run of one flow: its variables and where to go on return.
+type frame struct {
+	flow   *flow.Flow
+	vars   map[string]any
+	resume *flow.Exit // the calling subflow node's exit; nil at top level
+}
+
+// startCall runs a call in its own goroutine. orphan marks a channel found in the
+// application after a reconnect, which is ended politely rather than served from the start
+// of a flow it may have half done.
+func (e *Engine) startCall(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel, orphan bool) {
+	ctx, cancel := context.WithCancel(e.ctx)
+	c := &call{
+		e: e, id: ari.NewID(), conn: conn, inbox: inbox, channel: conn.Client().Channel(ch.ID),
+		caller: ch.Caller.Number, called: ch.Dialplan.Exten, ctx: ctx, cancel: cancel,
+		flows: e.flows.Load(), lang: e.cfg.Language, keepKeys: true,
+	}
+	c.log = e.cfg.Log.With("call_id", c.id, "channel_id", ch.ID, "node_name", conn.Name())
+	e.mu.Lock()
+	e.active[ch.ID] = c
+	e.stats.Started++
+	e.mu.Unlock()
+	e.calls.Add(1)
+	go func() {
+		defer e.calls.Done()
+		c.run(orphan)
+		e.mu.Lock()
+		delete(e.active, ch.ID)
+		e.stats.Ended++
+		e.stats.ByOutcome[c.outcome]++
+		e.mu.Unlock()
+	}()
+}
+
+// run is the call's life: record, answer, run the entry flow, end.
+func (c *call) run(orphan bool) {
+	defer c.cancel()
+	defer c.inbox.Close()
+	started := time.Now()
+	rec := hotline.CallRecord{ID: c.id, Node: c.conn.Name(), ChannelID: c.channel.ID(), CallerNumber: c.caller,
+		Language: c.lang, FlowVersionID: c.flows.versions[c.e.cfg.Entry], StartedAt: started}
+	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.StartCall(ctx, rec) }); err != nil {
+		// Without its record the call still gets served: a caller must not pay for a
+		// database outage with dead air.
+		c.log.Error("record call start", "err", err)
+	}
+	err := c.serve(orphan)
+	c.finish(err)
+}
+
+// serve answers and runs the entry flow; the returned error says why the flow stopped.
+func (c *call) serve(orphan bool) error {
+	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	err := c.channel.Answer(ctx)
+	cancel()
+	if err != nil {
+		if errors.Is(err, ari.ErrChannelGone) {
+			return errHangup
+		}
+		return fmt.Errorf("answer: %w", err)
+	}
+	c.answered = time.Now()
+	if orphan {
+		c.log.Warn("ending a call found without its controller")
+		c.outcome = hotline.OutcomeError
+		return c.sayIDs([]string{"common/system_busy", "common/goodbye"}, false)
+	}
+	return c.runFlows(c.flows.lib.Flow(c.e.cfg.Entry))
+}
+
+// errRunaway ends a call that ran more than MaxNodes nodes.
+var errRunaway = errors.New("runaway flow: node limit reached")
+
+// runFlows executes nodes from the start of f until a hangup node, a return at top level,
+// the caller hanging up or an error.
+func (c *call) runFlows(f *flow.Flow) error {
+	c.push(f, nil)
+	node := f.Start
+	for node != nil {
+		c.nodes++
+		if c.nodes > c.e.cfg.MaxNodes {
+			return errRunaway
+		}
+		next, err := c.step(node)
+		if err != nil {
+			return err
+		}
+		node = next
+	}
+	return nil
+}
+
+// step runs one node with its record: entered, then left by an exit, and returns the next
+// node (nil when the call is over).
+func (c *call) step(n flow.Node) (flow.Node, error) {
+	c.seq++
+	fr := c.top()
+	st := hotline.CallStep{CallID: c.id, Seq: c.seq, Flow: fr.flow.Name, Node: n.ID(), Kind: string(n.Kind()), EnteredAt: time.Now()}
+	c.record(st)
+	exit, input, err := c.exec(n)
+	st.LeftAt, st.Input = time.Now(), input
+	switch {
+	case exit != nil:
+		st.Exit = exit.Name
+	case errors.Is(err, errHangup):
+		st.Exit = "hangup"
+	case err != nil:
+		st.Exit = "error"
+	}
+	c.record(st)
+	if err != nil || exit == nil {
+		return nil, err
+	}
+	return c.follow(exit)
+}
+
+// follow moves along an exit; a nil target ends the flow run (a return).
+func (c *call) follow(x *flow.Exit) (flow.Node, error) {
+	if x.To == nil {
+		return nil, fmt.Errorf("exit %s of a validated flow leads nowhere", x.Name)
+	}
+	return x.To, nil
+}
+
+// ret ends the current flow run: the calling flow continues after its subflow node, a
+// top-level flow ends the call.
+func (c *call) ret() (*flow.Exit, error) {
+	fr := c.pop()
+	if fr.resume == nil || len(c.stack) == 0 {
+		return nil, nil
+	}
+	return fr.resume, nil
+}
+
+func (c *call) push(f *flow.Flow, resume *flow.Exit) {
+	vars := f.NewEnv()
+	c.stack = append(c.stack, &frame{flow: f, vars: vars, resume: resume})
+}
+
+func (c *call) pop() *frame {
+	fr := c.stack[len(c.stack)-1]
+	c.stack = c.stack[:len(c.stack)-1]
+	return fr
+}
+
+func (c *call) top() *frame { return c.stack[len(c.stack)-1] }
+
+// env returns the current flow run's variables with the call's built-ins filled in.
+func (c *call) env() map[string]any {
+	v := c.top().vars
+	v["caller"], v["called"], v["language"] = c.caller, c.called, c.lang
+	v["verified"], v["verified_citizen"] = c.verified, c.verifiedC
+	return v
+}
+
+// record writes a step of the IVR path; a failure is logged, the call goes on.
+func (c *call) record(st hotline.CallStep) {
+	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.Step(ctx, st) }); err != nil {
+		c.log.Error("record step", "flow", st.Flow, "node", st.Node, "err", err)
+	}
+}
+
+// store runs a write with the store timeout, detached from the call's own context so that
+// the record of a call that just hung up is still written.
+func (c *call) store(f func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.StoreTimeout)
+	defer cancel()
+	return f(ctx)
+}
+
+// finish ends the call whatever stopped its flow: an apology for errors, hang-up of the
+// channel if it is still there, and the completed record.
+func (c *call) finish(err error) {
+	switch {
+	case errors.Is(err, errHangup):
+		if c.outcome == "" {
+			c.outcome = hotline.OutcomeHangup
+		}
+	case errors.Is(err, errRunaway):
+		c.e.mu.Lock()
+		c.e.stats.Runaway++
+		c.e.mu.Unlock()
+		c.log.Error("call ended by the runaway guard", "nodes", c.nodes, "flow", c.top().flow.Name)
+		c.outcome = hotline.OutcomeError
+		c.apologize()
+	case err != nil:
+		c.log.Error("call failed", "err", err)
+		c.outcome = hotline.OutcomeError
+		c.apologize()
+	case c.outcome == "":
+		c.outcome = hotline.OutcomeSelfServed
+	}
+	if !c.hungUp && c.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+		if err := c.channel.Hangup(ctx, ari.HangupNormal); err != nil && !errors.Is(err, ari.ErrChannelGone) && !errors.Is(err, ari.ErrNotFound) {
+			c.log.Warn("hang up", "err", err)
+		}
+		cancel()
+	}
+	end := hotline.CallEnd{CallID: c.id, EndedAt: time.Now(), AnsweredAt: c.answered, Outcome: c.outcome,
+		Language: c.lang, CitizenID: c.citizenID, QueueID: c.queueID, FollowUp: c.followUp}
+	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.EndCall(ctx, end) }); err != nil {
+		c.log.Error("record call end", "err", err)
+	}
+	c.log.Info("call ended", "outcome", c.outcome, "nodes", c.nodes)
+}
+
+// apologize tells a caller still on the line that the system failed, then goodbye.
+func (c *call) apologize() {
+	if c.hungUp || c.ctx.Err() != nil {
+		return
+	}
+	if err := c.sayIDs([]string{"common/system_busy", "common/goodbye"}, false); err != nil && !errors.Is(err, errHangup) {
+		c.log.Warn("apology", "err", err)
+	}
+}

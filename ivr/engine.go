@@ -1,0 +1,221 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/foshan-hotline/hotline/ivr/ari"
+	"github.com/foshan-hotline/hotline/ivr/flow"
+	"github.com/foshan-hotline/hotline/ivr/prompts"
+)
+
+// Config is what the engine runs on. Flows, Manifest, Sources, Services and Recorder are
+// required; the rest has defaults.
+type Config struct {
+	// Flows are the validated flows; Entry names the one a call starts in ("main").
+	Flows *flow.Library
+	Entry string
+	// Versions maps flow names to their published version ids, recorded with each call.
+	Versions map[string]int64
+	// Manifest and SoundsDir are the prompts; SoundURI prefixes a prompt id to make the
+	// media URI Asterisk plays ("sound:hotline/").
+	Manifest  *prompts.Manifest
+	SoundsDir string
+	SoundURI  string
+	// Language is the default and fallback prompt language ("zh").
+	Language  string
+	Calendars map[string]*flow.Calendar
+	Sources   flow.Sources
+	Services  Services
+	Recorder  Recorder
+	Log       *slog.Logger
+	// Location is the time zone of business hours and spoken dates (China Standard Time).
+	Location *time.Location
+	// MaxNodes ends a call that executes more nodes (a runaway guard); default 1000.
+	MaxNodes int
+	// PlaybackGrace is added to a prompt's length before the watchdog stops it; default 3 s.
+	PlaybackGrace time.Duration
+	// RequestTimeout bounds each ARI request; default 5 s.
+	RequestTimeout time.Duration
+	// StoreTimeout bounds each write of the call record and each service call; default 3 s.
+	StoreTimeout time.Duration
+}
+
+// Engine runs the calls of one controller instance.
+type Engine struct {
+	cfg   Config
+	voice *voice
+	flows atomic.Pointer[pinned]
+	ctx   context.Context
+	calls sync.WaitGroup
+
+	mu     sync.Mutex
+	active map[string]*call // by channel id
+	conns  map[string]*ari.Conn
+	stats  Stats
+}
+
+// pinned is a set of flows with their versions; a call keeps the set it started with.
+type pinned struct {
+	lib      *flow.Library
+	versions map[string]int64
+}
+
+// Stats are the engine's counters.
+type Stats struct {
+	Active    int
+	Started   uint64
+	Ended     uint64
+	Runaway   uint64
+	Orphans   uint64
+	ByOutcome map[string]uint64
+}
+
+// New returns an engine for cfg.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Flows == nil || cfg.Manifest == nil || cfg.Sources == nil || cfg.Services == nil || cfg.Recorder == nil {
+		return nil, errors.New("ivr: Flows, Manifest, Sources, Services and Recorder are required")
+	}
+	if cfg.Entry == "" {
+		cfg.Entry = "main"
+	}
+	if cfg.Flows.Flow(cfg.Entry) == nil {
+		return nil, fmt.Errorf("ivr: no entry flow %q", cfg.Entry)
+	}
+	if cfg.Language == "" {
+		cfg.Language = "zh"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.FixedZone("CST", 8*3600)
+	}
+	if cfg.MaxNodes == 0 {
+		cfg.MaxNodes = 1000
+	}
+	if cfg.PlaybackGrace == 0 {
+		cfg.PlaybackGrace = 3 * time.Second
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 5 * time.Second
+	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = 3 * time.Second
+	}
+	e := &Engine{
+		cfg:    cfg,
+		voice:  &voice{manifest: cfg.Manifest, dir: cfg.SoundsDir, uri: cfg.SoundURI, fallback: cfg.Language, lengths: map[string]time.Duration{}},
+		ctx:    context.Background(),
+		active: map[string]*call{},
+		conns:  map[string]*ari.Conn{},
+		stats:  Stats{ByOutcome: map[string]uint64{}},
+	}
+	e.flows.Store(&pinned{lib: cfg.Flows, versions: cfg.Versions})
+	return e, nil
+}
+
+// SetFlows replaces the flows new calls run; calls in progress finish on theirs.
+func (e *Engine) SetFlows(lib *flow.Library, versions map[string]int64) error {
+	if lib.Flow(e.cfg.Entry) == nil {
+		return fmt.Errorf("ivr: no entry flow %q", e.cfg.Entry)
+	}
+	e.flows.Store(&pinned{lib: lib, versions: versions})
+	return nil
+}
+
+// Options returns the connection options that hand the engine its calls: the handler of new
+// channels and the reconciliation after a reconnect.
+func (e *Engine) Options(base ari.ConnOptions) ari.ConnOptions {
+	base.Handler = e.handle
+	base.OnReconcile = e.reconcile
+	return base
+}
+
+// Run serves calls until ctx ends, then waits for the calls in progress to end: each ends
+// politely, so shutting down loses no call record.
+func (e *Engine) Run(ctx context.Context, cluster *ari.Cluster) error {
+	e.attach(ctx, cluster)
+	err := cluster.Run(ctx)
+	e.calls.Wait()
+	return err
+}
+
+// Wait blocks until every call has ended.
+func (e *Engine) Wait() { e.calls.Wait() }
+
+// Stats returns a snapshot of the counters.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.stats
+	s.Active = len(e.active)
+	s.ByOutcome = make(map[string]uint64, len(e.stats.ByOutcome))
+	for k, v := range e.stats.ByOutcome {
+		s.ByOutcome[k] = v
+	}
+	return s
+}
+
+// handle takes the events nobody owns; it runs on the websocket reader and must not block.
+// A StasisStart of a dialplan channel is a new call: the engine owns the channel before
+// returning, so the call's next events reach its inbox.
+func (e *Engine) handle(conn *ari.Conn, ev ari.Event) {
+	start, ok := ev.(*ari.StasisStart)
+	if !ok || len(start.Args) > 0 {
+		return // late events of ended calls, and legs this engine did not ask for
+	}
+	inbox := conn.Router().NewInbox(ari.ChannelRef(start.Channel.ID))
+	e.startCall(conn, inbox, start.Channel, false)
+}
+
+// reconcile deals with what changed while a node's websocket was down. Channels in the
+// application that no call owns are taken over and ended politely — no channel stays in
+// Stasis forever; owned channels that are gone end their calls.
+func (e *Engine) reconcile(ctx context.Context, r ari.Reconciliation) {
+	for _, id := range r.Gone {
+		e.mu.Lock()
+		c := e.active[id]
+		e.mu.Unlock()
+		if c != nil {
+			c.cancel()
+		}
+	}
+	for _, ch := range r.Unowned {
+		e.mu.Lock()
+		_, owned := e.active[ch.ID]
+		e.stats.Orphans++
+		e.mu.Unlock()
+		if owned {
+			continue
+		}
+		conn := e.connOf(r.Node)
+		if conn == nil {
+			continue
+		}
+		inbox := conn.Router().NewInbox(ari.ChannelRef(ch.ID))
+		e.startCall(conn, inbox, ch, true)
+	}
+}
+
+// connOf returns the connection of a node the engine runs on.
+func (e *Engine) connOf(node string) *ari.Conn {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.conns[node]
+}
+
+// attach records the cluster's connections and the context calls run under.
+func (e *Engine) attach(ctx context.Context, cluster *ari.Cluster) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ctx = ctx
+	for _, c := range cluster.Conns() {
+		e.conns[c.Name()] = c
+	}
+}

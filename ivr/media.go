@@ -1,0 +1,172 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/foshan-hotline/hotline/ivr/ari"
+)
+
+// errHangup ends a call's flow when the caller hung up or the channel left Stasis.
+var errHangup = errors.New("caller hung up")
+
+// typeAhead is how many keys a call keeps for the next menu or collect.
+const typeAhead = 32
+
+// waitResult is what one wait of a call produced: an event, the end of its deadline, or the
+// value of a background job (a lookup).
+type waitResult struct {
+	ev      ari.Event
+	timeout bool
+	job     *jobResult
+}
+
+// jobResult is the outcome of work the call runs beside its event loop.
+type jobResult struct {
+	value any
+	err   error
+}
+
+// wait returns the call's next event, or timeout at deadline (zero: none), or the result of
+// job (nil: none). DTMF and hang-up are absorbed on the way: digits go to the type-ahead
+// buffer, a hang-up returns errHangup.
+func (c *call) wait(deadline time.Time, job <-chan jobResult) (waitResult, error) {
+	var timer <-chan time.Time
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return waitResult{timeout: true}, nil
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	for {
+		if ev, ok := c.inbox.TryNext(); ok {
+			if err := c.absorb(ev); err != nil {
+				return waitResult{}, err
+			}
+			return waitResult{ev: ev}, nil
+		}
+		select {
+		case <-c.inbox.Ready():
+		case r := <-job:
+			return waitResult{job: &r}, nil
+		case <-timer:
+			return waitResult{timeout: true}, nil
+		case <-c.ctx.Done():
+			return waitResult{}, errHangup
+		case <-c.inbox.Done():
+			return waitResult{}, errHangup
+		}
+	}
+}
+
+// absorb applies what every event means to the call whatever it waits for.
+func (c *call) absorb(ev ari.Event) error {
+	switch e := ev.(type) {
+	case *ari.ChannelDtmfReceived:
+		if e.Channel.ID != c.channel.ID() {
+			return nil
+		}
+		c.lastKeyAt = time.Now()
+		if c.keepKeys && len(c.keys) < typeAhead {
+			c.keys = append(c.keys, e.Digit...)
+		}
+	case *ari.StasisEnd:
+		if e.Channel.ID == c.channel.ID() {
+			c.hungUp = true
+		}
+	case *ari.ChannelHangupRequest:
+		if e.Channel.ID == c.channel.ID() {
+			c.hungUp = true
+		}
+	case *ari.ChannelDestroyed:
+		if e.Channel.ID == c.channel.ID() {
+			c.hungUp = true
+		}
+	}
+	if c.hungUp {
+		return errHangup
+	}
+	return nil
+}
+
+// takeKey returns the oldest buffered key, or "".
+func (c *call) takeKey() string {
+	if len(c.keys) == 0 {
+		return ""
+	}
+	k := string(c.keys[0])
+	c.keys = c.keys[1:]
+	return k
+}
+
+// playback is a prompt list being played on the channel.
+type playback struct {
+	id       string
+	deadline time.Time // the watchdog's: expected length plus a grace period
+}
+
+// startPlay starts playing media (already resolved URIs, one language) on the channel.
+func (c *call) startPlay(media []string, lang string, expected time.Duration) (*playback, error) {
+	id := ari.NewID()
+	if err := c.inbox.Own(ari.PlaybackRef(id)); err != nil {
+		return nil, errHangup
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	defer cancel()
+	c.playStarted = time.Now()
+	if _, err := c.channel.Play(ctx, ari.PlayOptions{ID: id, Media: media, Lang: lang}); err != nil {
+		c.inbox.Release(ari.PlaybackRef(id))
+		if errors.Is(err, ari.ErrChannelGone) || c.ctx.Err() != nil {
+			return nil, errHangup
+		}
+		return nil, fmt.Errorf("play: %w", err)
+	}
+	return &playback{id: id, deadline: time.Now().Add(expected + c.e.cfg.PlaybackGrace)}, nil
+}
+
+// stopPlay stops a playback; its PlaybackFinished still comes and is awaited by finishPlay.
+func (c *call) stopPlay(p *playback) {
+	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	defer cancel()
+	if err := c.conn.Client().Playback(p.id).Stop(ctx); err != nil && !errors.Is(err, ari.ErrNotFound) {
+		c.log.Warn("stop playback", "playback_id", p.id, "err", err)
+	}
+}
+
+// isFinished reports whether ev ends playback p.
+func isFinished(ev ari.Event, p *playback) bool {
+	f, ok := ev.(*ari.PlaybackFinished)
+	return ok && f.Playback.ID == p.id
+}
+
+// awaitPlay waits for p to finish. With bargeIn, a key stops it (and is kept). The watchdog
+// stops a playback that outlives its deadline: some bad media never report their end.
+func (c *call) awaitPlay(p *playback, bargeIn bool) error {
+	defer c.inbox.Release(ari.PlaybackRef(p.id))
+	stopped := false
+	deadline := p.deadline
+	for {
+		r, err := c.wait(deadline, nil)
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.timeout && !stopped:
+			c.log.Warn("playback watchdog: no end reported, stopping it", "playback_id", p.id)
+			c.stopPlay(p)
+			stopped, deadline = true, time.Now().Add(c.e.cfg.PlaybackGrace)
+		case r.timeout:
+			return nil // stopped and still silent: go on rather than wait forever
+		case isFinished(r.ev, p):
+			return nil
+		case bargeIn && !stopped && len(c.keys) > 0:
+			c.stopPlay(p)
+			stopped, deadline = true, time.Now().Add(c.e.cfg.PlaybackGrace)
+		}
+	}
+}

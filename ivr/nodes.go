@@ -1,0 +1,391 @@
+package ivr
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr/flow"
+)
+
+// exec runs one node and returns the exit it takes (nil ends the call) and the caller's
+// input to record (masked when sensitive).
+func (c *call) exec(n flow.Node) (*flow.Exit, string, error) {
+	switch n := n.(type) {
+	case *flow.Play:
+		return n.Next, "", c.say(n.Prompts, n.BargeIn)
+	case *flow.Menu:
+		return c.menu(n)
+	case *flow.Collect:
+		return c.collectNode(n)
+	case *flow.Lookup:
+		x, err := c.lookup(n)
+		return x, "", err
+	case *flow.Verify:
+		return c.verify(n)
+	case *flow.Branch:
+		env := c.env()
+		for _, cs := range n.Cases {
+			ok, err := cs.When.Bool(env)
+			if err != nil {
+				return nil, "", fmt.Errorf("branch %s: %w", n.ID(), err)
+			}
+			if ok {
+				return cs.Exit, "", nil
+			}
+		}
+		return n.Else, "", nil
+	case *flow.Set:
+		return n.Next, "", c.assign(n.Vars)
+	case *flow.Hours:
+		cal := c.e.cfg.Calendars[n.Calendar]
+		if cal == nil {
+			return nil, "", fmt.Errorf("hours %s: no calendar %q", n.ID(), n.Calendar)
+		}
+		if cal.Open(time.Now().In(c.e.cfg.Location)) {
+			return n.Open, "", nil
+		}
+		return n.Closed, "", nil
+	case *flow.Queue:
+		return c.queue(n)
+	case *flow.Callback:
+		return c.callback(n)
+	case *flow.Record:
+		return c.recordMessage(n)
+	case *flow.Survey:
+		return c.survey(n)
+	case *flow.Transfer:
+		return c.transfer(n)
+	case *flow.Subflow:
+		sub := c.flows.lib.Flow(n.Flow)
+		if sub == nil {
+			return nil, "", fmt.Errorf("subflow %s: no flow %q", n.ID(), n.Flow)
+		}
+		c.push(sub, n.Next)
+		return &flow.Exit{Name: "enter", To: sub.Start}, "", nil
+	case *flow.Goto:
+		return n.Target, "", nil
+	case *flow.Language:
+		lang := n.Lang
+		if n.From != nil {
+			s, err := n.From.String(c.env())
+			if err != nil {
+				return nil, "", fmt.Errorf("language %s: %w", n.ID(), err)
+			}
+			lang = s
+		}
+		if _, ok := c.e.cfg.Manifest.Language(lang); !ok {
+			c.log.Warn("unknown language, keeping the current one", "language", lang)
+			lang = c.lang
+		}
+		c.lang = lang
+		return n.Next, "", nil
+	case *flow.Hangup:
+		if n.Outcome != "" {
+			c.outcome = n.Outcome
+		}
+		return nil, "", c.say(n.Prompts, false)
+	case *flow.Return:
+		x, err := c.ret()
+		return x, "", err
+	}
+	return nil, "", fmt.Errorf("node %s: kind %s is not supported", n.ID(), n.Kind())
+}
+
+// assign evaluates assignments in order on the current variables.
+func (c *call) assign(vars []flow.Assign) error {
+	env := c.env()
+	for _, a := range vars {
+		v, err := a.Value.Value(env, a.Var.Type)
+		if err != nil {
+			return fmt.Errorf("set %s: %w", a.Var.Name, err)
+		}
+		c.top().vars[a.Var.Name] = v
+	}
+	return nil
+}
+
+// readKey waits up to timeout for one key (a buffered one first); "" when none came.
+func (c *call) readKey(timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if k := c.takeKey(); k != "" {
+			return k, nil
+		}
+		r, err := c.wait(deadline, nil)
+		if err != nil {
+			return "", err
+		}
+		if r.timeout {
+			return "", nil
+		}
+	}
+}
+
+// menu plays its prompts and takes the exit of the key pressed: * repeats, 0 reaches an
+// agent, no key or a wrong one re-prompts up to the retries, then on_fail.
+func (c *call) menu(n *flow.Menu) (*flow.Exit, string, error) {
+	noInput, noMatch := 0, 0
+	for {
+		if err := c.say(n.Prompts, n.BargeIn); err != nil {
+			return nil, "", err
+		}
+		key, err := c.readKey(n.Timeout)
+		if err != nil {
+			return nil, "", err
+		}
+		switch {
+		case key == "":
+			noInput++
+			if noInput > n.NoInput.Retries {
+				return n.OnFail, "", nil
+			}
+			if err := c.say(n.NoInput.Prompts, true); err != nil {
+				return nil, "", err
+			}
+			continue
+		case key == n.RepeatKey:
+			continue
+		case key == n.AgentKey && n.Agent != nil:
+			return n.Agent, key, nil
+		}
+		if o := n.Option(key); o != nil {
+			if err := c.assign(o.Set); err != nil {
+				return nil, key, err
+			}
+			return o.Exit, key, nil
+		}
+		noMatch++
+		c.keys = c.keys[:0] // what follows a wrong key is not meant for the re-prompt
+		if noMatch > n.NoMatch.Retries {
+			return n.OnFail, key, nil
+		}
+		if err := c.say(n.NoMatch.Prompts, true); err != nil {
+			return nil, key, err
+		}
+	}
+}
+
+// collectSpec is what reading a digit string needs, shared by collect and verify nodes.
+type collectSpec struct {
+	min, max                       int
+	terminator                     string
+	firstDigit, interDigit, overall time.Duration
+}
+
+// readDigits reads keys until max, the terminator or a timeout; ok is false when nothing
+// usable came (no key, or fewer than min).
+func (c *call) readDigits(s collectSpec) (string, bool, error) {
+	var got []byte
+	start := time.Now()
+	for {
+		limit := s.interDigit
+		if len(got) == 0 {
+			limit = s.firstDigit
+		}
+		deadline := time.Now().Add(limit)
+		if s.overall > 0 && start.Add(s.overall).Before(deadline) {
+			deadline = start.Add(s.overall)
+		}
+		k, err := c.readKeyUntil(deadline)
+		if err != nil {
+			return "", false, err
+		}
+		switch {
+		case k == "":
+			return string(got), len(got) >= s.min && len(got) > 0, nil
+		case k == s.terminator:
+			return string(got), len(got) >= s.min && len(got) > 0, nil
+		}
+		got = append(got, k...)
+		if len(got) >= s.max {
+			return string(got), true, nil
+		}
+	}
+}
+
+// readKeyUntil is readKey with an absolute deadline.
+func (c *call) readKeyUntil(deadline time.Time) (string, error) {
+	return c.readKey(time.Until(deadline))
+}
+
+// collectNode reads and validates a digit string into a variable.
+func (c *call) collectNode(n *flow.Collect) (*flow.Exit, string, error) {
+	spec := collectSpec{min: n.Min, max: n.Max, terminator: n.Terminator, firstDigit: n.FirstDigitTimeout,
+		interDigit: n.InterDigitTimeout, overall: n.OverallTimeout}
+	var shown string
+	for try := 0; try <= n.Retries; try++ {
+		prompts := n.Prompts
+		if try > 0 {
+			prompts = append(append(flow.Prompts{}, n.InvalidPrompts...), n.Prompts...)
+		}
+		if err := c.say(prompts, n.BargeIn); err != nil {
+			return nil, shown, err
+		}
+		keys, ok, err := c.readDigits(spec)
+		shown = mask(keys, n.Sensitive)
+		if err != nil {
+			return nil, shown, err
+		}
+		if !ok {
+			continue
+		}
+		v, err := n.Validate.Check(keys, c.e.cfg.Location)
+		if err != nil {
+			continue
+		}
+		if n.Into != nil {
+			c.top().vars[n.Into.Name] = v
+		}
+		return n.Next, shown, nil
+	}
+	return n.OnFail, shown, nil
+}
+
+// mask hides a sensitive input: its length shows, its digits do not.
+func mask(keys string, sensitive bool) string {
+	if !sensitive || keys == "" {
+		return keys
+	}
+	return fmt.Sprintf("***(%d)", len(keys))
+}
+
+// lookup asks a data source with a timeout; a filler prompt covers a slow answer.
+func (c *call) lookup(n *flow.Lookup) (*flow.Exit, error) {
+	args, err := n.EvalArgs(c.env())
+	if err != nil {
+		return n.OnError, fmt.Errorf("%s: %w", n.ID(), err)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, n.Timeout)
+	defer cancel()
+	done := make(chan jobResult, 1)
+	go func() {
+		v, err := c.e.cfg.Sources.Lookup(ctx, n.Source.Name, args)
+		done <- jobResult{value: v, err: err}
+	}()
+	res, err := c.awaitJob(done, n.Filler, n.FillerAfter, n.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	name := flow.LookupExit(res.value, res.err)
+	if name == flow.ExitError {
+		c.log.Error("lookup failed", "source", n.Source.Name, "err", res.err)
+	}
+	if name == flow.ExitFound && n.Into != nil {
+		c.top().vars[n.Into.Name] = res.value
+		if ct, ok := res.value.(flow.Citizen); ok {
+			c.citizenID = ct.ID
+		}
+	}
+	return n.Exit(name), nil
+}
+
+// awaitJob waits for a background job while the call keeps listening to its channel; after
+// fillerAfter it plays filler once. A job that outlives timeout counts as timed out.
+func (c *call) awaitJob(done <-chan jobResult, filler flow.Prompts, fillerAfter, timeout time.Duration) (jobResult, error) {
+	start := time.Now()
+	var fill *playback
+	fillerDue := len(filler) > 0 && fillerAfter > 0
+	for {
+		deadline := start.Add(timeout + c.e.cfg.PlaybackGrace)
+		if fillerDue {
+			deadline = start.Add(fillerAfter)
+		} else if fill != nil {
+			deadline = fill.deadline
+		}
+		r, err := c.wait(deadline, done)
+		if err != nil {
+			return jobResult{}, err
+		}
+		switch {
+		case r.job != nil:
+			if fill != nil {
+				c.stopPlay(fill)
+				if err := c.awaitPlay(fill, false); err != nil {
+					return jobResult{}, err
+				}
+			}
+			return *r.job, nil
+		case r.timeout && fillerDue:
+			fillerDue = false
+			ids, err := expand(filler, c.env(), c.lang)
+			if err != nil {
+				c.log.Error("filler prompt", "err", err)
+				continue
+			}
+			if segs, _ := c.e.voice.segments(ids, c.lang); len(segs) > 0 {
+				c.keepKeys = false
+				fill, err = c.startPlay(segs[0].media, segs[0].lang, segs[0].expected)
+				c.keepKeys = true
+				if err != nil {
+					return jobResult{}, err
+				}
+			}
+		case r.timeout && fill != nil:
+			c.stopPlay(fill)
+			fill.deadline = time.Now().Add(c.e.cfg.PlaybackGrace)
+		case r.timeout:
+			return jobResult{err: context.DeadlineExceeded}, nil
+		case fill != nil && isFinished(r.ev, fill):
+			fill = nil
+		}
+	}
+}
+
+// service runs a Services call with the store timeout.
+func (c *call) service(f func(ctx context.Context) error) error {
+	return c.store(f)
+}
+
+// survey asks for a satisfaction level on keys 1 to 5 and stores it.
+func (c *call) survey(n *flow.Survey) (*flow.Exit, string, error) {
+	for try := 0; try <= n.Retries; try++ {
+		prompts := n.Prompts
+		if try > 0 {
+			prompts = append(append(flow.Prompts{}, n.NoMatchPrompts...), n.Prompts...)
+		}
+		if err := c.say(prompts, true); err != nil {
+			return nil, "", err
+		}
+		key, err := c.readKey(n.Timeout)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(key) != 1 || key[0] < '1' || key[0] > '5' {
+			c.keys = c.keys[:0]
+			continue
+		}
+		level := int(key[0] - '0')
+		followUp := n.FollowUpAt > 0 && level >= n.FollowUpAt
+		if followUp {
+			c.followUp = true
+		}
+		if n.Into != nil {
+			c.top().vars[n.Into.Name] = int64(level)
+		}
+		if err := c.service(func(ctx context.Context) error { return c.e.cfg.Services.SaveSurvey(ctx, c.id, level, followUp) }); err != nil {
+			c.log.Error("save survey", "err", err)
+		}
+		return n.Next, key, nil
+	}
+	return n.OnFail, "", nil
+}
+
+// callback registers a callback on the caller's number or the one the flow gives.
+func (c *call) callback(n *flow.Callback) (*flow.Exit, string, error) {
+	number := c.caller
+	if n.Number != nil {
+		s, err := n.Number.String(c.env())
+		if err != nil {
+			return n.OnError, "", fmt.Errorf("callback %s: %w", n.ID(), err)
+		}
+		number = s
+	}
+	if err := c.service(func(ctx context.Context) error { return c.e.cfg.Services.RequestCallback(ctx, c.id, number, n.Queue) }); err != nil {
+		c.log.Error("request callback", "err", err)
+		return n.OnError, "", nil
+	}
+	c.outcome = hotline.OutcomeCallback
+	return n.Next, "", nil
+}

@@ -1,0 +1,125 @@
+package ivr
+
+import (
+	"context"
+	"time"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr/flow"
+	"github.com/foshan-hotline/hotline/ivr/speech"
+)
+
+// queue waits in a skill's queue with music on hold, announcing the position and estimated
+// wait every AnnounceEvery. LeaveKey leaves for a message or a callback; MaxWait overflows.
+// Agents are assigned by the agent desk's ACD; until one answers, the call holds here.
+func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
+	if err := c.say(n.Prompts, true); err != nil {
+		return nil, "", err
+	}
+	var entry hotline.QueueEntry
+	err := c.service(func(ctx context.Context) (err error) {
+		entry, err = c.e.cfg.Services.EnterQueue(ctx, c.id, n.Queue, n.Priority)
+		return err
+	})
+	if err != nil {
+		c.log.Error("enter queue", "queue", n.Queue, "err", err)
+		return n.Overflow, "", nil
+	}
+	c.queueID = n.Queue
+	leave := func(outcome string) {
+		if err := c.service(func(ctx context.Context) error { return c.e.cfg.Services.LeaveQueue(ctx, entry, outcome) }); err != nil {
+			c.log.Error("leave queue", "queue", n.Queue, "err", err)
+		}
+	}
+	giveUp := time.Now().Add(n.MaxWait)
+	nextAnnounce := time.Now().Add(n.AnnounceEvery)
+	for {
+		if k := c.takeKey(); k != "" && k == n.LeaveKey && n.Leave != nil {
+			c.stopMOH()
+			leave(hotline.QueueMessage)
+			return n.Leave, k, nil
+		}
+		c.startMOH(n.MOH)
+		deadline := nextAnnounce
+		if giveUp.Before(deadline) {
+			deadline = giveUp
+		}
+		r, err := c.wait(deadline, nil)
+		if err != nil {
+			leave(hotline.QueueAbandoned)
+			c.outcome = hotline.OutcomeAbandoned
+			return nil, "", err
+		}
+		if !r.timeout {
+			continue
+		}
+		if !time.Now().Before(giveUp) {
+			c.stopMOH()
+			leave(hotline.QueueOverflow)
+			c.outcome = hotline.OutcomeOverflow
+			return n.Overflow, "", nil
+		}
+		nextAnnounce = time.Now().Add(n.AnnounceEvery)
+		c.stopMOH()
+		if err := c.announce(entry); err != nil {
+			leave(hotline.QueueAbandoned)
+			c.outcome = hotline.OutcomeAbandoned
+			return nil, "", err
+		}
+	}
+}
+
+// announce tells the caller their position and estimated wait.
+func (c *call) announce(entry hotline.QueueEntry) error {
+	var pos int
+	var wait time.Duration
+	if err := c.service(func(ctx context.Context) (err error) {
+		pos, wait, err = c.e.cfg.Services.QueueStatus(ctx, entry)
+		return err
+	}); err != nil {
+		c.log.Warn("queue status", "err", err)
+		return nil
+	}
+	lang := speech.Lang(c.lang)
+	var ids []string
+	if pos <= 1 {
+		ids = []string{"queue/next_in_line"}
+	} else {
+		ids = append(ids, "queue/ahead")
+		for _, f := range speech.Quantity(int64(pos-1), "unit/wei", lang) {
+			ids = append(ids, string(f))
+		}
+		minutes := int64((wait + time.Minute - 1) / time.Minute)
+		ids = append(ids, "queue/estimated_wait")
+		for _, f := range speech.Quantity(max(minutes, 1), "unit/minutes", lang) {
+			ids = append(ids, string(f))
+		}
+	}
+	return c.sayIDs(ids, true)
+}
+
+// startMOH plays music on hold on the channel; it produces no event, so the call remembers.
+func (c *call) startMOH(class string) {
+	if c.moh {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	defer cancel()
+	if err := c.channel.StartMOH(ctx, class); err != nil {
+		c.log.Warn("music on hold", "err", err)
+		return
+	}
+	c.moh = true
+}
+
+func (c *call) stopMOH() {
+	if !c.moh {
+		return
+	}
+	c.moh = false
+	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	defer cancel()
+	if err := c.channel.StopMOH(ctx); err != nil {
+		c.log.Warn("stop music on hold", "err", err)
+	}
+}

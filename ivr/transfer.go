@@ -1,0 +1,100 @@
+package ivr
+
+import (
+	"context"
+	"time"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr/ari"
+	"github.com/foshan-hotline/hotline/ivr/flow"
+)
+
+// transfer dials an external number (through the dialplan context "hotline-out") or an
+// endpoint, and bridges the caller with it once it answers. The call stays in the
+// controller until either side hangs up; Failed is taken when the far end does not answer.
+func (c *call) transfer(n *flow.Transfer) (*flow.Exit, string, error) {
+	if err := c.say(n.Prompts, false); err != nil {
+		return nil, "", err
+	}
+	endpoint := n.Endpoint
+	if endpoint == "" {
+		endpoint = "Local/" + n.Number + "@hotline-out"
+	}
+	legID := ari.NewID()
+	if err := c.inbox.Own(ari.ChannelRef(legID)); err != nil {
+		return nil, "", errHangup
+	}
+	client := c.conn.Client()
+	leg := client.Channel(legID)
+	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	_, err := client.Originate(ctx, ari.OriginateRequest{Endpoint: endpoint, App: c.conn.App(), AppArgs: []string{"transfer", c.id},
+		CallerID: c.caller, Timeout: n.Timeout, ChannelID: legID})
+	cancel()
+	if err != nil {
+		c.log.Warn("transfer: originate", "endpoint", endpoint, "err", err)
+		return n.Failed, "", nil
+	}
+	hangupLeg := func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
+		defer cancel()
+		_ = leg.Hangup(ctx, ari.HangupNormal)
+	}
+	// Wait for the far end to answer (it enters Stasis) or give up.
+	deadline := time.Now().Add(n.Timeout + c.e.cfg.PlaybackGrace)
+	for answered := false; !answered; {
+		r, err := c.wait(deadline, nil)
+		if err != nil {
+			hangupLeg()
+			return nil, "", err
+		}
+		if r.timeout {
+			hangupLeg()
+			return n.Failed, "", nil
+		}
+		switch ev := r.ev.(type) {
+		case *ari.StasisStart:
+			answered = ev.Channel.ID == legID
+		case *ari.ChannelDestroyed:
+			if ev.Channel.ID == legID {
+				return n.Failed, "", nil
+			}
+		}
+	}
+	bridgeID := ari.NewID()
+	_ = c.inbox.Own(ari.BridgeRef(bridgeID))
+	ctx, cancel = context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	defer cancel()
+	br, err := client.CreateBridge(ctx, ari.BridgeOptions{ID: bridgeID, Types: []string{ari.BridgeMixing}})
+	if err == nil {
+		err = client.Bridge(br.ID).AddChannel(ctx, c.channel.ID(), legID)
+	}
+	if err != nil {
+		c.log.Error("transfer: bridge", "err", err)
+		hangupLeg()
+		return n.Failed, "", nil
+	}
+	c.outcome = hotline.OutcomeTransferred
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
+		defer cancel()
+		_ = client.Bridge(bridgeID).Destroy(ctx)
+	}()
+	// The conversation: it ends when either side leaves.
+	for {
+		r, err := c.wait(time.Time{}, nil)
+		if err != nil {
+			hangupLeg()
+			return nil, "", err
+		}
+		switch ev := r.ev.(type) {
+		case *ari.StasisEnd:
+			if ev.Channel.ID == legID {
+				return nil, "", nil
+			}
+		case *ari.ChannelDestroyed:
+			if ev.Channel.ID == legID {
+				return nil, "", nil
+			}
+		}
+	}
+}
