@@ -169,8 +169,8 @@ func (c *call) menu(n *flow.Menu) (*flow.Exit, string, error) {
 
 // collectSpec is what reading a digit string needs, shared by collect and verify nodes.
 type collectSpec struct {
-	min, max                       int
-	terminator                     string
+	min, max                        int
+	terminator                      string
 	firstDigit, interDigit, overall time.Duration
 }
 
