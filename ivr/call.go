@@ -148,12 +148,12 @@ func (c *call) step(n flow.Node) (flow.Node, error) {
 	exit, input, err := c.exec(n)
 	st.LeftAt, st.Input = time.Now(), input
 	switch {
-	case exit != nil:
-		st.Exit = exit.Name
 	case errors.Is(err, errHangup):
 		st.Exit = "hangup"
 	case err != nil:
 		st.Exit = "error"
+	case exit != nil:
+		st.Exit = exit.Name
 	}
 	c.record(st)
 	if err != nil || exit == nil {

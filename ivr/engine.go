@@ -36,6 +36,8 @@ type Config struct {
 	Log       *slog.Logger
 	// Location is the time zone of business hours and spoken dates (China Standard Time).
 	Location *time.Location
+	// Now is the clock of business hours; nil means time.Now.
+	Now func() time.Time
 	// MaxNodes ends a call that executes more nodes (a runaway guard); default 1000.
 	MaxNodes int
 	// PlaybackGrace is added to a prompt's length before the watchdog stops it; default 3 s.
@@ -95,6 +97,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.FixedZone("CST", 8*3600)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.MaxNodes == 0 {
 		cfg.MaxNodes = 1000

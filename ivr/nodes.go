@@ -43,7 +43,7 @@ func (c *call) exec(n flow.Node) (*flow.Exit, string, error) {
 		if cal == nil {
 			return nil, "", fmt.Errorf("hours %s: no calendar %q", n.ID(), n.Calendar)
 		}
-		if cal.Open(time.Now().In(c.e.cfg.Location)) {
+		if cal.Open(c.e.cfg.Now().In(c.e.cfg.Location)) {
 			return n.Open, "", nil
 		}
 		return n.Closed, "", nil

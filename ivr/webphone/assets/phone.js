@@ -23,6 +23,9 @@ fetch("captions.json")
 let audio = null; // AudioContext, created on the first dial (a user gesture)
 let call = null;  // the current call
 const buffers = new Map(); // url → Promise<AudioBuffer|null>
+// heard lists what the page played in the current call, in order, and whether it was audible
+// (decoded and sent to the audio output): for tests and the curious.
+const heard = (window.webphoneHeard = []);
 
 // ---- audio queue -------------------------------------------------------
 
@@ -53,6 +56,7 @@ class Player {
     const buffer = await item.buf;
     if (item.cut) return;
     showCaption(item.ev);
+    heard.push({ media: item.ev.media, audio: Boolean(buffer && audio) });
     await new Promise((done) => {
       item.done = done;
       let ms = item.ev.duration_ms || 0;
@@ -222,6 +226,7 @@ function dial() {
   if (call) call.player.clear();
   ui.captions.replaceChildren();
   ui.log.replaceChildren();
+  heard.length = 0;
   ui.lang.hidden = true;
   fragmentLine = null;
   ui.timer.textContent = "00:00";
