@@ -1,0 +1,422 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr"
+	"github.com/foshan-hotline/hotline/postgres"
+	"github.com/foshan-hotline/hotline/postgres/pgtest"
+)
+
+var (
+	_ ivr.Recorder = (*postgres.CallLog)(nil)
+	_ ivr.Services = (*postgres.IVRServices)(nil)
+)
+
+// manual batches only when flushed or full, so a test decides what one batch holds.
+var manual = postgres.CallLogOptions{MaxDelay: time.Hour, MaxBatch: 10000}
+
+// t0 is when the test calls start.
+var t0 = time.Date(2026, 3, 10, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+// newUUID returns a random version 4 UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// newCallLog returns a CallLog on db, closed when the test ends, and its log output.
+func newCallLog(t testing.TB, db *sqlx.DB, opts postgres.CallLogOptions) (*postgres.CallLog, *syncBuffer) {
+	t.Helper()
+	out := &syncBuffer{}
+	l := postgres.NewCallLog(db, slog.New(slog.NewTextHandler(out, nil)), opts)
+	t.Cleanup(func() {
+		if err := l.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return l, out
+}
+
+// syncBuffer is a bytes.Buffer for a logger written from another goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startCall starts a call with a new id on l and returns the id.
+func startCall(t testing.TB, l *postgres.CallLog, channel string) string {
+	t.Helper()
+	id := newUUID()
+	err := l.StartCall(context.Background(), hotline.CallRecord{ID: id, Node: "ast1", ChannelID: channel,
+		CallerNumber: "13800138000", StartedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// entry and exit are a step's two records.
+func entry(call string, seq int, node string) hotline.CallStep {
+	return hotline.CallStep{CallID: call, Seq: seq, Flow: "main", Node: node, Kind: "menu",
+		EnteredAt: t0.Add(time.Duration(seq) * time.Second)}
+}
+
+func exit(call string, seq int, node, exitName, input string) hotline.CallStep {
+	s := entry(call, seq, node)
+	s.LeftAt = s.EnteredAt.Add(500 * time.Millisecond)
+	s.Exit, s.Input = exitName, input
+	return s
+}
+
+// stepRow is a call_steps row as read back.
+type stepRow struct {
+	Seq       int        `db:"seq"`
+	Node      string     `db:"node"`
+	EnteredAt time.Time  `db:"entered_at"`
+	LeftAt    *time.Time `db:"left_at"`
+	Exit      *string    `db:"exit"`
+	Input     *string    `db:"input"`
+}
+
+func steps(t *testing.T, db *sqlx.DB, call string) []stepRow {
+	t.Helper()
+	var rows []stepRow
+	err := db.Select(&rows, `SELECT seq, node, entered_at, left_at, exit, input FROM hotline.call_steps
+		WHERE call_id = $1 ORDER BY seq`, call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func str(p *string) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return *p
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCallLogRecordsACall(t *testing.T) {
+	f := newFixture(t)
+	f.exec(t, `INSERT INTO hotline.skills (id, name) VALUES ('general', '综合')`)
+	f.exec(t, `INSERT INTO hotline.queues (id, name, skill_id) VALUES ('general', '综合咨询', 'general')`)
+	ctx := context.Background()
+	l, _ := newCallLog(t, f.db, postgres.CallLogOptions{})
+	call := startCall(t, l, "chan-1")
+	// Starting it again (a retry) changes nothing.
+	must(t, l.StartCall(ctx, hotline.CallRecord{ID: call, Node: "ast1", ChannelID: "chan-1", CallerNumber: "x", StartedAt: t0}))
+
+	must(t, l.Step(ctx, entry(call, 1, "welcome")))
+	must(t, l.Step(ctx, exit(call, 1, "welcome", "next", "")))
+	must(t, l.Step(ctx, entry(call, 2, "verify_id")))
+	must(t, l.Step(ctx, exit(call, 2, "verify_id", "ok", "******************")))
+	must(t, l.Step(ctx, entry(call, 3, "menu"))) // the caller hangs up here
+	must(t, l.EndCall(ctx, hotline.CallEnd{CallID: call, EndedAt: t0.Add(time.Minute), AnsweredAt: t0.Add(time.Second),
+		Outcome: hotline.OutcomeHangup, Language: "yue", CitizenID: f.real, QueueID: "general", FollowUp: true}))
+	must(t, l.Close(ctx))
+
+	var c struct {
+		Caller    string     `db:"caller_number"`
+		Language  string     `db:"language"`
+		Citizen   *int64     `db:"citizen_id"`
+		Answered  *time.Time `db:"answered_at"`
+		Ended     *time.Time `db:"ended_at"`
+		Outcome   *string    `db:"outcome"`
+		Queue     *string    `db:"queue_id"`
+		FollowUp  bool       `db:"follow_up"`
+		FlowVerID *int64     `db:"flow_version_id"`
+	}
+	must(t, f.db.Get(&c, `SELECT caller_number, language, citizen_id, answered_at, ended_at, outcome, queue_id,
+		follow_up, flow_version_id FROM hotline.calls WHERE id = $1`, call))
+	if c.Caller != "13800138000" || c.Language != "yue" || c.Citizen == nil || *c.Citizen != f.real ||
+		str(c.Outcome) != hotline.OutcomeHangup || str(c.Queue) != "general" || !c.FollowUp || c.FlowVerID != nil {
+		t.Errorf("call row = %+v", c)
+	}
+	if c.Answered == nil || !c.Answered.Equal(t0.Add(time.Second)) || c.Ended == nil || !c.Ended.Equal(t0.Add(time.Minute)) {
+		t.Errorf("answered %v, ended %v", c.Answered, c.Ended)
+	}
+
+	got := steps(t, f.db, call)
+	if len(got) != 3 {
+		t.Fatalf("%d steps, want 3: %+v", len(got), got)
+	}
+	for i, want := range []struct {
+		node, exit, input string
+		left              bool
+	}{
+		{"welcome", "next", "<nil>", true},
+		{"verify_id", "ok", "******************", true},
+		{"menu", "<nil>", "<nil>", false},
+	} {
+		s := got[i]
+		if s.Node != want.node || str(s.Exit) != want.exit || str(s.Input) != want.input || (s.LeftAt != nil) != want.left {
+			t.Errorf("step %d = %s exit %s input %s left %v, want %+v", s.Seq, s.Node, str(s.Exit), str(s.Input), s.LeftAt, want)
+		}
+		if !s.EnteredAt.Equal(t0.Add(time.Duration(i+1) * time.Second)) {
+			t.Errorf("step %d entered at %v", s.Seq, s.EnteredAt)
+		}
+	}
+	if st := l.Stats(); st.Written != 6 || st.Failed != 0 || st.Pending != 0 {
+		t.Errorf("stats = %+v, want 6 written", st)
+	}
+}
+
+func TestCallLogMergesAStepsRecordsInABatch(t *testing.T) {
+	db := pgtest.DB(t)
+	ctx := context.Background()
+	l, _ := newCallLog(t, db, manual)
+	call := startCall(t, l, "chan-1")
+	must(t, l.Step(ctx, entry(call, 1, "welcome")))
+	must(t, l.Step(ctx, entry(call, 2, "menu")))
+	must(t, l.Step(ctx, exit(call, 1, "welcome", "next", "")))
+	must(t, l.Step(ctx, exit(call, 2, "menu", "1", "1")))
+	must(t, l.EndCall(ctx, hotline.CallEnd{CallID: call, EndedAt: t0.Add(time.Minute), Outcome: hotline.OutcomeSelfServed}))
+	must(t, l.Flush(ctx))
+
+	// One statement for the four step records (two rows), one for the end: a statement that
+	// touched a row twice would have been refused and written row by row.
+	if got, want := l.Stats(), (postgres.CallLogStats{Written: 5, Batches: 2}); got != want {
+		t.Errorf("stats = %+v, want %+v", got, want)
+	}
+	got := steps(t, db, call)
+	if len(got) != 2 || str(got[0].Exit) != "next" || str(got[1].Exit) != "1" || str(got[1].Input) != "1" ||
+		got[0].LeftAt == nil || got[1].LeftAt == nil {
+		t.Errorf("steps = %+v", got)
+	}
+}
+
+func TestCallLogUpdatesAStepAtExit(t *testing.T) {
+	db := pgtest.DB(t)
+	ctx := context.Background()
+	l, _ := newCallLog(t, db, manual)
+	call := startCall(t, l, "chan-1")
+	must(t, l.Step(ctx, entry(call, 1, "collect_id")))
+	must(t, l.Flush(ctx))
+	s := steps(t, db, call)
+	if len(s) != 1 || s[0].LeftAt != nil || s[0].Exit != nil || s[0].Input != nil {
+		t.Fatalf("at entry: %+v", s)
+	}
+	must(t, l.Step(ctx, exit(call, 1, "collect_id", "ok", "**************123X")))
+	must(t, l.Flush(ctx))
+	s = steps(t, db, call)
+	if len(s) != 1 || s[0].LeftAt == nil || !s[0].LeftAt.Equal(t0.Add(1500*time.Millisecond)) ||
+		str(s[0].Exit) != "ok" || str(s[0].Input) != "**************123X" {
+		t.Fatalf("at exit: %+v", s)
+	}
+	if got, want := l.Stats().Batches, int64(2); got != want {
+		t.Errorf("%d statements, want %d", got, want)
+	}
+}
+
+func TestCallLogCloseFlushes(t *testing.T) {
+	db := pgtest.DB(t)
+	ctx := context.Background()
+	l := postgres.NewCallLog(db, quiet(), manual)
+	call := startCall(t, l, "chan-1")
+	for seq := 1; seq <= 10; seq++ {
+		must(t, l.Step(ctx, exit(call, seq, "n", "next", "")))
+	}
+	must(t, l.EndCall(ctx, hotline.CallEnd{CallID: call, EndedAt: t0.Add(time.Minute), Outcome: hotline.OutcomeAbandoned}))
+	must(t, l.Close(ctx))
+	if got, want := len(steps(t, db, call)), 10; got != want {
+		t.Errorf("%d steps after Close, want %d", got, want)
+	}
+	var outcome string
+	must(t, db.Get(&outcome, `SELECT outcome FROM hotline.calls WHERE id = $1`, call))
+	if outcome != hotline.OutcomeAbandoned {
+		t.Errorf("outcome %q, want %q", outcome, hotline.OutcomeAbandoned)
+	}
+	if err := l.Step(ctx, entry(call, 11, "late")); !errors.Is(err, postgres.ErrCallLogClosed) {
+		t.Errorf("Step after Close: %v, want ErrCallLogClosed", err)
+	}
+	if err := l.Flush(ctx); !errors.Is(err, postgres.ErrCallLogClosed) {
+		t.Errorf("Flush after Close: %v, want ErrCallLogClosed", err)
+	}
+	must(t, l.Close(ctx)) // again
+}
+
+func TestCallLogRefusesIncompleteRecords(t *testing.T) {
+	l := postgres.NewCallLog(nil, quiet(), manual)
+	defer l.Close(context.Background())
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"step without call", l.Step(ctx, hotline.CallStep{Seq: 1})},
+		{"step without seq", l.Step(ctx, hotline.CallStep{CallID: newUUID()})},
+		{"end without call", l.EndCall(ctx, hotline.CallEnd{Outcome: hotline.OutcomeHangup})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+	if got := l.Stats().Pending; got != 0 {
+		t.Errorf("%d pending, want 0", got)
+	}
+}
+
+func TestCallLogConcurrentCalls(t *testing.T) {
+	const calls, stepsPerCall = 200, 20
+	db := pgtest.DB(t)
+	ctx := context.Background()
+	// A small queue makes callers wait for the writer.
+	l, out := newCallLog(t, db, postgres.CallLogOptions{Buffer: 64, MaxBatch: 100})
+	var wg sync.WaitGroup
+	errs := make(chan error, calls)
+	for i := range calls {
+		wg.Go(func() {
+			id := newUUID()
+			err := l.StartCall(ctx, hotline.CallRecord{ID: id, Node: "ast1", ChannelID: fmt.Sprint("chan-", i),
+				CallerNumber: "13800138000", StartedAt: t0})
+			for seq := 1; seq <= stepsPerCall && err == nil; seq++ {
+				if err = l.Step(ctx, entry(id, seq, "n")); err == nil {
+					err = l.Step(ctx, exit(id, seq, "n", "next", ""))
+				}
+			}
+			if err == nil {
+				err = l.EndCall(ctx, hotline.CallEnd{CallID: id, EndedAt: t0.Add(time.Minute), Outcome: hotline.OutcomeSelfServed})
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	must(t, l.Flush(ctx))
+
+	var n struct {
+		Steps  int `db:"steps"`
+		Open   int `db:"open"`
+		Ended  int `db:"ended"`
+		MaxSeq int `db:"max_seq"`
+	}
+	must(t, db.Get(&n, `SELECT (SELECT count(*) FROM hotline.call_steps) AS steps,
+		(SELECT count(*) FROM hotline.call_steps WHERE exit IS NULL OR left_at IS NULL) AS open,
+		(SELECT count(*) FROM hotline.calls WHERE outcome = 'self_served' AND ended_at IS NOT NULL) AS ended,
+		(SELECT max(seq) FROM hotline.call_steps) AS max_seq`))
+	if n.Steps != calls*stepsPerCall || n.Open != 0 || n.Ended != calls || n.MaxSeq != stepsPerCall {
+		t.Errorf("written %+v, want %d steps all closed, %d calls ended", n, calls*stepsPerCall, calls)
+	}
+	st := l.Stats()
+	if got, want := st.Written, int64(calls*(2*stepsPerCall+1)); got != want || st.Failed != 0 || st.Pending != 0 {
+		t.Errorf("stats = %+v, want %d written, none failed or pending", st, want)
+	}
+	if s := out.String(); s != "" {
+		t.Errorf("log: %s", s)
+	}
+}
+
+func TestCallLogBadRecordsKeepOthersOut(t *testing.T) {
+	db := pgtest.DB(t)
+	ctx := context.Background()
+	l, out := newCallLog(t, db, manual)
+	a, b := startCall(t, l, "chan-a"), startCall(t, l, "chan-b")
+	ghost := newUUID() // never started
+	// One batch: each statement fails as a whole and is written row by row.
+	must(t, l.Step(ctx, exit(a, 1, "welcome", "next", "")))
+	must(t, l.Step(ctx, exit(ghost, 1, "welcome", "next", ""))) // foreign key violation
+	must(t, l.Step(ctx, exit(b, 1, "welcome", "next", "")))
+	must(t, l.EndCall(ctx, hotline.CallEnd{CallID: ghost, EndedAt: t0.Add(time.Minute), Outcome: hotline.OutcomeHangup}))
+	must(t, l.EndCall(ctx, hotline.CallEnd{CallID: b, EndedAt: t0.Add(time.Minute), Outcome: "bogus"})) // check violation
+	must(t, l.EndCall(ctx, hotline.CallEnd{CallID: a, EndedAt: t0.Add(time.Minute), Outcome: hotline.OutcomeHangup}))
+	must(t, l.Flush(ctx))
+
+	for _, call := range []string{a, b} {
+		if got := steps(t, db, call); len(got) != 1 || str(got[0].Exit) != "next" {
+			t.Errorf("steps of %s = %+v", call, got)
+		}
+	}
+	var outcomes []string
+	must(t, db.Select(&outcomes, `SELECT COALESCE(outcome, '-') FROM hotline.calls ORDER BY channel_id`))
+	if got, want := strings.Join(outcomes, ","), "hangup,-"; got != want {
+		t.Errorf("outcomes of a, b = %s, want %s", got, want)
+	}
+	if got, want := l.Stats(), (postgres.CallLogStats{Written: 3, Failed: 3, Batches: 3}); got != want {
+		t.Errorf("stats = %+v, want %+v", got, want)
+	}
+	log := out.String()
+	for _, want := range []string{"call_id=" + ghost, "call_id=" + b, "records not written", "count=1", "count=2"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "call_id="+a) {
+		t.Errorf("log names the good call:\n%s", log)
+	}
+}
+
+func TestCallLogCollector(t *testing.T) {
+	db := pgtest.DB(t)
+	ctx := context.Background()
+	l, _ := newCallLog(t, db, manual)
+	call := startCall(t, l, "chan-1")
+	must(t, l.Step(ctx, entry(call, 1, "welcome")))
+	must(t, l.Step(ctx, entry(newUUID(), 1, "welcome")))
+	must(t, l.Flush(ctx))
+	must(t, l.Step(ctx, entry(call, 2, "menu")))
+	reg := prometheus.NewPedanticRegistry() // checks Describe against Collect
+	if err := reg.Register(l.Collector()); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			got[f.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	want := map[string]float64{
+		"hotline_call_log_pending":       1,
+		"hotline_call_log_written_total": 1,
+		"hotline_call_log_failed_total":  1,
+		"hotline_call_log_batches_total": 1,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("metrics = %v, want %v", got, want)
+	}
+}
