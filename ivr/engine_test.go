@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr"
 	"github.com/foshan-hotline/hotline/ivr/flow"
 	"github.com/foshan-hotline/hotline/ivr/flowtest"
 )
@@ -37,10 +38,14 @@ type rig struct {
 func startRig(t *testing.T, lookup func(context.Context, string, map[string]any) (any, error)) *rig {
 	t.Helper()
 	cfg := shipped(t)
-	r := &rig{rec: newMemRecorder(), svc: &fakeServices{}}
-	cfg.Sources = &fakeSources{LookupFunc: lookup}
-	cfg.Services = r.svc
-	cfg.Recorder = r.rec
+	rec, svc := newMemRecorder(), &fakeServices{}
+	cfg.Sources, cfg.Services, cfg.Recorder = &fakeSources{LookupFunc: lookup}, svc, rec
+	return startRigWith(t, cfg, rec, svc)
+}
+
+func startRigWith(t *testing.T, cfg ivr.Config, rec *memRecorder, svc *fakeServices) *rig {
+	t.Helper()
+	r := &rig{rec: rec, svc: svc}
 	h, err := flowtest.Start(flowtest.Options{Engine: cfg, Speed: 20})
 	if err != nil {
 		t.Fatal(err)

@@ -16,9 +16,12 @@ type Caller struct {
 	// Heard is every prompt id played to the caller so far, in order.
 	Heard []string
 	// Langs is the language of each prompt in Heard.
-	Langs  []string
-	ended  bool
-	cursor int // Heard[:cursor] has been matched by Expect
+	Langs []string
+	// Cut lists the prompts whose playback was stopped before its end (barge-in).
+	Cut     []string
+	playing map[string]string // playback id → the prompt it is playing
+	ended   bool
+	cursor  int // Heard[:cursor] has been matched by Expect
 }
 
 // Call places a call from number.
@@ -72,6 +75,14 @@ func (c *Caller) note(e arisim.HeardEvent) {
 		if id := PromptID(e.Media); id != "" {
 			c.Heard = append(c.Heard, id)
 			c.Langs = append(c.Langs, e.Lang)
+			if c.playing == nil {
+				c.playing = map[string]string{}
+			}
+			c.playing[e.PlaybackID] = id
+		}
+	case "stop":
+		if id, ok := c.playing[e.PlaybackID]; ok {
+			c.Cut = append(c.Cut, id)
 		}
 	case "hangup":
 		c.ended = true

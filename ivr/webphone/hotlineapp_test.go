@@ -73,12 +73,14 @@ func startSim(t *testing.T, speed float64) (sim *arisim.Sim, ariURL, controlURL 
 	return sim, a.URL, c.URL
 }
 
-// scriptedHotline is a tiny hotline for the browser test, over the
+// scriptedHotline is a tiny hotline for the browser tests, over the
 // project's ARI client: it answers, welcomes the caller, reads an amount,
-// waits for a key, says goodbye and hangs up.
+// waits for a key, says goodbye and hangs up. With bargeIn, a key pressed
+// during the welcome stops it and goes straight to goodbye.
 type scriptedHotline struct {
-	amount int64 // fen
-	errs   chan error
+	amount  int64 // fen
+	bargeIn bool
+	errs    chan error
 }
 
 // run connects to the simulator as the "hotline" application until ctx ends.
@@ -116,58 +118,79 @@ func (h *scriptedHotline) call(ctx context.Context, c *ari.Client, in *ari.Inbox
 	if err := ch.Answer(ctx); err != nil {
 		return err
 	}
-	if err := play(ctx, c, in, chID, "sound:hotline/common/welcome"); err != nil {
+	pressed, err := play(ctx, c, in, chID, h.bargeIn, "sound:hotline/common/welcome")
+	if err != nil {
 		return err
 	}
-	var money []string
-	for _, f := range speech.Money(h.amount, speech.Mandarin) {
-		money = append(money, "sound:hotline/"+string(f))
-	}
-	if err := play(ctx, c, in, chID, money...); err != nil {
-		return err
-	}
-	for {
-		ev, err := in.Next(ctx)
+	if !pressed {
+		var money []string
+		for _, f := range speech.Money(h.amount, speech.Mandarin) {
+			money = append(money, "sound:hotline/"+string(f))
+		}
+		early, err := play(ctx, c, in, chID, false, money...)
 		if err != nil {
 			return err
 		}
-		if _, ok := ev.(*ari.ChannelDtmfReceived); ok {
-			break
-		}
-		if _, ok := ev.(*ari.StasisEnd); ok {
-			return errors.New("caller hung up before pressing a key")
+		if !early {
+			if err := waitKey(ctx, in); err != nil {
+				return err
+			}
 		}
 	}
-	if err := play(ctx, c, in, chID, "sound:hotline/common/goodbye"); err != nil {
+	if _, err := play(ctx, c, in, chID, false, "sound:hotline/common/goodbye"); err != nil {
 		return err
 	}
 	return ch.Hangup(ctx, ari.HangupNormal)
 }
 
-// play plays media in Mandarin and waits for the playback to finish.
-func play(ctx context.Context, c *ari.Client, in *ari.Inbox, chID string, media ...string) error {
-	id := ari.NewID()
-	if err := in.Own(ari.PlaybackRef(id)); err != nil {
-		return err
-	}
-	if _, err := c.Channel(chID).Play(ctx, ari.PlayOptions{ID: id, Media: media, Lang: "zh"}); err != nil {
-		return err
-	}
+func waitKey(ctx context.Context, in *ari.Inbox) error {
 	for {
 		ev, err := in.Next(ctx)
 		if err != nil {
 			return err
 		}
+		switch ev.(type) {
+		case *ari.ChannelDtmfReceived:
+			return nil
+		case *ari.StasisEnd:
+			return errors.New("caller hung up before pressing a key")
+		}
+	}
+}
+
+// play plays media in Mandarin and waits for the playback to finish,
+// reporting whether a key was pressed meanwhile; with bargeIn the key stops
+// the playback.
+func play(ctx context.Context, c *ari.Client, in *ari.Inbox, chID string, bargeIn bool, media ...string) (pressed bool, err error) {
+	id := ari.NewID()
+	if err := in.Own(ari.PlaybackRef(id)); err != nil {
+		return false, err
+	}
+	if _, err := c.Channel(chID).Play(ctx, ari.PlayOptions{ID: id, Media: media, Lang: "zh"}); err != nil {
+		return false, err
+	}
+	for {
+		ev, err := in.Next(ctx)
+		if err != nil {
+			return pressed, err
+		}
 		switch e := ev.(type) {
+		case *ari.ChannelDtmfReceived:
+			if bargeIn && !pressed {
+				if err := c.Playback(id).Stop(ctx); err != nil {
+					return true, err
+				}
+			}
+			pressed = true
 		case *ari.PlaybackFinished:
 			if e.Playback.ID == id {
 				if e.Playback.State == "failed" {
-					return fmt.Errorf("playback of %v failed", media)
+					return pressed, fmt.Errorf("playback of %v failed", media)
 				}
-				return nil
+				return pressed, nil
 			}
 		case *ari.StasisEnd:
-			return errors.New("caller hung up during a prompt")
+			return pressed, errors.New("caller hung up during a prompt")
 		}
 	}
 }

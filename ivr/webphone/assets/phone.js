@@ -30,7 +30,9 @@ const heard = (window.webphoneHeard = []);
 // ---- audio queue -------------------------------------------------------
 
 // Player plays prompts one after another in the order the simulator
-// played them, showing each one's caption as it starts.
+// played them, showing each one's caption as it starts. Playing at the
+// page's own pace keeps the order when the simulator runs faster than
+// real time (Speed > 1); at Speed 1 the two stay together.
 class Player {
   constructor() { this.queue = []; this.current = null; this.busy = false; }
 
@@ -55,8 +57,9 @@ class Player {
   async play(item) {
     const buffer = await item.buf;
     if (item.cut) return;
-    showCaption(item.ev);
-    heard.push({ media: item.ev.media, audio: Boolean(buffer && audio) });
+    item.line = showCaption(item.ev);
+    item.heard = { media: item.ev.media, audio: Boolean(buffer && audio), cut: false };
+    heard.push(item.heard);
     await new Promise((done) => {
       item.done = done;
       let ms = item.ev.duration_ms || 0;
@@ -89,6 +92,8 @@ class Player {
 
 function cut(item) {
   item.cut = true;
+  if (item.heard) item.heard.cut = true;
+  if (item.line) item.line.classList.add("cut");
   if (item.src) { try { item.src.stop(); } catch { /* not started */ } }
   if (item.done) item.done();
 }
@@ -140,16 +145,16 @@ function showCaption(ev) {
       fragmentLine.querySelector(".text").textContent += text;
       fragmentLine.title += " " + id;
       fragmentLine.classList.add("speaking");
-      return;
+      return fragmentLine;
     }
     fragmentLine = addCaption(text, lang, id, "value");
-    return;
+    return fragmentLine;
   }
   fragmentLine = null;
-  if (id && captions.tones.has(id)) { addCaption("（提示音）", lang, id, "tone"); return; }
+  if (id && captions.tones.has(id)) return addCaption("（提示音）", lang, id, "tone");
   const text = id ? textOf(id, lang) : null;
-  if (text != null) addCaption(text, lang, id, "");
-  else addCaption("〔" + (id || ev.media) + "〕", lang, id || ev.media, "raw");
+  if (text != null) return addCaption(text, lang, id, "");
+  return addCaption("〔" + (id || ev.media) + "〕", lang, id || ev.media, "raw");
 }
 
 function textOf(id, lang) {
