@@ -116,6 +116,15 @@ func (a *account) payment(r *rand.Rand, issued, due time.Time, age int) time.Tim
 // (and so with the same ids) as fillAccounts.
 func (g *generator) fillBills(put put) error {
 	src := newSources(g.seed)
+	dates := map[int64]string{} // periods and due dates repeat on every account
+	day := func(t time.Time) string {
+		s, ok := dates[t.Unix()]
+		if !ok {
+			s = date(t)
+			dates[t.Unix()] = s
+		}
+		return s
+	}
 	var id int64
 	for i := 0; i < g.n; i++ {
 		p := g.person(src.core, i)
@@ -128,7 +137,7 @@ func (g *generator) fillBills(put put) error {
 				if !b.paidAt.IsZero() {
 					paid = timestamp(b.paidAt)
 				}
-				if err := put(id, date(b.period), b.amountFen, date(b.due), paid); err != nil {
+				if err := put(id, day(b.period), b.amountFen, day(b.due), paid); err != nil {
 					return err
 				}
 			}

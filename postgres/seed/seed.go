@@ -7,8 +7,8 @@
 //
 // # Determinism
 //
-// The same Options.Seed and Options.Now give the same data, row for row and byte for byte,
-// on any machine. Every aspect of citizen i (personal data, accounts and bills, insurance,
+// The same Options.Seed and Options.Now (and the same pii keys) give the same data, row for
+// row and byte for byte, on any machine. Every aspect of citizen i (personal data, accounts and bills, insurance,
 // applications, messages) is drawn from its own PCG stream keyed by the seed, the aspect and
 // i, so each aspect can be regenerated in whichever pass loads its table, and parallel or
 // partial generation cannot change it. Numbers that must be unique (mobiles, account, case
@@ -153,7 +153,9 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // Run generates the data set that opts describe and loads it into db, whose schema must be
-// migrated. It is all or nothing: on error nothing is loaded.
+// migrated. It is all or nothing: on error nothing is loaded. While it runs it holds
+// exclusive locks on the seeded tables and on the hotline tables that refer to them, so it
+// is meant for a database no one else is using yet.
 func Run(ctx context.Context, db *sqlx.DB, opts Options) (Summary, error) {
 	start := time.Now()
 	opts, err := opts.withDefaults()
