@@ -1,0 +1,206 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
+
+	"github.com/foshan-hotline/hotline"
+)
+
+// ErrBadInput is wrapped by the errors of IVRServices for arguments that cannot be stored: a
+// callback number that is not 3 to 20 digits, a survey level outside 1–5, an unknown queue
+// outcome.
+var ErrBadInput = errors.New("invalid input")
+
+// IVRServices are the actions of call flow nodes on the hotline's data (PIN verification,
+// callbacks, messages, surveys, queues) on the Store's database and clock. It is safe for
+// concurrent use.
+type IVRServices struct {
+	store *Store
+
+	mu     sync.Mutex
+	handle map[string]handleSample // queue id → recent average handling time
+}
+
+// NewIVRServices returns the IVR's services on store.
+func NewIVRServices(store *Store) *IVRServices { return &IVRServices{store: store} }
+
+// VerifyPIN finds the citizen with the ID number, refuses one who is not a real-name verified
+// user (hotline.ErrNotRealName) or whose account is not active (hotline.ErrNotFound), then
+// checks the phone-service PIN with the Store's lockout rule, recording the attempt against
+// the call. It returns the citizen when the PIN is right; otherwise the Store's errors
+// (hotline.ErrNotFound, hotline.ErrIDNumber, hotline.ErrNoPIN, a *PINError matching
+// hotline.ErrPINMismatch or hotline.ErrPINLocked). Neither the ID number nor the PIN appears
+// in an error.
+func (s *IVRServices) VerifyPIN(ctx context.Context, callID, idNumber, pin string) (*hotline.Citizen, error) {
+	c, err := s.store.CitizenByIDNumber(ctx, idNumber)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status != "active" {
+		return nil, fmt.Errorf("verify PIN of citizen %d: account %s: %w", c.ID, c.Status, hotline.ErrNotFound)
+	}
+	if !c.RealName() {
+		return nil, fmt.Errorf("verify PIN of citizen %d: %w", c.ID, hotline.ErrNotRealName)
+	}
+	if err := s.store.VerifyPIN(ctx, c.ID, pin, callID); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// callbackInsert returns no row when the queue named is unknown; no queue ("") is allowed.
+const callbackInsert = `
+	INSERT INTO hotline.callbacks (call_id, number, queue_id, requested_at)
+	SELECT $1, $2, q.id, $4
+	FROM (SELECT NULLIF($3::text, '') AS id) a
+	LEFT JOIN hotline.queues q ON q.id = a.id
+	WHERE a.id IS NULL OR q.id IS NOT NULL
+	RETURNING id`
+
+// RequestCallback registers a pending callback to number (3 to 20 digits) for the agents of
+// queue ("" for any). An unknown queue is an error wrapping hotline.ErrNotFound.
+func (s *IVRServices) RequestCallback(ctx context.Context, callID, number, queue string) error {
+	if !digits(number, 3, 20) {
+		return fmt.Errorf("callback for call %s: number of %d characters, want 3 to 20 digits: %w", callID, len(number), ErrBadInput)
+	}
+	var id int64
+	err := s.store.db.GetContext(ctx, &id, callbackInsert, callID, number, queue, s.store.now())
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("callback for call %s: unknown queue %q: %w", callID, queue, hotline.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("callback for call %s: %w", callID, missingRef(err))
+	}
+	return nil
+}
+
+// Work order numbers are WO, the local date and the order's id, at least 6 digits: unique
+// because the id is, and readable over the phone.
+const workOrderInsert = `
+	INSERT INTO hotline.work_orders (id, number, call_id, citizen_id, caller_number, category, title, description)
+	SELECT n.id, 'WO' || $1::text || lpad(n.id::text, 6, '0'), $2, NULLIF($3::bigint, 0), $4, $5, $6, $7
+	FROM (SELECT nextval(pg_get_serial_sequence('hotline.work_orders', 'id')) AS id) n
+	RETURNING id, number`
+
+const recordingInsert = `
+	INSERT INTO hotline.recordings (call_id, kind, name, duration_ms, work_order_id)
+	VALUES ($1, 'message', $2, $3, $4)`
+
+const workOrderCreatedInsert = `
+	INSERT INTO hotline.work_order_events (work_order_id, action, to_status, note)
+	VALUES ($1, 'created', 'open', $2)`
+
+// SaveMessage turns a recorded message into an open work order (numbered WO + date + id,
+// titled with the last 4 digits of the caller's number, linked to the citizen when known), the
+// recording row linked to the call and the work order, and the order's "created" event, all or
+// nothing.
+func (s *IVRServices) SaveMessage(ctx context.Context, m hotline.Message) error {
+	_, err := s.saveMessage(ctx, m)
+	return err
+}
+
+// SaveMessageNumber is SaveMessage returning the new work order's number, for a flow that
+// reads it to the caller.
+func (s *IVRServices) SaveMessageNumber(ctx context.Context, m hotline.Message) (string, error) {
+	return s.saveMessage(ctx, m)
+}
+
+func (s *IVRServices) saveMessage(ctx context.Context, m hotline.Message) (string, error) {
+	what := "save message of call " + m.CallID
+	if m.RecordingName == "" {
+		return "", fmt.Errorf("%s: no recording: %w", what, ErrBadInput)
+	}
+	category := m.Category
+	if category == "" {
+		category = "message"
+	}
+	title := "来电留言"
+	if n := len(m.CallerNumber); n >= 4 && digits(m.CallerNumber[n-4:], 4, 4) {
+		title += " 尾号" + m.CallerNumber[n-4:]
+	}
+	secs := int(m.Duration.Round(time.Second) / time.Second)
+	description := fmt.Sprintf("来电留言录音 %d 秒，请收听录音后处理。", secs)
+
+	tx, err := s.store.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return "", fmt.Errorf("%s: begin: %w", what, err)
+	}
+	defer tx.Rollback()
+	var order struct {
+		ID     int64  `db:"id"`
+		Number string `db:"number"`
+	}
+	date := s.store.now().Format("20060102")
+	if err := tx.GetContext(ctx, &order, workOrderInsert, date, m.CallID, m.CitizenID, m.CallerNumber,
+		category, title, description); err != nil {
+		return "", fmt.Errorf("%s: work order: %w", what, missingRef(err))
+	}
+	if _, err := tx.ExecContext(ctx, recordingInsert, m.CallID, m.RecordingName, m.Duration.Milliseconds(), order.ID); err != nil {
+		return "", fmt.Errorf("%s: recording: %w", what, missingRef(err))
+	}
+	if _, err := tx.ExecContext(ctx, workOrderCreatedInsert, order.ID, "来电留言自动生成"); err != nil {
+		return "", fmt.Errorf("%s: work order event: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return "", fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return order.Number, nil
+}
+
+// surveyUpsert flags the call for a follow-up when asked and stores the answer with the call's
+// agent; it returns no row when the call does not exist. A second answer replaces the first.
+const surveyUpsert = `
+	WITH c AS (
+		UPDATE hotline.calls
+		SET follow_up = follow_up OR $3
+		WHERE id = $1
+		RETURNING id, agent_id
+	)
+	INSERT INTO hotline.survey_answers (call_id, score, agent_id, answered_at)
+	SELECT c.id, $2, c.agent_id, $4 FROM c
+	ON CONFLICT (call_id) DO UPDATE SET score = EXCLUDED.score, answered_at = EXCLUDED.answered_at
+	RETURNING call_id`
+
+// SaveSurvey stores the caller's satisfaction level (1 very satisfied … 5 very dissatisfied)
+// and, when followUp, flags the call for a follow-up (回访). An unknown call is an error
+// wrapping hotline.ErrNotFound.
+func (s *IVRServices) SaveSurvey(ctx context.Context, callID string, level int, followUp bool) error {
+	if level < 1 || level > 5 {
+		return fmt.Errorf("survey of call %s: level %d, want 1 to 5: %w", callID, level, ErrBadInput)
+	}
+	var id string
+	if err := s.store.get(ctx, "survey of call "+callID, &id, surveyUpsert, callID, level, followUp, s.store.now()); err != nil {
+		return err
+	}
+	return nil
+}
+
+// digits reports whether s is between min and max ASCII digits long.
+func digits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// missingRef wraps hotline.ErrNotFound around a foreign-key violation: the record refers to a
+// call, citizen or queue that does not exist.
+func missingRef(err error) error {
+	if pe := pq.As(err, pqerror.ForeignKeyViolation); pe != nil {
+		return fmt.Errorf("%w (%s): %w", hotline.ErrNotFound, pe.Constraint, err)
+	}
+	return err
+}

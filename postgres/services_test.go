@@ -1,0 +1,269 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/postgres"
+)
+
+// newServices returns the platform fixture with two queues (general, insurance) and the IVR's
+// services on its store.
+func newServices(t *testing.T) (*fixture, *postgres.IVRServices) {
+	t.Helper()
+	f := newFixture(t)
+	f.exec(t, `INSERT INTO hotline.skills (id, name) VALUES ('general', '综合'), ('insurance', '社保')`)
+	f.exec(t, `INSERT INTO hotline.queues (id, name, skill_id) VALUES ('general', '综合咨询', 'general'),
+		('insurance', '社保咨询', 'insurance')`)
+	return f, postgres.NewIVRServices(f.store)
+}
+
+// call inserts a call started an hour before the fixture's clock and returns its id.
+func (f *fixture) call(t *testing.T, caller string) string {
+	t.Helper()
+	id := newUUID()
+	f.exec(t, `INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at) VALUES ($1::uuid, 'ast1', $1::text, $2, $3)`,
+		id, caller, f.clock.Now().Add(-time.Hour))
+	return id
+}
+
+func (f *fixture) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	return int(f.id64(t, query, args...))
+}
+
+func TestIVRServicesVerifyPIN(t *testing.T) {
+	f, s := newServices(t)
+	ctx := context.Background()
+	call := f.call(t, "13800138000")
+	f.exec(t, `UPDATE platform.citizens SET status = 'cancelled' WHERE id = $1`, f.bare)
+	for _, tc := range []struct {
+		name    string
+		id, pin string
+		want    int64 // citizen; 0 when refused
+		err     error
+	}{
+		{"right PIN", realID, realPIN, f.real, nil},
+		{"lower-case x", xID[:17] + "x", realPIN, 0, hotline.ErrNotRealName},
+		{"wrong PIN", realID, "000000", 0, hotline.ErrPINMismatch},
+		{"ordinary user", ordinaryID, realPIN, 0, hotline.ErrNotRealName},
+		{"unknown", unknownID, realPIN, 0, hotline.ErrNotFound},
+		{"cancelled account", bareID, barePIN, 0, hotline.ErrNotFound},
+		{"invalid number", realID[:17] + wrongCheck(realID), realPIN, 0, hotline.ErrIDNumber},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := s.VerifyPIN(ctx, call, tc.id, tc.pin)
+			if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if got := int64(0); c != nil {
+				got = c.ID
+				if got != tc.want {
+					t.Errorf("citizen %d, want %d", got, tc.want)
+				}
+			} else if tc.want != 0 {
+				t.Errorf("no citizen, want %d", tc.want)
+			}
+			if err != nil {
+				for _, secret := range []string{tc.id, tc.pin} {
+					if regexp.MustCompile(regexp.QuoteMeta(secret)).MatchString(err.Error()) {
+						t.Errorf("error %q shows a secret", err)
+					}
+				}
+			}
+		})
+	}
+	// Attempts are recorded against the call; the refusals before the PIN check are not attempts.
+	if got, want := f.count(t, `SELECT count(*) FROM hotline.pin_attempts WHERE call_id = $1`, call), 2; got != want {
+		t.Errorf("%d attempts recorded for the call, want %d", got, want)
+	}
+	for range postgres.PINMaxFailures - 1 {
+		s.VerifyPIN(ctx, call, realID, "000000")
+	}
+	if _, err := s.VerifyPIN(ctx, call, realID, realPIN); !errors.Is(err, hotline.ErrPINLocked) {
+		t.Errorf("after %d failures: err = %v, want ErrPINLocked", postgres.PINMaxFailures, err)
+	}
+}
+
+func TestIVRServicesRequestCallback(t *testing.T) {
+	f, s := newServices(t)
+	ctx := context.Background()
+	call := f.call(t, "13800138000")
+	for _, tc := range []struct {
+		name, call, number, queue string
+		err                       error
+	}{
+		{"to a queue", call, "13800138000", "general", nil},
+		{"any agent", call, "075583000001", "", nil},
+		{"unknown queue", call, "13800138000", "nowhere", hotline.ErrNotFound},
+		{"unknown call", newUUID(), "13800138000", "general", hotline.ErrNotFound},
+		{"too short", call, "12", "general", postgres.ErrBadInput},
+		{"not digits", call, "138-0013-8000", "general", postgres.ErrBadInput},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.RequestCallback(ctx, tc.call, tc.number, tc.queue)
+			if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+				t.Errorf("err = %v, want %v", err, tc.err)
+			}
+		})
+	}
+	var rows []struct {
+		Number string  `db:"number"`
+		Queue  *string `db:"queue_id"`
+		Status string  `db:"status"`
+		At     time.Time
+	}
+	if err := f.db.Select(&rows, `SELECT number, queue_id, status, requested_at AS at FROM hotline.callbacks
+		WHERE call_id = $1 ORDER BY id`, call); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Number != "13800138000" || str(rows[0].Queue) != "general" ||
+		rows[1].Queue != nil || rows[0].Status != "pending" || !rows[0].At.Equal(f.clock.Now()) {
+		t.Errorf("callbacks = %+v", rows)
+	}
+}
+
+func TestIVRServicesSaveMessage(t *testing.T) {
+	f, s := newServices(t)
+	ctx := context.Background()
+	known, unknown := f.call(t, "13800138000"), f.call(t, "075583001234")
+	number, err := s.SaveMessageNumber(ctx, hotline.Message{CallID: known, CallerNumber: "13800138000", CitizenID: f.real,
+		Category: "message", RecordingName: "msg-" + known, Duration: 42300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.SaveMessage(ctx, hotline.Message{CallID: unknown, CallerNumber: "075583001234",
+		RecordingName: "msg-" + unknown, Duration: time.Second}))
+
+	type order struct {
+		ID       int64  `db:"id"`
+		Number   string `db:"number"`
+		Call     string `db:"call_id"`
+		Citizen  *int64 `db:"citizen_id"`
+		Caller   string `db:"caller_number"`
+		Category string `db:"category"`
+		Title    string `db:"title"`
+		Status   string `db:"status"`
+	}
+	var orders []order
+	must(t, f.db.Select(&orders, `SELECT id, number, call_id, citizen_id, caller_number, category, title, status
+		FROM hotline.work_orders ORDER BY id`))
+	if len(orders) != 2 {
+		t.Fatalf("%d work orders, want 2", len(orders))
+	}
+	o := orders[0]
+	if o.Number != number || !regexp.MustCompile(`^WO20260310\d{6,}$`).MatchString(o.Number) || orders[1].Number == o.Number {
+		t.Errorf("numbers %q, %q (returned %q)", o.Number, orders[1].Number, number)
+	}
+	if o.Call != known || o.Citizen == nil || *o.Citizen != f.real || o.Caller != "13800138000" || o.Category != "message" ||
+		o.Title != "来电留言 尾号8000" || o.Status != "open" {
+		t.Errorf("work order = %+v", o)
+	}
+	if o := orders[1]; o.Citizen != nil || o.Title != "来电留言 尾号1234" || o.Category != "message" {
+		t.Errorf("unknown caller's work order = %+v", o)
+	}
+
+	var rec struct {
+		Kind     string `db:"kind"`
+		Duration int    `db:"duration_ms"`
+		Order    int64  `db:"work_order_id"`
+		Call     string `db:"call_id"`
+	}
+	must(t, f.db.Get(&rec, `SELECT kind, duration_ms, work_order_id, call_id FROM hotline.recordings WHERE name = $1`, "msg-"+known))
+	if rec.Kind != "message" || rec.Duration != 42300 || rec.Order != o.ID || rec.Call != known {
+		t.Errorf("recording = %+v", rec)
+	}
+	if got, want := f.count(t, `SELECT count(*) FROM hotline.work_order_events WHERE work_order_id = $1
+		AND action = 'created' AND to_status = 'open'`, o.ID), 1; got != want {
+		t.Errorf("%d created events, want %d", got, want)
+	}
+
+	// All or nothing: a recording name already taken leaves no work order behind.
+	for _, tc := range []struct {
+		name string
+		m    hotline.Message
+		err  error
+	}{
+		{"recording taken", hotline.Message{CallID: known, CallerNumber: "13800138000", RecordingName: "msg-" + known}, nil},
+		{"unknown call", hotline.Message{CallID: newUUID(), CallerNumber: "13800138000", RecordingName: "x"}, hotline.ErrNotFound},
+		{"no recording", hotline.Message{CallID: known, CallerNumber: "13800138000"}, postgres.ErrBadInput},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.SaveMessage(ctx, tc.m)
+			if err == nil || (tc.err != nil && !errors.Is(err, tc.err)) {
+				t.Errorf("err = %v, want %v", err, tc.err)
+			}
+			if got, want := f.count(t, `SELECT count(*) FROM hotline.work_orders`), 2; got != want {
+				t.Errorf("%d work orders after a failure, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestIVRServicesSaveSurvey(t *testing.T) {
+	f, s := newServices(t)
+	ctx := context.Background()
+	happy, unhappy := f.call(t, "13800138000"), f.call(t, "13900139000")
+	f.exec(t, `INSERT INTO hotline.agents (id, username, display_name, role, password_hash) VALUES (7, 'zhang', '张', 'agent', 'x')`)
+	f.exec(t, `UPDATE hotline.calls SET agent_id = 7 WHERE id = $1`, unhappy)
+
+	must(t, s.SaveSurvey(ctx, happy, 1, false))
+	must(t, s.SaveSurvey(ctx, unhappy, 5, true))
+	must(t, s.SaveSurvey(ctx, unhappy, 4, false)) // answered again: the level changes, the flag stays
+	for _, tc := range []struct {
+		name     string
+		call     string
+		score    int
+		agent    *int64
+		followUp bool
+	}{
+		{"satisfied", happy, 1, nil, false},
+		{"dissatisfied", unhappy, 4, ptr(int64(7)), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got struct {
+				Score    int    `db:"score"`
+				Agent    *int64 `db:"agent_id"`
+				FollowUp bool   `db:"follow_up"`
+			}
+			must(t, f.db.Get(&got, `SELECT a.score, a.agent_id, c.follow_up FROM hotline.survey_answers a
+				JOIN hotline.calls c ON c.id = a.call_id WHERE a.call_id = $1`, tc.call))
+			if got.Score != tc.score || got.FollowUp != tc.followUp || fmt.Sprint(deref(got.Agent)) != fmt.Sprint(deref(tc.agent)) {
+				t.Errorf("got score %d agent %v follow-up %v, want %+v", got.Score, deref(got.Agent), got.FollowUp, tc)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name  string
+		call  string
+		level int
+		err   error
+	}{
+		{"level 0", happy, 0, postgres.ErrBadInput},
+		{"level 6", happy, 6, postgres.ErrBadInput},
+		{"unknown call", newUUID(), 3, hotline.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.SaveSurvey(ctx, tc.call, tc.level, true); !errors.Is(err, tc.err) {
+				t.Errorf("err = %v, want %v", err, tc.err)
+			}
+		})
+	}
+	if got, want := f.count(t, `SELECT count(*) FROM hotline.calls WHERE follow_up`), 1; got != want {
+		t.Errorf("%d calls flagged, want %d", got, want)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
