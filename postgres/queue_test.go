@@ -163,7 +163,7 @@ func TestIVRServicesQueueWaitEstimate(t *testing.T) {
 
 	answered("general", 10*time.Minute, 60*time.Second)
 	answered("general", 20*time.Minute, 120*time.Second)
-	answered("general", 3*time.Hour, time.Hour)        // too old
+	answered("general", 3*time.Hour, time.Hour)          // too old
 	answered("insurance", 5*time.Minute, 30*time.Minute) // another queue
 	// A call answered and still talking has no handling time yet.
 	talking := f.call(t, "13800138000")
