@@ -148,7 +148,10 @@ func (l *loader) suspendKeys(ctx context.Context) (func(context.Context) error, 
 	}
 	return func(ctx context.Context) error {
 		start := time.Now()
-		if _, err := l.tx.ExecContext(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+		// Memory for the index builds' sorts and the foreign keys' validating joins; both
+		// settings end with the transaction.
+		const memory = `SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL work_mem = '256MB'`
+		if _, err := l.tx.ExecContext(ctx, memory); err != nil {
 			return fmt.Errorf("seed: %w", err)
 		}
 		// Keys and indexes first, foreign keys (which need the referenced keys) last.
