@@ -114,9 +114,17 @@ func (g *generator) applicationMessage(r *rand.Rand, src *sources, p *person, pi
 	}
 	a := apps[r.IntN(len(apps))]
 	e := a.events[r.IntN(len(a.events))]
+	state := e.status.Label()
+	switch e.status {
+	case hotline.StatusCorrection:
+		state += "。" + e.note // what to bring
+	case hotline.StatusCompleted, hotline.StatusRejected:
+		state = e.note // starts with the label: where to collect, or why not
+	}
+	body := fmt.Sprintf("您申请的“%s”（受理编号%s）状态更新为：%s。", a.item.name, a.caseNumber, state)
 	return message{
 		subject: "办件进度通知",
-		body:    fmt.Sprintf("您申请的“%s”（受理编号%s）状态更新为：%s。%s", a.item.name, a.caseNumber, e.status.Label(), e.note),
+		body:    body,
 		sent:    e.at.Add(time.Duration(between(r, 60, 600)) * time.Second),
 	}
 }
