@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
-
-	"github.com/foshan-hotline/hotline/ops"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -37,14 +32,11 @@ with a current schema ('hotline migrate'). SIGTERM or Ctrl-C shuts down graceful
 	}
 }
 
-// serve runs the hotline's long-lived parts on db until ctx ends.
+// serve runs the hotline on db until ctx ends.
 func (a *app) serve(ctx context.Context, db *sqlx.DB) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	probes := ops.NewProbes(a.cfg.Database.ConnectTimeout)
-	probes.Add("database", db.PingContext)
-
-	mux := http.NewServeMux()
-	ops.Register(mux, probes, reg)
-	return serveHTTP(ctx, a.log, "http", a.cfg.HTTP.Listen, mux, a.cfg.HTTP.ShutdownTimeout)
+	h, err := a.newHotline(ctx, db)
+	if err != nil {
+		return err
+	}
+	return h.run(ctx, a)
 }

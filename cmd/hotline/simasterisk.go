@@ -1,13 +1,10 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
-
 	"github.com/spf13/cobra"
 
 	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
+	"github.com/foshan-hotline/hotline/ivr/flowtest"
 )
 
 func (a *app) simAsteriskCmd() *cobra.Command {
@@ -22,7 +19,7 @@ calls with a caller number, presses keys, hangs up, and streams what the caller 
 Prompts are played from ivr.sounds_dir as Asterisk would from <sounds>/<lang>/hotline/….`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dirs, err := simSoundDirs(a.cfg.IVR.SoundsDir, a.cfg.Demo.Dir)
+			dirs, err := flowtest.SoundDirs(a.cfg.IVR.SoundsDir, a.cfg.Demo.Dir)
 			if err != nil {
 				return err
 			}
@@ -44,39 +41,4 @@ func simUsers(c *Config) map[string]string {
 		users[n.Username] = n.Password
 	}
 	return users
-}
-
-// simSoundDirs lays out the prompts as a real Asterisk holds them, <lang>/hotline/<id>.wav,
-// by linking each language directory of soundsDir under stateDir, and returns the
-// simulator's language → directory map.
-func simSoundDirs(soundsDir, stateDir string) (map[string]string, error) {
-	abs, err := filepath.Abs(soundsDir)
-	if err != nil {
-		return nil, err
-	}
-	langs, err := os.ReadDir(abs)
-	if err != nil {
-		return nil, fmt.Errorf("sounds: %w", err)
-	}
-	root, err := filepath.Abs(filepath.Join(stateDir, "asterisk-sounds"))
-	if err != nil {
-		return nil, err
-	}
-	dirs := map[string]string{}
-	for _, l := range langs {
-		if !l.IsDir() {
-			continue
-		}
-		langDir := filepath.Join(root, l.Name())
-		if err := os.MkdirAll(langDir, 0o755); err != nil {
-			return nil, err
-		}
-		link := filepath.Join(langDir, "hotline")
-		os.Remove(link)
-		if err := os.Symlink(filepath.Join(abs, l.Name()), link); err != nil {
-			return nil, fmt.Errorf("sounds: %w", err)
-		}
-		dirs[l.Name()] = langDir
-	}
-	return dirs, nil
 }

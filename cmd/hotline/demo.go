@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
+	"github.com/foshan-hotline/hotline/ivr/flowtest"
+	"github.com/foshan-hotline/hotline/ivr/prompts"
+	"github.com/foshan-hotline/hotline/ivr/webphone"
+	"github.com/foshan-hotline/hotline/postgres"
+	"github.com/foshan-hotline/hotline/postgres/seed"
+)
+
+func (a *app) demoCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole hotline on embedded defaults, with a browser phone to call it",
+		Long: `Run everything on one machine with nothing configured: a throwaway PostgreSQL cluster
+(unless database.url is set) migrated and seeded with demo.citizens citizens, the Asterisk
+simulator, the ARI controller and the agent desk, and a browser phone page to call the hotline
+as a citizen. Ctrl-C stops it all and removes the throwaway database.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.demo(cmd.Context(), cmd.OutOrStdout()) },
+	}
+}
+
+func (a *app) demo(ctx context.Context, out io.Writer) error {
+	keys, err := demoKeys(a.cfg.PII, a.cfg.Demo.Dir)
+	if err != nil {
+		return err
+	}
+	a.cfg.PII = keys
+	url := a.cfg.Database.URL
+	if url == "" {
+		cluster, u, err := a.startThrowaway(ctx)
+		if err != nil {
+			return err
+		}
+		defer cluster.Stop()
+		url = u
+	}
+	db, err := a.openDatabase(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db.DB, a.log); err != nil {
+		return err
+	}
+	sum, err := a.demoSeed(ctx, db)
+	if err != nil {
+		return err
+	}
+
+	h, err := a.newHotline(ctx, db)
+	if err != nil {
+		return err
+	}
+	dirs, err := flowtest.SoundDirs(a.cfg.IVR.SoundsDir, a.cfg.Demo.Dir)
+	if err != nil {
+		return err
+	}
+	recordings := filepath.Join(a.cfg.Demo.Dir, "recordings")
+	if err := os.MkdirAll(recordings, 0o755); err != nil {
+		return err
+	}
+	sim := arisim.New(arisim.Options{Logger: a.log.With("component", "arisim"), SoundDirs: dirs, RecordingDir: recordings, Users: simUsers(a.cfg)})
+	defer sim.Close()
+	manifest, err := prompts.Load(a.cfg.IVR.SoundsDir)
+	if err != nil {
+		return err
+	}
+	phone, err := webphone.New(webphone.Options{ControlURL: "http://" + a.cfg.Demo.SimControl, Manifest: manifest,
+		Citizens: demoCallers(sum), SoundRoot: "hotline", Logger: a.log.With("component", "webphone")})
+	if err != nil {
+		return err
+	}
+	h.mux.Handle("/phone/", http.StripPrefix("/phone", phone))
+	h.mux.Handle("GET /{$}", http.RedirectHandler("/phone/", http.StatusFound))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return sim.ListenAndServe(gctx, a.cfg.Demo.SimListen, a.cfg.Demo.SimControl) })
+	g.Go(func() error { return h.run(gctx, a) })
+	a.printDemo(out, sum)
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// demoSeed loads the demo data into an empty database; a database that already holds data
+// (a configured one, seeded before) is used as it is.
+func (a *app) demoSeed(ctx context.Context, db *sqlx.DB) (seed.Summary, error) {
+	protector, err := protectorFromConfig(a.cfg.PII)
+	if err != nil {
+		return seed.Summary{}, err
+	}
+	now := time.Now().In(seed.DefaultNow.Location())
+	sum, err := seed.Run(ctx, db, seed.Options{Citizens: a.cfg.Demo.Citizens, Seed: a.cfg.Demo.Seed, Protector: protector,
+		Now: now, PINCost: 4, Log: a.log})
+	if errors.Is(err, seed.ErrNotEmpty) {
+		a.log.Info("database already holds data; using it as it is")
+		return seed.Summary{}, nil
+	}
+	return sum, err
+}
+
+// demoCallers are the seeded citizens the browser phone offers to call as.
+func demoCallers(s seed.Summary) []webphone.DemoCitizen {
+	out := make([]webphone.DemoCitizen, 0, len(s.Citizens))
+	for _, c := range s.Citizens {
+		out = append(out, webphone.DemoCitizen{Name: c.Name, Mobile: c.Mobile, Level: hotline.Level(c.Level), Note: c.Note})
+	}
+	return out
+}
+
+func (a *app) printDemo(w io.Writer, s seed.Summary) {
+	fmt.Fprintf(w, `
+Foshan citizen hotline demo
+  call the hotline:  http://%s/phone/
+  health, metrics:   http://%[1]s/healthz  /readyz  /metrics
+  Asterisk (sim):    ARI http://%s/ari  control http://%s
+`, a.cfg.HTTP.Listen, a.cfg.Demo.SimListen, a.cfg.Demo.SimControl)
+	if len(s.Staff) > 0 {
+		fmt.Fprintln(w, "  desk logins:")
+		for _, c := range s.Staff {
+			fmt.Fprintf(w, "    %-12s %-14s %-10s %s\n", c.Username, c.Password, c.Role, c.DisplayName)
+		}
+	}
+	if len(s.Citizens) > 0 {
+		fmt.Fprintln(w, "  citizens to call as (mobile, ID number, phone PIN):")
+		for _, c := range s.Citizens {
+			fmt.Fprintf(w, "    %s %s %s %s  %s\n", c.Mobile, c.Name, c.IDNumber, orDash(c.PIN), c.Note)
+		}
+	}
+	fmt.Fprintln(w, "Ctrl-C stops everything.")
+}
