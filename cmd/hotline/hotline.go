@@ -116,7 +116,9 @@ func (h *system) run(ctx context.Context, a *app) error {
 		}
 		return err
 	})
-	g.Go(func() error { return serveHTTP(gctx, a.log, "http", a.cfg.HTTP.Listen, h.mux, a.cfg.HTTP.ShutdownTimeout) })
+	g.Go(func() error {
+		return serveHTTP(gctx, a.log, "http", a.cfg.HTTP.Listen, h.mux, a.cfg.HTTP.ShutdownTimeout)
+	})
 	err := g.Wait()
 	cctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)
 	defer cancel()
