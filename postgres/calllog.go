@@ -383,76 +383,73 @@ func (l *CallLog) write(b *batch) {
 }
 
 // writeRows writes rows 0..n-1 with exec, which returns the rows it found nothing to update
-// for. A batch refused for a passing reason is tried again with backoff; a batch refused for
-// its data, or still refused, is written row by row; rows that fail then are logged and
-// counted as failed. row tells a row's call and how many records it stands for.
+// for. A batch refused for a passing reason (a lost connection) is tried again with backoff,
+// then given up; a batch refused for its data is written row by row, so one bad record keeps
+// no other out. Rows not written are logged and counted as failed. row tells a row's call and
+// how many records it stands for.
 func (l *CallLog) writeRows(what string, n int, row func(i int) (call string, records int),
 	exec func(ctx context.Context, lo, hi int) (missing []int, err error)) {
-	attempt := func(lo, hi int) ([]int, error) {
+	// attempt writes rows lo..hi-1 and accounts for them unless it fails as a whole.
+	attempt := func(lo, hi int) (lost int64, err error) {
 		ctx, cancel := context.WithTimeout(l.ctx, l.opts.WriteTimeout)
 		defer cancel()
-		return exec(ctx, lo, hi)
-	}
-	records := func(lo, hi int) int64 {
-		var sum int64
-		for i := lo; i < hi; i++ {
-			_, r := row(i)
-			sum += int64(r)
+		missing, err := exec(ctx, lo, hi)
+		if err != nil {
+			return 0, err
 		}
-		return sum
+		for _, i := range missing {
+			call, r := row(lo + i)
+			lost += int64(r)
+			l.log.Warn("call log: record refused", "kind", what, "call_id", call, "err", errNoCall)
+		}
+		if written := records(row, lo, hi) - lost; written > 0 {
+			l.batches.Add(1)
+			l.written.Add(written)
+		}
+		l.failed.Add(lost)
+		return lost, nil
 	}
-	total := records(0, n)
+	total := records(row, 0, n)
 	defer l.pending.Add(-total)
 
 	var err error
 	for try := 0; ; try++ {
-		var missing []int
-		missing, err = attempt(0, n)
-		if err == nil {
-			var lost int64
-			for _, i := range missing {
-				call, r := row(i)
-				lost += int64(r)
-				l.log.Error("call log: record not written", "kind", what, "call_id", call, "err", errNoCall)
-			}
-			l.batches.Add(1)
-			l.written.Add(total - lost)
-			l.failed.Add(lost)
+		if _, err = attempt(0, n); err == nil {
 			return
 		}
 		if permanent(err) || try >= l.opts.Retries || !l.sleep(l.opts.Backoff<<try) {
 			break
 		}
 	}
-	if l.ctx.Err() != nil {
+	if !permanent(err) {
 		l.failed.Add(total)
-		l.log.Error("call log: batch abandoned", "kind", what, "count", total, "err", err)
+		l.log.Error("call log: records not written", "kind", what, "count", total, "err", err)
 		return
 	}
-
 	var lost int64
-	var lastErr error
 	for i := range n {
-		missing, err := attempt(i, i+1)
-		if err == nil && len(missing) > 0 {
-			err = errNoCall
+		m, rowErr := attempt(i, i+1)
+		if rowErr != nil {
+			call, r := row(i)
+			m, err = int64(r), rowErr
+			l.failed.Add(m)
+			l.log.Warn("call log: record refused", "kind", what, "call_id", call, "err", rowErr)
 		}
-		call, r := row(i)
-		if err != nil {
-			lost += int64(r)
-			lastErr = err
-			if permanent(err) {
-				l.log.Warn("call log: record refused", "kind", what, "call_id", call, "err", err)
-			}
-			continue
-		}
-		l.batches.Add(1)
-		l.written.Add(int64(r))
+		lost += m
 	}
 	if lost > 0 {
-		l.failed.Add(lost)
-		l.log.Error("call log: records not written", "kind", what, "count", lost, "batch", total, "err", lastErr)
+		l.log.Error("call log: records not written", "kind", what, "count", lost, "batch", total, "err", err)
 	}
+}
+
+// records sums the records rows lo..hi-1 stand for.
+func records(row func(i int) (string, int), lo, hi int) int64 {
+	var sum int64
+	for i := lo; i < hi; i++ {
+		_, r := row(i)
+		sum += int64(r)
+	}
+	return sum
 }
 
 // sleep waits d unless the writer is cancelled first; it reports whether it waited.
@@ -589,12 +586,7 @@ type callLogCollector struct {
 	pending, written, failed, batches *prometheus.Desc
 }
 
-func (c *callLogCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.pending
-	ch <- c.written
-	ch <- c.failed
-	ch <- c.batches
-}
+func (c *callLogCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
 
 func (c *callLogCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.log.Stats()
