@@ -22,6 +22,49 @@ import (
 	"github.com/foshan-hotline/hotline/ivr/webphone"
 )
 
+// demoCitizens are the callers the browser tests offer.
+var demoCitizens = []webphone.DemoCitizen{
+	{Name: "陈美玲", Mobile: "13800138000", Level: hotline.LevelRealName, Note: "水费账单 1005.30 元，未缴"},
+	{Name: "黄志强", Mobile: "13922334455", Level: hotline.LevelOrdinary, Note: "有办件：营业执照变更"},
+	{Name: "梁淑仪", Mobile: "13688990011", Level: hotline.LevelRealName, Note: "社保、公积金账户"},
+}
+
+// browserPhone is a page in headless Chromium on a phone wired to a real
+// simulator that the scripted hotline answers.
+type browserPhone struct {
+	t        *testing.T
+	b        context.Context
+	manifest *prompts.Manifest
+	app      *scriptedHotline
+}
+
+func startBrowserPhone(t *testing.T, ctx context.Context, speed float64, app *scriptedHotline) *browserPhone {
+	t.Helper()
+	_, ariURL, controlURL := startSim(t, speed)
+	if err := app.run(ctx, ariURL); err != nil {
+		t.Fatalf("scripted hotline: %v", err)
+	}
+	manifest, err := prompts.Load(filepath.Join(repoRoot(t), "sounds"))
+	if err != nil {
+		t.Fatalf("load manifest: %v", err)
+	}
+	phone, err := webphone.New(webphone.Options{ControlURL: controlURL, Manifest: manifest, Speed: speed, Citizens: demoCitizens})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/phone/", http.StripPrefix("/phone", phone)) // as hotline demo mounts it
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	p := &browserPhone{t: t, b: newBrowser(t, ctx), manifest: manifest, app: app}
+	p.step("open the page", chromedp.Steps(
+		chromedp.Navigate(srv.URL+"/phone/"),
+		chromedp.WaitVisible(`.citizen[data-mobile="13800138000"]`),
+		waitJS(`document.getElementById("state").textContent === "空闲"`),
+	))
+	return p
+}
+
 // newBrowser starts headless Chromium; the test fails when it is missing.
 func newBrowser(t *testing.T, ctx context.Context) context.Context {
 	t.Helper()
@@ -41,7 +84,7 @@ func newBrowser(t *testing.T, ctx context.Context) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 960),
+		chromedp.WindowSize(1440, 900),
 	)
 	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancel)
@@ -52,7 +95,77 @@ func newBrowser(t *testing.T, ctx context.Context) context.Context {
 
 // waitJS polls a boolean expression in the page.
 func waitJS(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))
+	return chromedp.Poll[chromedp.Void](expr,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))
+}
+
+func captionsInclude(s string) chromedp.Action[chromedp.Void] {
+	return waitJS(fmt.Sprintf(`document.getElementById("captions").innerText.includes(%q)`, s))
+}
+
+func (p *browserPhone) step(what string, a chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.b, a); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (p *browserPhone) text(sel string) string {
+	p.t.Helper()
+	s, err := chromedp.Run(p.b, chromedp.Text(sel))
+	if err != nil {
+		p.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+type heardPrompt struct {
+	Media string `json:"media"`
+	Audio bool   `json:"audio"`
+	Cut   bool   `json:"cut"`
+}
+
+// heard is what the page played, in order.
+func (p *browserPhone) heard() []heardPrompt {
+	p.t.Helper()
+	raw, err := chromedp.Run(p.b, chromedp.Evaluate[string](`JSON.stringify(window.webphoneHeard)`))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var h []heardPrompt
+	if err := json.Unmarshal([]byte(raw), &h); err != nil {
+		p.t.Fatal(err)
+	}
+	return h
+}
+
+// captionLines returns the caption texts without their language tags.
+func (p *browserPhone) captionLines() []string {
+	var out []string
+	for _, l := range strings.Split(p.text("#captions"), "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "普通话"))
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (p *browserPhone) checkApp() {
+	p.t.Helper()
+	select {
+	case err := <-p.app.errs:
+		p.t.Fatalf("scripted hotline: %v", err)
+	default:
+	}
+}
+
+func (p *browserPhone) zh(id string) string {
+	s, ok := p.manifest.Text(id, "zh")
+	if !ok {
+		p.t.Fatalf("no Mandarin text for %s", id)
+	}
+	return s
 }
 
 // TestBrowserCall dials the scripted hotline from the page in headless
@@ -60,125 +173,95 @@ func waitJS(expr string) chromedp.Action[chromedp.Void] {
 // files in order, the captions show the welcome and the amount, a key on
 // the dial pad reaches the hotline, and the page shows the hang-up.
 func TestBrowserCall(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	const speed = 4
-	_, ariURL, controlURL := startSim(t, speed)
 	app := &scriptedHotline{amount: 100530}
-	if err := app.run(ctx, ariURL); err != nil {
-		t.Fatalf("scripted hotline: %v", err)
-	}
-	manifest, err := prompts.Load(filepath.Join(repoRoot(t), "sounds"))
-	if err != nil {
-		t.Fatalf("load manifest: %v", err)
-	}
-	phone, err := webphone.New(webphone.Options{
-		ControlURL: controlURL, Manifest: manifest, Speed: speed,
-		Citizens: []webphone.DemoCitizen{
-			{Name: "陈美玲", Mobile: "13800138000", Level: hotline.LevelRealName, Note: "水费账单 1005.30 元，未缴"},
-			{Name: "黄志强", Mobile: "13922334455", Level: hotline.LevelOrdinary, Note: "有办件：营业执照变更"},
-			{Name: "梁淑仪", Mobile: "13688990011", Level: hotline.LevelRealName, Note: "社保、公积金账户"},
-		},
-	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/phone/", http.StripPrefix("/phone", phone)) // as hotline demo mounts it
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
+	p := startBrowserPhone(t, ctx, 4, app)
 	amount := speech.Text(speech.Money(app.amount, speech.Mandarin), speech.Mandarin)
 	if got, want := amount, "一千零五元三角"; got != want {
 		t.Fatalf("speech of 1005.30 is %q, want %q", got, want)
 	}
-	b := newBrowser(t, ctx)
-	step := func(what string, a chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(b, a); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(b, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	step("open the page", chromedp.Steps(
-		chromedp.Navigate(srv.URL+"/phone/"),
-		chromedp.WaitVisible(`.citizen[data-mobile="13800138000"]`),
-		waitJS(`document.getElementById("state").textContent === "空闲"`),
-	))
-	step("dial as a citizen", chromedp.Steps(
+
+	p.step("dial as a citizen", chromedp.Steps(
 		chromedp.Click(`.citizen[data-mobile="13800138000"]`),
 		chromedp.Click(`#dial`),
 	))
-	step("hear the welcome", waitJS(`document.getElementById("captions").innerText.includes("欢迎")`))
-	step("hear the amount", waitJS(fmt.Sprintf(`document.getElementById("captions").innerText.includes(%q)`, amount)))
-	state := text("#state")
-	shot, err := chromedp.Run(b, chromedp.CaptureScreenshot())
+	p.step("hear the welcome", captionsInclude("欢迎"))
+	p.step("hear the amount", captionsInclude(amount))
+	if got, want := p.text("#state"), "通话中"; got != want {
+		t.Errorf("state during the call %q, want %q", got, want)
+	}
+	shot, err := chromedp.Run(p.b, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
 	saveScreenshot(t, shot)
-	step("press 1", chromedp.Click(`#pad [data-key="1"]`))
-	step("see the hang-up", waitJS(`document.getElementById("state").textContent === "已挂断"`))
-	step("hear goodbye", waitJS(`window.webphoneHeard.some(h => h.media === "sound:hotline/common/goodbye")`))
-	captions, logText := text("#captions"), text("#log")
-	select {
-	case err := <-app.errs:
-		t.Fatalf("scripted hotline: %v", err)
-	default:
-	}
-	if got, want := state, "通话中"; got != want {
-		t.Errorf("state during the call %q, want %q", got, want)
-	}
+	p.step("press 1", chromedp.Click(`#pad [data-key="1"]`))
+	p.step("see the hang-up", waitJS(`document.getElementById("state").textContent === "已挂断"`))
+	p.step("hear goodbye", waitJS(`window.webphoneHeard.some(h => h.media === "sound:hotline/common/goodbye")`))
+	p.checkApp()
 
-	// The page played every prompt, in the simulator's order, from real audio.
-	var heard []struct {
-		Media string `json:"media"`
-		Audio bool   `json:"audio"`
-	}
-	raw, err := chromedp.Run(b, chromedp.Evaluate[string](`JSON.stringify(window.webphoneHeard)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal([]byte(raw), &heard); err != nil {
-		t.Fatal(err)
-	}
 	want := []string{"sound:hotline/common/welcome"}
 	for _, f := range speech.Money(app.amount, speech.Mandarin) {
 		want = append(want, "sound:hotline/"+string(f))
 	}
 	want = append(want, "sound:hotline/common/goodbye")
 	var got []string
-	for _, h := range heard {
+	for _, h := range p.heard() {
 		got = append(got, h.Media)
-		if !h.Audio {
-			t.Errorf("%s was not decoded and played", h.Media)
+		if !h.Audio || h.Cut {
+			t.Errorf("%s: audio %v, cut %v; want played in full", h.Media, h.Audio, h.Cut)
 		}
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("page played %q, want %q", got, want)
 	}
-
-	// One caption line per prompt, the amount's fragments joined.
-	lines := strings.Split(strings.TrimSpace(captions), "\n")
-	var texts []string
-	for _, l := range lines {
-		if l = strings.TrimSpace(l); l != "" && l != "普通话" {
-			texts = append(texts, strings.TrimSpace(strings.TrimPrefix(l, "普通话")))
+	wantLines := []string{p.zh("common/welcome"), amount, p.zh("common/goodbye")}
+	if got := p.captionLines(); !slices.Equal(got, wantLines) {
+		t.Errorf("captions %q, want %q", got, wantLines)
+	}
+	logText := p.text("#log")
+	for _, want := range []string{"热线已应答", "播放 common/welcome", "按键 1", "通话结束（原因 16 正常挂断）"} {
+		if !strings.Contains(logText, want) {
+			t.Errorf("event log lacks %q:\n%s", want, logText)
 		}
 	}
-	welcome, _ := manifest.Text("common/welcome", "zh")
-	goodbye, _ := manifest.Text("common/goodbye", "zh")
-	if got, want := strings.Join(texts, "|"), welcome+"|"+amount+"|"+goodbye; got != want {
-		t.Errorf("captions %q, want %q", got, want)
+	if strings.Contains(logText, "播放被打断") {
+		t.Errorf("a prompt that ended by itself was taken for cut:\n%s", logText)
 	}
-	for _, want := range []string{"热线已应答", "播放 common/welcome", "按键 1", "通话结束（原因 16 正常挂断）"} {
+}
+
+// TestBrowserBargeIn presses a key during the welcome, typed on the
+// keyboard this time: the hotline stops the prompt, and the page cuts its
+// audio and goes on with goodbye.
+func TestBrowserBargeIn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	app := &scriptedHotline{amount: 100530, bargeIn: true}
+	p := startBrowserPhone(t, ctx, 1, app)
+
+	p.step("type a number and dial", chromedp.Steps(
+		chromedp.SendKeys(`#number`, "075512345678\r"),
+	))
+	p.step("hear the welcome", captionsInclude("欢迎"))
+	p.step("press 3 on the keyboard", chromedp.KeyEvent("3"))
+	p.step("see the hang-up", waitJS(`document.getElementById("state").textContent === "已挂断"`))
+	p.step("hear goodbye", waitJS(`window.webphoneHeard.some(h => h.media === "sound:hotline/common/goodbye")`))
+	p.checkApp()
+
+	want := []heardPrompt{
+		{Media: "sound:hotline/common/welcome", Audio: true, Cut: true},
+		{Media: "sound:hotline/common/goodbye", Audio: true},
+	}
+	if got := p.heard(); !slices.Equal(got, want) {
+		t.Errorf("page played %+v, want %+v", got, want)
+	}
+	wantLines := []string{p.zh("common/welcome"), p.zh("common/goodbye")}
+	if got := p.captionLines(); !slices.Equal(got, wantLines) {
+		t.Errorf("captions %q, want %q", got, wantLines)
+	}
+	logText := p.text("#log")
+	for _, want := range []string{"主叫号码 075512345678", "按键 3", "播放被打断"} {
 		if !strings.Contains(logText, want) {
 			t.Errorf("event log lacks %q:\n%s", want, logText)
 		}
@@ -186,7 +269,7 @@ func TestBrowserCall(t *testing.T) {
 }
 
 // saveScreenshot keeps the mid-call screenshot in the test's temp dir and
-// as /tmp/webphone.png for people to look at.
+// as webphone.png in the system's temp dir, for people to look at.
 func saveScreenshot(t *testing.T, png []byte) {
 	t.Helper()
 	if len(png) == 0 {

@@ -141,6 +141,12 @@ func (c *relayedCall) run(ctx context.Context) error {
 		}
 	}()
 
+	// The simulator starts following events only after it accepted the
+	// socket; a ping answered proves it has (its reader runs after the
+	// watch is set), so the call placed next cannot outrun the stream.
+	if err := up.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: events: %v", errUnreachable, err)
+	}
 	info, err := c.place(ctx)
 	if err != nil {
 		return err
@@ -165,6 +171,8 @@ func (c *relayedCall) run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return nil
 				}
+				// The page can no longer follow the call: end it.
+				c.hangupLeft()
 				return fmt.Errorf("%w: event stream: %v", errUnreachable, err)
 			}
 			var h eventHead
