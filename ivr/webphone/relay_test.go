@@ -211,6 +211,37 @@ func TestDialHangsUpWhenBrowserLeaves(t *testing.T) {
 	}
 }
 
+func TestDialHangsUpWhenEventStreamLost(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f, control := newFakeControl(t)
+	f.PlaceFunc = func(*fakeControl, string) (int, string) { return http.StatusCreated, `{"id":"call-4"}` }
+	hungUp := make(chan string, 1)
+	f.HangupFunc = func(_ *fakeControl, id string) { hungUp <- id }
+	phone := httptest.NewServer(newPhone(t, webphone.Options{ControlURL: control.URL}))
+	defer phone.Close()
+
+	ws := dialPhone(t, ctx, phone.URL, "13800138000")
+	if got, want := readMsg(t, ctx, ws).Type, "call"; got != want {
+		t.Fatalf("first message %q, want %q", got, want)
+	}
+	f.mu.Lock()
+	events := f.events
+	f.mu.Unlock()
+	events.Close(websocket.StatusPolicyViolation, "too slow")
+	if got, want := readMsg(t, ctx, ws).Message, "无法连接模拟交换机，请稍后再试"; got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
+	select {
+	case id := <-hungUp:
+		if got, want := id, "call-4"; got != want {
+			t.Errorf("hung up %q, want %q", got, want)
+		}
+	case <-ctx.Done():
+		t.Fatal("the call was not hung up after its event stream was lost")
+	}
+}
+
 func TestDialFailures(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
