@@ -12,6 +12,12 @@
 // hotline answers and plays before the browser could have subscribed. A
 // browser that leaves hangs its call up.
 //
+// The page plays the prompts from an audio queue in the simulator's order,
+// at its own pace, and shows each caption as its prompt starts. The
+// simulator reports "stop" both when a prompt ends and when it is cut
+// short; the page cuts its audio only in the second case, which it tells
+// from the event times scaled by Options.Speed.
+//
 // The prompts themselves are the WAV files the simulator plays, fetched
 // through sounds/{lang}/{name}.wav; captions.json maps prompt ids to their
 // texts from the sound manifest, and lists the speech fragments (num/…,
