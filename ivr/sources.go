@@ -3,6 +3,7 @@ package ivr
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/foshan-hotline/hotline"
@@ -39,7 +40,7 @@ func (s *PlatformSources) Lookup(ctx context.Context, source string, args map[st
 	num := func(k string) int64 { v, _ := args[k].(int64); return v }
 	switch source {
 	case "citizen_by_caller":
-		c, err := s.Data.CitizenByMobile(ctx, str("mobile"))
+		c, err := s.Data.CitizenByMobile(ctx, NationalNumber(str("mobile")))
 		if err != nil {
 			return nil, err
 		}
@@ -118,6 +119,17 @@ func (s *PlatformSources) Lookup(ctx context.Context, source string, args map[st
 		return flow.ServiceItemOf(it), nil
 	}
 	return nil, fmt.Errorf("unknown data source %q", source)
+}
+
+// NationalNumber strips the country code a carrier may put before a Chinese mobile number
+// (+86, 0086, 86), so that it matches the platform's 11-digit mobiles.
+func NationalNumber(n string) string {
+	for _, prefix := range []string{"+86", "0086", "86"} {
+		if rest, ok := strings.CutPrefix(n, prefix); ok && len(rest) == 11 && rest[0] == '1' {
+			return rest
+		}
+	}
+	return n
 }
 
 func (s *PlatformSources) now() time.Time {
