@@ -170,8 +170,9 @@ func (c *Conn) update(f func(h *Health)) {
 
 // Run keeps the websocket connected until ctx ends (then it returns nil),
 // reconnecting with backoff. It returns an error wrapping
-// ErrApplicationReplaced when another connection took the application over:
-// fighting back would make two controllers steal each other's calls.
+// ErrApplicationReplaced when another connection took the application over
+// (Health.Replaced is then set): fighting back would make two controllers
+// steal each other's calls.
 func (c *Conn) Run(ctx context.Context) error {
 	delay := c.opts.BackoffInitial
 	for first := true; ; first = false {
@@ -180,7 +181,6 @@ func (c *Conn) Run(ctx context.Context) error {
 			return nil
 		}
 		if errors.Is(err, ErrApplicationReplaced) {
-			c.log.Error("ari application replaced by another websocket; not reconnecting (use a distinct app name per controller instance)")
 			return fmt.Errorf("node %s app %s: %w", c.node.Name, c.node.App, err)
 		}
 		if connected {

@@ -23,7 +23,9 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
+		s = string(b[1 : len(b)-1]) // the common case: no escapes to undo
+	} else if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("ari: timestamp: %w", err)
 	}
 	v, err := time.Parse(TimeLayout, s)
@@ -83,7 +85,9 @@ func DecodeEvent(data []byte) (Event, error) {
 	var head struct {
 		Type string `json:"type"`
 	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	if typ, ok := leadingType(data); ok {
+		head.Type = typ // most events start with their type: skip a parse
+	} else if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("ari: decode event: %w", err)
 	}
 	if head.Type == "" {
@@ -97,6 +101,21 @@ func DecodeEvent(data []byte) (Event, error) {
 		return nil, fmt.Errorf("ari: decode %s event: %w", head.Type, err)
 	}
 	return ev, nil
+}
+
+// leadingType reads the type of an event that starts with {"type":"...",
+// as Asterisk writes most of them.
+func leadingType(data []byte) (string, bool) {
+	const prefix = `{"type":"`
+	if !bytes.HasPrefix(data, []byte(prefix)) {
+		return "", false
+	}
+	rest := data[len(prefix):]
+	end := bytes.IndexByte(rest, '"')
+	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return "", false
+	}
+	return string(rest[:end]), true
 }
 
 // newEvent returns an empty typed event for typ.

@@ -86,26 +86,22 @@ func (cl *Cluster) Conn(name string) *Conn {
 	return nil
 }
 
-// Run runs every node connection until ctx ends. A node whose application
-// was replaced stops (it is logged and visible in Health) while the others
-// go on; Run returns the joined errors of such nodes once ctx ends.
+// Run runs every node connection until ctx ends, then returns nil. A node
+// whose application was replaced by another connection stops: that is
+// logged at error level and shown by Health, Ready and the metrics, while
+// the other nodes go on.
 func (cl *Cluster) Run(ctx context.Context) error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
+	var wg sync.WaitGroup
 	for _, c := range cl.conns {
 		wg.Go(func() {
 			if err := c.Run(ctx); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
+				cl.log.Error("ari node stopped; use a distinct application name per controller instance",
+					slog.String("node", c.Name()), slog.String("app", c.App()), slog.String("error", err.Error()))
 			}
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return nil
 }
 
 // Health returns the state of every node, in configuration order.

@@ -3,6 +3,7 @@ package ari
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,20 +101,15 @@ func (r *Router) Stats() RouterStats {
 // Dispatch delivers ev to its owners or to the fallback handler.
 func (r *Router) Dispatch(ev Event) {
 	rf := eventRefs(ev)
-	var found [4]*Inbox
-	n := 0
+	var buf [4]*Inbox
+	found := buf[:0] // on the stack unless an event has more than 4 owners
 	add := func(ref Ref) {
 		if ref.ID == "" {
 			return
 		}
 		for _, in := range r.owners[ref] {
-			dup := false
-			for _, f := range found[:n] {
-				dup = dup || f == in
-			}
-			if !dup && n < len(found) {
-				found[n] = in
-				n++
+			if !slices.Contains(found, in) {
+				found = append(found, in)
 			}
 		}
 	}
@@ -124,7 +120,7 @@ func (r *Router) Dispatch(ev Event) {
 	add(BridgeRef(rf.bridge))
 	add(PlaybackRef(rf.playback))
 	add(RecordingRef(rf.recording))
-	if n == 0 && rf.target != "" {
+	if len(found) == 0 && rf.target != "" {
 		if kind, id, ok := strings.Cut(rf.target, ":"); ok {
 			switch kind {
 			case "channel":
@@ -137,7 +133,7 @@ func (r *Router) Dispatch(ev Event) {
 	r.mu.RUnlock()
 
 	delivered := false
-	for _, in := range found[:n] {
+	for _, in := range found {
 		if depth, ok := in.push(ev); ok {
 			delivered = true
 			if depth > r.maxQueue.Load() {

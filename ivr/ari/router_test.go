@@ -241,3 +241,18 @@ func TestInboxNextHonoursContext(t *testing.T) {
 		t.Errorf("Next = %v, want context.Canceled", err)
 	}
 }
+
+func TestRouterManyOwners(t *testing.T) {
+	r := ari.NewRouter("n1", nil)
+	var ins []*ari.Inbox
+	for range 7 {
+		ins = append(ins, r.NewInbox(ari.BridgeRef("conf")))
+	}
+	e := ev(t, `{"type":"BridgeDestroyed",%s,"bridge":{"id":"conf","channels":[]}}`, ts)
+	r.Dispatch(e)
+	for i, in := range ins {
+		if got := next(t, in); got != e {
+			t.Errorf("owner %d got %v, want the event", i, got)
+		}
+	}
+}
