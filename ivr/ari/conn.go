@@ -175,8 +175,8 @@ func (c *Conn) update(f func(h *Health)) {
 // steal each other's calls.
 func (c *Conn) Run(ctx context.Context) error {
 	delay := c.opts.BackoffInitial
-	for first := true; ; first = false {
-		connected, err := c.session(ctx, first)
+	for {
+		connected, err := c.session(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -222,7 +222,7 @@ func (c *Conn) eventsURL() string {
 
 // session runs one websocket connection; connected reports whether the
 // handshake succeeded.
-func (c *Conn) session(ctx context.Context, first bool) (connected bool, err error) {
+func (c *Conn) session(ctx context.Context) (connected bool, err error) {
 	dialCtx, cancelDial := context.WithTimeout(ctx, 10*time.Second)
 	ws, resp, err := websocket.Dial(dialCtx, c.eventsURL(), &websocket.DialOptions{
 		HTTPClient: c.opts.HTTPClient,
@@ -239,10 +239,10 @@ func (c *Conn) session(ctx context.Context, first bool) (connected bool, err err
 	}
 	ws.SetReadLimit(maxEventSize)
 	c.update(func(h *Health) {
-		h.Connected, h.LastConnect, h.LastError = true, time.Now(), ""
-		if !first {
+		if !h.LastConnect.IsZero() {
 			h.Reconnects++
 		}
+		h.Connected, h.LastConnect, h.LastError = true, time.Now(), ""
 	})
 	c.log.Info("ari websocket connected")
 	defer c.update(func(h *Health) { h.Connected = false })

@@ -276,7 +276,7 @@ func TestConnUnauthorized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.session(context.Background(), true)
+	_, err = c.session(context.Background())
 	if !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("session = %v, want ErrUnauthorized", err)
 	}

@@ -256,3 +256,30 @@ func TestRouterManyOwners(t *testing.T) {
 		}
 	}
 }
+
+func TestInboxOrderWhileConsuming(t *testing.T) {
+	r := ari.NewRouter("n1", nil)
+	in := r.NewInbox(ari.ChannelRef("c1"))
+	defer in.Close()
+	events := make([]ari.Event, 300)
+	for i := range events {
+		events[i] = dtmf(t, "c1", fmt.Sprint(i))
+	}
+	// Interleave deliveries and reads so the queue reuses its consumed part.
+	sent, read := 0, 0
+	for _, batch := range []struct{ push, pop int }{{3, 2}, {5, 4}, {100, 50}, {1, 30}, {191, 214}} {
+		for range batch.push {
+			r.Dispatch(events[sent])
+			sent++
+		}
+		for range batch.pop {
+			if got := next(t, in); got != events[read] {
+				t.Fatalf("read %d: got %v, want %v", read, got, events[read])
+			}
+			read++
+		}
+	}
+	if got, want := in.Len(), 0; got != want {
+		t.Errorf("Len = %d, want %d", got, want)
+	}
+}
