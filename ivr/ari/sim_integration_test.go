@@ -3,6 +3,7 @@ package ari_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -255,5 +256,103 @@ func eventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("gave up waiting: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// BenchmarkSimCallEvents measures events per second routed by the client
+// from the simulator: each op is one call that is answered, plays a
+// ten-item media list (Started/Continuing/Finished events) and is hung up.
+func BenchmarkSimCallEvents(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sim := arisim.New(arisim.Options{Speed: 1000})
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(l)
+	defer srv.Close()
+	defer sim.Close()
+
+	var wg sync.WaitGroup
+	opts := ari.ConnOptions{Handler: func(c *ari.Conn, ev ari.Event) {
+		s, ok := ev.(*ari.StasisStart)
+		if !ok {
+			return
+		}
+		in := c.Router().NewInbox(ari.ChannelRef(s.Channel.ID))
+		wg.Go(func() { runBenchCall(b, c, in, s.Channel.ID) })
+	}}
+	c, err := ari.NewConn(ari.Node{Name: "sim", URL: "http://" + l.Addr().String(), User: "hotline", Password: "hotline-secret", App: "hotline"}, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	for {
+		if _, err := c.Client().Application("hotline").Get(ctx); err == nil {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.ResetTimer()
+	t0 := time.Now()
+	for i := range b.N {
+		if _, err := sim.PlaceCall(ctx, arisim.CallOptions{Caller: fmt.Sprintf("138%08d", i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	b.StopTimer()
+	st := c.Router().Stats()
+	b.ReportMetric(float64(st.Routed+st.Unowned)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(st.Routed+st.Unowned)/float64(b.N), "events/call")
+	cancel()
+	<-done
+}
+
+func runBenchCall(b *testing.B, c *ari.Conn, in *ari.Inbox, id string) {
+	defer in.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ch := c.Client().Channel(id)
+	if err := ch.Answer(ctx); err != nil {
+		b.Error(err)
+		return
+	}
+	pid := ari.NewID()
+	_ = in.Own(ari.PlaybackRef(pid))
+	media := make([]string, 10)
+	for i := range media {
+		media[i] = fmt.Sprintf("sound:digits/%d", i)
+	}
+	if _, err := ch.Play(ctx, ari.PlayOptions{ID: pid, Media: media}); err != nil {
+		b.Error(err)
+		return
+	}
+	for {
+		ev, err := in.Next(ctx)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		if f, ok := ev.(*ari.PlaybackFinished); ok && f.Playback.ID == pid {
+			break
+		}
+	}
+	if err := ch.Hangup(ctx, ari.HangupNormal); err != nil {
+		b.Error(err)
+		return
+	}
+	for {
+		ev, err := in.Next(ctx)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		if _, ok := ev.(*ari.StasisEnd); ok {
+			return
+		}
 	}
 }
