@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/foshan-hotline/hotline/ivr/prompts"
+	"github.com/foshan-hotline/hotline/postgres/seed"
 )
 
 func (a *app) soundsCmd() *cobra.Command {
@@ -43,6 +46,28 @@ committed: running the hotline needs no speech synthesis.`,
 			return err
 		},
 	}
-	cmd.AddCommand(build, check)
+	var seedValue int64
+	catalogue := &cobra.Command{
+		Use:   "catalogue",
+		Short: "Write the service item, department and station prompt sections from the catalogue",
+		Long: `Write sounds/items.yaml, departments.yaml and stations.yaml from the seed's catalogue, so that
+the IVR can say every item, department and station by name; then run 'hotline sounds build'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			files, err := seed.CataloguePrompts(seedValue)
+			if err != nil {
+				return err
+			}
+			for _, name := range sortedKeys(files) {
+				if err := os.WriteFile(filepath.Join(a.cfg.IVR.SoundsDir, name), files[name], 0o644); err != nil {
+					return fmt.Errorf("write %s: %w", name, err)
+				}
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %d sections; now run 'hotline sounds build'\n", len(files))
+			return err
+		},
+	}
+	catalogue.Flags().Int64Var(&seedValue, "seed", seed.DefaultSeed, "data set whose station hours the prompts read")
+	cmd.AddCommand(build, check, catalogue)
 	return cmd
 }
