@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/foshan-hotline/hotline/ivr/speech"
+	"github.com/foshan-hotline/hotline/postgres/pgtest"
+)
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe for the demo's writer and the test's reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDemoWaterBillInBrowser runs `hotline demo` on a test database and calls it from the
+// browser phone in headless Chromium as a citizen with a water account: the captions must
+// show the latest water bill's amount as the hotline reads it.
+func TestDemoWaterBillInBrowser(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("headless Chromium is required: apt-get install chromium (%v)", err)
+	}
+	root, _ := filepath.Abs("../..")
+	url := pgtest.URL(t)
+	httpAddr, simAddr, controlAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	env := []string{
+		"HOTLINE_DATABASE_URL=" + url,
+		"HOTLINE_HTTP_LISTEN=" + httpAddr,
+		"HOTLINE_DEMO_SIM_LISTEN=" + simAddr,
+		"HOTLINE_DEMO_SIM_CONTROL=" + controlAddr,
+		"HOTLINE_ASTERISK_URL=http://" + simAddr,
+		"HOTLINE_DEMO_DIR=" + t.TempDir(),
+		"HOTLINE_DEMO_CITIZENS=300",
+		"HOTLINE_IVR_FLOWS_DIR=" + filepath.Join(root, "flows"),
+		"HOTLINE_IVR_SOUNDS_DIR=" + filepath.Join(root, "sounds"),
+		"HOTLINE_LOG_LEVEL=warn",
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	demoCtx, stopDemo := context.WithCancel(ctx)
+	var out, logs syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(demoCtx, []string{"demo"}, env, &out, &logs) }()
+	defer func() {
+		stopDemo()
+		if err := <-done; err != nil {
+			t.Errorf("demo: %v\n%s", err, logs.String())
+		}
+	}()
+	waitReady(t, ctx, "http://"+httpAddr+"/readyz", done, &logs)
+	if !strings.Contains(out.String(), "/phone/") {
+		t.Errorf("demo did not print the phone's address:\n%s", out.String())
+	}
+
+	// A registered citizen with exactly one water account; the flow reads its latest bill.
+	db := openTestDB(t, url)
+	var caller struct {
+		Mobile    string `db:"mobile"`
+		AmountFen int64  `db:"amount_fen"`
+	}
+	err = db.GetContext(ctx, &caller, `
+SELECT c.mobile, b.amount_fen
+FROM platform.citizens c
+JOIN platform.utility_accounts a ON a.citizen_id = c.id AND a.kind = 'water'
+JOIN LATERAL (SELECT amount_fen FROM platform.bills WHERE account_id = a.id ORDER BY period DESC LIMIT 1) b ON true
+WHERE (SELECT count(*) FROM platform.utility_accounts w WHERE w.citizen_id = c.id AND w.kind = 'water') = 1
+ORDER BY c.id LIMIT 1`)
+	if err != nil {
+		t.Fatalf("pick a caller: %v", err)
+	}
+	amount := speech.Text(speech.Money(caller.AmountFen, speech.Mandarin), speech.Mandarin)
+
+	b := browser(t, ctx, chromium)
+	do := func(what string, a chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(b, a); err != nil {
+			t.Fatalf("%s: %v\nlogs:\n%s", what, err, tail(logs.String(), 20))
+		}
+	}
+	do("open the phone", chromedp.Steps(
+		chromedp.Navigate("http://"+httpAddr+"/phone/"),
+		chromedp.WaitVisible(`#number`),
+	))
+	do("dial as the citizen", chromedp.SendKeys(`#number`, caller.Mobile+"\r"))
+	do("hear the language choice", captionsInclude("普通话请按一"))
+	do("press 1 for Mandarin", chromedp.KeyEvent("1"))
+	do("hear the main menu", captionsInclude("账单查询请按一"))
+	do("press 1 for bills", chromedp.KeyEvent("1"))
+	do("hear the account kinds", captionsInclude("水费"))
+	do("press 1 for water", chromedp.KeyEvent("1"))
+	do("see the amount "+amount, captionsInclude(amount))
+	png, err := chromedp.Run(b, chromedp.CaptureScreenshot())
+	if err == nil {
+		os.WriteFile(filepath.Join(os.TempDir(), "demo-water-bill.png"), png, 0o644)
+	}
+	do("hang up", chromedp.KeyEvent("\x1b"))
+	do("see the hang-up", waitJS(`document.getElementById("state").textContent === "已挂断"`))
+
+	// The call's record is complete: ended, with its path through the bills flow.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var path []string
+		err := db.SelectContext(ctx, &path, `
+SELECT s.flow || '/' || s.node || ':' || coalesce(s.exit, '')
+FROM hotline.calls c JOIN hotline.call_steps s ON s.call_id = c.id
+WHERE c.caller_number = $1 AND c.ended_at IS NOT NULL ORDER BY s.seq`, caller.Mobile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(path, "bills/get_bill:found") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("call record of %s incomplete: %v", caller.Mobile, path)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func waitReady(t *testing.T, ctx context.Context, url string, done <-chan error, logs *syncBuffer) {
+	t.Helper()
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo stopped: %v\n%s", err, logs.String())
+		case <-ctx.Done():
+			t.Fatalf("demo not ready: %v\n%s", ctx.Err(), tail(logs.String(), 30))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func browser(t *testing.T, ctx context.Context, path string) context.Context {
+	t.Helper()
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1440, 900))
+	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancel)
+	bctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	return bctx
+}
+
+func waitJS(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))
+}
+
+func captionsInclude(s string) chromedp.Action[chromedp.Void] {
+	return waitJS(fmt.Sprintf(`document.getElementById("captions").innerText.includes(%q)`, s))
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
