@@ -146,7 +146,7 @@ func (h *Harness) billsCall(ctx context.Context, bc BenchCaller, hold func()) (n
 		for {
 			select {
 			case e := <-heard:
-				if e.Type == "dtmf" {
+				if e.Type == "key" {
 					return e.Time, nil
 				}
 			case <-ctx.Done():

@@ -34,6 +34,9 @@ type Options struct {
 	Speed float64
 	// StateDir holds the simulator's view of the sounds; empty means a temporary directory.
 	StateDir string
+	// NodeName names the simulated Asterisk node ("sim" when empty); harnesses that share one
+	// call log need names of their own, since calls are recorded by node and channel id.
+	NodeName string
 	Log      *slog.Logger
 }
 
@@ -97,7 +100,11 @@ func Start(o Options) (*Harness, error) {
 		h.cleanup()
 		return nil, err
 	}
-	node := ari.Node{Name: "sim", URL: h.URL, User: "hotline", Password: "hotline-secret", App: "hotline"}
+	name := o.NodeName
+	if name == "" {
+		name = "sim"
+	}
+	node := ari.Node{Name: name, URL: h.URL, User: "hotline", Password: "hotline-secret", App: "hotline"}
 	h.Cluster, err = ari.NewCluster([]ari.Node{node}, h.Engine.Options(ari.ConnOptions{Logger: o.Log}))
 	if err != nil {
 		h.cleanup()

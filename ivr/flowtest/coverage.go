@@ -1,0 +1,220 @@
+package flowtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/foshan-hotline/hotline/ivr/flow"
+)
+
+// Exception is a kind of wired exit that no scenario can take yet, and why.
+type Exception struct {
+	Kind   flow.Kind
+	Exit   string
+	Reason string
+}
+
+// Exceptions are the only exits full coverage does without; the nodes reachable only through
+// them are excused with them. Everything else of the shipped flows must be taken by some
+// scenario.
+var Exceptions = []Exception{
+	{flow.KindQueue, "answered", "an agent must answer the queued call, and agents are assigned by the agent desk's ACD, " +
+		"which the engine does not have yet: a queued call holds until it overflows or leaves"},
+}
+
+// exception returns the exception that covers exit x of node n, or nil.
+func exception(n flow.Node, x *flow.Exit) *Exception {
+	for i, e := range Exceptions {
+		if e.Kind == n.Kind() && e.Exit == x.Name {
+			return &Exceptions[i]
+		}
+	}
+	return nil
+}
+
+// StepRecord is one node of a call's recorded IVR path (a row of hotline.call_steps).
+type StepRecord struct {
+	CallID string `db:"call_id"`
+	Seq    int    `db:"seq"`
+	Flow   string `db:"flow"`
+	Node   string `db:"node"`
+	Kind   string `db:"kind"`
+	Exit   string `db:"exit"`
+}
+
+const stepsQuery = `SELECT call_id::text AS call_id, seq, flow, node, kind, COALESCE(exit, '') AS exit
+	FROM hotline.call_steps ORDER BY call_id, seq`
+
+// loadSteps reads every recorded step.
+func loadSteps(ctx context.Context, db *sqlx.DB) ([]StepRecord, error) {
+	var steps []StepRecord
+	if err := db.SelectContext(ctx, &steps, stepsQuery); err != nil {
+		return nil, fmt.Errorf("call steps: %w", err)
+	}
+	return steps, nil
+}
+
+// FlowCoverage is how much of one flow the scenarios' calls went through.
+type FlowCoverage struct {
+	Flow                string
+	Nodes, NodesCovered int
+	Exits, ExitsCovered int
+	// NodesExcepted and ExitsExcepted count what coverage does without (see Exceptions).
+	NodesExcepted, ExitsExcepted int
+	// Missing lists the nodes ("node") and wired exits ("node -exit-> target") no call took.
+	MissingNodes, MissingExits []string
+	// Excepted lists what coverage does without (see Exceptions), with the reason.
+	Excepted []string
+	// Stale lists excepted exits that a call took after all: the exception may go.
+	Stale []string
+}
+
+// Complete reports whether every node and wired exit but the excepted ones was taken.
+func (c FlowCoverage) Complete() bool { return len(c.MissingNodes) == 0 && len(c.MissingExits) == 0 }
+
+type exitKey struct{ flow, node, exit string }
+
+// Coverage computes node and exit coverage per flow of lib from the recorded steps of calls,
+// given in call and sequence order. A node counts when a call entered it; an exit when a call
+// left its node by it. A subflow node is recorded as left by "enter" when the called flow
+// starts, and the called flow's return node is recorded with the exit the subflow node then
+// takes, so a return step's exit is credited to the subflow node that called the flow.
+func Coverage(lib *flow.Library, steps []StepRecord) []FlowCoverage {
+	nodes := map[[2]string]bool{}
+	exits := map[exitKey]bool{}
+	var stack []exitKey // the subflow nodes the current call is inside
+	call := ""
+	for _, s := range steps {
+		if s.CallID != call {
+			call, stack = s.CallID, stack[:0]
+		}
+		nodes[[2]string{s.Flow, s.Node}] = true
+		switch {
+		case s.Kind == string(flow.KindSubflow) && s.Exit == "enter":
+			stack = append(stack, exitKey{s.Flow, s.Node, ""})
+		case s.Kind == string(flow.KindReturn):
+			if len(stack) == 0 || s.Exit == "" || s.Exit == "hangup" || s.Exit == "error" {
+				continue
+			}
+			caller := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			exits[exitKey{caller.flow, caller.node, s.Exit}] = true
+		case s.Exit != "":
+			exits[exitKey{s.Flow, s.Node, s.Exit}] = true
+		}
+	}
+	var out []FlowCoverage
+	for _, name := range lib.Names() {
+		out = append(out, flowCoverage(lib.Flow(name), nodes, exits))
+	}
+	return out
+}
+
+func flowCoverage(f *flow.Flow, nodes map[[2]string]bool, exits map[exitKey]bool) FlowCoverage {
+	c := FlowCoverage{Flow: f.Name}
+	reach := reachable(f)
+	for _, n := range f.Nodes {
+		c.Nodes++
+		switch {
+		case nodes[[2]string{f.Name, n.ID()}]:
+			c.NodesCovered++
+		case !reach[n]:
+			c.NodesExcepted++
+			c.Excepted = append(c.Excepted, fmt.Sprintf("node %s (reached only through excepted exits)", n.ID()))
+		default:
+			c.MissingNodes = append(c.MissingNodes, n.ID())
+		}
+		for _, x := range n.Exits() {
+			if x == nil || x.To == nil {
+				continue
+			}
+			c.Exits++
+			label := fmt.Sprintf("%s -%s-> %s", n.ID(), x.Name, x.To.ID())
+			taken := exits[exitKey{f.Name, n.ID(), x.Name}]
+			ex := exception(n, x)
+			switch {
+			case taken:
+				c.ExitsCovered++
+				if ex != nil {
+					c.Stale = append(c.Stale, label)
+				}
+			case ex != nil:
+				c.ExitsExcepted++
+				c.Excepted = append(c.Excepted, fmt.Sprintf("%s (%s %s)", label, ex.Kind, ex.Exit))
+			case !reach[n]:
+				c.ExitsExcepted++
+				c.Excepted = append(c.Excepted, label+" (its node is reached only through excepted exits)")
+			default:
+				c.MissingExits = append(c.MissingExits, label)
+			}
+		}
+	}
+	return c
+}
+
+// reachable returns the nodes of f reachable from its start without excepted exits.
+func reachable(f *flow.Flow) map[flow.Node]bool {
+	seen := map[flow.Node]bool{f.Start: true}
+	todo := []flow.Node{f.Start}
+	for len(todo) > 0 {
+		n := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, x := range n.Exits() {
+			if x == nil || x.To == nil || exception(n, x) != nil || seen[x.To] {
+				continue
+			}
+			seen[x.To] = true
+			todo = append(todo, x.To)
+		}
+	}
+	return seen
+}
+
+// PrintCoverage writes a table of coverage per flow, then what each flow lacks.
+func PrintCoverage(w io.Writer, cov []FlowCoverage) {
+	fmt.Fprintf(w, "%-14s %-16s %-16s %s\n", "flow", "nodes", "exits", "excepted")
+	for _, c := range cov {
+		fmt.Fprintf(w, "%-14s %-16s %-16s %s\n", c.Flow, ratio(c.NodesCovered, c.Nodes-c.NodesExcepted),
+			ratio(c.ExitsCovered, c.Exits-c.ExitsExcepted), excepted(c))
+	}
+	for _, c := range cov {
+		if c.Complete() && len(c.Excepted) == 0 && len(c.Stale) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", c.Flow)
+		for _, n := range c.MissingNodes {
+			fmt.Fprintf(w, "  not covered: node %s\n", n)
+		}
+		for _, x := range c.MissingExits {
+			fmt.Fprintf(w, "  not covered: exit %s\n", x)
+		}
+		for _, x := range c.Excepted {
+			fmt.Fprintf(w, "  excepted:    %s\n", x)
+		}
+		for _, x := range c.Stale {
+			fmt.Fprintf(w, "  taken although excepted: %s (drop the exception?)\n", x)
+		}
+	}
+	fmt.Fprintln(w, "\nexceptions:")
+	for _, e := range Exceptions {
+		fmt.Fprintf(w, "  %s %s: %s\n", e.Kind, e.Exit, e.Reason)
+	}
+}
+
+func excepted(c FlowCoverage) string {
+	if c.NodesExcepted+c.ExitsExcepted == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d nodes, %d exits", c.NodesExcepted, c.ExitsExcepted)
+}
+
+// ratio formats covered/total with a percentage.
+func ratio(covered, total int) string {
+	if total <= 0 {
+		return fmt.Sprintf("%d/%d", covered, total)
+	}
+	return fmt.Sprintf("%d/%d %3d%%", covered, total, covered*100/total)
+}

@@ -1,0 +1,295 @@
+package flowtest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/foshan-hotline/hotline/ivr/speech"
+)
+
+// run places the scenario's call on h and checks it step by step, then its end.
+func (e *env) run(ctx context.Context, s *Scenario, h *Harness) Result {
+	start := time.Now()
+	res := Result{Scenario: s}
+	limit := e.opts.StepTimeout * time.Duration(len(s.Steps)+3)
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	c, err := e.call(ctx, s, h, &res)
+	if c != nil {
+		res.Heard = c.Heard
+	}
+	res.Err = err
+	res.Elapsed = time.Since(start)
+	return res
+}
+
+// call does the work of run; the returned caller, if any, holds what was heard.
+func (e *env) call(ctx context.Context, s *Scenario, h *Harness, res *Result) (*Caller, error) {
+	at := fmt.Sprintf("%s:%d", s.File, s.Line)
+	var who *citizen
+	switch {
+	case s.Role == "unregistered":
+		n, err := e.roster.unregistered(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: caller: %w", at, err)
+		}
+		res.Number = n
+	case s.Role != "":
+		role, _ := roleByName(s.Role)
+		now := s.Now
+		if now.IsZero() {
+			now = e.today
+		}
+		c, err := e.roster.pick(ctx, role, now)
+		if err != nil {
+			return nil, fmt.Errorf("%s: caller: %w", at, err)
+		}
+		who, res.Number = c, c.Mobile
+		if err := e.roster.arrange(ctx, c, s.Given); err != nil {
+			return nil, fmt.Errorf("%s: %w", at, err)
+		}
+	default:
+		res.Number = s.Number
+	}
+	c, err := h.Call(ctx, res.Number)
+	if err != nil {
+		return nil, fmt.Errorf("%s: place the call: %w", at, err)
+	}
+	hungUp := false
+	for i, st := range s.Steps {
+		sctx, cancel := context.WithTimeout(ctx, e.opts.StepTimeout)
+		err := e.step(sctx, s, st, c, who, res.Number)
+		cancel()
+		if err != nil {
+			c.Hangup()
+			return c, fmt.Errorf("%s:%d: step %d (%s): %w", s.File, st.Line, i+1, st, err)
+		}
+		hungUp = st.Action == "hangup"
+	}
+	if !hungUp && s.End == nil {
+		c.Hangup() // nothing more to check
+	}
+	wctx, cancel := context.WithTimeout(ctx, e.opts.StepTimeout)
+	err = c.WaitEnd(wctx)
+	cancel()
+	if err != nil {
+		c.Hangup()
+		return c, fmt.Errorf("%s: after the last step the hotline did not end the call: %w", at, err)
+	}
+	rec, err := e.record(ctx, h, c)
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", at, err)
+	}
+	res.CallID = rec.ID
+	if s.End == nil {
+		return c, nil
+	}
+	if err := e.checkEnd(ctx, s, rec, hungUp, res.Number); err != nil {
+		return c, fmt.Errorf("%s:%d: end: %w", s.File, s.End.Line, err)
+	}
+	return c, nil
+}
+
+// step performs one step.
+func (e *env) step(ctx context.Context, s *Scenario, st Step, c *Caller, who *citizen, number string) error {
+	switch st.Action {
+	case "expect":
+		return c.Expect(ctx, st.Prompts...)
+	case "expect_seq":
+		return c.ExpectSeq(ctx, st.Prompts...)
+	case "not_heard":
+		for _, id := range st.Prompts {
+			if slices.Contains(c.Heard, id) {
+				return fmt.Errorf("%s was heard", id)
+			}
+		}
+		return nil
+	case "say":
+		ids, err := e.spoken(ctx, st.Value, s.Language, who)
+		if err != nil {
+			return err
+		}
+		return c.ExpectSeq(ctx, ids...)
+	case "press":
+		if c.over() {
+			return errors.New("the hotline has hung up")
+		}
+		keys, err := e.roster.keys(ctx, st.Keys, number, who)
+		if err != nil {
+			return err
+		}
+		// The simulator times DTMF like prompts, speed times faster; gap is wall-clock time.
+		return c.Press(ctx, keys, time.Duration(float64(st.Gap)*e.opts.Speed))
+	case "wait":
+		t := time.NewTimer(st.Wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	case "hangup":
+		if c.over() {
+			return errors.New("the hotline had already hung up")
+		}
+		return c.Hangup()
+	}
+	return fmt.Errorf("unknown step %q", st.Action)
+}
+
+// over reports whether the call has ended, without waiting.
+func (c *Caller) over() bool {
+	select {
+	case <-c.call.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// spoken returns the fragments a value is read with.
+func (e *env) spoken(ctx context.Context, v Spoken, lang string, who *citizen) ([]string, error) {
+	x, err := e.roster.value(ctx, v, who)
+	if err != nil {
+		return nil, err
+	}
+	l := speech.Lang(lang)
+	var frags []speech.Fragment
+	switch val := x.(type) {
+	case int64:
+		switch {
+		case v.Kind == "amount":
+			frags = speech.Money(val, l)
+		case v.Unit != "":
+			frags = speech.Quantity(val, speech.Fragment("unit/"+v.Unit), l)
+		case v.Kind == "digits":
+			frags = speech.Digits(fmt.Sprint(val), l)
+		default:
+			frags = speech.Cardinal(val, l)
+		}
+	case string:
+		if v.Last > 0 && len(val) > v.Last {
+			val = val[len(val)-v.Last:]
+		}
+		frags = speech.Digits(val, l)
+	case time.Time:
+		if v.Kind == "month" {
+			frags = speech.YearMonth(val, l)
+		} else {
+			frags = speech.Date(val, l)
+		}
+	default:
+		return nil, fmt.Errorf("say %s: a %T cannot be spoken as %s", v.Ref, x, v.Kind)
+	}
+	ids := make([]string, len(frags))
+	for i, f := range frags {
+		ids[i] = string(f)
+	}
+	return ids, nil
+}
+
+// callRecord is a call's row in hotline.calls.
+type callRecord struct {
+	ID       string `db:"id"`
+	Outcome  string `db:"outcome"`
+	Queue    string `db:"queue_id"`
+	FollowUp bool   `db:"follow_up"`
+	Ended    bool   `db:"ended"`
+}
+
+const callRecordQuery = `SELECT id::text AS id, COALESCE(outcome, '') AS outcome, COALESCE(queue_id, '') AS queue_id,
+	follow_up, ended_at IS NOT NULL AS ended
+	FROM hotline.calls WHERE node = $1 AND channel_id = $2`
+
+// record waits until the call's record is complete and returns it.
+func (e *env) record(ctx context.Context, h *Harness, c *Caller) (callRecord, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.StepTimeout)
+	defer cancel()
+	for {
+		if err := e.calls.Flush(ctx); err != nil {
+			return callRecord{}, fmt.Errorf("call record: %w", err)
+		}
+		var r callRecord
+		err := e.db.GetContext(ctx, &r, callRecordQuery, e.nodes[h], c.Sim().ChannelID())
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return callRecord{}, fmt.Errorf("call record: %w", err)
+		}
+		if err == nil && r.Ended {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return callRecord{}, fmt.Errorf("the call's record was not completed: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+const (
+	surveyQuery    = `SELECT score FROM hotline.survey_answers WHERE call_id = $1`
+	callbackQuery  = `SELECT number FROM hotline.callbacks WHERE call_id = $1 ORDER BY id`
+	workOrderQuery = `SELECT count(*) FROM hotline.work_orders WHERE call_id = $1`
+)
+
+// checkEnd compares the call's record with the scenario's expected end.
+func (e *env) checkEnd(ctx context.Context, s *Scenario, r callRecord, hungUp bool, number string) error {
+	var errs []error
+	want := s.End
+	if want.Outcome != "" && r.Outcome != want.Outcome {
+		errs = append(errs, fmt.Errorf("outcome %s, want %s", r.Outcome, want.Outcome))
+	}
+	if want.Queue != "" && r.Queue != want.Queue {
+		errs = append(errs, fmt.Errorf("queue %q, want %q", r.Queue, want.Queue))
+	}
+	if want.HungUpBy != "" {
+		by := "hotline"
+		if hungUp {
+			by = "caller"
+		}
+		if by != want.HungUpBy {
+			errs = append(errs, fmt.Errorf("hung up by %s, want %s", by, want.HungUpBy))
+		}
+	}
+	if want.FollowUp != nil && r.FollowUp != *want.FollowUp {
+		errs = append(errs, fmt.Errorf("follow-up %t, want %t", r.FollowUp, *want.FollowUp))
+	}
+	if want.Survey != 0 {
+		var score int
+		switch err := e.db.GetContext(ctx, &score, surveyQuery, r.ID); {
+		case errors.Is(err, sql.ErrNoRows):
+			errs = append(errs, fmt.Errorf("no survey answer, want %d", want.Survey))
+		case err != nil:
+			return err
+		case score != want.Survey:
+			errs = append(errs, fmt.Errorf("survey answer %d, want %d", score, want.Survey))
+		}
+	}
+	if want.Callback != "" {
+		wantNumber := want.Callback
+		if wantNumber == "caller" {
+			wantNumber = number
+		}
+		var numbers []string
+		if err := e.db.SelectContext(ctx, &numbers, callbackQuery, r.ID); err != nil {
+			return err
+		}
+		if len(numbers) != 1 || numbers[0] != wantNumber {
+			errs = append(errs, fmt.Errorf("callbacks registered %v, want one to %s", numbers, wantNumber))
+		}
+	}
+	if want.WorkOrder {
+		var n int
+		if err := e.db.GetContext(ctx, &n, workOrderQuery, r.ID); err != nil {
+			return err
+		}
+		if n != 1 {
+			errs = append(errs, fmt.Errorf("%d work orders made from the call, want 1", n))
+		}
+	}
+	return errors.Join(errs...)
+}
