@@ -163,12 +163,12 @@ func Main(ctx context.Context, out io.Writer, opts RunOptions) error {
 
 // env is what every scenario of a run shares.
 type env struct {
-	opts    RunOptions
-	db      *sqlx.DB
-	store   *postgres.Store
-	calls   *postgres.CallLog
-	roster  *roster
-	today   time.Time
+	opts     RunOptions
+	db       *sqlx.DB
+	store    *postgres.Store
+	calls    *postgres.CallLog
+	roster   *roster
+	today    time.Time
 	nodes    map[*Harness]string
 	versions map[string]int64
 }
