@@ -74,7 +74,7 @@ peak and after. Seed database.url first ('hotline seed --citizens 1000000').`,
 				Flows: lib, Manifest: manifest, SoundsDir: a.cfg.IVR.SoundsDir, Calendars: cals,
 				Sources: &ivr.PlatformSources{Data: store}, Services: postgres.NewIVRServices(store), Recorder: callLog,
 				// Business hours, whatever the time of the run.
-				Now: func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.Local) },
+				Now: func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)) },
 			}})
 			if err != nil {
 				return err

@@ -15,7 +15,8 @@ import (
 // hears (play, stop, moh, bridged) and what happens to the call.
 type HeardEvent struct {
 	// Type is one of placed, incoming, ringing, answered, stasis, play,
-	// stop, moh, moh_stop, hold, unhold, bridged, unbridged, dtmf, hangup.
+	// stop, moh, moh_stop, hold, unhold, bridged, unbridged, dtmf (a key the
+	// phone received), key (the caller's key reached the hotline), hangup.
 	Type       string    `json:"type"`
 	CallID     string    `json:"call_id"`
 	Media      string    `json:"media,omitempty"`
@@ -193,7 +194,9 @@ func (s *Sim) callEvent(ch *channel, e HeardEvent) {
 	switch e.Type {
 	case "dtmf":
 		if ch != c.phone {
-			return
+			// The caller's own key reaching the hotline's channel: when it did is what
+			// key-to-prompt latencies are measured from.
+			e.Type = "key"
 		}
 	case "answered", "ringing", "stasis":
 		if c.flags[e.Type] {

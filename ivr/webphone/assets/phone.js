@@ -334,7 +334,8 @@ function onEvent(c, ev) {
       }
       c.plays.delete(ev.playback_id);
       return;
-    case "dtmf": logLine("热线收到按键 " + (ev.digit || ""), "key"); return;
+    case "key": logLine("热线收到按键 " + (ev.digit || ""), "key"); return;
+    case "dtmf": logLine("热线发来按键音 " + (ev.digit || ""), "key"); return;
     case "moh": logLine("等待音乐"); addCaption("（等待音乐）", captions.fallback, "moh", "tone"); return;
     case "moh_stop": logLine("等待音乐结束"); return;
     case "hold": logLine("通话保持"); return;
