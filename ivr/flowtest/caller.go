@@ -154,3 +154,13 @@ func (c *Caller) WaitEnd(ctx context.Context) error {
 
 // Ended reports whether the call is over.
 func (c *Caller) Ended() bool { return c.ended }
+
+// over reports whether the call has ended, without waiting.
+func (c *Caller) over() bool {
+	select {
+	case <-c.call.Done():
+		return true
+	default:
+		return false
+	}
+}

@@ -1,7 +1,3 @@
-// Package flowtest runs call flows against the Asterisk simulator: a Harness starts a
-// simulated Asterisk node, connects an engine to it over real HTTP and websocket, and places
-// calls whose callers listen for prompts and press keys. It serves the engine's own tests,
-// `hotline flows test` (scenario files supervisors write) and the call benchmark.
 package flowtest
 
 import (

@@ -93,7 +93,9 @@ type Result struct {
 	Number string
 	CallID string
 	// Heard is every prompt the caller heard.
-	Heard   []string
+	Heard []string
+	// Path is the recorded IVR path of a failed scenario's call, flow/node:exit a step.
+	Path    []string
 	Elapsed time.Duration
 }
 
@@ -107,14 +109,20 @@ func (r Report) Complete() bool {
 	return !slices.ContainsFunc(r.Coverage, func(c FlowCoverage) bool { return !c.Complete() })
 }
 
-// Print writes every result, the failures with what the caller heard, and the coverage table.
+// Print writes a line per scenario, then Summary.
 func (r Report) Print(w io.Writer) {
 	for _, x := range r.Results {
 		fmt.Fprintln(w, x.line())
 	}
+	r.Summary(w)
+}
+
+// Summary writes the failures with what the caller heard, the totals and the coverage table.
+func (r Report) Summary(w io.Writer) {
 	for _, x := range r.Failed() {
-		fmt.Fprintf(w, "\n%s\n  %s\n  caller %s, call %s, heard: %s\n", x.line(),
-			strings.ReplaceAll(x.Err.Error(), "\n", "\n  "), x.Number, orNone(x.CallID), strings.Join(x.Heard, " "))
+		fmt.Fprintf(w, "\n%s\n  %s\n  caller %s, call %s\n  heard: %s\n  path: %s\n", x.line(),
+			strings.ReplaceAll(x.Err.Error(), "\n", "\n  "), x.Number, orNone(x.CallID), strings.Join(x.Heard, " "),
+			strings.Join(x.Path, " "))
 	}
 	fmt.Fprintf(w, "\n%d scenarios, %d failed, %s\n\n", len(r.Results), len(r.Failed()), r.Elapsed.Round(100*time.Millisecond))
 	PrintCoverage(w, r.Coverage)
@@ -150,8 +158,7 @@ func Main(ctx context.Context, out io.Writer, opts RunOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out)
-	rep.Print(out)
+	rep.Summary(out)
 	if n := len(rep.Failed()); n > 0 {
 		return fmt.Errorf("%w: %d of %d scenarios", ErrFailed, n, len(rep.Results))
 	}
@@ -224,6 +231,10 @@ func RunScenarios(ctx context.Context, opts RunOptions) (Report, error) {
 		return Report{}, err
 	}
 
+	parties := make([]party, len(scenarios))
+	for i, s := range scenarios {
+		parties[i] = e.caller(ctx, s)
+	}
 	results := make([]Result, len(scenarios))
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
@@ -234,7 +245,7 @@ func RunScenarios(ctx context.Context, opts RunOptions) (Report, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = e.run(ctx, s, byScenario[s])
+			results[i] = e.run(ctx, s, parties[i], byScenario[s])
 			if opts.Progress != nil {
 				progress.Lock()
 				fmt.Fprintln(opts.Progress, results[i].line())

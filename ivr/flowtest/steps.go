@@ -11,33 +11,24 @@ import (
 	"github.com/foshan-hotline/hotline/ivr/speech"
 )
 
-// run places the scenario's call on h and checks it step by step, then its end.
-func (e *env) run(ctx context.Context, s *Scenario, h *Harness) Result {
-	start := time.Now()
-	res := Result{Scenario: s}
-	limit := e.opts.StepTimeout * time.Duration(len(s.Steps)+3)
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	c, err := e.call(ctx, s, h, &res)
-	if c != nil {
-		res.Heard = c.Heard
-	}
-	res.Err = err
-	res.Elapsed = time.Since(start)
-	return res
+// party is a scenario's caller: the calling number and, for a seeded citizen, who it is.
+type party struct {
+	number string
+	who    *citizen
+	err    error
 }
 
-// call does the work of run; the returned caller, if any, holds what was heard.
-func (e *env) call(ctx context.Context, s *Scenario, h *Harness, res *Result) (*Caller, error) {
+// caller picks the scenario's caller and arranges its data. Callers are resolved one after
+// the other in scenario order, so every run gives the same scenario the same citizen.
+func (e *env) caller(ctx context.Context, s *Scenario) party {
 	at := fmt.Sprintf("%s:%d", s.File, s.Line)
-	var who *citizen
 	switch {
 	case s.Role == "unregistered":
 		n, err := e.roster.unregistered(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%s: caller: %w", at, err)
+			return party{err: fmt.Errorf("%s: caller: %w", at, err)}
 		}
-		res.Number = n
+		return party{number: n}
 	case s.Role != "":
 		role, _ := roleByName(s.Role)
 		now := s.Now
@@ -46,15 +37,41 @@ func (e *env) call(ctx context.Context, s *Scenario, h *Harness, res *Result) (*
 		}
 		c, err := e.roster.pick(ctx, role, now)
 		if err != nil {
-			return nil, fmt.Errorf("%s: caller: %w", at, err)
+			return party{err: fmt.Errorf("%s: caller: %w", at, err)}
 		}
-		who, res.Number = c, c.Mobile
 		if err := e.roster.arrange(ctx, c, s.Given); err != nil {
-			return nil, fmt.Errorf("%s: %w", at, err)
+			return party{err: fmt.Errorf("%s: %w", at, err)}
 		}
-	default:
-		res.Number = s.Number
+		return party{number: c.Mobile, who: c}
 	}
+	return party{number: s.Number}
+}
+
+// run places the scenario's call on h and checks it step by step, then its end.
+func (e *env) run(ctx context.Context, s *Scenario, p party, h *Harness) Result {
+	start := time.Now()
+	res := Result{Scenario: s, Number: p.number, Err: p.err}
+	if p.err == nil {
+		limit := e.opts.StepTimeout * time.Duration(len(s.Steps)+3)
+		cctx, cancel := context.WithTimeout(ctx, limit)
+		c, err := e.call(cctx, s, h, p, &res)
+		cancel()
+		if c != nil {
+			res.Heard = c.Heard
+		}
+		res.Err = err
+		if err != nil && res.CallID != "" {
+			res.Path, _ = e.path(ctx, res.CallID)
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res
+}
+
+// call does the work of run; the returned caller, if any, holds what was heard.
+func (e *env) call(ctx context.Context, s *Scenario, h *Harness, p party, res *Result) (*Caller, error) {
+	at := fmt.Sprintf("%s:%d", s.File, s.Line)
+	who := p.who
 	c, err := h.Call(ctx, res.Number)
 	if err != nil {
 		return nil, fmt.Errorf("%s: place the call: %w", at, err)
@@ -66,6 +83,9 @@ func (e *env) call(ctx context.Context, s *Scenario, h *Harness, res *Result) (*
 		cancel()
 		if err != nil {
 			c.Hangup()
+			if rec, rerr := e.record(ctx, h, c); rerr == nil {
+				res.CallID = rec.ID
+			}
 			return c, fmt.Errorf("%s:%d: step %d (%s): %w", s.File, st.Line, i+1, st, err)
 		}
 		hungUp = st.Action == "hangup"
@@ -78,6 +98,9 @@ func (e *env) call(ctx context.Context, s *Scenario, h *Harness, res *Result) (*
 	cancel()
 	if err != nil {
 		c.Hangup()
+		if rec, rerr := e.record(ctx, h, c); rerr == nil {
+			res.CallID = rec.ID
+		}
 		return c, fmt.Errorf("%s: after the last step the hotline did not end the call: %w", at, err)
 	}
 	rec, err := e.record(ctx, h, c)
@@ -140,16 +163,6 @@ func (e *env) step(ctx context.Context, s *Scenario, st Step, c *Caller, who *ci
 		return c.Hangup()
 	}
 	return fmt.Errorf("unknown step %q", st.Action)
-}
-
-// over reports whether the call has ended, without waiting.
-func (c *Caller) over() bool {
-	select {
-	case <-c.call.Done():
-		return true
-	default:
-		return false
-	}
 }
 
 // spoken returns the fragments a value is read with.
@@ -228,6 +241,16 @@ func (e *env) record(ctx context.Context, h *Harness, c *Caller) (callRecord, er
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+const pathQuery = `SELECT flow || '/' || node || ':' || COALESCE(NULLIF(exit, ''), '-')
+	FROM hotline.call_steps WHERE call_id = $1 ORDER BY seq`
+
+// path returns a call's recorded IVR path, flow/node:exit a step.
+func (e *env) path(ctx context.Context, callID string) ([]string, error) {
+	var out []string
+	err := e.db.SelectContext(ctx, &out, pathQuery, callID)
+	return out, err
 }
 
 const (
