@@ -116,6 +116,7 @@ type Spoken struct {
 	Last int
 }
 
+// String describes the value for messages, as written in the scenario.
 func (v Spoken) String() string {
 	s := v.Kind + ": " + v.Ref
 	if v.Unit != "" {
