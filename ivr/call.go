@@ -33,6 +33,11 @@ type call struct {
 	lastKeyAt   time.Time
 	playStarted time.Time
 
+	// spareTerm is the terminator of an input that ended at its maximum length: pressed
+	// before spareUntil it belongs to that input, not to what comes next.
+	spareTerm  string
+	spareUntil time.Time
+
 	stack     []*frame
 	verified  bool
 	verifiedC flow.Citizen

@@ -72,6 +72,12 @@ func (c *call) absorb(ev ari.Event) error {
 			return nil
 		}
 		c.lastKeyAt = time.Now()
+		if spare := c.spareTerm; spare != "" {
+			c.spareTerm = ""
+			if e.Digit == spare && c.lastKeyAt.Before(c.spareUntil) {
+				return nil
+			}
+		}
 		if c.keepKeys && len(c.keys) < typeAhead {
 			c.keys = append(c.keys, e.Digit...)
 		}

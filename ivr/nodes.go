@@ -200,9 +200,24 @@ func (c *call) readDigits(s collectSpec) (string, bool, error) {
 		}
 		got = append(got, k...)
 		if len(got) >= s.max {
+			c.spareTerminator(s)
 			return string(got), true, nil
 		}
 	}
+}
+
+// spareTerminator drops the terminator a caller presses after an input that ended at its
+// maximum length, as prompts ask ("以井号键结束"): typed ahead already, or pressed within the
+// inter-digit timeout, it must not count as the next input (an empty try of a re-prompt).
+func (c *call) spareTerminator(s collectSpec) {
+	if s.terminator == "" {
+		return
+	}
+	if len(c.keys) > 0 && string(c.keys[0]) == s.terminator {
+		c.keys = c.keys[1:]
+		return
+	}
+	c.spareTerm, c.spareUntil = s.terminator, time.Now().Add(s.interDigit)
 }
 
 // readKeyUntil is readKey with an absolute deadline.
