@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,12 @@ type BenchCaller struct {
 	KindKey string
 }
 
+// ProcessStats are a controller process's own figures, read from its /metrics.
+type ProcessStats struct {
+	HeapInuse, StackInuse uint64
+	Goroutines            int
+}
+
 // BenchOptions configure RunBillsBench.
 type BenchOptions struct {
 	Callers []BenchCaller
@@ -27,34 +32,42 @@ type BenchOptions struct {
 	Ramp time.Duration
 	// Timeout bounds each call.
 	Timeout time.Duration
+	// Controller reads the controller's figures (before, at the peak, after).
+	Controller func(ctx context.Context) (ProcessStats, error)
 }
 
 // BenchResult is what RunBillsBench measured.
 type BenchResult struct {
 	Calls, Completed, Errors int
 	FirstErrors              []string
-	// KeyToPlay are the delays from a key reaching the controller to its next play request:
-	// without a database lookup (the language menu) and with one (main menu and account kind).
+	// KeyToPlay are the delays from a key reaching the controller's channel to the next play
+	// request the controller made: without a database lookup (the language menu) and with
+	// one (main menu: the caller's citizen; account kind: accounts and latest bill).
 	KeyToPlayNoLookup, KeyToPlayLookup []time.Duration
-	// PeakHeapPerCall is the heap in use with every call in progress, less the baseline,
-	// divided by the calls: simulator and controller together.
-	PeakHeapPerCall  uint64
-	GoroutinesBefore int
-	GoroutinesPeak   int
-	GoroutinesAfter  int
-	Elapsed          time.Duration
+	Before, Peak, After                ProcessStats
+	Elapsed                            time.Duration
 }
 
-// RunBillsBench runs every caller through the bills flow at once: Mandarin, bills, the
-// account kind, the latest bill read aloud, then hang-up. All calls are held at the bill's
-// amount until every call has got there, so that they are all in progress together.
-func (h *Harness) RunBillsBench(ctx context.Context, o BenchOptions) BenchResult {
-	res := BenchResult{Calls: len(o.Callers), GoroutinesBefore: runtime.NumGoroutine()}
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	start := time.Now()
+// PerCall is the controller's heap and stack growth at the peak, per call in progress.
+func (r BenchResult) PerCall() uint64 {
+	if r.Calls == 0 {
+		return 0
+	}
+	grow := int64(r.Peak.HeapInuse+r.Peak.StackInuse) - int64(r.Before.HeapInuse+r.Before.StackInuse)
+	return uint64(max(grow, 0)) / uint64(r.Calls)
+}
 
+// RunBillsBench places every caller through sim into the bills flow at once: Mandarin,
+// bills, the account kind, the latest bill read aloud, then hang-up. All calls are held once
+// they have heard the amount until every call has, so that they are all in progress
+// together when the controller's figures are read.
+func RunBillsBench(ctx context.Context, sim *arisim.Sim, o BenchOptions) (BenchResult, error) {
+	res := BenchResult{Calls: len(o.Callers)}
+	var err error
+	if res.Before, err = o.Controller(ctx); err != nil {
+		return res, err
+	}
+	start := time.Now()
 	var mu sync.Mutex
 	var arrived atomic.Int64
 	allThere := make(chan struct{})
@@ -68,7 +81,7 @@ func (h *Harness) RunBillsBench(ctx context.Context, o BenchOptions) BenchResult
 			}
 			cctx, cancel := context.WithTimeout(ctx, o.Timeout)
 			defer cancel()
-			noLookup, lookup, err := h.billsCall(cctx, c, func() {
+			noLookup, lookup, err := billsCall(cctx, sim, c, func() {
 				if arrived.Add(1) == int64(len(o.Callers)) {
 					close(allThere)
 				}
@@ -86,93 +99,85 @@ func (h *Harness) RunBillsBench(ctx context.Context, o BenchOptions) BenchResult
 				if len(res.FirstErrors) < 5 {
 					res.FirstErrors = append(res.FirstErrors, err.Error())
 				}
+				if arrived.Add(1) == int64(len(o.Callers)) {
+					close(allThere)
+				}
 				return
 			}
 			res.Completed++
 		}()
 	}
-	// Measure at the peak: every call has heard its bill and waits for the others.
 	select {
 	case <-allThere:
+		res.Peak, err = o.Controller(ctx)
 	case <-ctx.Done():
-	}
-	var peak runtime.MemStats
-	runtime.ReadMemStats(&peak)
-	res.GoroutinesPeak = runtime.NumGoroutine()
-	if len(o.Callers) > 0 && peak.HeapInuse > base.HeapInuse {
-		res.PeakHeapPerCall = (peak.HeapInuse - base.HeapInuse + peak.StackInuse - base.StackInuse) / uint64(len(o.Callers))
+		err = ctx.Err()
 	}
 	wg.Wait()
-	h.Engine.Wait()
 	res.Elapsed = time.Since(start)
-	// Let timers of ended calls fire and their goroutines leave.
-	for i := 0; i < 50 && runtime.NumGoroutine() > res.GoroutinesBefore; i++ {
+	if err != nil {
+		return res, err
+	}
+	// The controller ends each call when its hang-up arrives; give it a moment.
+	for i := 0; i < 100; i++ {
+		if res.After, err = o.Controller(ctx); err != nil || res.After.Goroutines <= res.Before.Goroutines {
+			break
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	res.GoroutinesAfter = runtime.NumGoroutine()
-	return res
+	return res, err
 }
 
 // billsCall runs one caller through the bills flow, measuring key-to-play delays, and calls
 // hold once the amount has been heard.
-func (h *Harness) billsCall(ctx context.Context, bc BenchCaller, hold func()) (noLookup, lookup []time.Duration, err error) {
-	c, err := h.Sim.PlaceCall(ctx, arisim.CallOptions{Caller: bc.Mobile, Exten: "12345"})
+func billsCall(ctx context.Context, sim *arisim.Sim, bc BenchCaller, hold func()) (noLookup, lookup []time.Duration, err error) {
+	c, err := sim.PlaceCall(ctx, arisim.CallOptions{Caller: bc.Mobile, Exten: "12345"})
 	if err != nil {
 		return nil, nil, err
 	}
 	defer c.Hangup()
 	heard := c.Heard()
-	// next waits for the prompt id and returns when it started playing.
-	next := func(id string) (time.Time, error) {
+	// await returns the first event accepted by ok.
+	await := func(what string, ok func(arisim.HeardEvent) bool) (time.Time, error) {
 		for {
 			select {
 			case e := <-heard:
-				if e.Type == "play" && PromptID(e.Media) == id {
+				if ok(e) {
 					return e.Time, nil
 				}
 				if e.Type == "hangup" {
-					return time.Time{}, fmt.Errorf("%s: hung up before %s", bc.Mobile, id)
+					return time.Time{}, fmt.Errorf("%s: hung up waiting for %s", bc.Mobile, what)
 				}
 			case <-ctx.Done():
-				return time.Time{}, fmt.Errorf("%s: waiting for %s: %w", bc.Mobile, id, ctx.Err())
+				return time.Time{}, fmt.Errorf("%s: waiting for %s: %w", bc.Mobile, what, ctx.Err())
 			}
 		}
 	}
-	// press sends a key and returns when the controller received it.
-	press := func(key string) (time.Time, error) {
-		if err := c.Press(ctx, key, 0); err != nil {
-			return time.Time{}, err
-		}
-		for {
-			select {
-			case e := <-heard:
-				if e.Type == "key" {
-					return e.Time, nil
-				}
-			case <-ctx.Done():
-				return time.Time{}, fmt.Errorf("%s: key %s: %w", bc.Mobile, key, ctx.Err())
-			}
-		}
+	prompt := func(id string) func(arisim.HeardEvent) bool {
+		return func(e arisim.HeardEvent) bool { return e.Type == "play" && PromptID(e.Media) == id }
 	}
+	anyPlay := func(e arisim.HeardEvent) bool { return e.Type == "play" }
+	isKey := func(e arisim.HeardEvent) bool { return e.Type == "key" }
 	steps := []struct {
-		wait, key, then string
-		lookup          bool
+		wait, key string
+		lookup    bool
 	}{
-		{"common/language_choice", "1", "main/menu", false},
-		{"", "1", "bills/pick_kind", true},
-		{"", bc.KindKey, "bills/your_account", true},
+		{"common/language_choice", "1", false},
+		{"main/menu", "1", true},
+		{"bills/pick_kind", bc.KindKey, true},
 	}
 	for _, s := range steps {
-		if s.wait != "" {
-			if _, err := next(s.wait); err != nil {
-				return noLookup, lookup, err
-			}
+		if _, err := await(s.wait, prompt(s.wait)); err != nil {
+			return noLookup, lookup, err
 		}
-		at, err := press(s.key)
+		if err := c.Press(ctx, s.key, 0); err != nil {
+			return noLookup, lookup, err
+		}
+		at, err := await("key "+s.key, isKey)
 		if err != nil {
 			return noLookup, lookup, err
 		}
-		played, err := next(s.then)
+		played, err := await("a prompt after key "+s.key, anyPlay)
 		if err != nil {
 			return noLookup, lookup, err
 		}
@@ -182,7 +187,7 @@ func (h *Harness) billsCall(ctx context.Context, bc BenchCaller, hold func()) (n
 			noLookup = append(noLookup, played.Sub(at))
 		}
 	}
-	if _, err := next("bills/amount"); err != nil {
+	if _, err := await("bills/amount", prompt("bills/amount")); err != nil {
 		return noLookup, lookup, err
 	}
 	hold()
@@ -202,13 +207,13 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 
 // WriteTable prints the result as the README's table.
 func (r BenchResult) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "| calls | completed | errors | key→play p50 / p99, no lookup | key→play p50 / p99, with lookup | heap+stack per call | goroutines before / peak / after | wall time |\n")
+	fmt.Fprintf(w, "| calls | completed | errors | key→play p50 / p99, no lookup | key→play p50 / p99, with lookup | controller heap+stack per call | controller goroutines before / peak / after | wall time |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|\n")
 	fmt.Fprintf(w, "| %d | %d | %d | %s / %s | %s / %s | %.1f KB | %d / %d / %d | %s |\n",
 		r.Calls, r.Completed, r.Errors,
 		ms(Percentile(r.KeyToPlayNoLookup, 50)), ms(Percentile(r.KeyToPlayNoLookup, 99)),
 		ms(Percentile(r.KeyToPlayLookup, 50)), ms(Percentile(r.KeyToPlayLookup, 99)),
-		float64(r.PeakHeapPerCall)/1024, r.GoroutinesBefore, r.GoroutinesPeak, r.GoroutinesAfter, r.Elapsed.Round(time.Millisecond))
+		float64(r.PerCall())/1024, r.Before.Goroutines, r.Peak.Goroutines, r.After.Goroutines, r.Elapsed.Round(time.Millisecond))
 	for _, e := range r.FirstErrors {
 		fmt.Fprintf(w, "error: %s\n", e)
 	}
