@@ -71,7 +71,8 @@
 //
 // RunScenarios starts one throwaway PostgreSQL cluster, migrates and seeds it once, publishes
 // the flows, and runs the scenarios several at once over the real data layer, services and
-// call log; scenarios sharing an entry flow, clock and backend share one simulator and engine.
+// call log; scenarios sharing an entry flow, clock, speed and backend share one simulator and
+// engine.
 // From the recorded IVR paths (hotline.call_steps) it computes, per flow, the nodes entered and
 // the wired exits taken (see Coverage for how subflow returns are credited). Exceptions lists
 // the only exits full coverage may do without, with the reason.

@@ -239,7 +239,14 @@ func RunScenarios(ctx context.Context, opts RunOptions) (Report, error) {
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
 	var progress sync.Mutex
-	for i, s := range scenarios {
+	// Slower calls first, so that they do not end the run alone.
+	order := make([]int, len(scenarios))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return e.speed(scenarios[order[a]]) < e.speed(scenarios[order[b]]) })
+	for _, i := range order {
+		s := scenarios[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -387,13 +394,21 @@ func prepare(ctx context.Context, opts RunOptions, db *sqlx.DB, lib *flow.Librar
 		roster: r, today: today, nodes: map[*Harness]string{}, versions: versions}, nil
 }
 
+// speed is the simulator's speed for s.
+func (e *env) speed(s *Scenario) float64 {
+	if s.Speed > 0 {
+		return s.Speed
+	}
+	return e.opts.Speed
+}
+
 // startHarnesses starts one engine and simulator per distinct entry flow, clock and backend
 // of the scenarios, all on the run's database and call log.
 func (e *env) startHarnesses(all []*Scenario, lib *flow.Library, m *prompts.Manifest, cals map[string]*flow.Calendar) ([]*Harness, map[*Scenario]*Harness, error) {
 	groups := map[string][]*Scenario{}
 	var keys []string
 	for _, s := range all {
-		k := fmt.Sprint(s.Flow, "|", s.Now.UnixNano(), "|", s.Backend.key())
+		k := fmt.Sprint(s.Flow, "|", s.Now.UnixNano(), "|", e.speed(s), "|", s.Backend.key())
 		if groups[k] == nil {
 			keys = append(keys, k)
 		}
@@ -417,7 +432,7 @@ func (e *env) startHarnesses(all []*Scenario, lib *flow.Library, m *prompts.Mani
 			Recorder: e.calls, Now: clock,
 		}
 		name := fmt.Sprintf("flowtest%d", i+1)
-		h, err := Start(Options{Engine: cfg, Speed: e.opts.Speed, NodeName: name, Log: e.opts.Log})
+		h, err := Start(Options{Engine: cfg, Speed: e.speed(first), NodeName: name, Log: e.opts.Log})
 		if err != nil {
 			return hs, nil, err
 		}

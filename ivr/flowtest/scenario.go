@@ -31,9 +31,12 @@ type Scenario struct {
 	Now time.Time
 	// Language is the language spoken values are expected in ("zh" unless set).
 	Language string
-	Backend  Backend
-	Given    Given
-	Steps    []Step
+	// Speed, when set, replaces the run's speed for this call: 1 plays prompts in real time,
+	// for steps whose timing matters more than the run's pace.
+	Speed   float64
+	Backend Backend
+	Given   Given
+	Steps   []Step
 	// End is the expected end of the call; nil when the scenario does not check it.
 	End *End
 }
@@ -284,7 +287,7 @@ func (p *scParser) duration(n *yaml.Node, what string) time.Duration {
 }
 
 func (p *scParser) scenario(n *yaml.Node) *Scenario {
-	f := p.fields(n, "scenario", "name", "caller", "flow", "now", "language", "backend", "given", "steps", "end")
+	f := p.fields(n, "scenario", "name", "caller", "flow", "now", "language", "speed", "backend", "given", "steps", "end")
 	s := &Scenario{File: p.file, Line: n.Line, Language: "zh"}
 	if v := f["name"]; v != nil {
 		s.Name = p.str(v, "name")
@@ -308,6 +311,13 @@ func (p *scParser) scenario(n *yaml.Node) *Scenario {
 		if !slices.Contains([]string{"zh", "yue", "en"}, s.Language) {
 			p.errorf(v, "language: want zh, yue or en")
 		}
+	}
+	if v := f["speed"]; v != nil {
+		x, err := strconv.ParseFloat(p.str(v, "speed"), 64)
+		if err != nil || x < 1 || x > 100 {
+			p.errorf(v, "speed: want a number from 1 to 100")
+		}
+		s.Speed = x
 	}
 	if v := f["backend"]; v != nil {
 		b := p.fields(v, "backend", "fail", "slow", "refuse", "empty")

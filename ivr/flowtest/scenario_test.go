@@ -94,6 +94,7 @@ func TestParseScenariosProblems(t *testing.T) {
 		{"unknown role", "scenarios:\n  - name: x\n    caller: {citizen: mayor}\n    steps: [{hangup: true}]\n", `t.yaml:3: caller.citizen: unknown role "mayor"`},
 		{"bad number", "scenarios:\n  - name: x\n    caller: \"12ab\"\n    steps: [{hangup: true}]\n", `caller: "12ab" is not a phone number`},
 		{"no caller", "scenarios:\n  - name: x\n    steps: [{hangup: true}]\n", "caller: want a number or {citizen: ROLE}"},
+		{"bad speed", head + "    speed: 0.5\n    steps: [{hangup: true}]\n", "t.yaml:4: speed: want a number from 1 to 100"},
 		{"bad now", head + "    now: tomorrow\n    steps: [{hangup: true}]\n", "t.yaml:4: now: want a time in China Standard Time"},
 		{"given without citizen", head + "    given: {wrong_pins: 2}\n    steps: [{hangup: true}]\n", "given: needs a seeded citizen"},
 		{"bad reference", head + "    steps:\n      - say: {amount: bill.amount}\n", `say.amount: "bill.amount" is neither a literal nor a known reference`},

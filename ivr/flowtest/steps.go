@@ -146,7 +146,7 @@ func (e *env) step(ctx context.Context, s *Scenario, st Step, c *Caller, who *ci
 			return err
 		}
 		// The simulator times DTMF like prompts, speed times faster; gap is wall-clock time.
-		return c.Press(ctx, keys, time.Duration(float64(st.Gap)*e.opts.Speed))
+		return c.Press(ctx, keys, time.Duration(float64(st.Gap)*e.speed(s)))
 	case "wait":
 		t := time.NewTimer(st.Wait)
 		defer t.Stop()
