@@ -195,6 +195,8 @@ func scrape(ctx context.Context, url string) (flowtest.ProcessStats, error) {
 			s.StackInuse = uint64(v)
 		case "go_goroutines":
 			s.Goroutines = int(v)
+		case "hotline_ivr_calls_active":
+			s.ActiveCalls = int(v)
 		}
 	}
 	return s, sc.Err()

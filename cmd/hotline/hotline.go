@@ -76,7 +76,7 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB) (*system, error) {
 		return nil, err
 	}
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		h.cluster.Collector(), h.calls.Collector())
+		h.cluster.Collector(), h.calls.Collector(), h.engine.Collector())
 	h.probes.Add("database", db.PingContext)
 	h.probes.Add("asterisk", func(context.Context) error { return h.cluster.Ready() })
 	ops.Register(h.mux, h.probes, h.reg)

@@ -23,6 +23,7 @@ type BenchCaller struct {
 type ProcessStats struct {
 	HeapInuse, StackInuse uint64
 	Goroutines            int
+	ActiveCalls           int
 }
 
 // BenchOptions configure RunBillsBench.
@@ -48,13 +49,13 @@ type BenchResult struct {
 	Elapsed                            time.Duration
 }
 
-// PerCall is the controller's heap and stack growth at the peak, per call in progress.
+// PerCall is the controller's heap and stack growth at the peak, per call then in progress.
 func (r BenchResult) PerCall() uint64 {
-	if r.Calls == 0 {
+	if r.Peak.ActiveCalls == 0 {
 		return 0
 	}
 	grow := int64(r.Peak.HeapInuse+r.Peak.StackInuse) - int64(r.Before.HeapInuse+r.Before.StackInuse)
-	return uint64(max(grow, 0)) / uint64(r.Calls)
+	return uint64(max(grow, 0)) / uint64(r.Peak.ActiveCalls)
 }
 
 // RunBillsBench places every caller through sim into the bills flow at once: Mandarin,
@@ -68,6 +69,23 @@ func RunBillsBench(ctx context.Context, sim *arisim.Sim, o BenchOptions) (BenchR
 		return res, err
 	}
 	start := time.Now()
+	// Sample the controller while the calls run; the peak is the sample with most calls.
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	polled := make(chan ProcessStats, 1)
+	go func() {
+		var peak ProcessStats
+		defer func() { polled <- peak }()
+		for {
+			select {
+			case <-pollCtx.Done():
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+			if s, err := o.Controller(pollCtx); err == nil && s.ActiveCalls >= peak.ActiveCalls {
+				peak = s
+			}
+		}
+	}()
 	var mu sync.Mutex
 	var arrived atomic.Int64
 	allThere := make(chan struct{})
@@ -107,19 +125,13 @@ func RunBillsBench(ctx context.Context, sim *arisim.Sim, o BenchOptions) (BenchR
 			res.Completed++
 		}()
 	}
-	select {
-	case <-allThere:
-		res.Peak, err = o.Controller(ctx)
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
-	if err != nil {
-		return res, err
-	}
-	// The controller ends each call when its hang-up arrives; give it a moment.
-	for i := 0; i < 100; i++ {
+	stopPoll()
+	res.Peak = <-polled
+	// The controller ends each call when its hang-up arrives, and closes the connections a
+	// burst opened once they have been idle for 30 s; give it that long.
+	for i := 0; i < 450; i++ {
 		if res.After, err = o.Controller(ctx); err != nil || res.After.Goroutines <= res.Before.Goroutines {
 			break
 		}
@@ -207,10 +219,10 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 
 // WriteTable prints the result as the README's table.
 func (r BenchResult) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "| calls | completed | errors | key→play p50 / p99, no lookup | key→play p50 / p99, with lookup | controller heap+stack per call | controller goroutines before / peak / after | wall time |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|\n")
-	fmt.Fprintf(w, "| %d | %d | %d | %s / %s | %s / %s | %.1f KB | %d / %d / %d | %s |\n",
-		r.Calls, r.Completed, r.Errors,
+	fmt.Fprintf(w, "| calls | peak concurrent | completed | errors | key→play p50 / p99, no lookup | key→play p50 / p99, with lookup | controller heap+stack per call | controller goroutines before / peak / after | wall time |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| %d | %d | %d | %d | %s / %s | %s / %s | %.1f KB | %d / %d / %d | %s |\n",
+		r.Calls, r.Peak.ActiveCalls, r.Completed, r.Errors,
 		ms(Percentile(r.KeyToPlayNoLookup, 50)), ms(Percentile(r.KeyToPlayNoLookup, 99)),
 		ms(Percentile(r.KeyToPlayLookup, 50)), ms(Percentile(r.KeyToPlayLookup, 99)),
 		float64(r.PerCall())/1024, r.Before.Goroutines, r.Peak.Goroutines, r.After.Goroutines, r.Elapsed.Round(time.Millisecond))

@@ -1,0 +1,34 @@
+package ivr
+
+import "github.com/prometheus/client_golang/prometheus"
+
+var (
+	activeDesc  = prometheus.NewDesc("hotline_ivr_calls_active", "Calls in progress in this controller.", nil, nil)
+	startedDesc = prometheus.NewDesc("hotline_ivr_calls_started_total", "Calls taken by this controller.", nil, nil)
+	endedDesc   = prometheus.NewDesc("hotline_ivr_calls_ended_total", "Calls ended, by outcome.", []string{"outcome"}, nil)
+	runawayDesc = prometheus.NewDesc("hotline_ivr_runaway_total", "Calls ended by the node limit.", nil, nil)
+	orphanDesc  = prometheus.NewDesc("hotline_ivr_orphans_total", "Channels found in Stasis without their call after a reconnect.", nil, nil)
+)
+
+// Collector returns a Prometheus collector of the engine's counters, for the caller to
+// register.
+func (e *Engine) Collector() prometheus.Collector { return engineCollector{e} }
+
+type engineCollector struct{ e *Engine }
+
+func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{activeDesc, startedDesc, endedDesc, runawayDesc, orphanDesc} {
+		ch <- d
+	}
+}
+
+func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.e.Stats()
+	ch <- prometheus.MustNewConstMetric(activeDesc, prometheus.GaugeValue, float64(s.Active))
+	ch <- prometheus.MustNewConstMetric(startedDesc, prometheus.CounterValue, float64(s.Started))
+	ch <- prometheus.MustNewConstMetric(runawayDesc, prometheus.CounterValue, float64(s.Runaway))
+	ch <- prometheus.MustNewConstMetric(orphanDesc, prometheus.CounterValue, float64(s.Orphans))
+	for outcome, n := range s.ByOutcome {
+		ch <- prometheus.MustNewConstMetric(endedDesc, prometheus.CounterValue, float64(n), outcome)
+	}
+}
