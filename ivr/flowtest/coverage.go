@@ -185,6 +185,10 @@ func PrintCoverage(w io.Writer, cov []FlowCoverage) {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s:\n", c.Flow)
+		if c.NodesCovered == 0 {
+			fmt.Fprintln(w, "  no scenario enters this flow")
+			continue
+		}
 		for _, n := range c.MissingNodes {
 			fmt.Fprintf(w, "  not covered: node %s\n", n)
 		}
