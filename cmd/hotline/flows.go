@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/foshan-hotline/hotline/ivr/flow"
+	"github.com/foshan-hotline/hotline/ivr/flowtest"
 	"github.com/foshan-hotline/hotline/ivr/prompts"
 )
 
@@ -80,7 +81,21 @@ fails any check never runs; 'flows check' shows every problem as file:line: node
 	}
 	graph.Flags().StringVar(&format, "format", "svg", "svg or dot")
 	graph.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of standard output")
-	cmd.AddCommand(check, graph)
+	test := &cobra.Command{
+		Use:   "test [FILE...]",
+		Short: "Run the flow scenarios (flows/tests) against the simulator and a throwaway database",
+		Long: `Run the scenario files (all of ivr.flows_dir/tests by default): simulated callers, chosen among
+seeded citizens, press keys and must hear what the scenario expects; each call's end is checked
+against its record. Prints each result and the node and exit coverage per flow; with no FILE the
+shipped flows must be covered completely. Needs PostgreSQL's server binaries.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return flowtest.Main(cmd.Context(), cmd.OutOrStdout(), flowtest.RunOptions{
+				FlowsDir: a.cfg.IVR.FlowsDir, SoundsDir: a.cfg.IVR.SoundsDir, Files: args,
+				RequireCoverage: len(args) == 0, Log: a.log,
+			})
+		},
+	}
+	cmd.AddCommand(check, graph, test)
 	return cmd
 }
 
