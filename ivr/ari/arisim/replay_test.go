@@ -227,7 +227,7 @@ func (r *replay) run() {
 func (r *replay) sync(l *tline) {
 	// Generous: it returns as soon as the events are there, and a loaded machine (CI runs
 	// packages in parallel) can be slow to deliver them.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(3 * time.Second)
 	for {
 		short := false
 		for name, k := range r.sockets {

@@ -56,6 +56,7 @@ type Sim struct {
 	speed   float64
 	dialp   map[string]Context
 	builtin map[string]time.Duration
+	sounds  sync.Map // lang|name → soundEntry
 
 	mu        sync.Mutex
 	closed    bool

@@ -60,12 +60,10 @@ func (s *Sim) resolveMedia(uri, lang string) media {
 	m := media{uri: uri, lang: lang}
 	switch scheme {
 	case "sound":
-		if path, l := s.soundFile(rest, lang); path != "" {
-			if d, err := wavDuration(path); err == nil {
-				m.dur, m.file, m.lang = d, path, l
-				m.url = "/sounds/" + l + "/" + rest + ".wav"
-				return m
-			}
+		if f := s.findSound(rest, lang); f.path != "" {
+			m.dur, m.file, m.lang = f.dur, f.path, f.lang
+			m.url = "/sounds/" + f.lang + "/" + rest + ".wav"
+			return m
 		}
 		if d, ok := s.builtin[rest]; ok {
 			m.dur = d
@@ -90,6 +88,30 @@ func (s *Sim) resolveMedia(uri, lang string) media {
 		m.kind = mediaVanish
 	}
 	return m
+}
+
+// soundEntry is a sound file found for a name and language, and its length.
+type soundEntry struct {
+	path, lang string
+	dur        time.Duration
+}
+
+// findSound is soundFile and wavDuration, remembered: prompts do not change while the
+// simulator runs, and looking them up on disk for every playback is most of its work under
+// load. Recordings, which do change, are not looked up here.
+func (s *Sim) findSound(name, lang string) soundEntry {
+	key := lang + "|" + name
+	if e, ok := s.sounds.Load(key); ok {
+		return e.(soundEntry)
+	}
+	var e soundEntry
+	if path, l := s.soundFile(name, lang); path != "" {
+		if d, err := wavDuration(path); err == nil {
+			e = soundEntry{path: path, lang: l, dur: d}
+		}
+	}
+	s.sounds.Store(key, e)
+	return e
 }
 
 // soundFile finds <dir>/<name>.wav for lang, then for its base language
