@@ -11,8 +11,10 @@ demo:
 test:
 	$(GO) test -count=1 -timeout 20m ./...
 
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+
 build:
-	$(GO) build -o bin/hotline ./cmd/hotline
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/hotline ./cmd/hotline
 
 vet:
 	$(GO) vet ./...
