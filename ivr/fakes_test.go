@@ -2,6 +2,7 @@ package ivr_test
 
 import (
 	"context"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,29 +15,10 @@ import (
 	"github.com/foshan-hotline/hotline/ivr/prompts"
 )
 
-// repoRoot is the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // shipped returns an engine configuration over the shipped flows and prompts.
 func shipped(t testing.TB) ivr.Config {
 	t.Helper()
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	m, err := prompts.Load(filepath.Join(root, "sounds"))
 	if err != nil {
 		t.Fatal(err)

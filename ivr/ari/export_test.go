@@ -7,6 +7,3 @@ type TranscriptLine = transcriptLine
 
 // ReadTranscripts reads every transcript, by file name.
 var ReadTranscripts = readTranscripts
-
-// TranscriptsDir locates ../shared/ari-transcripts.
-var TranscriptsDir = transcriptsDir

@@ -4,35 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// transcriptsDir finds ../shared/ari-transcripts next to the module root.
-func transcriptsDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-	tdir := filepath.Join(dir, "..", "shared", "ari-transcripts")
-	if _, err := os.Stat(filepath.Join(tdir, "README.md")); err != nil {
-		t.Fatalf("ARI transcripts missing: expected them in ../shared/ari-transcripts next to the repository root (%v)", err)
-	}
-	return tdir
-}
 
 // transcriptLine is one JSON line of a transcript.
 type transcriptLine struct {
@@ -54,7 +31,7 @@ type transcriptLine struct {
 // readTranscripts returns the lines of every *.jsonl transcript by file name.
 func readTranscripts(t testing.TB) map[string][]transcriptLine {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(transcriptsDir(t), "*.jsonl"))
+	files, err := filepath.Glob(filepath.Join(repotest.Shared(t, "ari-transcripts"), "*.jsonl"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no transcripts found: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"os"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ import (
 func shipped(t *testing.T) *Library {
 	t.Helper()
 	opt, _ := shippedOptions(t)
-	lib, err := LoadDir(os.DirFS(repoRoot(t)), "flows", opt)
+	lib, err := LoadDir(os.DirFS(repotest.Root(t)), "flows", opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +256,7 @@ func TestValidators(t *testing.T) {
 }
 
 func TestCalendar(t *testing.T) {
-	data, err := os.ReadFile(repoRoot(t) + "/flows/calendars.yaml")
+	data, err := os.ReadFile(repotest.Root(t) + "/flows/calendars.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +347,7 @@ func TestGraphsShowEveryNodeAndExit(t *testing.T) {
 
 func BenchmarkLoadShippedFlows(b *testing.B) {
 	opt, _ := shippedOptions(b)
-	fsys := os.DirFS(repoRoot(b))
+	fsys := os.DirFS(repotest.Root(b))
 	for b.Loop() {
 		if _, err := LoadDir(fsys, "flows", opt); err != nil {
 			b.Fatal(err)
@@ -356,7 +357,7 @@ func BenchmarkLoadShippedFlows(b *testing.B) {
 
 func BenchmarkBranchCondition(b *testing.B) {
 	opt, _ := shippedOptions(b)
-	lib, err := LoadDir(os.DirFS(repoRoot(b)), "flows", opt)
+	lib, err := LoadDir(os.DirFS(repotest.Root(b)), "flows", opt)
 	if err != nil {
 		b.Fatal(err)
 	}

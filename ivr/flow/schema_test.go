@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite flows/flow.schema.json from Sch
 
 func loadSchema(t *testing.T) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "flows/flow.schema.json"))
+	data, err := os.ReadFile(filepath.Join(repotest.Root(t), "flows/flow.schema.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func loadSchema(t *testing.T) map[string]any {
 }
 
 func TestSchemaFileIsCurrent(t *testing.T) {
-	path := filepath.Join(repoRoot(t), "flows/flow.schema.json")
+	path := filepath.Join(repotest.Root(t), "flows/flow.schema.json")
 	if *update {
 		if err := os.WriteFile(path, Schema(), 0o644); err != nil {
 			t.Fatal(err)
@@ -232,7 +233,7 @@ func hasType(v any, ty string) bool {
 
 func TestShippedFlowsMatchSchema(t *testing.T) {
 	schema := loadSchema(t)
-	files, err := filepath.Glob(filepath.Join(repoRoot(t), "flows", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(repotest.Root(t), "flows", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

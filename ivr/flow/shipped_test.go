@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,25 +10,6 @@ import (
 
 	"github.com/foshan-hotline/hotline"
 )
-
-// repoRoot walks up from the package directory to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-}
 
 func readTexts(t testing.TB, root, name string) PromptTexts {
 	t.Helper()
@@ -49,7 +31,7 @@ var shippedQueues = []string{"social_security", "housing_fund", "health", "educa
 // shippedOptions checks the shipped flows against the sound manifest and the flows' own
 // prompt texts, the shipped calendars and the skill queues.
 func shippedOptions(t testing.TB) (Options, PromptTexts) {
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	own := readTexts(t, root, "flows/prompts.yaml")
 	manifest := readTexts(t, root, "sounds/manifest.yaml")
 	data, err := os.ReadFile(filepath.Join(root, "flows/calendars.yaml"))
@@ -69,7 +51,7 @@ func shippedOptions(t testing.TB) (Options, PromptTexts) {
 
 func TestShippedFlows(t *testing.T) {
 	opt, _ := shippedOptions(t)
-	lib, err := LoadDir(os.DirFS(repoRoot(t)), "flows", opt)
+	lib, err := LoadDir(os.DirFS(repotest.Root(t)), "flows", opt)
 	if err != nil {
 		t.Fatalf("shipped flows:\n%v", err)
 	}
@@ -130,7 +112,7 @@ func TestShippedPromptTexts(t *testing.T) {
 
 func TestShippedFlowsFailWithoutTheirPrompts(t *testing.T) {
 	opt, _ := shippedOptions(t)
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	opt.Manifest = readTexts(t, root, "sounds/manifest.yaml") // without flows/prompts.yaml
 	_, err := LoadDir(os.DirFS(root), "flows", opt)
 	if err == nil || !strings.Contains(err.Error(), `flows/bills.yaml:`) || !strings.Contains(err.Error(), `prompt "bills/pick_kind" is not in the sound manifest in zh, yue`) {

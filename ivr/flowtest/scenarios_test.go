@@ -3,7 +3,7 @@ package flowtest_test
 import (
 	"bytes"
 	"context"
-	"os"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,29 +11,10 @@ import (
 	"github.com/foshan-hotline/hotline/ivr/flowtest"
 )
 
-// repoRoot is the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // TestShippedFlowScenarios runs every scenario of flows/tests against the shipped flows and
 // requires each to pass and every flow to be covered but for the documented Exceptions.
 func TestShippedFlowScenarios(t *testing.T) {
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	rep, err := flowtest.RunScenarios(ctx, flowtest.RunOptions{

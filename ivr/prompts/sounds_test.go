@@ -1,36 +1,15 @@
 package prompts
 
 import (
-	"os"
-	"path/filepath"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"testing"
 
 	"github.com/foshan-hotline/hotline/ivr/speech"
 )
 
-// repoSounds returns the sounds directory of the repository, found by walking
-// up to the directory holding go.mod.
-func repoSounds(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "sounds")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // TestCommittedSounds is `hotline sounds check` on the repository's sounds.
 func TestCommittedSounds(t *testing.T) {
-	if err := Check(repoSounds(t)); err != nil {
+	if err := Check(repotest.Path(t, "sounds")); err != nil {
 		t.Fatalf("sounds/ does not match its manifest (run hotline sounds build):\n%v", err)
 	}
 }
@@ -38,7 +17,7 @@ func TestCommittedSounds(t *testing.T) {
 // TestManifestHasSpeechFragments: every fragment the speech package can say
 // is a prompt with the same text, in Mandarin and Cantonese.
 func TestManifestHasSpeechFragments(t *testing.T) {
-	m, err := Load(repoSounds(t))
+	m, err := Load(repotest.Path(t, "sounds"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -44,7 +45,7 @@ func startBrowserPhone(t *testing.T, ctx context.Context, speed float64, app *sc
 	if err := app.run(ctx, ariURL); err != nil {
 		t.Fatalf("scripted hotline: %v", err)
 	}
-	manifest, err := prompts.Load(filepath.Join(repoRoot(t), "sounds"))
+	manifest, err := prompts.Load(filepath.Join(repotest.Root(t), "sounds"))
 	if err != nil {
 		t.Fatalf("load manifest: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,30 +16,11 @@ import (
 	"github.com/foshan-hotline/hotline/ivr/speech"
 )
 
-// repoRoot is the directory holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // soundDirs lays the repository's prompts out as Asterisk holds them,
 // <lang>/hotline/<id>.wav, and returns the simulator's language map.
 func soundDirs(t *testing.T) map[string]string {
 	t.Helper()
-	src := filepath.Join(repoRoot(t), "sounds")
+	src := filepath.Join(repotest.Root(t), "sounds")
 	root := t.TempDir()
 	dirs := map[string]string{}
 	for _, lang := range []string{"zh", "yue", "en"} {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"maps"
 	"os"
 	"path/filepath"
@@ -17,25 +18,6 @@ import (
 
 var updatePrompts = flag.Bool("update-prompts", false, "rewrite the catalogue sections in sounds/ from the catalogue")
 
-// repoSounds returns the repository's sounds directory, found by walking up to go.mod.
-func repoSounds(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "sounds")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // TestCommittedCataloguePrompts: the section files in sounds/ are exactly what the catalogue
 // gives now, so the catalogue and its prompts cannot drift apart. With -update-prompts it
 // writes them instead (then run `hotline sounds build`).
@@ -47,7 +29,7 @@ func TestCommittedCataloguePrompts(t *testing.T) {
 	if got, want := len(files), 3; got != want {
 		t.Fatalf("CataloguePrompts gave %d files, want %d", got, want)
 	}
-	dir := repoSounds(t)
+	dir := repotest.Path(t, "sounds")
 	for name, want := range files {
 		path := filepath.Join(dir, name)
 		if *updatePrompts {
@@ -71,7 +53,7 @@ func TestCommittedCataloguePrompts(t *testing.T) {
 // the seed value, has a Mandarin and a Cantonese text in the committed manifest and its sound
 // file, and the sections own the prefixes the IVR uses.
 func TestEveryCatalogueIDHasPrompt(t *testing.T) {
-	m, err := prompts.Load(repoSounds(t))
+	m, err := prompts.Load(repotest.Path(t, "sounds"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +84,7 @@ func TestEveryCatalogueIDHasPrompt(t *testing.T) {
 	if got, want := len(ids), len(catalogue())+len(departments)+29; got != want {
 		t.Errorf("%d catalogue ids, want %d", got, want)
 	}
-	dir := repoSounds(t)
+	dir := repotest.Path(t, "sounds")
 	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		for _, code := range []string{"zh", "yue"} {
 			if !m.Has(id, code) {

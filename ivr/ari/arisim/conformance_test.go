@@ -1,6 +1,7 @@
 package arisim
 
 import (
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ var conformanceExceptions = map[string]string{
 }
 
 func TestConformance(t *testing.T) {
-	dir := sharedDir(t, "ari-transcripts")
+	dir := repotest.Shared(t, "ari-transcripts")
 	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no transcripts in %s", dir)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -56,30 +57,6 @@ func (l *tline) when() time.Time {
 	}
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
-}
-
-// sharedDir finds ../shared/<name> from the directory holding go.mod.
-func sharedDir(t testing.TB, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if fileExists(filepath.Join(dir, "go.mod")) {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", name)
-	if st, err := os.Stat(p); err != nil || !st.IsDir() {
-		t.Fatalf("%s not found (expected next to the repository, at ../shared/%s from the go.mod directory)", p, name)
-	}
-	return p
 }
 
 func loadTranscript(t *testing.T, path string) []tline {
@@ -390,7 +367,7 @@ func replayTranscript(t *testing.T, path string, opts Options) []string {
 	if opts.Speed == 0 {
 		opts.Speed = 4
 	}
-	opts.APIDocsDir = sharedDir(t, "ari-api-docs")
+	opts.APIDocsDir = repotest.Shared(t, "ari-api-docs")
 	sim := New(opts)
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
