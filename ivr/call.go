@@ -31,6 +31,8 @@ type call struct {
 	keepKeys    bool
 	hungUp      bool
 	lastKeyAt   time.Time
+	keyPending  bool // a key came and no prompt has been started since
+	lookedUp    bool // a lookup ran since the last key
 	playStarted time.Time
 
 	// spareTerm is the terminator of an input that ended at its maximum length: pressed

@@ -56,6 +56,8 @@ type Engine struct {
 	ctx   context.Context
 	calls sync.WaitGroup
 
+	keyToPlay *latency
+
 	mu     sync.Mutex
 	active map[string]*call // by channel id
 	conns  map[string]*ari.Conn
@@ -114,12 +116,13 @@ func New(cfg Config) (*Engine, error) {
 		cfg.StoreTimeout = 3 * time.Second
 	}
 	e := &Engine{
-		cfg:    cfg,
-		voice:  &voice{manifest: cfg.Manifest, dir: cfg.SoundsDir, uri: cfg.SoundURI, fallback: cfg.Language, lengths: map[string]time.Duration{}},
-		ctx:    context.Background(),
-		active: map[string]*call{},
-		conns:  map[string]*ari.Conn{},
-		stats:  Stats{ByOutcome: map[string]uint64{}},
+		cfg:       cfg,
+		voice:     &voice{manifest: cfg.Manifest, dir: cfg.SoundsDir, uri: cfg.SoundURI, fallback: cfg.Language, lengths: map[string]time.Duration{}},
+		ctx:       context.Background(),
+		active:    map[string]*call{},
+		conns:     map[string]*ari.Conn{},
+		stats:     Stats{ByOutcome: map[string]uint64{}},
+		keyToPlay: newLatency(),
 	}
 	e.flows.Store(&pinned{lib: cfg.Flows, versions: cfg.Versions})
 	return e, nil

@@ -71,7 +71,11 @@ func (c *call) absorb(ev ari.Event) error {
 		if e.Channel.ID != c.channel.ID() {
 			return nil
 		}
-		c.lastKeyAt = time.Now()
+		c.lastKeyAt = e.Received
+		if c.lastKeyAt.IsZero() {
+			c.lastKeyAt = time.Now()
+		}
+		c.keyPending, c.lookedUp = true, false
 		if spare := c.spareTerm; spare != "" {
 			c.spareTerm = ""
 			if e.Digit == spare && c.lastKeyAt.Before(c.spareUntil) {
@@ -125,6 +129,10 @@ func (c *call) startPlay(media []string, lang string, expected time.Duration) (*
 	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
 	defer cancel()
 	c.playStarted = time.Now()
+	if c.keyPending {
+		c.keyPending = false
+		c.e.keyToPlay.observe(c.playStarted.Sub(c.lastKeyAt), c.lookedUp)
+	}
 	if _, err := c.channel.Play(ctx, ari.PlayOptions{ID: id, Media: media, Lang: lang}); err != nil {
 		c.inbox.Release(ari.PlaybackRef(id))
 		if errors.Is(err, ari.ErrChannelGone) || c.ctx.Err() != nil {

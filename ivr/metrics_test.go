@@ -42,3 +42,21 @@ func gather(t *testing.T, reg *prometheus.Registry) string {
 	}
 	return b.String()
 }
+
+func TestKeyToPlayLatencyIsMeasured(t *testing.T) {
+	r := startRig(t, billData)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(r.h.Engine.Collector())
+	c, ctx := r.call(t, "13800138000")
+	toMainMenu(t, c, ctx)         // a key, then a prompt without a lookup
+	must(t, c.Press(ctx, "1", 0)) // bills: the caller's citizen is looked up first
+	must(t, c.Expect(ctx, "bills/pick_kind"))
+	must(t, c.Hangup())
+	must(t, c.WaitEnd(ctx))
+	got := gather(t, reg)
+	for _, want := range []string{`hotline_ivr_key_to_play_seconds_count{lookup="no"} 1`, `hotline_ivr_key_to_play_seconds_count{lookup="yes"} 1`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("metrics lack %q:\n%s", want, got)
+		}
+	}
+}

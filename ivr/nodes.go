@@ -272,6 +272,7 @@ func (c *call) lookup(n *flow.Lookup) (*flow.Exit, error) {
 	if err != nil {
 		return n.OnError, fmt.Errorf("%s: %w", n.ID(), err)
 	}
+	c.lookedUp = true
 	ctx, cancel := context.WithTimeout(c.ctx, n.Timeout)
 	defer cancel()
 	done := make(chan jobResult, 1)

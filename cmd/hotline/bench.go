@@ -166,6 +166,16 @@ func waitHTTP(ctx context.Context, url string, limit time.Duration) error {
 	}
 }
 
+// between returns what stands in s between the first start and the next end.
+func between(s, start, end string) string {
+	_, rest, ok := strings.Cut(s, start)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, end)
+	return v
+}
+
 // scrape reads a Go process's heap, stack and goroutine figures from its /metrics.
 func scrape(ctx context.Context, url string) (flowtest.ProcessStats, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -177,7 +187,7 @@ func scrape(ctx context.Context, url string) (flowtest.ProcessStats, error) {
 		return flowtest.ProcessStats{}, err
 	}
 	defer resp.Body.Close()
-	var s flowtest.ProcessStats
+	s := flowtest.ProcessStats{KeyToPlay: map[string]map[float64]float64{}}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
@@ -186,6 +196,19 @@ func scrape(ctx context.Context, url string) (flowtest.ProcessStats, error) {
 		}
 		v, err := strconv.ParseFloat(value, 64)
 		if err != nil {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(name, "hotline_ivr_key_to_play_seconds_bucket{"); ok {
+			// lookup="no",le="0.005"}
+			lookup := between(rest, `lookup="`, `"`)
+			le, err := strconv.ParseFloat(between(rest, `le="`, `"`), 64)
+			if err != nil {
+				continue
+			}
+			if s.KeyToPlay[lookup] == nil {
+				s.KeyToPlay[lookup] = map[float64]float64{}
+			}
+			s.KeyToPlay[lookup][le] = v
 			continue
 		}
 		switch name {

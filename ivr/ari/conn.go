@@ -276,13 +276,14 @@ func (c *Conn) read(ctx context.Context, ws *websocket.Conn) error {
 		if err != nil {
 			return fmt.Errorf("read events websocket: %w", err)
 		}
+		received := time.Now()
 		ev, err := DecodeEvent(data)
 		if err != nil {
 			c.update(func(h *Health) { h.DecodeErrors++ })
 			c.log.Error("ari event not decoded", slog.String("error", err.Error()))
 			continue
 		}
-		ev.Base().Node = c.node.Name
+		ev.Base().Node, ev.Base().Received = c.node.Name, received
 		c.events.Add(1)
 		if _, ok := ev.(*ApplicationReplaced); ok {
 			c.update(func(h *Health) { h.Replaced = true })

@@ -65,6 +65,8 @@ type EventBase struct {
 	// Node is the configured name of the node the event came from; it is set
 	// by Conn, not by Asterisk.
 	Node string `json:"-"`
+	// Received is when Conn read the event from the websocket.
+	Received time.Time `json:"-"`
 }
 
 // Base implements Event.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,32 @@ type ProcessStats struct {
 	HeapInuse, StackInuse uint64
 	Goroutines            int
 	ActiveCalls           int
+	// KeyToPlay are the controller's own key-to-prompt histograms (lookup "yes"/"no"):
+	// cumulative counts by upper bound in seconds.
+	KeyToPlay map[string]map[float64]float64
+}
+
+// bucketQuantile returns the upper bound of the histogram bucket holding quantile q of the
+// observations made between before and after, or -1 when there were none.
+func bucketQuantile(before, after map[float64]float64, q float64) float64 {
+	bounds := make([]float64, 0, len(after))
+	for b := range after {
+		bounds = append(bounds, b)
+	}
+	slices.Sort(bounds)
+	if len(bounds) == 0 {
+		return -1
+	}
+	total := after[bounds[len(bounds)-1]] - before[bounds[len(bounds)-1]]
+	if total <= 0 {
+		return -1
+	}
+	for _, b := range bounds {
+		if after[b]-before[b] >= q*total {
+			return b
+		}
+	}
+	return bounds[len(bounds)-1]
 }
 
 // BenchOptions configure RunBillsBench.
@@ -226,9 +253,23 @@ func (r BenchResult) WriteTable(w io.Writer) {
 		ms(Percentile(r.KeyToPlayNoLookup, 50)), ms(Percentile(r.KeyToPlayNoLookup, 99)),
 		ms(Percentile(r.KeyToPlayLookup, 50)), ms(Percentile(r.KeyToPlayLookup, 99)),
 		float64(r.PerCall())/1024, r.Before.Goroutines, r.Peak.Goroutines, r.After.Goroutines, r.Elapsed.Round(time.Millisecond))
+	for _, l := range []string{"no", "yes"} {
+		p50 := bucketQuantile(r.Before.KeyToPlay[l], r.After.KeyToPlay[l], .50)
+		p99 := bucketQuantile(r.Before.KeyToPlay[l], r.After.KeyToPlay[l], .99)
+		if p99 >= 0 {
+			fmt.Fprintf(w, "controller side (its own histogram, lookup=%s): p50 ≤ %s, p99 ≤ %s\n", l, bound(p50), bound(p99))
+		}
+	}
 	for _, e := range r.FirstErrors {
 		fmt.Fprintf(w, "error: %s\n", e)
 	}
+}
+
+func bound(s float64) string {
+	if math.IsInf(s, 1) {
+		return "∞"
+	}
+	return ms(time.Duration(s * float64(time.Second)))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
