@@ -157,6 +157,8 @@ func (c *call) step(n flow.Node) (flow.Node, error) {
 	switch {
 	case errors.Is(err, errHangup):
 		st.Exit = "hangup"
+	case errors.Is(err, errShutdown):
+		st.Exit = "shutdown"
 	case err != nil:
 		st.Exit = "error"
 	case exit != nil:
@@ -231,6 +233,9 @@ func (c *call) finish(err error) {
 		if c.outcome == "" {
 			c.outcome = hotline.OutcomeHangup
 		}
+	case errors.Is(err, errShutdown):
+		c.log.Warn("call ended by the controller stopping")
+		c.outcome = hotline.OutcomeError
 	case errors.Is(err, errRunaway):
 		c.e.mu.Lock()
 		c.e.stats.Runaway++
@@ -245,8 +250,9 @@ func (c *call) finish(err error) {
 	case c.outcome == "":
 		c.outcome = hotline.OutcomeSelfServed
 	}
-	if !c.hungUp && c.ctx.Err() == nil {
-		ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	if !c.hungUp {
+		// Detached: a call ended by the controller stopping must still leave Stasis.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
 		if err := c.channel.Hangup(ctx, ari.HangupNormal); err != nil && !errors.Is(err, ari.ErrChannelGone) && !errors.Is(err, ari.ErrNotFound) {
 			c.log.Warn("hang up", "err", err)
 		}

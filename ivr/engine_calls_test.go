@@ -181,3 +181,19 @@ func TestRunawayGuardEndsCallWithApology(t *testing.T) {
 		t.Errorf("runaway calls = %d, want 1", got)
 	}
 }
+
+func TestShutdownEndsCallsAndRecordsThem(t *testing.T) {
+	r := startRig(t, billData)
+	c, ctx := r.call(t, "13800138000")
+	must(t, c.Expect(ctx, "common/welcome"))
+	if err := r.h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, steps, end := r.rec.only(t)
+	if got, want := end.Outcome, hotline.OutcomeError; got != want {
+		t.Errorf("outcome = %q, want %q", got, want)
+	}
+	if last := steps[len(steps)-1]; last.Exit != "shutdown" {
+		t.Errorf("last step %s left by %q, want shutdown", last.Node, last.Exit)
+	}
+}

@@ -12,6 +12,9 @@ import (
 // errHangup ends a call's flow when the caller hung up or the channel left Stasis.
 var errHangup = errors.New("caller hung up")
 
+// errShutdown ends a call's flow when the controller stops.
+var errShutdown = errors.New("controller shutting down")
+
 // typeAhead is how many keys a call keeps for the next menu or collect.
 const typeAhead = 32
 
@@ -57,11 +60,19 @@ func (c *call) wait(deadline time.Time, job <-chan jobResult) (waitResult, error
 		case <-timer:
 			return waitResult{timeout: true}, nil
 		case <-c.ctx.Done():
-			return waitResult{}, errHangup
+			return waitResult{}, c.gone()
 		case <-c.inbox.Done():
-			return waitResult{}, errHangup
+			return waitResult{}, c.gone()
 		}
 	}
+}
+
+// gone says why the call's events stopped: the controller is stopping, or the channel is.
+func (c *call) gone() error {
+	if c.e.ctx.Err() != nil {
+		return errShutdown
+	}
+	return errHangup
 }
 
 // absorb applies what every event means to the call whatever it waits for.
@@ -124,7 +135,7 @@ type playback struct {
 func (c *call) startPlay(media []string, lang string, expected time.Duration) (*playback, error) {
 	id := ari.NewID()
 	if err := c.inbox.Own(ari.PlaybackRef(id)); err != nil {
-		return nil, errHangup
+		return nil, c.gone()
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
 	defer cancel()
@@ -135,7 +146,10 @@ func (c *call) startPlay(media []string, lang string, expected time.Duration) (*
 	}
 	if _, err := c.channel.Play(ctx, ari.PlayOptions{ID: id, Media: media, Lang: lang}); err != nil {
 		c.inbox.Release(ari.PlaybackRef(id))
-		if errors.Is(err, ari.ErrChannelGone) || c.ctx.Err() != nil {
+		if c.ctx.Err() != nil {
+			return nil, c.gone()
+		}
+		if errors.Is(err, ari.ErrChannelGone) {
 			return nil, errHangup
 		}
 		return nil, fmt.Errorf("play: %w", err)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/foshan-hotline/hotline/ivr"
@@ -43,10 +44,12 @@ type Harness struct {
 	Cluster *ari.Cluster
 	URL     string
 
-	srv     *http.Server
-	cancel  context.CancelFunc
-	done    chan error
-	tempDir string
+	srv       *http.Server
+	cancel    context.CancelFunc
+	done      chan error
+	tempDir   string
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start starts the simulator on a loopback port and the engine on it, and waits until the
@@ -121,21 +124,22 @@ func Start(o Options) (*Harness, error) {
 }
 
 // Close stops the engine (ending calls in progress), the simulator and removes temporary
-// files.
+// files. It may be called more than once.
 func (h *Harness) Close() error {
-	var err error
-	if h.cancel != nil {
-		h.cancel()
-		err = <-h.done
-	}
-	if h.srv != nil {
-		h.srv.Close()
-	}
-	if h.Sim != nil {
-		h.Sim.Close()
-	}
-	h.cleanup()
-	return err
+	h.closeOnce.Do(func() {
+		if h.cancel != nil {
+			h.cancel()
+			h.closeErr = <-h.done
+		}
+		if h.srv != nil {
+			h.srv.Close()
+		}
+		if h.Sim != nil {
+			h.Sim.Close()
+		}
+		h.cleanup()
+	})
+	return h.closeErr
 }
 
 func (h *Harness) cleanup() {
