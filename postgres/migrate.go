@@ -57,3 +57,14 @@ func SchemaVersion(ctx context.Context, db *sql.DB) (applied, embedded int64, er
 	}
 	return applied, embedded, nil
 }
+
+// MigrateURL opens the database at url, applies every pending migration quietly and closes
+// it: what a test's template database needs (pgtest.Main(m, postgres.MigrateURL)).
+func MigrateURL(ctx context.Context, url string) error {
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	return Migrate(ctx, db, slog.New(slog.DiscardHandler))
+}

@@ -1,10 +1,7 @@
 package seed_test
 
 import (
-	"context"
-	"database/sql"
 	"errors"
-	"log/slog"
 	"regexp"
 	"testing"
 	"time"
@@ -19,14 +16,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	pgtest.Main(m, func(ctx context.Context, url string) error {
-		db, err := sql.Open("postgres", url)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		return postgres.Migrate(ctx, db, slog.New(slog.DiscardHandler))
-	})
+	pgtest.Main(m, postgres.MigrateURL)
 }
 
 // testCitizens keeps the suite fast while leaving room for the proportions to show.
