@@ -135,7 +135,7 @@ Foshan citizen hotline demo
   Asterisk (sim):    ARI http://%s/ari  control http://%s
 `, a.cfg.HTTP.Listen, a.cfg.Demo.SimListen, a.cfg.Demo.SimControl)
 	if len(s.Staff) > 0 {
-		fmt.Fprintln(w, "  desk logins:")
+		fmt.Fprintln(w, "  desk accounts (seeded for the agent desk, which is not built yet):")
 		for _, c := range s.Staff {
 			fmt.Fprintf(w, "    %-12s %-14s %-10s %s\n", c.Username, c.Password, c.Role, c.DisplayName)
 		}
