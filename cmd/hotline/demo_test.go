@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/foshan-hotline/hotline/internal/browsertest"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -54,10 +54,6 @@ func (s *syncBuffer) String() string {
 // browser phone in headless Chromium as a citizen with a water account: the captions must
 // show the latest water bill's amount as the hotline reads it.
 func TestDemoWaterBillInBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("headless Chromium is required: apt-get install chromium (%v)", err)
-	}
 	root, _ := filepath.Abs("../..")
 	url := pgtest.URL(t)
 	httpAddr, simAddr, controlAddr := freeAddr(t), freeAddr(t), freeAddr(t)
@@ -96,7 +92,7 @@ func TestDemoWaterBillInBrowser(t *testing.T) {
 		Mobile    string `db:"mobile"`
 		AmountFen int64  `db:"amount_fen"`
 	}
-	err = db.GetContext(ctx, &caller, `
+	err := db.GetContext(ctx, &caller, `
 SELECT c.mobile, b.amount_fen
 FROM platform.citizens c
 JOIN platform.utility_accounts a ON a.citizen_id = c.id AND a.kind = 'water'
@@ -108,7 +104,7 @@ ORDER BY c.id LIMIT 1`)
 	}
 	amount := speech.Text(speech.Money(caller.AmountFen, speech.Mandarin), speech.Mandarin)
 
-	b := browser(t, ctx, chromium)
+	b := browsertest.New(t, ctx)
 	do := func(what string, a chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(b, a); err != nil {
@@ -132,7 +128,7 @@ ORDER BY c.id LIMIT 1`)
 		os.WriteFile(filepath.Join(os.TempDir(), "demo-water-bill.png"), png, 0o644)
 	}
 	do("hang up", chromedp.KeyEvent("\x1b"))
-	do("see the hang-up", waitJS(`document.getElementById("state").textContent === "已挂断"`))
+	do("see the hang-up", browsertest.WaitJS(`document.getElementById("state").textContent === "已挂断"`))
 
 	// The call's record is complete: ended, with its path through the bills flow.
 	deadline := time.Now().Add(10 * time.Second)
@@ -175,28 +171,8 @@ func waitReady(t *testing.T, ctx context.Context, url string, done <-chan error,
 	}
 }
 
-func browser(t *testing.T, ctx context.Context, path string) context.Context {
-	t.Helper()
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1440, 900))
-	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancel)
-	bctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	return bctx
-}
-
-func waitJS(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))
-}
-
 func captionsInclude(s string) chromedp.Action[chromedp.Void] {
-	return waitJS(fmt.Sprintf(`document.getElementById("captions").innerText.includes(%q)`, s))
+	return browsertest.WaitJS(fmt.Sprintf(`document.getElementById("captions").innerText.includes(%q)`, s))
 }
 
 func tail(s string, n int) string {

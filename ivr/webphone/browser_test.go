@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/foshan-hotline/hotline/internal/browsertest"
 	"github.com/foshan-hotline/hotline/internal/repotest"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -57,51 +57,17 @@ func startBrowserPhone(t *testing.T, ctx context.Context, speed float64, app *sc
 	mux.Handle("/phone/", http.StripPrefix("/phone", phone)) // as hotline demo mounts it
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	p := &browserPhone{t: t, b: newBrowser(t, ctx), manifest: manifest, app: app}
+	p := &browserPhone{t: t, b: browsertest.New(t, ctx), manifest: manifest, app: app}
 	p.step("open the page", chromedp.Steps(
 		chromedp.Navigate(srv.URL+"/phone/"),
 		chromedp.WaitVisible(`.citizen[data-mobile="13800138000"]`),
-		waitJS(`document.getElementById("state").textContent === "空闲"`),
+		browsertest.WaitJS(`document.getElementById("state").textContent === "空闲"`),
 	))
 	return p
 }
 
-// newBrowser starts headless Chromium; the test fails when it is missing.
-func newBrowser(t *testing.T, ctx context.Context) context.Context {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("headless Chromium is required for this test: apt-get install chromium (%v)", err)
-	}
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the tests run as root
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 900),
-	)
-	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancel)
-	bctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	return bctx
-}
-
-// waitJS polls a boolean expression in the page.
-func waitJS(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))
-}
-
 func captionsInclude(s string) chromedp.Action[chromedp.Void] {
-	return waitJS(fmt.Sprintf(`document.getElementById("captions").innerText.includes(%q)`, s))
+	return browsertest.WaitJS(fmt.Sprintf(`document.getElementById("captions").innerText.includes(%q)`, s))
 }
 
 func (p *browserPhone) step(what string, a chromedp.Action[chromedp.Void]) {
@@ -198,8 +164,8 @@ func TestBrowserCall(t *testing.T) {
 	}
 	saveScreenshot(t, shot)
 	p.step("press 1", chromedp.Click(`#pad [data-key="1"]`))
-	p.step("see the hang-up", waitJS(`document.getElementById("state").textContent === "已挂断"`))
-	p.step("hear goodbye", waitJS(`window.webphoneHeard.some(h => h.media === "sound:hotline/common/goodbye")`))
+	p.step("see the hang-up", browsertest.WaitJS(`document.getElementById("state").textContent === "已挂断"`))
+	p.step("hear goodbye", browsertest.WaitJS(`window.webphoneHeard.some(h => h.media === "sound:hotline/common/goodbye")`))
 	p.checkApp()
 
 	want := []string{"sound:hotline/common/welcome"}
@@ -246,8 +212,8 @@ func TestBrowserBargeIn(t *testing.T) {
 	))
 	p.step("hear the welcome", captionsInclude("欢迎"))
 	p.step("press 3 on the keyboard", chromedp.KeyEvent("3"))
-	p.step("see the hang-up", waitJS(`document.getElementById("state").textContent === "已挂断"`))
-	p.step("hear goodbye", waitJS(`window.webphoneHeard.some(h => h.media === "sound:hotline/common/goodbye")`))
+	p.step("see the hang-up", browsertest.WaitJS(`document.getElementById("state").textContent === "已挂断"`))
+	p.step("hear goodbye", browsertest.WaitJS(`window.webphoneHeard.some(h => h.media === "sound:hotline/common/goodbye")`))
 	p.checkApp()
 
 	want := []heardPrompt{
