@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +13,10 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	// Events and responses are decoded on the hot path of every call: segmentio's decoder
+	// is a drop-in for encoding/json at a quarter of its CPU.
+	"github.com/segmentio/encoding/json"
 )
 
 // Client talks to the REST side of one Asterisk node's ARI. It is safe for
@@ -130,7 +133,13 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	// Read whole, then decode: a streaming decoder's buffer would outweigh the small
+	// bodies most calls get (a playback, a channel).
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxEventSize))
+	if err == nil {
+		err = json.Unmarshal(b, out)
+	}
+	if err != nil {
 		return fmt.Errorf("ari: %s %s: decode response: %w", r.method, c.fullPath(r.path), err)
 	}
 	return nil

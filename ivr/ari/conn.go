@@ -1,6 +1,7 @@
 package ari
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -271,13 +272,22 @@ func (c *Conn) session(ctx context.Context) (connected bool, err error) {
 
 // read dispatches events until the socket fails.
 func (c *Conn) read(ctx context.Context, ws *websocket.Conn) error {
+	// Reads wait without a context, which the websocket library would otherwise watch
+	// anew for every message; ctx ending closes the socket instead, which ends the read.
+	stop := context.AfterFunc(ctx, func() { ws.CloseNow() })
+	defer stop()
+	var buf bytes.Buffer // reused: decoded events copy what they keep
 	for {
-		_, data, err := ws.Read(ctx)
+		_, r, err := ws.Reader(context.Background())
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
 		if err != nil {
 			return fmt.Errorf("read events websocket: %w", err)
 		}
 		received := time.Now()
-		ev, err := DecodeEvent(data)
+		ev, err := DecodeEvent(buf.Bytes())
 		if err != nil {
 			c.update(func(h *Health) { h.DecodeErrors++ })
 			c.log.Error("ari event not decoded", slog.String("error", err.Error()))

@@ -2,9 +2,12 @@ package ari
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"time"
+
+	// Events and responses are decoded on the hot path of every call: segmentio's decoder
+	// is a drop-in for encoding/json at a quarter of its CPU.
+	"github.com/segmentio/encoding/json"
 )
 
 // Time is an Asterisk timestamp such as "2026-11-25T17:42:37.438+0000"
