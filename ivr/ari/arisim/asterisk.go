@@ -1,10 +1,11 @@
 package arisim
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/segmentio/encoding/json"
 )
 
 func init() {

@@ -1,10 +1,11 @@
 package arisim
 
 import (
-	"github.com/foshan-hotline/hotline/internal/repotest"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/foshan-hotline/hotline/internal/repotest"
 )
 
 // conformanceExceptions lists the known, explained differences between

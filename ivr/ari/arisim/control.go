@@ -53,7 +53,8 @@ type Call struct {
 	phone   *channel // the channel the phone's user acts on
 	heardCh *channel // the channel whose audio the user hears
 	heard   chan HeardEvent
-	early   []HeardEvent // events before the first Heard call (at most 256)
+	keep    int          // the capacity of heard
+	early   []HeardEvent // events before the first Heard call (at most keep)
 	done    chan struct{}
 	once    sync.Once
 	dropped int
@@ -77,6 +78,9 @@ type CallOptions struct {
 	Context string `json:"context"`
 	// Lang sets the channel language (CHANNEL(language)); default "en".
 	Lang string `json:"lang"`
+	// HeardBuffer bounds the events Heard keeps for a reader that falls behind; default 256.
+	// Thousands of calls whose reader keeps up can take a small one.
+	HeardBuffer int `json:"-"`
 }
 
 // ID returns the call's id in the control API.
@@ -87,13 +91,13 @@ func (c *Call) ChannelID() string { return c.info.ChannelID }
 
 // Heard delivers what the phone experiences, in order (the channel is
 // created on first use to keep idle calls small; earlier events are kept
-// for it). Events beyond its buffer (256) are
-// dropped, never blocking the simulator.
+// for it). Events beyond its buffer (CallOptions.HeardBuffer) are dropped,
+// never blocking the simulator.
 func (c *Call) Heard() <-chan HeardEvent {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	if c.heard == nil {
-		c.heard = make(chan HeardEvent, 256)
+		c.heard = make(chan HeardEvent, c.keep)
 		for _, e := range c.early {
 			c.heard <- e
 		}
@@ -137,6 +141,9 @@ func (s *Sim) PlaceCall(ctx context.Context, o CallOptions) (*Call, error) {
 	}
 	s.channels[c2.id] = c2
 	c := s.newCall("citizen", c1, c2)
+	if o.HeardBuffer > 0 {
+		c.keep = o.HeardBuffer
+	}
 	c.info.Caller, c.info.Exten = o.Caller, o.Exten
 	c.emit(HeardEvent{Type: "placed"})
 	s.runDialplan(c2, o.Context, o.Caller, 1)
@@ -145,7 +152,7 @@ func (s *Sim) PlaceCall(ctx context.Context, o CallOptions) (*Call, error) {
 
 func (s *Sim) newCall(kind string, phone, heard *channel) *Call {
 	s.callSeq++
-	c := &Call{s: s, phone: phone, heardCh: heard, done: make(chan struct{}), flags: map[string]bool{}}
+	c := &Call{s: s, phone: phone, heardCh: heard, keep: 256, done: make(chan struct{}), flags: map[string]bool{}}
 	c.info = CallInfo{ID: "call-" + strconv.FormatUint(s.callSeq, 10), Kind: kind, ChannelID: heard.id, State: "ringing"}
 	phone.call, heard.call = c, c
 	s.calls[c.info.ID] = c
@@ -172,7 +179,7 @@ func (c *Call) emit(e HeardEvent) {
 		default:
 			c.dropped++
 		}
-	case len(c.early) < 256:
+	case len(c.early) < c.keep:
 		c.early = append(c.early, e)
 	default:
 		c.dropped++

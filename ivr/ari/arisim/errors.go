@@ -1,9 +1,10 @@
 package arisim
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // apiError is an ARI error response: a status and a body.

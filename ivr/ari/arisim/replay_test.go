@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/foshan-hotline/hotline/internal/repotest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/foshan-hotline/hotline/internal/repotest"
 )
 
 // tline is one line of a recorded transcript.

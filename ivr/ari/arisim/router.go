@@ -3,13 +3,14 @@ package arisim
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // resp is a handler's answer, rendered by the HTTP layer or the

@@ -1,9 +1,10 @@
 package arisim
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // tsLayout is Asterisk's timestamp format: milliseconds, "+0000".

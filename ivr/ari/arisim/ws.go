@@ -2,7 +2,6 @@ package arisim
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/segmentio/encoding/json"
 )
 
 // socket is one /ari/events websocket. Events are queued without bound
