@@ -34,6 +34,7 @@ type call struct {
 	keyPending  bool // a key came and no prompt has been started since
 	lookedUp    bool // a lookup ran since the last key
 	playStarted time.Time
+	timer       *time.Timer // wait's, reused: one per call rather than one per wait
 
 	// spareTerm is the terminator of an input that ended at its maximum length: pressed
 	// before spareUntil it belongs to that input, not to what comes next.

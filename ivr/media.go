@@ -42,9 +42,13 @@ func (c *call) wait(deadline time.Time, job <-chan jobResult) (waitResult, error
 		if d <= 0 {
 			return waitResult{timeout: true}, nil
 		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timer = t.C
+		if c.timer == nil {
+			c.timer = time.NewTimer(d)
+		} else {
+			c.timer.Reset(d)
+		}
+		defer c.timer.Stop()
+		timer = c.timer.C
 	}
 	for {
 		if ev, ok := c.inbox.TryNext(); ok {
