@@ -42,6 +42,8 @@ type DatabaseConfig struct {
 type HTTPConfig struct {
 	Listen          string        `mapstructure:"listen" yaml:"listen"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" yaml:"shutdown_timeout"`
+	// Pprof serves Go's runtime profiles under /debug/pprof/ for diagnosing load; off by default.
+	Pprof bool `mapstructure:"pprof" yaml:"pprof"`
 }
 
 // PIIConfig holds the keys protecting ID numbers at rest, base64 of 32 bytes each.
@@ -94,6 +96,7 @@ var defaults = map[string]any{
 	"database.connect_timeout": "5s",
 	"http.listen":              "127.0.0.1:8080",
 	"http.shutdown_timeout":    "10s",
+	"http.pprof":               false,
 	"pii.seal_key":             "",
 	"pii.lookup_key":           "",
 	"asterisk.nodes": []map[string]any{{

@@ -80,6 +80,9 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB) (*system, error) {
 	h.probes.Add("database", db.PingContext)
 	h.probes.Add("asterisk", func(context.Context) error { return h.cluster.Ready() })
 	ops.Register(h.mux, h.probes, h.reg)
+	if a.cfg.HTTP.Pprof {
+		ops.RegisterProfiles(h.mux)
+	}
 	return h, nil
 }
 
