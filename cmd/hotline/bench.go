@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -29,6 +30,7 @@ func (a *app) benchCmd() *cobra.Command {
 	var calls int
 	var speed float64
 	var ramp, timeout time.Duration
+	var samples string
 	billsCmd := &cobra.Command{
 		Use:   "calls",
 		Short: "N concurrent simulated calls through the bills flow against the simulator and database.url",
@@ -41,18 +43,19 @@ per call at the peak, and its goroutines before, at the peak and after (from its
 Seed database.url first ('hotline seed --citizens 1000000').`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.benchCalls(cmd, calls, speed, ramp, timeout)
+			return a.benchCalls(cmd, calls, speed, ramp, timeout, samples)
 		},
 	}
 	billsCmd.Flags().IntVar(&calls, "calls", 1000, "concurrent calls")
 	billsCmd.Flags().Float64Var(&speed, "speed", 10, "simulator time compression (prompt lengths, DTMF timing)")
 	billsCmd.Flags().DurationVar(&ramp, "ramp", 30*time.Second, "spread the calls' arrival over this long")
 	billsCmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "bound on each call")
+	billsCmd.Flags().StringVar(&samples, "samples", "", "also write every key→play delay to this CSV file (key time, lookup, µs)")
 	cmd.AddCommand(billsCmd)
 	return cmd
 }
 
-func (a *app) benchCalls(cmd *cobra.Command, calls int, speed float64, ramp, timeout time.Duration) error {
+func (a *app) benchCalls(cmd *cobra.Command, calls int, speed float64, ramp, timeout time.Duration, samples string) error {
 	ctx := cmd.Context()
 	if a.cfg.Database.URL == "" {
 		return errNoDatabase
@@ -126,12 +129,29 @@ func (a *app) benchCalls(cmd *cobra.Command, calls int, speed float64, ramp, tim
 	if err := waitHTTP(ctx, "http://"+httpAddr+"/readyz", time.Minute); err != nil {
 		return fmt.Errorf("controller not ready: %w", err)
 	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "controller under test: http://%s, simulator: http://%s\n", httpAddr, simAddr)
 	res, err := flowtest.RunBillsBench(ctx, sim, flowtest.BenchOptions{Callers: callers, Ramp: ramp, Timeout: timeout, Controller: metrics})
 	if err != nil {
 		return err
 	}
 	res.WriteTable(cmd.OutOrStdout())
+	if samples != "" {
+		return writeFile(samples, res.WriteSamples)
+	}
 	return nil
+}
+
+// writeFile creates name and fills it with write.
+func writeFile(name string, write func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return f.Close()
 }
 
 // loopbackAddr returns a loopback address whose port was free a moment ago.

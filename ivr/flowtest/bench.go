@@ -1,6 +1,7 @@
 package flowtest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -64,16 +65,25 @@ type BenchOptions struct {
 	Controller func(ctx context.Context) (ProcessStats, error)
 }
 
+// KeyToPlay is one measured delay from a key reaching the controller's channel to the next
+// play request the controller made.
+type KeyToPlay struct {
+	At     time.Time // when the key reached the channel
+	Lookup bool      // a database lookup ran in between
+	Delay  time.Duration
+}
+
 // BenchResult is what RunBillsBench measured.
 type BenchResult struct {
 	Calls, Completed, Errors int
 	FirstErrors              []string
-	// KeyToPlay are the delays from a key reaching the controller's channel to the next play
-	// request the controller made: without a database lookup (the language menu) and with
-	// one (main menu: the caller's citizen; account kind: accounts and latest bill).
+	// KeyToPlay are the delays without a database lookup (the language menu) and with one
+	// (main menu: the caller's citizen; account kind: accounts and latest bill).
 	KeyToPlayNoLookup, KeyToPlayLookup []time.Duration
-	Before, Peak, After                ProcessStats
-	Elapsed                            time.Duration
+	// Samples are every delay measured, in no particular order.
+	Samples             []KeyToPlay
+	Before, Peak, After ProcessStats
+	Elapsed             time.Duration
 }
 
 // PerCall is the controller's heap and stack growth at the peak, per call then in progress.
@@ -126,7 +136,7 @@ func RunBillsBench(ctx context.Context, sim *arisim.Sim, o BenchOptions) (BenchR
 			}
 			cctx, cancel := context.WithTimeout(ctx, o.Timeout)
 			defer cancel()
-			noLookup, lookup, err := billsCall(cctx, sim, c, func() {
+			samples, err := billsCall(cctx, sim, c, func() {
 				if arrived.Add(1) == int64(len(o.Callers)) {
 					close(allThere)
 				}
@@ -137,8 +147,14 @@ func RunBillsBench(ctx context.Context, sim *arisim.Sim, o BenchOptions) (BenchR
 			})
 			mu.Lock()
 			defer mu.Unlock()
-			res.KeyToPlayNoLookup = append(res.KeyToPlayNoLookup, noLookup...)
-			res.KeyToPlayLookup = append(res.KeyToPlayLookup, lookup...)
+			for _, s := range samples {
+				if s.Lookup {
+					res.KeyToPlayLookup = append(res.KeyToPlayLookup, s.Delay)
+				} else {
+					res.KeyToPlayNoLookup = append(res.KeyToPlayNoLookup, s.Delay)
+				}
+			}
+			res.Samples = append(res.Samples, samples...)
 			if err != nil {
 				res.Errors++
 				if len(res.FirstErrors) < 5 {
@@ -169,10 +185,12 @@ func RunBillsBench(ctx context.Context, sim *arisim.Sim, o BenchOptions) (BenchR
 
 // billsCall runs one caller through the bills flow, measuring key-to-play delays, and calls
 // hold once the amount has been heard.
-func billsCall(ctx context.Context, sim *arisim.Sim, bc BenchCaller, hold func()) (noLookup, lookup []time.Duration, err error) {
-	c, err := sim.PlaceCall(ctx, arisim.CallOptions{Caller: bc.Mobile, Exten: "12345"})
+func billsCall(ctx context.Context, sim *arisim.Sim, bc BenchCaller, hold func()) (samples []KeyToPlay, err error) {
+	// The caller reads every event as it comes except while held, when what it misses
+	// does not matter: a small buffer keeps ten thousand held calls small.
+	c, err := sim.PlaceCall(ctx, arisim.CallOptions{Caller: bc.Mobile, Exten: "12345", HeardBuffer: 32})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer c.Hangup()
 	heard := c.Heard()
@@ -207,30 +225,26 @@ func billsCall(ctx context.Context, sim *arisim.Sim, bc BenchCaller, hold func()
 	}
 	for _, s := range steps {
 		if _, err := await(s.wait, prompt(s.wait)); err != nil {
-			return noLookup, lookup, err
+			return samples, err
 		}
 		if err := c.Press(ctx, s.key, 0); err != nil {
-			return noLookup, lookup, err
+			return samples, err
 		}
 		at, err := await("key "+s.key, isKey)
 		if err != nil {
-			return noLookup, lookup, err
+			return samples, err
 		}
 		played, err := await("a prompt after key "+s.key, anyPlay)
 		if err != nil {
-			return noLookup, lookup, err
+			return samples, err
 		}
-		if s.lookup {
-			lookup = append(lookup, played.Sub(at))
-		} else {
-			noLookup = append(noLookup, played.Sub(at))
-		}
+		samples = append(samples, KeyToPlay{At: at, Lookup: s.lookup, Delay: played.Sub(at)})
 	}
 	if _, err := await("bills/amount", prompt("bills/amount")); err != nil {
-		return noLookup, lookup, err
+		return samples, err
 	}
 	hold()
-	return noLookup, lookup, nil
+	return samples, nil
 }
 
 // Percentile returns the p-th percentile (0–100, nearest rank) of ds.
@@ -263,6 +277,20 @@ func (r BenchResult) WriteTable(w io.Writer) {
 	for _, e := range r.FirstErrors {
 		fmt.Fprintf(w, "error: %s\n", e)
 	}
+}
+
+// WriteSamples writes every delay as CSV, in the order the keys came: the key's time
+// (RFC 3339, microseconds), whether a lookup ran, the delay in microseconds. Tails are
+// easier to explain against the time they happened.
+func (r BenchResult) WriteSamples(w io.Writer) error {
+	s := slices.Clone(r.Samples)
+	slices.SortFunc(s, func(a, b KeyToPlay) int { return a.At.Compare(b.At) })
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, "key_at,lookup,delay_us")
+	for _, k := range s {
+		fmt.Fprintf(bw, "%s,%t,%d\n", k.At.UTC().Format("2006-01-02T15:04:05.000000Z07:00"), k.Lookup, k.Delay.Microseconds())
+	}
+	return bw.Flush()
 }
 
 func bound(s float64) string {
