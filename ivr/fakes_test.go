@@ -2,7 +2,6 @@ package ivr_test
 
 import (
 	"context"
-	"github.com/foshan-hotline/hotline/internal/repotest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"github.com/foshan-hotline/hotline/ivr"
 	"github.com/foshan-hotline/hotline/ivr/flow"
 	"github.com/foshan-hotline/hotline/ivr/prompts"

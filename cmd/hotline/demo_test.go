@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/foshan-hotline/hotline/internal/browsertest"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/foshan-hotline/hotline/internal/browsertest"
 	"github.com/foshan-hotline/hotline/ivr/speech"
 	"github.com/foshan-hotline/hotline/postgres/pgtest"
 )

@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"github.com/foshan-hotline/hotline/internal/repotest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/foshan-hotline/hotline/internal/repotest"
 )
 
 // transcriptLine is one JSON line of a transcript.

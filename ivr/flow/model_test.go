@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/foshan-hotline/hotline/internal/repotest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 )
 
 func shipped(t *testing.T) *Library {

@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"github.com/foshan-hotline/hotline/internal/repotest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 )
 
 func readTexts(t testing.TB, root, name string) PromptTexts {

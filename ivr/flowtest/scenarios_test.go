@@ -3,11 +3,11 @@ package flowtest_test
 import (
 	"bytes"
 	"context"
-	"github.com/foshan-hotline/hotline/internal/repotest"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"github.com/foshan-hotline/hotline/ivr/flowtest"
 )
 

@@ -3,13 +3,14 @@ package prompts
 import (
 	"errors"
 	"fmt"
-	"go.yaml.in/yaml/v3"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // ManifestFile is the name of the main manifest in a sounds directory.

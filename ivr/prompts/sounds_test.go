@@ -1,9 +1,9 @@
 package prompts
 
 import (
-	"github.com/foshan-hotline/hotline/internal/repotest"
 	"testing"
 
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"github.com/foshan-hotline/hotline/ivr/speech"
 )
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/foshan-hotline/hotline/internal/browsertest"
-	"github.com/foshan-hotline/hotline/internal/repotest"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/internal/browsertest"
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"github.com/foshan-hotline/hotline/ivr/prompts"
 	"github.com/foshan-hotline/hotline/ivr/speech"
 	"github.com/foshan-hotline/hotline/ivr/webphone"

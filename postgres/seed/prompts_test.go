@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"github.com/foshan-hotline/hotline/internal/repotest"
 	"maps"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/foshan-hotline/hotline/internal/repotest"
 	"github.com/foshan-hotline/hotline/ivr/prompts"
 	"github.com/foshan-hotline/hotline/ivr/speech"
 )
