@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -93,8 +94,13 @@ func TestTranscriptEventsDecode(t *testing.T) {
 			// Every field Asterisk sent must land in a struct field.
 			dec := json.NewDecoder(bytes.NewReader(l.Event))
 			dec.DisallowUnknownFields()
-			if err := dec.Decode(newEvent(b.Type)); err != nil {
+			std := newEvent(b.Type)
+			if err := dec.Decode(std); err != nil {
 				t.Errorf("%s seq %d: %s has a field the struct lacks: %v", file, l.Seq, b.Type, err)
+			}
+			// The faster decoder DecodeEvent uses must give what encoding/json gives.
+			if !reflect.DeepEqual(ev, std) {
+				t.Errorf("%s seq %d: %s decodes to\n%+v\nencoding/json gives\n%+v", file, l.Seq, b.Type, ev, std)
 			}
 		}
 	}
