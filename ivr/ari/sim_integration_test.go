@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -274,6 +275,7 @@ func BenchmarkSimCallEvents(b *testing.B) {
 	defer sim.Close()
 
 	var wg sync.WaitGroup
+	var started atomic.Int64
 	opts := ari.ConnOptions{Handler: func(c *ari.Conn, ev ari.Event) {
 		s, ok := ev.(*ari.StasisStart)
 		if !ok {
@@ -281,6 +283,7 @@ func BenchmarkSimCallEvents(b *testing.B) {
 		}
 		in := c.Router().NewInbox(ari.ChannelRef(s.Channel.ID))
 		wg.Go(func() { runBenchCall(b, c, in, s.Channel.ID) })
+		started.Add(1)
 	}}
 	c, err := ari.NewConn(ari.Node{Name: "sim", URL: "http://" + l.Addr().String(), User: "hotline", Password: "hotline-secret", App: "hotline"}, opts)
 	if err != nil {
@@ -301,6 +304,13 @@ func BenchmarkSimCallEvents(b *testing.B) {
 		if _, err := sim.PlaceCall(ctx, arisim.CallOptions{Caller: fmt.Sprintf("138%08d", i)}); err != nil {
 			b.Fatal(err)
 		}
+	}
+	// Every call must have reached the application before waiting for the calls to end.
+	for started.Load() < int64(b.N) {
+		if time.Since(t0) > time.Minute {
+			b.Fatalf("%d of %d calls reached the application", started.Load(), b.N)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
