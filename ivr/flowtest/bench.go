@@ -77,13 +77,23 @@ type KeyToPlay struct {
 type BenchResult struct {
 	Calls, Completed, Errors int
 	FirstErrors              []string
-	// KeyToPlay are the delays without a database lookup (the language menu) and with one
-	// (main menu: the caller's citizen; account kind: accounts and latest bill).
-	KeyToPlayNoLookup, KeyToPlayLookup []time.Duration
-	// Samples are every delay measured, in no particular order.
+	// Samples are every delay measured, in no particular order: without a database lookup
+	// (the language menu) and with one (main menu: the caller's citizen; account kind:
+	// accounts and latest bill).
 	Samples             []KeyToPlay
 	Before, Peak, After ProcessStats
 	Elapsed             time.Duration
+}
+
+// Delays returns the delays measured with a lookup in between, or without.
+func (r BenchResult) Delays(lookup bool) []time.Duration {
+	var ds []time.Duration
+	for _, s := range r.Samples {
+		if s.Lookup == lookup {
+			ds = append(ds, s.Delay)
+		}
+	}
+	return ds
 }
 
 // PerCall is the controller's heap and stack growth at the peak, per call then in progress.
@@ -147,13 +157,6 @@ func RunBillsBench(ctx context.Context, sim *arisim.Sim, o BenchOptions) (BenchR
 			})
 			mu.Lock()
 			defer mu.Unlock()
-			for _, s := range samples {
-				if s.Lookup {
-					res.KeyToPlayLookup = append(res.KeyToPlayLookup, s.Delay)
-				} else {
-					res.KeyToPlayNoLookup = append(res.KeyToPlayNoLookup, s.Delay)
-				}
-			}
 			res.Samples = append(res.Samples, samples...)
 			if err != nil {
 				res.Errors++
@@ -264,8 +267,8 @@ func (r BenchResult) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|\n")
 	fmt.Fprintf(w, "| %d | %d | %d | %d | %s / %s | %s / %s | %.1f KB | %d / %d / %d | %s |\n",
 		r.Calls, r.Peak.ActiveCalls, r.Completed, r.Errors,
-		ms(Percentile(r.KeyToPlayNoLookup, 50)), ms(Percentile(r.KeyToPlayNoLookup, 99)),
-		ms(Percentile(r.KeyToPlayLookup, 50)), ms(Percentile(r.KeyToPlayLookup, 99)),
+		ms(Percentile(r.Delays(false), 50)), ms(Percentile(r.Delays(false), 99)),
+		ms(Percentile(r.Delays(true), 50)), ms(Percentile(r.Delays(true), 99)),
 		float64(r.PerCall())/1024, r.Before.Goroutines, r.Peak.Goroutines, r.After.Goroutines, r.Elapsed.Round(time.Millisecond))
 	for _, l := range []string{"no", "yes"} {
 		p50 := bucketQuantile(r.Before.KeyToPlay[l], r.After.KeyToPlay[l], .50)
