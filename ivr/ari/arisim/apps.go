@@ -119,7 +119,7 @@ func (s *Sim) deliver(a *app, e *ev) {
 	if e.ts.IsZero() {
 		e.ts = s.now()
 	}
-	a.sock.push(e.encode(a.name, s.astID))
+	a.sock.push(e, a.name, s.astID)
 }
 
 // emitChan sends a channel event to every application subscribed to ch.

@@ -13,11 +13,12 @@ import (
 )
 
 // socket is one /ari/events websocket. Events are queued without bound
-// (Asterisk does not drop events for a slow reader either) and written by
-// one goroutine per socket.
+// (Asterisk does not drop events for a slow reader either), and encoded and
+// written by one goroutine per socket, outside the simulator's lock: an event
+// holds snapshots of what it describes, never live state.
 type socket struct {
 	mu     sync.Mutex
-	q      [][]byte
+	q      []queued
 	notify chan struct{}
 	done   chan struct{}
 	conn   *websocket.Conn
@@ -25,13 +26,19 @@ type socket struct {
 	dead   bool
 }
 
-func (k *socket) push(b []byte) {
+// queued is an event waiting for its socket, for one application.
+type queued struct {
+	e          *ev
+	app, astID string
+}
+
+func (k *socket) push(e *ev, app, astID string) {
 	k.mu.Lock()
 	if k.dead {
 		k.mu.Unlock()
 		return
 	}
-	k.q = append(k.q, b)
+	k.q = append(k.q, queued{e, app, astID})
 	k.mu.Unlock()
 	select {
 	case k.notify <- struct{}{}:
@@ -65,9 +72,9 @@ func (k *socket) writeLoop(ctx context.Context) {
 		batch := k.q
 		k.q = nil
 		k.mu.Unlock()
-		for _, b := range batch {
+		for _, q := range batch {
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := k.conn.Write(wctx, websocket.MessageText, b)
+			err := k.conn.Write(wctx, websocket.MessageText, q.e.encode(q.app, q.astID))
 			cancel()
 			if err != nil {
 				return
@@ -177,7 +184,7 @@ func (s *Sim) restOverWS(k *socket, data []byte) {
 	}
 	send := func(body []kv) {
 		e := &ev{typ: "RESTResponse", layout: layoutREST, body: body, ts: s.now()}
-		k.push(e.encode(appName, s.astID))
+		k.push(e, appName, s.astID)
 	}
 	var rq restRequest
 	if err := json.Unmarshal(data, &rq); err != nil {
