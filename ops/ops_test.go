@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -60,5 +61,28 @@ func TestCheckTimeout(t *testing.T) {
 	res := p.Run(context.Background())
 	if len(res) != 1 || res[0].OK {
 		t.Errorf("Run = %+v, want the slow check failed by its deadline", res)
+	}
+}
+
+func TestProfilesOnlyWhenRegistered(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprint("registered=", on), func(t *testing.T) {
+			mux := http.NewServeMux()
+			Register(mux, NewProbes(time.Second), prometheus.NewRegistry())
+			if on {
+				RegisterProfiles(mux)
+			}
+			want := http.StatusNotFound
+			if on {
+				want = http.StatusOK
+			}
+			for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/cmdline"} {
+				rec := httptest.NewRecorder()
+				mux.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+				if got := rec.Code; got != want {
+					t.Errorf("%s = %d, want %d", path, got, want)
+				}
+			}
+		})
 	}
 }
