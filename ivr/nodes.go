@@ -230,10 +230,11 @@ func (c *call) collectNode(n *flow.Collect) (*flow.Exit, string, error) {
 	spec := collectSpec{min: n.Min, max: n.Max, terminator: n.Terminator, firstDigit: n.FirstDigitTimeout,
 		interDigit: n.InterDigitTimeout, overall: n.OverallTimeout}
 	var shown string
+	var retry flow.Prompts // what the caller hears before the next try: why it is asked again
 	for try := 0; try <= n.Retries; try++ {
 		prompts := n.Prompts
 		if try > 0 {
-			prompts = append(append(flow.Prompts{}, n.InvalidPrompts...), n.Prompts...)
+			prompts = append(append(flow.Prompts{}, retry...), n.Prompts...)
 		}
 		if err := c.say(prompts, n.BargeIn); err != nil {
 			return nil, shown, err
@@ -242,6 +243,10 @@ func (c *call) collectNode(n *flow.Collect) (*flow.Exit, string, error) {
 		shown = mask(keys, n.Sensitive)
 		if err != nil {
 			return nil, shown, err
+		}
+		retry = n.InvalidPrompts
+		if keys == "" {
+			retry = n.NoInputPrompts
 		}
 		if !ok {
 			continue
@@ -270,7 +275,7 @@ func mask(keys string, sensitive bool) string {
 func (c *call) lookup(n *flow.Lookup) (*flow.Exit, error) {
 	args, err := n.EvalArgs(c.env())
 	if err != nil {
-		return n.OnError, fmt.Errorf("%s: %w", n.ID(), err)
+		return c.onError(n.OnError, fmt.Errorf("lookup %s: %w", n.ID(), err))
 	}
 	c.lookedUp = true
 	ctx, cancel := context.WithTimeout(c.ctx, n.Timeout)
@@ -295,6 +300,17 @@ func (c *call) lookup(n *flow.Lookup) (*flow.Exit, error) {
 		}
 	}
 	return n.Exit(name), nil
+}
+
+// onError takes a node's error exit for a failure the flow handles (an argument that does not
+// evaluate, say): the failure is logged and the call goes on along the exit. Without a wired
+// exit the failure ends the call with an apology.
+func (c *call) onError(x *flow.Exit, err error) (*flow.Exit, error) {
+	if x == nil || x.To == nil {
+		return nil, err
+	}
+	c.log.Error("node failed; taking its error exit", "err", err)
+	return x, nil
 }
 
 // awaitJob waits for a background job while the call keeps listening to its channel; after
@@ -394,7 +410,8 @@ func (c *call) callback(n *flow.Callback) (*flow.Exit, string, error) {
 	if n.Number != nil {
 		s, err := n.Number.String(c.env())
 		if err != nil {
-			return n.OnError, "", fmt.Errorf("callback %s: %w", n.ID(), err)
+			x, err := c.onError(n.OnError, fmt.Errorf("callback %s: %w", n.ID(), err))
+			return x, "", err
 		}
 		number = s
 	}

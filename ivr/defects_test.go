@@ -1,0 +1,96 @@
+package ivr_test
+
+import (
+	"slices"
+	"testing"
+	"testing/fstest"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr/flow"
+)
+
+// TestCollectNoInputPlaysNoInputPrompts: a caller who presses nothing at a collect hears the
+// no-input prompt, not the invalid-input one.
+func TestCollectNoInputPlaysNoInputPrompts(t *testing.T) {
+	r := startRig(t, billData)
+	c, ctx := r.call(t, "13800138000")
+	toMainMenu(t, c, ctx)
+	must(t, c.Press(ctx, "0", 0))
+	must(t, c.Expect(ctx, "agent/leave_hint"))
+	must(t, c.Press(ctx, "#", 0))
+	must(t, c.Expect(ctx, "agent/leave_menu"))
+	must(t, c.Press(ctx, "2", 0))
+	must(t, c.Expect(ctx, "agent/callback_number"))
+	must(t, c.Press(ctx, "2", 0))
+	must(t, c.Expect(ctx, "agent/enter_callback_number"))
+	// Silence: the try times out.
+	must(t, c.Expect(ctx, "common/no_input", "agent/enter_callback_number"))
+	if slices.Contains(c.Heard, "common/invalid_input") {
+		t.Errorf("heard common/invalid_input after no key at all: %v", c.Heard)
+	}
+	// A wrong number still hears the invalid-input prompt.
+	must(t, c.Press(ctx, "12345678901", 0))
+	must(t, c.Expect(ctx, "common/invalid_input", "agent/enter_callback_number"))
+	must(t, c.Hangup())
+}
+
+// TestArgumentErrorTakesOnError: a lookup or callback whose argument fails to evaluate takes
+// the node's error exit instead of ending the call with an apology.
+func TestArgumentErrorTakesOnError(t *testing.T) {
+	const src = `
+flow: main
+start: lookup
+defaults:
+  error: handled
+  on_timeout: handled
+variables:
+  who: citizen
+nodes:
+  lookup:
+    kind: lookup
+    source: citizen_by_caller
+    args: {mobile: "split(caller, \"\")[40]"}
+    into: who
+    found: done
+    not_found: done
+  callback:
+    kind: callback
+    number: "split(caller, \"\")[40]"
+    queue: general
+    next: done
+    error: handled_callback
+  handled:
+    kind: play
+    prompts: [common/system_busy]
+    next: callback
+  handled_callback:
+    kind: play
+    prompts: [common/system_busy]
+    next: done
+  done:
+    kind: hangup
+    prompts: [common/goodbye]
+`
+	cfg := shipped(t)
+	lib, err := flow.LoadDir(fstest.MapFS{"flows/main.yaml": {Data: []byte(src)}}, "flows", flow.Options{Manifest: cfg.Manifest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, svc := newMemRecorder(), &fakeServices{}
+	cfg.Flows, cfg.Sources, cfg.Services, cfg.Recorder = lib, &fakeSources{LookupFunc: billData}, svc, rec
+	r := startRigWith(t, cfg, rec, svc)
+	c, ctx := r.call(t, "13800138000")
+	must(t, c.WaitEnd(ctx))
+	r.h.Engine.Wait()
+	_, steps, end := r.rec.only(t)
+	var path []string
+	for _, s := range steps {
+		path = append(path, s.Node+":"+s.Exit)
+	}
+	if want := []string{"lookup:error", "handled:next", "callback:error", "handled_callback:next", "done:"}; len(path) < len(want) || !slices.Equal(path[:len(want)], want) {
+		t.Errorf("path = %v, want it to start %v", path, want)
+	}
+	if end.Outcome == hotline.OutcomeError {
+		t.Errorf("outcome = %q: the call failed instead of taking its error exits; path %v", end.Outcome, path)
+	}
+}
