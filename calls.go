@@ -38,6 +38,9 @@ const (
 	OutcomeOverflow    = "overflow"
 	OutcomeError       = "error"
 	OutcomeHangup      = "hangup"
+	// OutcomeNodeLost is a call cut off by its Asterisk node: the node restarted, or its
+	// channel was gone when the controller reconnected after losing the events websocket.
+	OutcomeNodeLost = "node_lost"
 )
 
 // CallEnd completes a call's record.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/foshan-hotline/hotline"
@@ -25,6 +26,8 @@ type call struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	flows   *pinned
+	// lost is set, by reconciliation, when the node no longer has the call's channel.
+	lost atomic.Bool
 
 	lang        string
 	keys        []byte
@@ -72,8 +75,9 @@ func (e *Engine) startCall(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel, orp
 		flows: e.flows.Load(), lang: e.cfg.Language, keepKeys: true,
 	}
 	c.log = e.cfg.Log.With("call_id", c.id, "channel_id", ch.ID, "node_name", conn.Name())
+	key := liveKey{conn.Name(), ch.ID}
 	e.mu.Lock()
-	e.active[ch.ID] = c
+	e.active[key] = c
 	e.stats.Started++
 	e.mu.Unlock()
 	e.calls.Add(1)
@@ -81,7 +85,7 @@ func (e *Engine) startCall(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel, orp
 		defer e.calls.Done()
 		c.run(orphan)
 		e.mu.Lock()
-		delete(e.active, ch.ID)
+		delete(e.active, key)
 		e.stats.Ended++
 		e.stats.ByOutcome[c.outcome]++
 		e.mu.Unlock()
@@ -156,6 +160,9 @@ func (c *call) step(n flow.Node) (flow.Node, error) {
 	exit, input, err := c.exec(n)
 	st.LeftAt, st.Input = time.Now(), input
 	switch {
+	case c.lost.Load():
+		c.log.Warn("call lost with its Asterisk node", "err", err)
+		c.outcome = hotline.OutcomeNodeLost
 	case errors.Is(err, errHangup):
 		st.Exit = "hangup"
 	case errors.Is(err, errShutdown):

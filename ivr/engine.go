@@ -59,10 +59,14 @@ type Engine struct {
 	keyToPlay *latency
 
 	mu     sync.Mutex
-	active map[string]*call // by channel id
+	active map[liveKey]*call
 	conns  map[string]*ari.Conn
 	stats  Stats
 }
+
+// liveKey names a live call: channel ids are unique per Asterisk node only (without
+// systemname they are <epoch>.<counter>, and two nodes can hand out the same one).
+type liveKey struct{ node, channel string }
 
 // pinned is a set of flows with their versions; a call keeps the set it started with.
 type pinned struct {
@@ -72,10 +76,12 @@ type pinned struct {
 
 // Stats are the engine's counters.
 type Stats struct {
-	Active    int
-	Started   uint64
-	Ended     uint64
-	Runaway   uint64
+	Active  int
+	Started uint64
+	Ended   uint64
+	Runaway uint64
+	// Orphans counts the channels found in the application after a reconnect that no call
+	// owned, and which the engine took over to end politely.
 	Orphans   uint64
 	ByOutcome map[string]uint64
 }
@@ -119,7 +125,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg:       cfg,
 		voice:     &voice{manifest: cfg.Manifest, dir: cfg.SoundsDir, uri: cfg.SoundURI, fallback: cfg.Language, lengths: map[string]time.Duration{}},
 		ctx:       context.Background(),
-		active:    map[string]*call{},
+		active:    map[liveKey]*call{},
 		conns:     map[string]*ari.Conn{},
 		stats:     Stats{ByOutcome: map[string]uint64{}},
 		keyToPlay: newLatency(),
@@ -188,22 +194,25 @@ func (e *Engine) handle(conn *ari.Conn, ev ari.Event) {
 func (e *Engine) reconcile(ctx context.Context, r ari.Reconciliation) {
 	for _, id := range r.Gone {
 		e.mu.Lock()
-		c := e.active[id]
+		c := e.active[liveKey{r.Node, id}]
 		e.mu.Unlock()
 		if c != nil {
+			c.lost.Store(true)
 			c.cancel()
 		}
 	}
+	conn := e.connOf(r.Node)
+	if conn == nil {
+		return
+	}
 	for _, ch := range r.Unowned {
 		e.mu.Lock()
-		_, owned := e.active[ch.ID]
-		e.stats.Orphans++
+		_, owned := e.active[liveKey{r.Node, ch.ID}]
+		if !owned {
+			e.stats.Orphans++
+		}
 		e.mu.Unlock()
 		if owned {
-			continue
-		}
-		conn := e.connOf(r.Node)
-		if conn == nil {
 			continue
 		}
 		inbox := conn.Router().NewInbox(ari.ChannelRef(ch.ID))
