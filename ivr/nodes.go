@@ -341,7 +341,7 @@ func (c *call) awaitJob(done <-chan jobResult, filler flow.Prompts, fillerAfter,
 			return *r.job, nil
 		case r.timeout && fillerDue:
 			fillerDue = false
-			ids, err := expand(filler, c.env(), c.lang)
+			ids, err := expand(filler, c.env(), c.lang, c.e.cfg.Location)
 			if err != nil {
 				c.log.Error("filler prompt", "err", err)
 				continue

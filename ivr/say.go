@@ -87,8 +87,10 @@ func (v *voice) segments(ids []string, lang string) ([]segment, []string) {
 }
 
 // expand evaluates a prompt list on env into prompt ids: static ids as written, values
-// spoken by the rules of package speech in lang.
-func expand(items flow.Prompts, env map[string]any, lang string) ([]string, error) {
+// spoken by the rules of package speech in lang. Dates and times are spoken in loc, the
+// hotline's time zone, whatever zone the value came in: a database session in UTC hands
+// out 2026-03-15 21:23 UTC for what a caller in Foshan knows as the 16th.
+func expand(items flow.Prompts, env map[string]any, lang string, loc *time.Location) ([]string, error) {
 	sl := speech.Lang(lang)
 	var ids []string
 	add := func(frags []speech.Fragment) {
@@ -127,6 +129,7 @@ func expand(items flow.Prompts, env map[string]any, lang string) ([]string, erro
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", it.Pos, err)
 			}
+			t = t.In(loc)
 			switch it.Kind {
 			case flow.ItemDate:
 				add(speech.Date(t, sl))
@@ -155,7 +158,7 @@ func (c *call) say(items flow.Prompts, bargeIn bool) error {
 	if len(items) == 0 {
 		return nil
 	}
-	ids, err := expand(items, c.env(), c.lang)
+	ids, err := expand(items, c.env(), c.lang, c.e.cfg.Location)
 	if err != nil {
 		c.log.Error("prompt list", "err", err)
 	}
