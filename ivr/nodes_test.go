@@ -222,4 +222,3 @@ func (p *proxy) restore() {
 	defer p.mu.Unlock()
 	p.down = false
 }
-
