@@ -1,12 +1,16 @@
 package ivr_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
 	"github.com/foshan-hotline/hotline/ivr/flow"
+	"github.com/foshan-hotline/hotline/ivr/flowtest"
 )
 
 // TestCollectNoInputPlaysNoInputPrompts: a caller who presses nothing at a collect hears the
@@ -92,5 +96,51 @@ nodes:
 	}
 	if end.Outcome == hotline.OutcomeError {
 		t.Errorf("outcome = %q: the call failed instead of taking its error exits; path %v", end.Outcome, path)
+	}
+}
+
+// TestRecordingNoticeIsHeardInFull: a key pressed during the welcome does not cut the legal
+// recording notice; it is kept and answers the language menu.
+func TestRecordingNoticeIsHeardInFull(t *testing.T) {
+	r := startRig(t, billData)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	call, err := r.h.Sim.PlaceCall(ctx, arisim.CallOptions{Caller: "13800138000", Exten: "12345"})
+	must(t, err)
+	defer call.Hangup()
+	var notice arisim.HeardEvent
+	for {
+		var e arisim.HeardEvent
+		select {
+		case e = <-call.Heard():
+		case <-ctx.Done():
+			t.Fatal("the main menu never came")
+		}
+		if e.Type == "hangup" {
+			t.Fatal("the call ended")
+		}
+		switch {
+		case e.Type == "play" && flowtest.PromptID(e.Media) == "common/welcome":
+			must(t, call.Press(ctx, "1", 0))
+		case e.Type == "play" && flowtest.PromptID(e.Media) == "common/recording_notice":
+			notice = e
+		case e.Type == "stop" && notice.PlaybackID != "" && e.PlaybackID == notice.PlaybackID:
+			// The simulator runs 20 times faster than life.
+			full := time.Duration(notice.DurationMS) * time.Millisecond / 20
+			if played := e.Time.Sub(notice.Time); played < full*9/10 {
+				t.Errorf("the recording notice played %v of %v", played, full)
+			}
+			notice.PlaybackID = "done"
+		case e.Type == "play" && flowtest.PromptID(e.Media) == "common/language_choice":
+			t.Error("the language menu was played although its key had been pressed")
+		case e.Type == "play" && flowtest.PromptID(e.Media) == "main/menu":
+			if notice.PlaybackID != "done" {
+				t.Errorf("the main menu came before the notice ended")
+			}
+			if e.Lang != "zh" {
+				t.Errorf("main menu in %q, want zh (the key chose Mandarin)", e.Lang)
+			}
+			return
+		}
 	}
 }

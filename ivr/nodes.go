@@ -14,7 +14,7 @@ import (
 func (c *call) exec(n flow.Node) (*flow.Exit, string, error) {
 	switch n := n.(type) {
 	case *flow.Play:
-		return n.Next, "", c.say(n.Prompts, n.BargeIn)
+		return n.Next, "", c.sayNode(n.Prompts, n.BargeIn)
 	case *flow.Menu:
 		return c.menu(n)
 	case *flow.Collect:
@@ -128,7 +128,7 @@ func (c *call) readKey(timeout time.Duration) (string, error) {
 func (c *call) menu(n *flow.Menu) (*flow.Exit, string, error) {
 	noInput, noMatch := 0, 0
 	for {
-		if err := c.say(n.Prompts, n.BargeIn); err != nil {
+		if err := c.sayNode(n.Prompts, n.BargeIn); err != nil {
 			return nil, "", err
 		}
 		key, err := c.readKey(n.Timeout)
@@ -236,7 +236,7 @@ func (c *call) collectNode(n *flow.Collect) (*flow.Exit, string, error) {
 		if try > 0 {
 			prompts = append(append(flow.Prompts{}, retry...), n.Prompts...)
 		}
-		if err := c.say(prompts, n.BargeIn); err != nil {
+		if err := c.sayNode(prompts, n.BargeIn); err != nil {
 			return nil, shown, err
 		}
 		keys, ok, err := c.readDigits(spec)

@@ -165,16 +165,36 @@ func (c *call) say(items flow.Prompts, bargeIn bool) error {
 	return c.sayIDs(ids, bargeIn)
 }
 
+// sayNode plays the prompts of a play, menu or collect node. With barge-in a key stops them;
+// without, they play in full (a legal notice, say) and the keys pressed meanwhile are kept
+// for the next input, so a caller who knows the menus still types ahead.
+func (c *call) sayNode(items flow.Prompts, bargeIn bool) error {
+	if bargeIn {
+		return c.say(items, true)
+	}
+	ids, err := expand(items, c.env(), c.lang, c.e.cfg.Location)
+	if err != nil {
+		c.log.Error("prompt list", "err", err)
+	}
+	return c.play(ids, false, true)
+}
+
 // sayIDs plays prompt ids; see say.
 func (c *call) sayIDs(ids []string, bargeIn bool) error {
 	if bargeIn && len(c.keys) > 0 {
 		return nil // the caller already answered what this prompt asks
 	}
+	return c.play(ids, bargeIn, bargeIn)
+}
+
+// play plays prompt ids in turn: a key stops them with bargeIn, and keys pressed meanwhile
+// are kept for the next input with keep (dropped otherwise).
+func (c *call) play(ids []string, bargeIn, keep bool) error {
 	segs, missing := c.e.voice.segments(ids, c.lang)
 	if len(missing) > 0 {
 		c.log.Error("prompts missing in every language", "prompts", missing)
 	}
-	c.keepKeys = bargeIn
+	c.keepKeys = keep
 	defer func() { c.keepKeys = true }()
 	for _, s := range segs {
 		p, err := c.startPlay(s.media, s.lang, s.expected)
