@@ -144,3 +144,34 @@ func TestRecordingNoticeIsHeardInFull(t *testing.T) {
 		}
 	}
 }
+
+// TestIncompleteLanguageIsNotSpoken: English has a few prompts only, so a flow that asks for
+// it keeps speaking Mandarin rather than mix the two within a sentence.
+func TestIncompleteLanguageIsNotSpoken(t *testing.T) {
+	const src = `
+flow: main
+start: english
+nodes:
+  english:
+    kind: language
+    set: en
+    next: hello
+  hello:
+    kind: hangup
+    prompts: [common/welcome]
+`
+	cfg := shipped(t)
+	lib, err := flow.LoadDir(fstest.MapFS{"flows/main.yaml": {Data: []byte(src)}}, "flows", flow.Options{Manifest: cfg.Manifest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, svc := newMemRecorder(), &fakeServices{}
+	cfg.Flows, cfg.Sources, cfg.Services, cfg.Recorder = lib, &fakeSources{LookupFunc: billData}, svc, rec
+	r := startRigWith(t, cfg, rec, svc)
+	c, ctx := r.call(t, "13800138000")
+	must(t, c.Expect(ctx, "common/welcome"))
+	if got, want := c.Langs[0], "zh"; got != want {
+		t.Errorf("welcome played in %q, want %q", got, want)
+	}
+	must(t, c.WaitEnd(ctx))
+}

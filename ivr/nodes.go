@@ -75,8 +75,10 @@ func (c *call) exec(n flow.Node) (*flow.Exit, string, error) {
 			}
 			lang = s
 		}
-		if _, ok := c.e.cfg.Manifest.Language(lang); !ok {
-			c.log.Warn("unknown language, keeping the current one", "language", lang)
+		// Only a complete language is spoken: a partial one would mix languages within a
+		// sentence, its missing prompts and values falling back to Mandarin.
+		if l, ok := c.e.cfg.Manifest.Language(lang); !ok || !l.Required {
+			c.log.Warn("language unknown or incomplete, keeping the current one", "language", lang)
 			lang = c.lang
 		}
 		c.lang = lang
