@@ -25,7 +25,7 @@ var skills = []skill{
 	{"general", "综合咨询"},
 }
 
-// staffMember is a demo desk user; skills maps skill id to level (1–10).
+// staffMember is a demo desk user; skills maps skill id to level (1 basic … 5 expert).
 type staffMember struct {
 	username, name, role, endpoint string
 	skills                         []skillLevel
@@ -37,13 +37,13 @@ type skillLevel struct {
 }
 
 var staffMembers = []staffMember{
-	{"agent01", "陈小燕", "agent", "PJSIP/1001", []skillLevel{{"social_security", 8}, {"housing_fund", 6}, {"general", 5}}},
-	{"agent02", "李志明", "agent", "PJSIP/1002", []skillLevel{{"health", 8}, {"food_drug", 6}, {"general", 5}}},
-	{"agent03", "黄嘉欣", "agent", "PJSIP/1003", []skillLevel{{"education", 7}, {"population", 7}, {"community", 6}, {"general", 5}}},
-	{"agent04", "梁伟强", "agent", "PJSIP/1004", []skillLevel{{"public_safety", 8}, {"transport", 8}, {"general", 5}}},
-	{"agent05", "何佩珊", "agent", "PJSIP/1005", []skillLevel{{"disability", 8}, {"community", 7}, {"social_security", 5}, {"general", 5}}},
-	{"agent06", "罗俊杰", "agent", "PJSIP/1006", []skillLevel{{"housing_fund", 8}, {"social_security", 6}, {"transport", 5}, {"general", 6}}},
-	{"supervisor", "张丽华", "supervisor", "PJSIP/1100", []skillLevel{{"general", 7}}},
+	{"agent01", "陈小燕", "agent", "PJSIP/1001", []skillLevel{{"social_security", 5}, {"housing_fund", 4}, {"general", 3}}},
+	{"agent02", "李志明", "agent", "PJSIP/1002", []skillLevel{{"health", 5}, {"food_drug", 4}, {"general", 3}}},
+	{"agent03", "黄嘉欣", "agent", "PJSIP/1003", []skillLevel{{"education", 4}, {"population", 4}, {"community", 4}, {"general", 3}}},
+	{"agent04", "梁伟强", "agent", "PJSIP/1004", []skillLevel{{"public_safety", 5}, {"transport", 5}, {"general", 3}}},
+	{"agent05", "何佩珊", "agent", "PJSIP/1005", []skillLevel{{"disability", 5}, {"community", 4}, {"social_security", 3}, {"general", 3}}},
+	{"agent06", "罗俊杰", "agent", "PJSIP/1006", []skillLevel{{"housing_fund", 5}, {"social_security", 4}, {"transport", 3}, {"general", 4}}},
+	{"supervisor", "张丽华", "supervisor", "PJSIP/1100", []skillLevel{{"general", 4}}},
 	{"admin", "系统管理员", "admin", "", nil},
 }
 

@@ -1,0 +1,118 @@
+package hotline
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors of the contact centre, mapped to HTTP statuses at the agent API's edge.
+var (
+	// ErrConflict means the request does not fit the current state (an agent on a call
+	// asked to go available, a hold of a call not bridged …); it maps to 409.
+	ErrConflict = errors.New("not possible in the current state")
+	// ErrForbidden means the user may not do this (role or object-level check); 403.
+	ErrForbidden = errors.New("forbidden")
+	// ErrUnauthorized means no valid session; 401.
+	ErrUnauthorized = errors.New("not logged in")
+	// ErrInvalid means the request is malformed or a value is out of range; 400.
+	ErrInvalid = errors.New("invalid request")
+)
+
+// Role is what a desk user may do.
+type Role string
+
+// Desk roles: a supervisor is also an agent, an admin also a supervisor.
+const (
+	RoleAgent      Role = "agent"      // 坐席
+	RoleSupervisor Role = "supervisor" // 班长
+	RoleAdmin      Role = "admin"      // 管理员
+)
+
+// AtLeast reports whether r includes the rights of min.
+func (r Role) AtLeast(min Role) bool { return roleRank[r] >= roleRank[min] && roleRank[min] > 0 }
+
+var roleRank = map[Role]int{RoleAgent: 1, RoleSupervisor: 2, RoleAdmin: 3}
+
+// AgentState is where an agent is in their working day.
+type AgentState string
+
+// Agent states; every transition is a row of hotline.agent_state_log.
+const (
+	AgentOffline   AgentState = "offline"   // 未登录
+	AgentAvailable AgentState = "available" // 空闲
+	AgentRinging   AgentState = "ringing"   // 振铃: an offer in progress
+	AgentTalking   AgentState = "talking"   // 通话
+	AgentWrapUp    AgentState = "wrap_up"   // 话后处理
+	AgentPaused    AgentState = "paused"    // 小休/用餐/会议/培训, with a reason code
+	AgentMissed    AgentState = "missed"    // 未接: an offer rang out or was rejected
+)
+
+// Agent is a desk user who may answer calls.
+type Agent struct {
+	ID          int64  `db:"id"`
+	Username    string `db:"username"`
+	DisplayName string `db:"display_name"`
+	Role        Role   `db:"role"`
+	// Endpoint is the phone the controller rings: PJSIP/1001, SIP/1001 or Local/…; empty
+	// for a user who takes no calls.
+	Endpoint string `db:"endpoint"`
+	Active   bool   `db:"active"`
+}
+
+// AgentSkill is a skill of an agent with its level, 1 (basic) to 5 (expert).
+type AgentSkill struct {
+	Skill string `db:"skill_id"`
+	Level int    `db:"level"`
+}
+
+// AgentStatus is an agent's state now.
+type AgentStatus struct {
+	AgentID int64      `db:"agent_id"`
+	State   AgentState `db:"state"`
+	// Reason is the pause reason code when paused.
+	Reason string    `db:"reason"`
+	Since  time.Time `db:"since"`
+	// CallID is the call the agent is ringing for or talking on; "" otherwise.
+	CallID string `db:"call_id"`
+	// WrapUpUntil is when wrap-up ends by itself; zero outside wrap-up.
+	WrapUpUntil time.Time `db:"wrap_up_until"`
+	// PendingPause is the pause reason asked for during a call, taken after wrap-up.
+	PendingPause string `db:"pending_pause"`
+}
+
+// Queue routing strategies: which of the available agents with the skill gets a call.
+const (
+	// StrategyLongestIdle picks the agent idle longest (the default).
+	StrategyLongestIdle = "longest_idle"
+	// StrategyFewestCalls picks the agent who answered the fewest calls today.
+	StrategyFewestCalls = "fewest_calls"
+	// StrategySkillLevel picks the highest skill level, then the longest idle.
+	StrategySkillLevel = "skill_level"
+)
+
+// Offer outcomes.
+const (
+	OfferPending   = "pending"
+	OfferAccepted  = "accepted"  // the agent answered and was bridged with the caller
+	OfferRejected  = "rejected"  // the agent's phone was busy or declined
+	OfferTimeout   = "timeout"   // rang out
+	OfferFailed    = "failed"    // the phone could not be called (unregistered, error)
+	OfferCancelled = "cancelled" // the caller hung up or left the queue while it rang
+)
+
+// Offer is a waiting call given to one agent: the controller that owns the call rings the
+// agent's endpoint and bridges the two on answer.
+type Offer struct {
+	ID       int64  `db:"id"`
+	CallID   string `db:"call_id"`
+	EntryID  int64  `db:"entry_id"`
+	AgentID  int64  `db:"agent_id"`
+	QueueID  string `db:"queue_id"`
+	Endpoint string `db:"endpoint"`
+	// Instance is the controller that owns the call and rings the agent.
+	Instance    string        `db:"instance_id"`
+	RingTimeout time.Duration `db:"-"`
+	// Whisper is a prompt played to the agent before bridging; "" for none.
+	Whisper   string    `db:"-"`
+	OfferedAt time.Time `db:"offered_at"`
+}
