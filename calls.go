@@ -52,6 +52,7 @@ type CallEnd struct {
 	Language   string
 	CitizenID  int64  // 0 when the caller was not identified
 	QueueID    string // "" when the call never queued
+	AgentID    int64  // the last agent the caller talked to; 0 for none
 	FollowUp   bool
 }
 

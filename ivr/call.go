@@ -55,6 +55,12 @@ type call struct {
 	queueID   string
 	followUp  bool
 	moh       bool
+	agentID   int64
+
+	// queued is set while the call waits in a queue and takes offers (under e.mu); offers
+	// delivers them to the call's goroutine.
+	queued bool
+	offers chan jobResult
 }
 
 // frame is one run of one flow: its variables and where to go on return.
@@ -72,12 +78,13 @@ func (e *Engine) startCall(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel, orp
 	c := &call{
 		e: e, id: ari.NewID(), conn: conn, inbox: inbox, channel: conn.Client().Channel(ch.ID),
 		caller: ch.Caller.Number, called: ch.Dialplan.Exten, ctx: ctx, cancel: cancel,
-		flows: e.flows.Load(), lang: e.cfg.Language, keepKeys: true,
+		flows: e.flows.Load(), lang: e.cfg.Language, keepKeys: true, offers: make(chan jobResult, 1),
 	}
 	c.log = e.cfg.Log.With("call_id", c.id, "channel_id", ch.ID, "node_name", conn.Name())
 	key := liveKey{conn.Name(), ch.ID}
 	e.mu.Lock()
 	e.active[key] = c
+	e.byCall[c.id] = c
 	e.stats.Started++
 	e.mu.Unlock()
 	e.calls.Add(1)
@@ -86,6 +93,7 @@ func (e *Engine) startCall(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel, orp
 		c.run(orphan)
 		e.mu.Lock()
 		delete(e.active, key)
+		delete(e.byCall, c.id)
 		e.stats.Ended++
 		e.stats.ByOutcome[c.outcome]++
 		e.mu.Unlock()
@@ -267,7 +275,7 @@ func (c *call) finish(err error) {
 		cancel()
 	}
 	end := hotline.CallEnd{CallID: c.id, EndedAt: time.Now(), AnsweredAt: c.answered, Outcome: c.outcome,
-		Language: c.lang, CitizenID: c.citizenID, QueueID: c.queueID, FollowUp: c.followUp}
+		Language: c.lang, CitizenID: c.citizenID, QueueID: c.queueID, AgentID: c.agentID, FollowUp: c.followUp}
 	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.EndCall(ctx, end) }); err != nil {
 		c.log.Error("record call end", "err", err)
 	}

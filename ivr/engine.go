@@ -33,6 +33,9 @@ type Config struct {
 	Sources   flow.Sources
 	Services  Services
 	Recorder  Recorder
+	// ACD receives how the offers of agents to queued calls went; nil when no agent answers
+	// (queued calls hold, then overflow).
+	ACD ACD
 	Log       *slog.Logger
 	// Location is the time zone of business hours and spoken dates (China Standard Time).
 	Location *time.Location
@@ -60,6 +63,7 @@ type Engine struct {
 
 	mu     sync.Mutex
 	active map[liveKey]*call
+	byCall map[string]*call // by call id
 	conns  map[string]*ari.Conn
 	stats  Stats
 }
@@ -126,6 +130,7 @@ func New(cfg Config) (*Engine, error) {
 		voice:     &voice{manifest: cfg.Manifest, dir: cfg.SoundsDir, uri: cfg.SoundURI, fallback: cfg.Language, lengths: map[string]time.Duration{}},
 		ctx:       context.Background(),
 		active:    map[liveKey]*call{},
+		byCall:    map[string]*call{},
 		conns:     map[string]*ari.Conn{},
 		stats:     Stats{ByOutcome: map[string]uint64{}},
 		keyToPlay: newLatency(),

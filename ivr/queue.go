@@ -11,7 +11,10 @@ import (
 
 // queue waits in a skill's queue with music on hold, announcing the position and estimated
 // wait every AnnounceEvery. LeaveKey leaves for a message or a callback; MaxWait overflows.
-// Agents are assigned by the agent desk's ACD; until one answers, the call holds here.
+// The ACD offers the call to agents (Engine.Offer): their phone rings while the caller keeps
+// the music, and the one who answers is bridged with the caller. An offer that fails leaves
+// the caller waiting at their place. When the agent hangs up first the flow goes on by the
+// Answered exit.
 func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
 	if err := c.say(n.Prompts, true); err != nil {
 		return nil, "", err
@@ -26,7 +29,13 @@ func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
 		return n.Overflow, "", nil
 	}
 	c.queueID = n.Queue
+	var offers <-chan jobResult
+	if c.e.cfg.ACD != nil {
+		offers = c.offers
+		c.setQueued(true)
+	}
 	leave := func(outcome string) {
+		c.setQueued(false)
 		if err := c.service(func(ctx context.Context) error { return c.e.cfg.Services.LeaveQueue(ctx, entry, outcome) }); err != nil {
 			c.log.Error("leave queue", "queue", n.Queue, "err", err)
 		}
@@ -44,11 +53,28 @@ func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
 		if giveUp.Before(deadline) {
 			deadline = giveUp
 		}
-		r, err := c.wait(deadline, nil)
+		r, err := c.wait(deadline, offers)
 		if err != nil {
 			leave(hotline.QueueAbandoned)
 			c.outcome = hotline.OutcomeAbandoned
 			return nil, "", err
+		}
+		if r.job != nil {
+			connected, err := c.connectAgent(n, r.job.value.(hotline.Offer))
+			if connected {
+				c.setQueued(false) // the ACD marked the entry answered
+				if err != nil {
+					return nil, "", err
+				}
+				return n.Answered, "", nil
+			}
+			if err != nil {
+				leave(hotline.QueueAbandoned)
+				c.outcome = hotline.OutcomeAbandoned
+				return nil, "", err
+			}
+			c.startMOH(n.MOH)
+			continue
 		}
 		if !r.timeout {
 			continue

@@ -505,10 +505,11 @@ const endsUpdate = `
 		language = COALESCE(NULLIF(r.language, ''), c.language),
 		citizen_id = COALESCE(NULLIF(r.citizen_id, 0), c.citizen_id),
 		queue_id = COALESCE(NULLIF(r.queue_id, ''), c.queue_id),
+		agent_id = COALESCE(NULLIF(r.agent_id, 0), c.agent_id),
 		follow_up = c.follow_up OR r.follow_up
 	FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
-	            $8::boolean[])
-	     AS r (id, ended_at, answered_at, outcome, language, citizen_id, queue_id, follow_up)
+	            $8::boolean[], $9::bigint[])
+	     AS r (id, ended_at, answered_at, outcome, language, citizen_id, queue_id, follow_up, agent_id)
 	WHERE c.id = r.id
 	RETURNING c.id::text`
 
@@ -533,14 +534,15 @@ func (l *CallLog) updateEnds(ctx context.Context, rows []endRow) ([]int, error) 
 	n := len(rows)
 	ids, ended, answered, outcomes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	langs, queues := make([]string, n), make([]string, n)
-	citizens, followUps := make([]int64, n), make([]bool, n)
+	citizens, agents, followUps := make([]int64, n), make([]int64, n), make([]bool, n)
 	for i, r := range rows {
 		ids[i], ended[i], answered[i], outcomes[i] = r.CallID, timeText(r.EndedAt), timeText(r.AnsweredAt), r.Outcome
 		langs[i], queues[i], citizens[i], followUps[i] = r.Language, r.QueueID, r.CitizenID, r.FollowUp
+		agents[i] = r.AgentID
 	}
 	var updated []string
 	err := l.db.SelectContext(ctx, &updated, endsUpdate, pq.Array(ids), pq.Array(ended), pq.Array(answered),
-		pq.Array(outcomes), pq.Array(langs), pq.Array(citizens), pq.Array(queues), pq.Array(followUps))
+		pq.Array(outcomes), pq.Array(langs), pq.Array(citizens), pq.Array(queues), pq.Array(followUps), pq.Array(agents))
 	if err != nil {
 		return nil, fmt.Errorf("write %d call ends: %w", n, err)
 	}

@@ -1,0 +1,195 @@
+package ivr_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
+	"github.com/foshan-hotline/hotline/ivr/flowtest"
+)
+
+// fakeACD records what the calls report about their offers.
+type fakeACD struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (f *fakeACD) note(format string, args ...any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, fmt.Sprintf(format, args...))
+	return nil
+}
+
+func (f *fakeACD) OfferAnswered(ctx context.Context, offerID int64) error {
+	return f.note("answered %d", offerID)
+}
+
+func (f *fakeACD) OfferEnded(ctx context.Context, offerID int64, outcome, cause string) error {
+	return f.note("ended %d %s", offerID, outcome)
+}
+
+func (f *fakeACD) ConversationEnded(ctx context.Context, offerID int64) error {
+	return f.note("conversation %d", offerID)
+}
+
+func (f *fakeACD) seen() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.events)
+}
+
+// waitFor polls cond until it holds or ctx ends.
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		if ctx.Err() != nil {
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// agentRig is a caller waiting in the general queue and simulated agent phones.
+type agentRig struct {
+	*rig
+	acd    *fakeACD
+	caller *flowtest.Caller
+	ctx    context.Context
+}
+
+func startAgentRig(t *testing.T, phones map[string]arisim.PhoneBehaviour) *agentRig {
+	t.Helper()
+	cfg := shipped(t)
+	rec, svc, acd := newMemRecorder(), &fakeServices{}, &fakeACD{}
+	cfg.Sources, cfg.Services, cfg.Recorder, cfg.ACD = &fakeSources{LookupFunc: billData}, svc, rec, acd
+	r := startRigWith(t, cfg, rec, svc)
+	for res, b := range phones {
+		r.h.Sim.SetEndpoint(arisim.EndpointConfig{Technology: "PJSIP", Resource: res, Registered: true, Behaviour: b})
+	}
+	c, ctx := r.call(t, "13800138000")
+	toMainMenu(t, c, ctx)
+	must(t, c.Press(ctx, "0", 0))
+	must(t, c.Expect(ctx, "common/transfer_agent", "agent/leave_hint"))
+	waitFor(t, ctx, "the caller to enter the queue", func() bool {
+		r.svc.mu.Lock()
+		defer r.svc.mu.Unlock()
+		return len(r.svc.Queued) == 1
+	})
+	return &agentRig{rig: r, acd: acd, caller: c, ctx: ctx}
+}
+
+func (a *agentRig) offer(t *testing.T, id int64, endpoint string) {
+	t.Helper()
+	o := hotline.Offer{ID: id, CallID: a.callID(t), AgentID: id, QueueID: "general", Endpoint: endpoint, RingTimeout: 5 * time.Second}
+	// The call takes offers once its queue entry is written; retry briefly until then.
+	waitFor(t, a.ctx, "the call to take the offer", func() bool { return a.h.Engine.Offer(a.ctx, o) })
+}
+
+func (a *agentRig) callID(t *testing.T) string {
+	a.rec.mu.Lock()
+	defer a.rec.mu.Unlock()
+	for id := range a.rec.calls {
+		return id
+	}
+	t.Fatal("no call recorded")
+	return ""
+}
+
+// agentPhone returns the simulator's call of the agent's phone once it rings.
+func (a *agentRig) agentPhone(t *testing.T, endpoint string) *arisim.Call {
+	t.Helper()
+	var id string
+	waitFor(t, a.ctx, "the agent's phone to ring", func() bool {
+		for _, ci := range a.h.Sim.Calls() {
+			if ci.Kind == "agent" && ci.Endpoint == endpoint {
+				id = ci.ID
+				return true
+			}
+		}
+		return false
+	})
+	c, err := a.h.Sim.Call(id)
+	must(t, err)
+	return c
+}
+
+func TestAgentAnswersThenHangsUpCallerGoesToSurvey(t *testing.T) {
+	a := startAgentRig(t, map[string]arisim.PhoneBehaviour{"1001": {Mode: arisim.PhoneAnswer, AnswerAfter: 2 * time.Second}})
+	a.offer(t, 1, "PJSIP/1001")
+	phone := a.agentPhone(t, "PJSIP/1001")
+	waitFor(t, a.ctx, "the offer to be answered", func() bool { return slices.Contains(a.acd.seen(), "answered 1") })
+	must(t, phone.Hangup())
+	must(t, a.caller.Expect(a.ctx, "survey/ask"))
+	if got, want := a.acd.seen(), []string{"answered 1", "conversation 1"}; !slices.Equal(got, want) {
+		t.Errorf("ACD heard %v, want %v", got, want)
+	}
+	must(t, a.caller.Hangup())
+	must(t, a.caller.WaitEnd(a.ctx))
+	a.h.Engine.Wait()
+	_, _, end := a.rec.only(t)
+	if end.Outcome != hotline.OutcomeAgent || end.AgentID != 1 {
+		t.Errorf("call ended as %q with agent %d, want %q with agent 1", end.Outcome, end.AgentID, hotline.OutcomeAgent)
+	}
+	if got := a.svc.Left; len(got) != 0 {
+		t.Errorf("the call left its queue as %v: an answered entry is closed by the ACD", got)
+	}
+}
+
+func TestFailedOffersKeepTheCallerWaiting(t *testing.T) {
+	a := startAgentRig(t, map[string]arisim.PhoneBehaviour{
+		"1001": {Mode: arisim.PhoneBusy},
+		"1002": {Mode: arisim.PhoneNoAnswer},
+		"1003": {Mode: arisim.PhoneAnswer, AnswerAfter: time.Second},
+	})
+	a.offer(t, 1, "PJSIP/1001")
+	waitFor(t, a.ctx, "the busy phone to reject", func() bool { return slices.Contains(a.acd.seen(), "ended 1 rejected") })
+	a.offer(t, 2, "PJSIP/1002")
+	waitFor(t, a.ctx, "the phone to ring out", func() bool { return slices.Contains(a.acd.seen(), "ended 2 timeout") })
+	a.offer(t, 3, "PJSIP/404") // no such endpoint
+	waitFor(t, a.ctx, "the missing phone to fail", func() bool { return slices.Contains(a.acd.seen(), "ended 3 failed") })
+	a.offer(t, 4, "PJSIP/1003")
+	waitFor(t, a.ctx, "the third agent to answer", func() bool { return slices.Contains(a.acd.seen(), "answered 4") })
+	if a.caller.Ended() {
+		t.Fatal("the caller was cut off by the failed offers")
+	}
+	// The caller hangs up while talking: the agent's leg is hung up, the conversation ends.
+	phone := a.agentPhone(t, "PJSIP/1003")
+	must(t, a.caller.Hangup())
+	select {
+	case <-phone.Done():
+	case <-a.ctx.Done():
+		t.Fatal("the agent's phone was not hung up after the caller left")
+	}
+	a.h.Engine.Wait()
+	if got, want := a.acd.seen(), []string{"ended 1 rejected", "ended 2 timeout", "ended 3 failed", "answered 4", "conversation 4"}; !slices.Equal(got, want) {
+		t.Errorf("ACD heard %v, want %v", got, want)
+	}
+}
+
+func TestCallerHangsUpWhileAgentRings(t *testing.T) {
+	a := startAgentRig(t, map[string]arisim.PhoneBehaviour{"1001": {Mode: arisim.PhoneManual}})
+	a.offer(t, 7, "PJSIP/1001")
+	phone := a.agentPhone(t, "PJSIP/1001")
+	must(t, a.caller.Hangup())
+	select {
+	case <-phone.Done():
+	case <-a.ctx.Done():
+		t.Fatal("the agent's phone kept ringing after the caller hung up")
+	}
+	a.h.Engine.Wait()
+	if got, want := a.acd.seen(), []string{"ended 7 cancelled"}; !slices.Equal(got, want) {
+		t.Errorf("ACD heard %v, want %v", got, want)
+	}
+	if got, want := a.svc.Left, []string{hotline.QueueAbandoned}; !slices.Equal(got, want) {
+		t.Errorf("left the queue as %v, want %v", got, want)
+	}
+	if a.h.Engine.Offer(a.ctx, hotline.Offer{ID: 8, CallID: a.callID(t)}) {
+		t.Error("an ended call took an offer")
+	}
+}
