@@ -36,7 +36,7 @@ type Config struct {
 	// ACD receives how the offers of agents to queued calls went; nil when no agent answers
 	// (queued calls hold, then overflow).
 	ACD ACD
-	Log       *slog.Logger
+	Log *slog.Logger
 	// Location is the time zone of business hours and spoken dates (China Standard Time).
 	Location *time.Location
 	// Now is the clock of business hours; nil means time.Now.
