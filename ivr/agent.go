@@ -36,7 +36,7 @@ func (e *Engine) Offer(ctx context.Context, o hotline.Offer) bool {
 		return false
 	}
 	select {
-	case c.offers <- jobResult{value: o}:
+	case c.mailbox <- jobResult{value: o}:
 		return true
 	default:
 		return false // an offer is already on its way: the database allows one per call
@@ -52,10 +52,20 @@ func (c *call) setQueued(queued bool) {
 	if queued {
 		return
 	}
+	c.drainMailbox("caller left the queue")
+}
+
+// drainMailbox ends what reached the call too late: offers as cancelled, commands refused.
+func (c *call) drainMailbox(why string) {
 	for {
 		select {
-		case r := <-c.offers:
-			c.offerEnded(r.value.(hotline.Offer), hotline.OfferCancelled, "caller left the queue")
+		case r := <-c.mailbox:
+			switch v := r.value.(type) {
+			case hotline.Offer:
+				c.offerEnded(v, hotline.OfferCancelled, why)
+			case *command:
+				v.reply <- fmt.Errorf("%s: %s: %w", v.Action, why, hotline.ErrConflict)
+			}
 		default:
 			return
 		}
@@ -76,14 +86,14 @@ var errAgentGone = errors.New("agent left")
 // connectAgent rings the agent of an offer while the caller keeps hearing music on hold, and
 // on answer bridges the two until one of them leaves. connected reports whether the agent
 // answered; with it, a nil error means the agent hung up first and the flow goes on by the
-// queue's answered exit.
-func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, err error) {
+// queue's answered exit, unless the agent transferred the caller (tr).
+func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr *Transfer, err error) {
 	log := c.log.With("agent_id", o.AgentID, "offer_id", o.ID)
 	client := c.conn.Client()
 	legID := ari.NewID()
 	if err := c.inbox.Own(ari.ChannelRef(legID)); err != nil {
 		c.offerEnded(o, hotline.OfferCancelled, "caller gone")
-		return false, errHangup
+		return false, nil, errHangup
 	}
 	leg := client.Channel(legID)
 	hangupLeg := func() {
@@ -107,10 +117,10 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, err
 		log.Warn("ring agent", "endpoint", o.Endpoint, "err", err)
 		if c.ctx.Err() != nil {
 			c.offerEnded(o, hotline.OfferCancelled, "caller gone")
-			return false, c.gone()
+			return false, nil, c.gone()
 		}
 		c.offerEnded(o, hotline.OfferFailed, err.Error())
-		return false, nil
+		return false, nil, nil
 	}
 
 	// Ringing: the agent answers (the leg enters Stasis), declines, or rings out.
@@ -120,12 +130,12 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, err
 		if err != nil {
 			hangupLeg()
 			c.offerEnded(o, hotline.OfferCancelled, "caller hung up while the agent's phone rang")
-			return false, err
+			return false, nil, err
 		}
 		if r.timeout {
 			hangupLeg()
 			c.offerEnded(o, hotline.OfferTimeout, "no answer")
-			return false, nil
+			return false, nil, nil
 		}
 		switch ev := r.ev.(type) {
 		case *ari.StasisStart:
@@ -134,7 +144,7 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, err
 			if ev.Channel.ID == legID {
 				c.inbox.Release(ari.ChannelRef(legID))
 				c.offerEnded(o, ringOutcome(ev.Cause), ev.CauseTxt)
-				return false, nil
+				return false, nil, nil
 			}
 		}
 	}
@@ -143,11 +153,11 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, err
 		if err := c.whisper(leg, o.Whisper); err != nil {
 			if errors.Is(err, errAgentGone) {
 				c.offerEnded(o, hotline.OfferRejected, "agent hung up during the whisper")
-				return false, nil
+				return false, nil, nil
 			}
 			hangupLeg()
 			c.offerEnded(o, hotline.OfferCancelled, "caller hung up during the whisper")
-			return false, err
+			return false, nil, err
 		}
 	}
 
@@ -173,10 +183,10 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, err
 		destroyBridge()
 		if c.ctx.Err() != nil || errors.Is(err, ari.ErrChannelGone) {
 			c.offerEnded(o, hotline.OfferCancelled, "caller gone")
-			return false, errHangup
+			return false, nil, errHangup
 		}
 		c.offerEnded(o, hotline.OfferFailed, "bridge: "+err.Error())
-		return false, nil
+		return false, nil, nil
 	}
 	// The caller is in the bridge with the agent: the music stops with no gap of silence.
 	c.stopMOH()
@@ -187,7 +197,13 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, err
 	}
 	log.Info("caller connected to agent", "queue", n.Queue)
 
-	err = c.converse(legID)
+	c.setQueued(false) // the ACD closed the queue entry as answered
+	cv := &conversation{offer: o, legID: legID, bridgeID: bridgeID}
+	err = c.converse(cv)
+	c.drainMailbox("the conversation ended")
+	if cv.held && !errors.Is(err, errTransferred) {
+		c.stopMOH()
+	}
 	destroyBridge()
 	if !errors.Is(err, errAgentGone) {
 		hangupLeg()
@@ -195,30 +211,22 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, err
 	if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.ConversationEnded(ctx, o.ID) }); err != nil {
 		log.Error("record conversation end", "err", err)
 	}
-	if errors.Is(err, errAgentGone) {
-		return true, nil
+	switch {
+	case errors.Is(err, errAgentGone):
+		return true, nil, nil
+	case errors.Is(err, errTransferred):
+		log.Info("caller transferred", "queue", cv.transfer.Queue, "flow", cv.transfer.Flow, "number_tail", tail(cv.transfer.Number))
+		return true, cv.transfer, nil
 	}
-	return true, err
+	return true, nil, err
 }
 
-// converse waits until the agent's leg or the caller leaves the conversation.
-func (c *call) converse(legID string) error {
-	for {
-		r, err := c.wait(time.Time{}, nil)
-		if err != nil {
-			return err
-		}
-		switch ev := r.ev.(type) {
-		case *ari.StasisEnd:
-			if ev.Channel.ID == legID {
-				return errAgentGone
-			}
-		case *ari.ChannelDestroyed:
-			if ev.Channel.ID == legID {
-				return errAgentGone
-			}
-		}
+// tail is the last four digits of a number, for logs.
+func tail(number string) string {
+	if len(number) <= 4 {
+		return number
 	}
+	return "…" + number[len(number)-4:]
 }
 
 // whisper plays a prompt to the agent alone before the caller joins; errAgentGone when the

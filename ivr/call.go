@@ -57,10 +57,13 @@ type call struct {
 	moh       bool
 	agentID   int64
 
-	// queued is set while the call waits in a queue and takes offers (under e.mu); offers
-	// delivers them to the call's goroutine.
-	queued bool
-	offers chan jobResult
+	// queued is set while the call waits in a queue and takes offers, talkingWith (the
+	// agent) and talkState while it is in conversation and takes commands; both under e.mu.
+	// mailbox delivers offers and commands to the call's goroutine.
+	queued      bool
+	talkingWith int64
+	talkState   CallState
+	mailbox     chan jobResult
 }
 
 // frame is one run of one flow: its variables and where to go on return.
@@ -78,7 +81,7 @@ func (e *Engine) startCall(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel, orp
 	c := &call{
 		e: e, id: ari.NewID(), conn: conn, inbox: inbox, channel: conn.Client().Channel(ch.ID),
 		caller: ch.Caller.Number, called: ch.Dialplan.Exten, ctx: ctx, cancel: cancel,
-		flows: e.flows.Load(), lang: e.cfg.Language, keepKeys: true, offers: make(chan jobResult, 1),
+		flows: e.flows.Load(), lang: e.cfg.Language, keepKeys: true, mailbox: make(chan jobResult, 1),
 	}
 	c.log = e.cfg.Log.With("call_id", c.id, "channel_id", ch.ID, "node_name", conn.Name())
 	key := liveKey{conn.Name(), ch.ID}

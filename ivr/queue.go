@@ -31,7 +31,7 @@ func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
 	c.queueID = n.Queue
 	var offers <-chan jobResult
 	if c.e.cfg.ACD != nil {
-		offers = c.offers
+		offers = c.mailbox
 		c.setQueued(true)
 	}
 	leave := func(outcome string) {
@@ -60,11 +60,17 @@ func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
 			return nil, "", err
 		}
 		if r.job != nil {
-			connected, err := c.connectAgent(n, r.job.value.(hotline.Offer))
+			o, ok := r.job.value.(hotline.Offer)
+			if !ok {
+				continue // a command for a conversation that has ended: drained as refused
+			}
+			connected, tr, err := c.connectAgent(n, o)
 			if connected {
-				c.setQueued(false) // the ACD marked the entry answered
 				if err != nil {
 					return nil, "", err
+				}
+				if tr != nil {
+					return c.transferTo(n, tr)
 				}
 				return n.Answered, "", nil
 			}
@@ -92,6 +98,29 @@ func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
 			c.outcome = hotline.OutcomeAbandoned
 			return nil, "", err
 		}
+	}
+}
+
+// transferTo carries out an agent's blind transfer of the caller: into another queue with
+// the same priority, out to an external number, or back into the IVR at a flow; afterwards
+// the flow goes on as after the conversation (the queue's answered exit).
+func (c *call) transferTo(n *flow.Queue, t *Transfer) (*flow.Exit, string, error) {
+	switch {
+	case t.Queue != "":
+		q := *n
+		q.Queue = t.Queue
+		q.Prompts = flow.Prompts{{Kind: flow.ItemPrompt, ID: "common/transfer_agent"}}
+		return c.queue(&q)
+	case t.Number != "":
+		x, _, err := c.transfer(&flow.Transfer{Number: t.Number, Timeout: 30 * time.Second, Failed: n.Answered})
+		if err == nil && x == nil {
+			c.outcome = hotline.OutcomeTransferred
+		}
+		return x, "", err
+	default:
+		sub := c.flows.lib.Flow(t.Flow)
+		c.push(sub, n.Answered)
+		return &flow.Exit{Name: "transfer", To: sub.Start}, "", nil
 	}
 }
 

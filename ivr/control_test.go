@@ -1,0 +1,167 @@
+package ivr_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr"
+	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
+)
+
+// talking returns a rig whose caller talks with agent 1 on PJSIP/1001.
+func talking(t *testing.T) (*agentRig, *arisim.Call, string) {
+	t.Helper()
+	a := startAgentRig(t, map[string]arisim.PhoneBehaviour{"1001": {Mode: arisim.PhoneAnswer, AnswerAfter: time.Second}})
+	a.offer(t, 1, "PJSIP/1001")
+	phone := a.agentPhone(t, "PJSIP/1001")
+	id := a.callID(t)
+	waitFor(t, a.ctx, "the conversation", func() bool {
+		_, err := a.h.Engine.CallState(id)
+		return err == nil
+	})
+	return a, phone, id
+}
+
+func TestCallControlChecksState(t *testing.T) {
+	a, _, id := talking(t)
+	eng := a.h.Engine
+	do := func(cmd ivr.Command) error { return eng.Control(a.ctx, id, cmd) }
+	tests := []struct {
+		name string
+		cmd  ivr.Command
+		want error // nil, or the sentinel the error must match
+		held bool
+	}{
+		{"resume when not held", ivr.Command{Action: ivr.ActionResume, AgentID: 1}, hotline.ErrConflict, false},
+		{"another agent", ivr.Command{Action: ivr.ActionHold, AgentID: 2}, hotline.ErrForbidden, false},
+		{"unknown action", ivr.Command{Action: "park", AgentID: 1}, hotline.ErrInvalid, false},
+		{"bad digits", ivr.Command{Action: ivr.ActionDTMF, AgentID: 1, Digits: "12x"}, hotline.ErrInvalid, false},
+		{"two targets", ivr.Command{Action: ivr.ActionTransfer, AgentID: 1, Transfer: ivr.Transfer{Queue: "health", Flow: "survey"}}, hotline.ErrInvalid, false},
+		{"hold", ivr.Command{Action: ivr.ActionHold, AgentID: 1}, nil, true},
+		{"hold twice", ivr.Command{Action: ivr.ActionHold, AgentID: 1}, hotline.ErrConflict, true},
+		{"resume", ivr.Command{Action: ivr.ActionResume, AgentID: 1}, nil, false},
+		{"mute", ivr.Command{Action: ivr.ActionMute, AgentID: 1}, nil, false},
+		{"mute twice", ivr.Command{Action: ivr.ActionMute, AgentID: 1}, hotline.ErrConflict, false},
+		{"unmute", ivr.Command{Action: ivr.ActionUnmute, AgentID: 1}, nil, false},
+		{"dtmf", ivr.Command{Action: ivr.ActionDTMF, AgentID: 1, Digits: "12#"}, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := do(tt.cmd)
+			switch {
+			case tt.want == nil && err != nil:
+				t.Fatalf("Control: %v", err)
+			case tt.want != nil && !errors.Is(err, tt.want):
+				t.Fatalf("Control = %v, want %v", err, tt.want)
+			}
+			st, err := eng.CallState(id)
+			must(t, err)
+			if st.Held != tt.held {
+				t.Errorf("held = %v, want %v", st.Held, tt.held)
+			}
+		})
+	}
+	if err := eng.Control(a.ctx, "no-such-call", ivr.Command{Action: ivr.ActionHold, AgentID: 1}); !errors.Is(err, hotline.ErrNotFound) {
+		t.Errorf("Control of an unknown call = %v, want ErrNotFound", err)
+	}
+	must(t, a.caller.Hangup())
+}
+
+func TestHoldPlaysMusicToTheCaller(t *testing.T) {
+	a, _, id := talking(t)
+	must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionHold, AgentID: 1}))
+	must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionResume, AgentID: 1}))
+	must(t, a.caller.Hangup())
+	var types []string
+	for _, e := range heardEvents(a.caller.Sim()) {
+		types = append(types, e.Type)
+	}
+	// Bridged with the agent; on hold out of the bridge with music; back without a gap:
+	// bridged again before the music stops.
+	want := []string{"bridged", "unbridged", "moh", "bridged", "moh_stop"}
+	if !isSubsequence(types, want) {
+		t.Errorf("the caller experienced %v, want %v in this order", types, want)
+	}
+}
+
+func TestAgentHangupCommandSendsCallerToSurvey(t *testing.T) {
+	a, phone, id := talking(t)
+	must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionHangup, AgentID: 1}))
+	<-phone.Done()
+	must(t, a.caller.Expect(a.ctx, "survey/ask"))
+	if err := a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionHold, AgentID: 1}); !errors.Is(err, hotline.ErrConflict) {
+		t.Errorf("hold after the conversation = %v, want ErrConflict", err)
+	}
+	must(t, a.caller.Hangup())
+}
+
+func TestBlindTransfers(t *testing.T) {
+	t.Run("to a queue keeps waiting", func(t *testing.T) {
+		a, phone, id := talking(t)
+		must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionTransfer, AgentID: 1, Transfer: ivr.Transfer{Queue: "health"}}))
+		<-phone.Done()
+		waitFor(t, a.ctx, "the caller to queue again", func() bool {
+			a.svc.mu.Lock()
+			defer a.svc.mu.Unlock()
+			return slices.Equal(a.svc.Queued, []string{"general", "health"})
+		})
+		if got, want := a.acd.seen(), []string{"answered 1", "conversation 1"}; !slices.Equal(got, want) {
+			t.Errorf("ACD heard %v, want %v", got, want)
+		}
+		must(t, a.caller.Hangup())
+	})
+	t.Run("to a flow", func(t *testing.T) {
+		a, phone, id := talking(t)
+		must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionTransfer, AgentID: 1, Transfer: ivr.Transfer{Flow: "insurance"}}))
+		<-phone.Done()
+		must(t, a.caller.Expect(a.ctx, "insurance/intro"))
+		must(t, a.caller.Hangup())
+	})
+	t.Run("to a number that does not answer", func(t *testing.T) {
+		a, phone, id := talking(t)
+		must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionTransfer, AgentID: 1, Transfer: ivr.Transfer{Number: "075712345678"}}))
+		<-phone.Done()
+		// The simulated node has no hotline-out context: the dial fails and the caller goes
+		// on as after the conversation.
+		must(t, a.caller.Expect(a.ctx, "survey/ask"))
+		must(t, a.caller.Hangup())
+	})
+	t.Run("to an unknown flow", func(t *testing.T) {
+		a, _, id := talking(t)
+		err := a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionTransfer, AgentID: 1, Transfer: ivr.Transfer{Flow: "nope"}})
+		if !errors.Is(err, hotline.ErrInvalid) {
+			t.Errorf("transfer to an unknown flow = %v, want ErrInvalid", err)
+		}
+		if _, err := a.h.Engine.CallState(id); err != nil {
+			t.Errorf("the conversation ended after a refused transfer: %v", err)
+		}
+		must(t, a.caller.Hangup())
+	})
+}
+
+// heardEvents takes what the phone experienced so far without blocking.
+func heardEvents(c *arisim.Call) []arisim.HeardEvent {
+	var out []arisim.HeardEvent
+	for {
+		select {
+		case e := <-c.Heard():
+			out = append(out, e)
+		case <-time.After(200 * time.Millisecond):
+			return out
+		}
+	}
+}
+
+// isSubsequence reports whether want appears in got in order.
+func isSubsequence(got, want []string) bool {
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
