@@ -80,3 +80,22 @@ const (
 	QueueMessage   = "message"
 	QueueCallback  = "callback"
 )
+
+// Recording kinds.
+const (
+	RecordingMessage      = "message"      // a caller's voice message
+	RecordingConversation = "conversation" // a caller's conversation with an agent
+)
+
+// Recording is an audio file kept on the Asterisk node that recorded it.
+type Recording struct {
+	ID        int64         `db:"id"`
+	CallID    string        `db:"call_id"`
+	AgentID   int64         `db:"agent_id"` // 0 for a message
+	Kind      string        `db:"kind"`
+	Node      string        `db:"node"`
+	Name      string        `db:"name"`
+	Format    string        `db:"format"`
+	StartedAt time.Time     `db:"started_at"`
+	Duration  time.Duration `db:"-"`
+}

@@ -190,6 +190,7 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr 
 	}
 	// The caller is in the bridge with the agent: the music stops with no gap of silence.
 	c.stopMOH()
+	stopRecording := c.recordConversation(bridgeID, o)
 	c.agentID = o.AgentID
 	c.outcome = hotline.OutcomeAgent
 	if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.OfferAnswered(ctx, o.ID) }); err != nil {
@@ -201,6 +202,7 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr 
 	cv := &conversation{offer: o, legID: legID, bridgeID: bridgeID}
 	err = c.converse(cv)
 	c.drainMailbox("the conversation ended")
+	stopRecording()
 	if cv.held && !errors.Is(err, errTransferred) {
 		c.stopMOH()
 	}

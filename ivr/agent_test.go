@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr/ari"
 	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
 	"github.com/foshan-hotline/hotline/ivr/flowtest"
 )
@@ -191,5 +192,94 @@ func TestCallerHangsUpWhileAgentRings(t *testing.T) {
 	}
 	if a.h.Engine.Offer(a.ctx, hotline.Offer{ID: 8, CallID: a.callID(t)}) {
 		t.Error("an ended call took an offer")
+	}
+}
+
+// memRecordings keeps recording rows in memory and serves them as all expired.
+type memRecordings struct {
+	mu      sync.Mutex
+	rows    map[string]hotline.Recording
+	deleted []int64
+}
+
+func (m *memRecordings) SaveRecording(ctx context.Context, r hotline.Recording) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rows == nil {
+		m.rows = map[string]hotline.Recording{}
+	}
+	r.ID = int64(len(m.rows) + 1)
+	if old, ok := m.rows[r.Name]; ok {
+		r.ID = old.ID
+	}
+	m.rows[r.Name] = r
+	return r.ID, nil
+}
+
+func (m *memRecordings) ExpiredRecordings(ctx context.Context, kind string, before time.Time, limit int) ([]hotline.Recording, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []hotline.Recording
+	for _, r := range m.rows {
+		if r.Kind == kind && !slices.Contains(m.deleted, r.ID) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (m *memRecordings) DeleteRecording(ctx context.Context, id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.deleted = append(m.deleted, id)
+	return nil
+}
+
+func TestConversationIsRecordedAndPurged(t *testing.T) {
+	cfg := shipped(t)
+	rec, svc, acd, recs := newMemRecorder(), &fakeServices{}, &fakeACD{}, &memRecordings{}
+	cfg.Sources, cfg.Services, cfg.Recorder, cfg.ACD, cfg.Recordings = &fakeSources{LookupFunc: billData}, svc, rec, acd, recs
+	r := startRigWith(t, cfg, rec, svc)
+	r.h.Sim.SetEndpoint(arisim.EndpointConfig{Technology: "PJSIP", Resource: "1001", Registered: true,
+		Behaviour: arisim.PhoneBehaviour{Mode: arisim.PhoneAnswer, AnswerAfter: time.Second}})
+	c, ctx := r.call(t, "13800138000")
+	toMainMenu(t, c, ctx)
+	must(t, c.Press(ctx, "0", 0))
+	must(t, c.Expect(ctx, "agent/leave_hint"))
+	a := &agentRig{rig: r, acd: acd, caller: c, ctx: ctx}
+	a.offer(t, 5, "PJSIP/1001")
+	phone := a.agentPhone(t, "PJSIP/1001")
+	waitFor(t, ctx, "the conversation", func() bool { return slices.Contains(acd.seen(), "answered 5") })
+	time.Sleep(300 * time.Millisecond) // talk
+	must(t, phone.Hangup())
+	must(t, c.Expect(ctx, "survey/ask"))
+	must(t, c.Hangup())
+	r.h.Engine.Wait()
+
+	recs.mu.Lock()
+	var got hotline.Recording
+	for _, v := range recs.rows {
+		got = v
+	}
+	n := len(recs.rows)
+	recs.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d recordings saved, want 1", n)
+	}
+	if got.Kind != hotline.RecordingConversation || got.AgentID != 5 || got.Node != "sim" || got.Duration < 200*time.Millisecond {
+		t.Errorf("recording = %+v, want a conversation of agent 5 on node sim of at least 200ms", got)
+	}
+	stored := func() bool {
+		list, err := r.h.Cluster.Conns()[0].Client().ListStoredRecordings(ctx)
+		must(t, err)
+		return slices.ContainsFunc(list, func(s ari.StoredRecording) bool { return s.Name == got.Name })
+	}
+	if !stored() {
+		t.Fatalf("recording %s is not stored on the node", got.Name)
+	}
+	deleted, err := r.h.Engine.PurgeRecordings(ctx, recs, hotline.RecordingConversation, 24*time.Hour)
+	must(t, err)
+	if deleted != 1 || stored() {
+		t.Errorf("purge deleted %d, file still stored: %v", deleted, stored())
 	}
 }

@@ -36,6 +36,9 @@ type Config struct {
 	// ACD receives how the offers of agents to queued calls went; nil when no agent answers
 	// (queued calls hold, then overflow).
 	ACD ACD
+	// Recordings keeps the rows of the conversations the engine records from their bridge;
+	// nil records none.
+	Recordings Recordings
 	Log *slog.Logger
 	// Location is the time zone of business hours and spoken dates (China Standard Time).
 	Location *time.Location
