@@ -39,7 +39,7 @@ type Config struct {
 	// Recordings keeps the rows of the conversations the engine records from their bridge;
 	// nil records none.
 	Recordings Recordings
-	Log *slog.Logger
+	Log        *slog.Logger
 	// Location is the time zone of business hours and spoken dates (China Standard Time).
 	Location *time.Location
 	// Now is the clock of business hours; nil means time.Now.
