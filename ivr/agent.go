@@ -201,18 +201,32 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr 
 	c.setQueued(false) // the ACD closed the queue entry as answered
 	cv := &conversation{offer: o, legID: legID, bridgeID: bridgeID}
 	err = c.converse(cv)
+	conversationEnded := func() {
+		if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.ConversationEnded(ctx, o.ID) }); err != nil {
+			log.Error("record conversation end", "err", err)
+		}
+	}
+	if errors.Is(err, errAgentGone) && cv.agentGone && cv.consultLeg != "" {
+		// The agent completed an attended transfer or left a conference: the caller talks on
+		// with the third party, still recorded, and the agent goes to wrap-up now.
+		conversationEnded()
+		conversationEnded = func() {}
+		err = c.withThirdParty(cv)
+		if err == nil {
+			err = errAgentGone
+		}
+	}
 	c.drainMailbox("the conversation ended")
 	stopRecording()
 	if cv.held && !errors.Is(err, errTransferred) {
 		c.stopMOH()
 	}
+	c.hangupLeg(cv.consultLeg)
 	destroyBridge()
 	if !errors.Is(err, errAgentGone) {
 		hangupLeg()
 	}
-	if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.ConversationEnded(ctx, o.ID) }); err != nil {
-		log.Error("record conversation end", "err", err)
-	}
+	conversationEnded()
 	switch {
 	case errors.Is(err, errAgentGone):
 		return true, nil, nil

@@ -19,6 +19,14 @@ const (
 	ActionHangup   = "hangup"   // the agent leaves; the caller goes on in the flow (the survey)
 	ActionDTMF     = "dtmf"     // digits played to the caller's side (an external IVR after a transfer)
 	ActionTransfer = "transfer" // blind transfer: to a queue, an external number or a flow
+
+	// Attended transfer: the caller waits on hold while the agent calls a third party, then
+	// the agent completes the transfer (and leaves), cancels it (back to the caller) or
+	// joins all three in a conference.
+	ActionConsult         = "consult"
+	ActionCompleteConsult = "complete"
+	ActionCancelConsult   = "cancel_consult"
+	ActionConference      = "conference"
 )
 
 // Transfer targets of ActionTransfer: exactly one is set.
@@ -30,6 +38,8 @@ type Transfer struct {
 	// Flow takes the caller back into the IVR at a flow (insurance for a verification,
 	// survey …); the flow continues afterwards as after the conversation.
 	Flow string
+	// Endpoint is a phone to consult (another agent's PJSIP/1002); consultations only.
+	Endpoint string
 }
 
 // Command is a call-control request for a call in conversation with an agent.
@@ -48,6 +58,9 @@ type CallState struct {
 	AgentID int64 `json:"agent_id"`
 	Held    bool  `json:"held"`
 	Muted   bool  `json:"muted"`
+	// Consult is "" without a consultation, "ringing" while the third party rings, "talking"
+	// once they answered, "conference" when all three talk.
+	Consult string `json:"consult,omitempty"`
 }
 
 // command is a Command on its way to the call's goroutine with where its answer goes.
@@ -65,6 +78,12 @@ type conversation struct {
 	muted    bool
 	// transfer is set by a transfer command: converse returns and the queue node carries it out.
 	transfer *Transfer
+	// consultLeg is the third party's channel during a consultation; consult its state.
+	consultLeg string
+	consult    string
+	// agentGone is set when the agent left a conference or completed a consultation: the
+	// caller goes on with the third party.
+	agentGone bool
 }
 
 // errTransferred ends a conversation that a blind transfer takes elsewhere.
@@ -124,7 +143,16 @@ func (cmd Command) validate() error {
 		return fmt.Errorf("%s: %s: %w", cmd.Action, fmt.Sprintf(format, args...), hotline.ErrInvalid)
 	}
 	switch cmd.Action {
-	case ActionHold, ActionResume, ActionMute, ActionUnmute, ActionHangup:
+	case ActionHold, ActionResume, ActionMute, ActionUnmute, ActionHangup,
+		ActionCompleteConsult, ActionCancelConsult, ActionConference:
+	case ActionConsult:
+		t := cmd.Transfer
+		if (t.Number == "") == (t.Endpoint == "") || t.Queue != "" || t.Flow != "" {
+			return bad("exactly one of number and endpoint")
+		}
+		if t.Number != "" && !allDigits(t.Number, 3, 20) {
+			return bad("number of 3 to 20 digits")
+		}
 	case ActionDTMF:
 		if cmd.Digits == "" || len(cmd.Digits) > 32 {
 			return bad("1 to 32 digits")
@@ -142,23 +170,29 @@ func (cmd Command) validate() error {
 				n++
 			}
 		}
-		if n != 1 {
+		if n != 1 || t.Endpoint != "" {
 			return bad("exactly one of queue, number and flow")
 		}
-		if t.Number != "" {
-			for _, d := range t.Number {
-				if d < '0' || d > '9' {
-					return bad("number %q is not digits", t.Number)
-				}
-			}
-			if len(t.Number) < 3 || len(t.Number) > 20 {
-				return bad("number of 3 to 20 digits")
-			}
+		if t.Number != "" && !allDigits(t.Number, 3, 20) {
+			return bad("number of 3 to 20 digits")
 		}
 	default:
 		return bad("unknown action")
 	}
 	return nil
+}
+
+// allDigits reports whether s is min to max decimal digits.
+func allDigits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for _, d := range s {
+		if d < '0' || d > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // setTalking publishes who the caller is talking with (0: nobody) for Control.
@@ -171,7 +205,10 @@ func (c *call) setTalking(cv *conversation) {
 		return
 	}
 	c.talkingWith = cv.offer.AgentID
-	c.talkState = CallState{CallID: c.id, AgentID: cv.offer.AgentID, Held: cv.held, Muted: cv.muted}
+	c.talkState = CallState{CallID: c.id, AgentID: cv.offer.AgentID, Held: cv.held, Muted: cv.muted, Consult: cv.consult}
+	if cv.agentGone {
+		c.talkingWith = 0 // the agent left: their commands no longer apply
+	}
 }
 
 // execute carries out a command in the call's goroutine.
@@ -181,6 +218,17 @@ func (c *call) execute(cv *conversation, cmd *command) error {
 	defer cancel()
 	conflict := func(reason string) error { return fmt.Errorf("%s: %s: %w", cmd.Action, reason, hotline.ErrConflict) }
 	var err error
+	switch cmd.Action {
+	case ActionConsult, ActionCompleteConsult, ActionCancelConsult, ActionConference:
+		err = c.consultCommand(ctx, cv, cmd.Command)
+		if errors.Is(err, hotline.ErrConflict) || errors.Is(err, hotline.ErrInvalid) {
+			return err
+		}
+	case ActionHold, ActionResume:
+		if cv.consult != "" {
+			return conflict("a consultation is in progress")
+		}
+	}
 	switch cmd.Action {
 	case ActionHold:
 		if cv.held {
@@ -220,6 +268,9 @@ func (c *call) execute(cv *conversation, cmd *command) error {
 			err = nil // the agent's phone hung up already
 		}
 	case ActionTransfer:
+		if cv.consult != "" {
+			return conflict("a consultation is in progress")
+		}
 		t := cmd.Transfer
 		if t.Flow != "" && c.flows.lib.Flow(t.Flow) == nil {
 			return fmt.Errorf("transfer: no flow %q: %w", t.Flow, hotline.ErrInvalid)
@@ -259,17 +310,33 @@ func (c *call) converse(cv *conversation) error {
 			if cv.transfer != nil {
 				return errTransferred
 			}
+			if cv.agentGone {
+				return errAgentGone
+			}
 			continue
 		}
+		var gone string
 		switch ev := r.ev.(type) {
+		case *ari.StasisStart:
+			if ev.Channel.ID == cv.consultLeg {
+				c.consultAnswered(cv)
+			}
 		case *ari.StasisEnd:
-			if ev.Channel.ID == cv.legID {
-				return errAgentGone
-			}
+			gone = ev.Channel.ID
 		case *ari.ChannelDestroyed:
-			if ev.Channel.ID == cv.legID {
-				return errAgentGone
-			}
+			gone = ev.Channel.ID
+		}
+		switch {
+		case gone == "":
+		case gone == cv.legID && cv.consult == consultConference:
+			// The agent leaves a conference: the caller goes on with the third party.
+			cv.agentGone = true
+			return errAgentGone
+		case gone == cv.legID:
+			c.consultAbandoned(cv, "agent hung up")
+			return errAgentGone
+		case gone == cv.consultLeg:
+			c.consultGone(cv)
 		}
 	}
 }
