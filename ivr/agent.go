@@ -87,7 +87,7 @@ var errAgentGone = errors.New("agent left")
 // on answer bridges the two until one of them leaves. connected reports whether the agent
 // answered; with it, a nil error means the agent hung up first and the flow goes on by the
 // queue's answered exit, unless the agent transferred the caller (tr).
-func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr *Transfer, err error) {
+func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr *hotline.TransferTarget, err error) {
 	log := c.log.With("agent_id", o.AgentID, "offer_id", o.ID)
 	client := c.conn.Client()
 	legID := ari.NewID()

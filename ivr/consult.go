@@ -23,12 +23,12 @@ const consultRingTimeout = 30 * time.Second
 // consultCommand starts, completes, cancels or turns into a conference an attended transfer.
 // During a consultation the caller is out of the bridge with music on hold, and the agent
 // talks with the third party in the call's bridge.
-func (c *call) consultCommand(ctx context.Context, cv *conversation, cmd Command) error {
+func (c *call) consultCommand(ctx context.Context, cv *conversation, cmd hotline.CallCommand) error {
 	client := c.conn.Client()
 	bridge := client.Bridge(cv.bridgeID)
 	conflict := func(reason string) error { return fmt.Errorf("%s: %s: %w", cmd.Action, reason, hotline.ErrConflict) }
 	switch cmd.Action {
-	case ActionConsult:
+	case hotline.ActionConsult:
 		if cv.consult != "" {
 			return conflict("a consultation is in progress")
 		}
@@ -55,14 +55,14 @@ func (c *call) consultCommand(ctx context.Context, cv *conversation, cmd Command
 			return fmt.Errorf("consult %s: %w", endpoint, err)
 		}
 		cv.consultLeg, cv.consult = legID, consultRinging
-	case ActionCancelConsult:
+	case hotline.ActionCancelConsult:
 		if cv.consult == "" || cv.consult == consultConference {
 			return conflict("no consultation to cancel")
 		}
 		c.hangupLeg(cv.consultLeg)
 		cv.consultLeg, cv.consult = "", ""
 		return c.rejoin(ctx, cv)
-	case ActionCompleteConsult:
+	case hotline.ActionCompleteConsult:
 		if cv.consult != consultTalking {
 			return conflict("the consulted party has not answered")
 		}
@@ -71,7 +71,7 @@ func (c *call) consultCommand(ctx context.Context, cv *conversation, cmd Command
 		}
 		cv.consult, cv.agentGone = consultConference, true
 		c.hangupLeg(cv.legID)
-	case ActionConference:
+	case hotline.ActionConference:
 		if cv.consult != consultTalking {
 			return conflict("the consulted party has not answered")
 		}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/foshan-hotline/hotline"
-	"github.com/foshan-hotline/hotline/ivr"
 	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
 )
 
@@ -30,7 +29,7 @@ func consulting(t *testing.T) (*agentRig, *arisim.Call, string) {
 	return a, agent, id
 }
 
-func (a *agentRig) do(t *testing.T, id string, cmd ivr.Command) error {
+func (a *agentRig) do(t *testing.T, id string, cmd hotline.CallCommand) error {
 	t.Helper()
 	cmd.AgentID = 1
 	return a.h.Engine.Control(a.ctx, id, cmd)
@@ -44,20 +43,20 @@ func (a *agentRig) waitConsult(t *testing.T, id, want string) {
 	})
 }
 
-var consult1002 = ivr.Command{Action: ivr.ActionConsult, Transfer: ivr.Transfer{Endpoint: "PJSIP/1002"}}
+var consult1002 = hotline.CallCommand{Action: hotline.ActionConsult, Transfer: hotline.TransferTarget{Endpoint: "PJSIP/1002"}}
 
 func TestConsultThenComplete(t *testing.T) {
 	a, agent, id := consulting(t)
 	must(t, a.do(t, id, consult1002))
-	if err := a.do(t, id, ivr.Command{Action: ivr.ActionCompleteConsult}); !errors.Is(err, hotline.ErrConflict) {
+	if err := a.do(t, id, hotline.CallCommand{Action: hotline.ActionCompleteConsult}); !errors.Is(err, hotline.ErrConflict) {
 		t.Errorf("complete before the third party answered = %v, want ErrConflict", err)
 	}
-	if err := a.do(t, id, ivr.Command{Action: ivr.ActionHold}); !errors.Is(err, hotline.ErrConflict) {
+	if err := a.do(t, id, hotline.CallCommand{Action: hotline.ActionHold}); !errors.Is(err, hotline.ErrConflict) {
 		t.Errorf("hold during a consultation = %v, want ErrConflict", err)
 	}
 	third := a.agentPhone(t, "PJSIP/1002")
 	a.waitConsult(t, id, "talking")
-	must(t, a.do(t, id, ivr.Command{Action: ivr.ActionCompleteConsult}))
+	must(t, a.do(t, id, hotline.CallCommand{Action: hotline.ActionCompleteConsult}))
 	<-agent.Done() // the first agent left
 	waitFor(t, a.ctx, "the first agent's wrap-up", func() bool { return slices.Contains(a.acd.seen(), "conversation 1") })
 	if a.caller.Ended() {
@@ -77,7 +76,7 @@ func TestConsultThenCancel(t *testing.T) {
 	must(t, a.do(t, id, consult1002))
 	third := a.agentPhone(t, "PJSIP/1002")
 	a.waitConsult(t, id, "talking")
-	must(t, a.do(t, id, ivr.Command{Action: ivr.ActionCancelConsult}))
+	must(t, a.do(t, id, hotline.CallCommand{Action: hotline.ActionCancelConsult}))
 	<-third.Done()
 	st, err := a.h.Engine.CallState(id)
 	must(t, err)
@@ -94,7 +93,7 @@ func TestConferenceThenAgentLeaves(t *testing.T) {
 	must(t, a.do(t, id, consult1002))
 	third := a.agentPhone(t, "PJSIP/1002")
 	a.waitConsult(t, id, "talking")
-	must(t, a.do(t, id, ivr.Command{Action: ivr.ActionConference}))
+	must(t, a.do(t, id, hotline.CallCommand{Action: hotline.ActionConference}))
 	st, err := a.h.Engine.CallState(id)
 	must(t, err)
 	if st.Held || st.Consult != "conference" {
@@ -112,14 +111,14 @@ func TestConferenceThenAgentLeaves(t *testing.T) {
 
 func TestConsultBusyThenResume(t *testing.T) {
 	a, _, id := consulting(t)
-	must(t, a.do(t, id, ivr.Command{Action: ivr.ActionConsult, Transfer: ivr.Transfer{Endpoint: "PJSIP/1003"}}))
+	must(t, a.do(t, id, hotline.CallCommand{Action: hotline.ActionConsult, Transfer: hotline.TransferTarget{Endpoint: "PJSIP/1003"}}))
 	a.waitConsult(t, id, "")
 	st, err := a.h.Engine.CallState(id)
 	must(t, err)
 	if !st.Held {
 		t.Fatalf("after a failed consultation the caller is %+v, want still on hold", st)
 	}
-	must(t, a.do(t, id, ivr.Command{Action: ivr.ActionResume}))
+	must(t, a.do(t, id, hotline.CallCommand{Action: hotline.ActionResume}))
 	must(t, a.caller.Hangup())
 }
 

@@ -10,62 +10,9 @@ import (
 	"github.com/foshan-hotline/hotline/ivr/ari"
 )
 
-// Call-control actions an agent takes on the call they are talking on.
-const (
-	ActionHold     = "hold"     // the caller leaves the conversation and hears music; the agent silence
-	ActionResume   = "resume"   // the caller comes back
-	ActionMute     = "mute"     // the caller no longer hears the agent
-	ActionUnmute   = "unmute"   // the caller hears the agent again
-	ActionHangup   = "hangup"   // the agent leaves; the caller goes on in the flow (the survey)
-	ActionDTMF     = "dtmf"     // digits played to the caller's side (an external IVR after a transfer)
-	ActionTransfer = "transfer" // blind transfer: to a queue, an external number or a flow
-
-	// Attended transfer: the caller waits on hold while the agent calls a third party, then
-	// the agent completes the transfer (and leaves), cancels it (back to the caller) or
-	// joins all three in a conference.
-	ActionConsult         = "consult"
-	ActionCompleteConsult = "complete"
-	ActionCancelConsult   = "cancel_consult"
-	ActionConference      = "conference"
-)
-
-// Transfer targets of ActionTransfer: exactly one is set.
-type Transfer struct {
-	// Queue puts the caller back in a queue, keeping their priority.
-	Queue string
-	// Number dials an external number through the dialplan context hotline-out.
-	Number string
-	// Flow takes the caller back into the IVR at a flow (insurance for a verification,
-	// survey …); the flow continues afterwards as after the conversation.
-	Flow string
-	// Endpoint is a phone to consult (another agent's PJSIP/1002); consultations only.
-	Endpoint string
-}
-
-// Command is a call-control request for a call in conversation with an agent.
-type Command struct {
-	Action string
-	// AgentID is who asks: only the agent on the call may control it.
-	AgentID  int64
-	Digits   string
-	Transfer Transfer
-}
-
-// CallState is what the agent desk shows of a call in conversation.
-type CallState struct {
-	CallID string `json:"call_id"`
-	// AgentID is the agent talking with the caller.
-	AgentID int64 `json:"agent_id"`
-	Held    bool  `json:"held"`
-	Muted   bool  `json:"muted"`
-	// Consult is "" without a consultation, "ringing" while the third party rings, "talking"
-	// once they answered, "conference" when all three talk.
-	Consult string `json:"consult,omitempty"`
-}
-
-// command is a Command on its way to the call's goroutine with where its answer goes.
+// command is a hotline.CallCommand on its way to the call's goroutine with where its answer goes.
 type command struct {
-	Command
+	hotline.CallCommand
 	reply chan error
 }
 
@@ -77,7 +24,7 @@ type conversation struct {
 	held     bool
 	muted    bool
 	// transfer is set by a transfer command: converse returns and the queue node carries it out.
-	transfer *Transfer
+	transfer *hotline.TransferTarget
 	// consultLeg is the third party's channel during a consultation; consult its state.
 	consultLeg string
 	consult    string
@@ -94,8 +41,8 @@ var errTransferred = errors.New("transferred")
 // when the agent is not the one on the call, hotline.ErrConflict (with the reason) when the
 // command does not fit the call's state, hotline.ErrInvalid for a malformed command. Nothing
 // is half done: a command that fails leaves the call as it was, or ends it cleanly.
-func (e *Engine) Control(ctx context.Context, callID string, cmd Command) error {
-	if err := cmd.validate(); err != nil {
+func (e *Engine) Control(ctx context.Context, callID string, cmd hotline.CallCommand) error {
+	if err := cmd.Validate(); err != nil {
 		return err
 	}
 	e.mu.Lock()
@@ -113,7 +60,7 @@ func (e *Engine) Control(ctx context.Context, callID string, cmd Command) error 
 	}
 	reply := make(chan error, 1)
 	select {
-	case c.mailbox <- jobResult{value: &command{Command: cmd, reply: reply}}:
+	case c.mailbox <- jobResult{value: &command{CallCommand: cmd, reply: reply}}:
 	default:
 		e.mu.Unlock()
 		return fmt.Errorf("call %s is busy with another command: %w", callID, hotline.ErrConflict)
@@ -127,72 +74,15 @@ func (e *Engine) Control(ctx context.Context, callID string, cmd Command) error 
 	}
 }
 
-// CallState returns the state of a call in conversation on this engine.
-func (e *Engine) CallState(callID string) (CallState, error) {
+// hotline.CallState returns the state of a call in conversation on this engine.
+func (e *Engine) CallState(callID string) (hotline.CallState, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := e.byCall[callID]
 	if c == nil || c.talkingWith == 0 {
-		return CallState{}, fmt.Errorf("call %s in conversation: %w", callID, hotline.ErrNotFound)
+		return hotline.CallState{}, fmt.Errorf("call %s in conversation: %w", callID, hotline.ErrNotFound)
 	}
 	return c.talkState, nil
-}
-
-func (cmd Command) validate() error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%s: %s: %w", cmd.Action, fmt.Sprintf(format, args...), hotline.ErrInvalid)
-	}
-	switch cmd.Action {
-	case ActionHold, ActionResume, ActionMute, ActionUnmute, ActionHangup,
-		ActionCompleteConsult, ActionCancelConsult, ActionConference:
-	case ActionConsult:
-		t := cmd.Transfer
-		if (t.Number == "") == (t.Endpoint == "") || t.Queue != "" || t.Flow != "" {
-			return bad("exactly one of number and endpoint")
-		}
-		if t.Number != "" && !allDigits(t.Number, 3, 20) {
-			return bad("number of 3 to 20 digits")
-		}
-	case ActionDTMF:
-		if cmd.Digits == "" || len(cmd.Digits) > 32 {
-			return bad("1 to 32 digits")
-		}
-		for _, d := range cmd.Digits {
-			if !(d >= '0' && d <= '9' || d >= 'A' && d <= 'D' || d == '*' || d == '#') {
-				return bad("digit %q", d)
-			}
-		}
-	case ActionTransfer:
-		t := cmd.Transfer
-		n := 0
-		for _, s := range []string{t.Queue, t.Number, t.Flow} {
-			if s != "" {
-				n++
-			}
-		}
-		if n != 1 || t.Endpoint != "" {
-			return bad("exactly one of queue, number and flow")
-		}
-		if t.Number != "" && !allDigits(t.Number, 3, 20) {
-			return bad("number of 3 to 20 digits")
-		}
-	default:
-		return bad("unknown action")
-	}
-	return nil
-}
-
-// allDigits reports whether s is min to max decimal digits.
-func allDigits(s string, min, max int) bool {
-	if len(s) < min || len(s) > max {
-		return false
-	}
-	for _, d := range s {
-		if d < '0' || d > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // setTalking publishes who the caller is talking with (0: nobody) for Control.
@@ -201,11 +91,11 @@ func (c *call) setTalking(cv *conversation) {
 	defer c.e.mu.Unlock()
 	if cv == nil {
 		c.talkingWith = 0
-		c.talkState = CallState{}
+		c.talkState = hotline.CallState{}
 		return
 	}
 	c.talkingWith = cv.offer.AgentID
-	c.talkState = CallState{CallID: c.id, AgentID: cv.offer.AgentID, Held: cv.held, Muted: cv.muted, Consult: cv.consult}
+	c.talkState = hotline.CallState{CallID: c.id, AgentID: cv.offer.AgentID, Held: cv.held, Muted: cv.muted, Consult: cv.consult}
 	if cv.agentGone {
 		c.talkingWith = 0 // the agent left: their commands no longer apply
 	}
@@ -219,18 +109,18 @@ func (c *call) execute(cv *conversation, cmd *command) error {
 	conflict := func(reason string) error { return fmt.Errorf("%s: %s: %w", cmd.Action, reason, hotline.ErrConflict) }
 	var err error
 	switch cmd.Action {
-	case ActionConsult, ActionCompleteConsult, ActionCancelConsult, ActionConference:
-		err = c.consultCommand(ctx, cv, cmd.Command)
+	case hotline.ActionConsult, hotline.ActionCompleteConsult, hotline.ActionCancelConsult, hotline.ActionConference:
+		err = c.consultCommand(ctx, cv, cmd.CallCommand)
 		if errors.Is(err, hotline.ErrConflict) || errors.Is(err, hotline.ErrInvalid) {
 			return err
 		}
-	case ActionHold, ActionResume:
+	case hotline.ActionHold, hotline.ActionResume:
 		if cv.consult != "" {
 			return conflict("a consultation is in progress")
 		}
 	}
 	switch cmd.Action {
-	case ActionHold:
+	case hotline.ActionHold:
 		if cv.held {
 			return conflict("the caller is already on hold")
 		}
@@ -238,7 +128,7 @@ func (c *call) execute(cv *conversation, cmd *command) error {
 			c.startMOH("")
 			cv.held = true
 		}
-	case ActionResume:
+	case hotline.ActionResume:
 		if !cv.held {
 			return conflict("the caller is not on hold")
 		}
@@ -247,27 +137,27 @@ func (c *call) execute(cv *conversation, cmd *command) error {
 			c.stopMOH()
 			cv.held = false
 		}
-	case ActionMute:
+	case hotline.ActionMute:
 		if cv.muted {
 			return conflict("the agent is already muted")
 		}
 		if err = client.Channel(cv.legID).Mute(ctx, ari.DirectionIn); err == nil {
 			cv.muted = true
 		}
-	case ActionUnmute:
+	case hotline.ActionUnmute:
 		if !cv.muted {
 			return conflict("the agent is not muted")
 		}
 		if err = client.Channel(cv.legID).Unmute(ctx, ari.DirectionIn); err == nil {
 			cv.muted = false
 		}
-	case ActionDTMF:
+	case hotline.ActionDTMF:
 		err = c.channel.SendDTMF(ctx, cmd.Digits, ari.DTMFOptions{})
-	case ActionHangup:
+	case hotline.ActionHangup:
 		if err = client.Channel(cv.legID).Hangup(ctx, ari.HangupNormal); errors.Is(err, ari.ErrNotFound) {
 			err = nil // the agent's phone hung up already
 		}
-	case ActionTransfer:
+	case hotline.ActionTransfer:
 		if cv.consult != "" {
 			return conflict("a consultation is in progress")
 		}

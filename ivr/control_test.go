@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/foshan-hotline/hotline"
-	"github.com/foshan-hotline/hotline/ivr"
 	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
 )
 
@@ -28,25 +27,25 @@ func talking(t *testing.T) (*agentRig, *arisim.Call, string) {
 func TestCallControlChecksState(t *testing.T) {
 	a, _, id := talking(t)
 	eng := a.h.Engine
-	do := func(cmd ivr.Command) error { return eng.Control(a.ctx, id, cmd) }
+	do := func(cmd hotline.CallCommand) error { return eng.Control(a.ctx, id, cmd) }
 	tests := []struct {
 		name string
-		cmd  ivr.Command
+		cmd  hotline.CallCommand
 		want error // nil, or the sentinel the error must match
 		held bool
 	}{
-		{"resume when not held", ivr.Command{Action: ivr.ActionResume, AgentID: 1}, hotline.ErrConflict, false},
-		{"another agent", ivr.Command{Action: ivr.ActionHold, AgentID: 2}, hotline.ErrForbidden, false},
-		{"unknown action", ivr.Command{Action: "park", AgentID: 1}, hotline.ErrInvalid, false},
-		{"bad digits", ivr.Command{Action: ivr.ActionDTMF, AgentID: 1, Digits: "12x"}, hotline.ErrInvalid, false},
-		{"two targets", ivr.Command{Action: ivr.ActionTransfer, AgentID: 1, Transfer: ivr.Transfer{Queue: "health", Flow: "survey"}}, hotline.ErrInvalid, false},
-		{"hold", ivr.Command{Action: ivr.ActionHold, AgentID: 1}, nil, true},
-		{"hold twice", ivr.Command{Action: ivr.ActionHold, AgentID: 1}, hotline.ErrConflict, true},
-		{"resume", ivr.Command{Action: ivr.ActionResume, AgentID: 1}, nil, false},
-		{"mute", ivr.Command{Action: ivr.ActionMute, AgentID: 1}, nil, false},
-		{"mute twice", ivr.Command{Action: ivr.ActionMute, AgentID: 1}, hotline.ErrConflict, false},
-		{"unmute", ivr.Command{Action: ivr.ActionUnmute, AgentID: 1}, nil, false},
-		{"dtmf", ivr.Command{Action: ivr.ActionDTMF, AgentID: 1, Digits: "12#"}, nil, false},
+		{"resume when not held", hotline.CallCommand{Action: hotline.ActionResume, AgentID: 1}, hotline.ErrConflict, false},
+		{"another agent", hotline.CallCommand{Action: hotline.ActionHold, AgentID: 2}, hotline.ErrForbidden, false},
+		{"unknown action", hotline.CallCommand{Action: "park", AgentID: 1}, hotline.ErrInvalid, false},
+		{"bad digits", hotline.CallCommand{Action: hotline.ActionDTMF, AgentID: 1, Digits: "12x"}, hotline.ErrInvalid, false},
+		{"two targets", hotline.CallCommand{Action: hotline.ActionTransfer, AgentID: 1, Transfer: hotline.TransferTarget{Queue: "health", Flow: "survey"}}, hotline.ErrInvalid, false},
+		{"hold", hotline.CallCommand{Action: hotline.ActionHold, AgentID: 1}, nil, true},
+		{"hold twice", hotline.CallCommand{Action: hotline.ActionHold, AgentID: 1}, hotline.ErrConflict, true},
+		{"resume", hotline.CallCommand{Action: hotline.ActionResume, AgentID: 1}, nil, false},
+		{"mute", hotline.CallCommand{Action: hotline.ActionMute, AgentID: 1}, nil, false},
+		{"mute twice", hotline.CallCommand{Action: hotline.ActionMute, AgentID: 1}, hotline.ErrConflict, false},
+		{"unmute", hotline.CallCommand{Action: hotline.ActionUnmute, AgentID: 1}, nil, false},
+		{"dtmf", hotline.CallCommand{Action: hotline.ActionDTMF, AgentID: 1, Digits: "12#"}, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +63,7 @@ func TestCallControlChecksState(t *testing.T) {
 			}
 		})
 	}
-	if err := eng.Control(a.ctx, "no-such-call", ivr.Command{Action: ivr.ActionHold, AgentID: 1}); !errors.Is(err, hotline.ErrNotFound) {
+	if err := eng.Control(a.ctx, "no-such-call", hotline.CallCommand{Action: hotline.ActionHold, AgentID: 1}); !errors.Is(err, hotline.ErrNotFound) {
 		t.Errorf("Control of an unknown call = %v, want ErrNotFound", err)
 	}
 	must(t, a.caller.Hangup())
@@ -72,8 +71,8 @@ func TestCallControlChecksState(t *testing.T) {
 
 func TestHoldPlaysMusicToTheCaller(t *testing.T) {
 	a, _, id := talking(t)
-	must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionHold, AgentID: 1}))
-	must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionResume, AgentID: 1}))
+	must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionHold, AgentID: 1}))
+	must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionResume, AgentID: 1}))
 	must(t, a.caller.Hangup())
 	var types []string
 	for _, e := range heardEvents(a.caller.Sim()) {
@@ -89,10 +88,10 @@ func TestHoldPlaysMusicToTheCaller(t *testing.T) {
 
 func TestAgentHangupCommandSendsCallerToSurvey(t *testing.T) {
 	a, phone, id := talking(t)
-	must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionHangup, AgentID: 1}))
+	must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionHangup, AgentID: 1}))
 	<-phone.Done()
 	must(t, a.caller.Expect(a.ctx, "survey/ask"))
-	if err := a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionHold, AgentID: 1}); !errors.Is(err, hotline.ErrConflict) {
+	if err := a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionHold, AgentID: 1}); !errors.Is(err, hotline.ErrConflict) {
 		t.Errorf("hold after the conversation = %v, want ErrConflict", err)
 	}
 	must(t, a.caller.Hangup())
@@ -101,7 +100,7 @@ func TestAgentHangupCommandSendsCallerToSurvey(t *testing.T) {
 func TestBlindTransfers(t *testing.T) {
 	t.Run("to a queue keeps waiting", func(t *testing.T) {
 		a, phone, id := talking(t)
-		must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionTransfer, AgentID: 1, Transfer: ivr.Transfer{Queue: "health"}}))
+		must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionTransfer, AgentID: 1, Transfer: hotline.TransferTarget{Queue: "health"}}))
 		<-phone.Done()
 		waitFor(t, a.ctx, "the caller to queue again", func() bool {
 			a.svc.mu.Lock()
@@ -115,14 +114,14 @@ func TestBlindTransfers(t *testing.T) {
 	})
 	t.Run("to a flow", func(t *testing.T) {
 		a, phone, id := talking(t)
-		must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionTransfer, AgentID: 1, Transfer: ivr.Transfer{Flow: "insurance"}}))
+		must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionTransfer, AgentID: 1, Transfer: hotline.TransferTarget{Flow: "insurance"}}))
 		<-phone.Done()
 		must(t, a.caller.Expect(a.ctx, "insurance/intro"))
 		must(t, a.caller.Hangup())
 	})
 	t.Run("to a number that does not answer", func(t *testing.T) {
 		a, phone, id := talking(t)
-		must(t, a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionTransfer, AgentID: 1, Transfer: ivr.Transfer{Number: "075712345678"}}))
+		must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionTransfer, AgentID: 1, Transfer: hotline.TransferTarget{Number: "075712345678"}}))
 		<-phone.Done()
 		// The simulated node has no hotline-out context: the dial fails and the caller goes
 		// on as after the conversation.
@@ -131,7 +130,7 @@ func TestBlindTransfers(t *testing.T) {
 	})
 	t.Run("to an unknown flow", func(t *testing.T) {
 		a, _, id := talking(t)
-		err := a.h.Engine.Control(a.ctx, id, ivr.Command{Action: ivr.ActionTransfer, AgentID: 1, Transfer: ivr.Transfer{Flow: "nope"}})
+		err := a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionTransfer, AgentID: 1, Transfer: hotline.TransferTarget{Flow: "nope"}})
 		if !errors.Is(err, hotline.ErrInvalid) {
 			t.Errorf("transfer to an unknown flow = %v, want ErrInvalid", err)
 		}

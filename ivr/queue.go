@@ -104,7 +104,7 @@ func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
 // transferTo carries out an agent's blind transfer of the caller: into another queue with
 // the same priority, out to an external number, or back into the IVR at a flow; afterwards
 // the flow goes on as after the conversation (the queue's answered exit).
-func (c *call) transferTo(n *flow.Queue, t *Transfer) (*flow.Exit, string, error) {
+func (c *call) transferTo(n *flow.Queue, t *hotline.TransferTarget) (*flow.Exit, string, error) {
 	switch {
 	case t.Queue != "":
 		q := *n
