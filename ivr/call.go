@@ -62,7 +62,7 @@ type call struct {
 	// mailbox delivers offers and commands to the call's goroutine.
 	queued      bool
 	talkingWith int64
-	talkState   CallState
+	talkState   hotline.CallState
 	mailbox     chan jobResult
 }
 
