@@ -11,6 +11,8 @@ type CallRecord struct {
 	Language      string
 	FlowVersionID int64 // 0 when the flow was not published
 	StartedAt     time.Time
+	// Instance is the controller instance that owns the call ("" for a single instance).
+	Instance string
 }
 
 // CallStep is one node of a call's IVR path: written when the node is entered (Exit empty)

@@ -109,7 +109,7 @@ func (c *call) run(orphan bool) {
 	defer c.inbox.Close()
 	started := time.Now()
 	rec := hotline.CallRecord{ID: c.id, Node: c.conn.Name(), ChannelID: c.channel.ID(), CallerNumber: c.caller,
-		Language: c.lang, FlowVersionID: c.flows.versions[c.e.cfg.Entry], StartedAt: started}
+		Language: c.lang, FlowVersionID: c.flows.versions[c.e.cfg.Entry], StartedAt: started, Instance: c.e.cfg.Instance}
 	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.StartCall(ctx, rec) }); err != nil {
 		// Without its record the call still gets served: a caller must not pay for a
 		// database outage with dead air.

@@ -17,6 +17,8 @@ import (
 // Config is what the engine runs on. Flows, Manifest, Sources, Services and Recorder are
 // required; the rest has defaults.
 type Config struct {
+	// Instance names this controller instance among several on one database; "" for one.
+	Instance string
 	// Flows are the validated flows; Entry names the one a call starts in ("main").
 	Flows *flow.Library
 	Entry string

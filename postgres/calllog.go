@@ -128,15 +128,15 @@ func NewCallLog(db *sqlx.DB, logger *slog.Logger, opts CallLogOptions) *CallLog 
 }
 
 const callInsert = `
-	INSERT INTO hotline.calls (id, node, channel_id, caller_number, language, flow_version_id, started_at)
-	VALUES ($1, $2, $3, $4, COALESCE(NULLIF($5::text, ''), 'zh'), NULLIF($6::bigint, 0), $7)
+	INSERT INTO hotline.calls (id, node, channel_id, caller_number, language, flow_version_id, started_at, instance_id)
+	VALUES ($1, $2, $3, $4, COALESCE(NULLIF($5::text, ''), 'zh'), NULLIF($6::bigint, 0), $7, NULLIF($8, ''))
 	ON CONFLICT (id) DO NOTHING`
 
 // StartCall inserts the call's row before it returns, so the steps that follow can refer to
 // it. Starting a call already recorded changes nothing.
 func (l *CallLog) StartCall(ctx context.Context, c hotline.CallRecord) error {
 	_, err := l.db.ExecContext(ctx, callInsert, c.ID, c.Node, c.ChannelID, c.CallerNumber,
-		c.Language, c.FlowVersionID, c.StartedAt)
+		c.Language, c.FlowVersionID, c.StartedAt, c.Instance)
 	if err != nil {
 		return fmt.Errorf("start call %s: %w", c.ID, err)
 	}
