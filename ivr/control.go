@@ -178,6 +178,24 @@ func (c *call) execute(cv *conversation, cmd *command) error {
 	return nil
 }
 
+// recordControl writes a call-control action into the call's history (its IVR path), so
+// that the journey shown to the next agent and the reports see holds and transfers; the
+// number of an external transfer keeps only its last four digits.
+func (c *call) recordControl(cmd hotline.CallCommand) {
+	t := cmd.Transfer
+	input := t.Queue + t.Flow + t.Endpoint
+	if t.Number != "" {
+		input = tail(t.Number)
+	}
+	if cmd.Action == hotline.ActionDTMF {
+		input = mask(cmd.Digits, true) // what an agent keys for a caller may be a PIN
+	}
+	c.seq++
+	now := time.Now()
+	c.record(hotline.CallStep{CallID: c.id, Seq: c.seq, Flow: "desk", Node: cmd.Action, Kind: "control",
+		EnteredAt: now, LeftAt: now, Exit: fmt.Sprintf("agent:%d", cmd.AgentID), Input: input})
+}
+
 // converse waits until the agent's leg or the caller leaves the conversation, carrying out
 // the agent's commands meanwhile. It returns errAgentGone when the agent left,
 // errTransferred after a blind transfer, the caller's hang-up otherwise.
@@ -196,7 +214,11 @@ func (c *call) converse(cv *conversation) error {
 				c.offerEnded(r.job.value.(hotline.Offer), hotline.OfferCancelled, "call already with an agent")
 				continue
 			}
-			cmd.reply <- c.execute(cv, cmd)
+			err := c.execute(cv, cmd)
+			if err == nil {
+				c.recordControl(cmd.CallCommand)
+			}
+			cmd.reply <- err
 			if cv.transfer != nil {
 				return errTransferred
 			}

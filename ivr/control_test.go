@@ -164,3 +164,26 @@ func isSubsequence(got, want []string) bool {
 	}
 	return i == len(want)
 }
+
+func TestCallControlIsInTheCallHistory(t *testing.T) {
+	a, _, id := talking(t)
+	must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionHold, AgentID: 1}))
+	must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionResume, AgentID: 1}))
+	must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionDTMF, AgentID: 1, Digits: "123456"}))
+	must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionTransfer, AgentID: 1,
+		Transfer: hotline.TransferTarget{Number: "075712345678"}}))
+	must(t, a.caller.Expect(a.ctx, "survey/ask"))
+	must(t, a.caller.Hangup())
+	a.h.Engine.Wait()
+	_, steps, _ := a.rec.only(t)
+	var got []string
+	for _, s := range steps {
+		if s.Kind == "control" {
+			got = append(got, s.Node+" "+s.Input+" "+s.Exit)
+		}
+	}
+	want := []string{"hold  agent:1", "resume  agent:1", "dtmf ***(6) agent:1", "transfer …5678 agent:1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("control steps = %q, want %q", got, want)
+	}
+}
