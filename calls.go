@@ -101,3 +101,18 @@ type Recording struct {
 	StartedAt time.Time     `db:"started_at"`
 	Duration  time.Duration `db:"-"`
 }
+
+// CallbackTask is a callback offered to an agent: the citizen's number and which try this is.
+type CallbackTask struct {
+	ID      int64  `db:"id"`
+	Number  string `db:"number"`
+	Attempt int    `db:"attempt"`
+}
+
+// Outcomes of one try of a callback.
+const (
+	AttemptAnswered = "answered"
+	AttemptNoAnswer = "no_answer"
+	AttemptBusy     = "busy"
+	AttemptFailed   = "failed"
+)

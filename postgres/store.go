@@ -24,6 +24,8 @@ type Store struct {
 	now     func() time.Time
 	checker func(hash, pin string) bool
 	stmts   sync.Map // query text → *sqlx.Stmt
+
+	callbackSpacing time.Duration
 }
 
 // New returns a Store on db. protector opens and hashes ID numbers; clock tells the time used
