@@ -41,6 +41,10 @@ type Config struct {
 	// Recordings keeps the rows of the conversations the engine records from their bridge;
 	// nil records none.
 	Recordings Recordings
+	// Callbacks records the tries of callbacks; nil places none.
+	Callbacks Callbacks
+	// HotlineNumber is the caller ID of calls the hotline places to citizens ("12345").
+	HotlineNumber string
 	Log        *slog.Logger
 	// Location is the time zone of business hours and spoken dates (China Standard Time).
 	Location *time.Location

@@ -1,0 +1,238 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr/ari"
+)
+
+// Callbacks records how each try of a callback went.
+type Callbacks interface {
+	// CallbackAttempted records one try: outcome is hotline.AttemptAnswered, AttemptNoAnswer,
+	// AttemptBusy or AttemptFailed once the citizen was dialled, or "" when the agent did not
+	// take the work (the callback goes back to waiting without using up a try). callID is the
+	// outbound call's record ("" when none was made).
+	CallbackAttempted(ctx context.Context, task hotline.CallbackTask, offerID, agentID int64, callID, outcome, cause string) error
+}
+
+// citizenRingTimeout is how long a citizen's phone rings on a callback.
+const citizenRingTimeout = 30 * time.Second
+
+// Callback carries out a callback the ACD offered to an agent: the agent's phone rings first;
+// when they answer, the citizen is called with the hotline's number as caller ID, and the two
+// are bridged (and recorded) when the citizen answers. It runs on its own and reports false
+// when no Asterisk node is connected to place it.
+func (e *Engine) Callback(ctx context.Context, o hotline.Offer, task hotline.CallbackTask) bool {
+	var conn *ari.Conn
+	e.mu.Lock()
+	for _, cn := range e.conns {
+		if cn.Health().Connected && (conn == nil || cn.Name() < conn.Name()) {
+			conn = cn
+		}
+	}
+	e.mu.Unlock()
+	if conn == nil || e.cfg.Callbacks == nil || e.cfg.ACD == nil {
+		return false
+	}
+	legID := ari.NewID()
+	inbox := conn.Router().NewInbox(ari.ChannelRef(legID))
+	cctx, cancel := context.WithCancel(e.ctx)
+	id := ari.NewID()
+	c := &call{
+		// No caller channel: the legs are the agent's and the citizen's, both originated
+		// here, so the call's own channel is a handle no event names.
+		e: e, id: id, conn: conn, inbox: inbox, channel: conn.Client().Channel("callback-" + id),
+		caller: task.Number, ctx: cctx, cancel: cancel, flows: e.flows.Load(), lang: e.cfg.Language,
+		keepKeys: false, mailbox: make(chan jobResult, 1), queueID: o.QueueID,
+	}
+	c.log = e.cfg.Log.With("call_id", c.id, "channel_id", legID, "node_name", conn.Name(), "agent_id", o.AgentID,
+		"callback_id", task.ID)
+	e.mu.Lock()
+	e.byCall[c.id] = c
+	e.stats.Started++
+	e.mu.Unlock()
+	e.calls.Add(1)
+	go func() {
+		defer e.calls.Done()
+		c.runCallback(o, task, legID)
+		e.mu.Lock()
+		delete(e.byCall, c.id)
+		e.stats.Ended++
+		e.stats.ByOutcome[c.outcome]++
+		e.mu.Unlock()
+	}()
+	return true
+}
+
+// runCallback is the life of a callback call; see Engine.Callback.
+func (c *call) runCallback(o hotline.Offer, task hotline.CallbackTask, legID string) {
+	defer c.cancel()
+	defer c.inbox.Close()
+	client := c.conn.Client()
+	attempted := func(callID, outcome, cause string) {
+		if err := c.service(func(ctx context.Context) error {
+			return c.e.cfg.Callbacks.CallbackAttempted(ctx, task, o.ID, o.AgentID, callID, outcome, cause)
+		}); err != nil {
+			c.log.Error("record callback attempt", "err", err)
+		}
+	}
+
+	// The agent first: their phone rings with the citizen's number.
+	ring := o.RingTimeout
+	if ring <= 0 {
+		ring = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	_, err := client.Originate(ctx, ari.OriginateRequest{Endpoint: o.Endpoint, App: c.conn.App(),
+		AppArgs: []string{"callback", c.id}, CallerID: fmt.Sprintf("%q <%s>", "回拨", task.Number),
+		Timeout: ring, ChannelID: legID})
+	cancel()
+	if err != nil {
+		c.log.Warn("callback: ring agent", "err", err)
+		c.offerEnded(o, hotline.OfferFailed, err.Error())
+		attempted("", "", "agent phone failed")
+		return
+	}
+	if outcome, cause, ok := c.awaitAnswer(legID, ring); !ok {
+		c.offerEnded(o, outcome, cause)
+		attempted("", "", "agent did not answer")
+		return
+	}
+	if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.OfferAnswered(ctx, o.ID) }); err != nil {
+		c.log.Error("record offer answered", "err", err)
+	}
+	defer func() {
+		if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.ConversationEnded(ctx, o.ID) }); err != nil {
+			c.log.Error("record conversation end", "err", err)
+		}
+	}()
+	c.agentID, c.answered, c.outcome = o.AgentID, time.Now(), hotline.OutcomeCallback
+
+	// The call's record exists before anything refers to it (recording, attempt).
+	rec := hotline.CallRecord{ID: c.id, Node: c.conn.Name(), ChannelID: legID, CallerNumber: task.Number,
+		Language: c.lang, StartedAt: time.Now(), Instance: c.e.cfg.Instance}
+	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.StartCall(ctx, rec) }); err != nil {
+		c.log.Error("record callback call", "err", err)
+	}
+	defer c.finishCallback()
+
+	// The citizen, with the hotline's number; the agent hears ringing meanwhile.
+	citizenID := ari.NewID()
+	if err := c.inbox.Own(ari.ChannelRef(citizenID)); err != nil {
+		attempted(c.id, hotline.AttemptFailed, "agent gone")
+		return
+	}
+	ctx, cancel = context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	_ = client.Channel(legID).Ring(ctx)
+	_, err = client.Originate(ctx, ari.OriginateRequest{Endpoint: "Local/" + task.Number + "@hotline-out",
+		App: c.conn.App(), AppArgs: []string{"callback-citizen", c.id}, CallerID: c.e.cfg.HotlineNumber,
+		Timeout: citizenRingTimeout, ChannelID: citizenID})
+	cancel()
+	if err != nil {
+		c.log.Warn("callback: dial citizen", "err", err)
+		c.hangupLeg(legID)
+		attempted(c.id, hotline.AttemptFailed, err.Error())
+		return
+	}
+	outcome, cause, ok := c.awaitAnswer(citizenID, citizenRingTimeout)
+	if !ok {
+		c.hangupLeg(legID)
+		attempted(c.id, attemptOutcome(outcome, cause), cause)
+		return
+	}
+	attempted(c.id, hotline.AttemptAnswered, "")
+
+	bridgeID := ari.NewID()
+	_ = c.inbox.Own(ari.BridgeRef(bridgeID))
+	ctx, cancel = context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	_, err = client.CreateBridge(ctx, ari.BridgeOptions{ID: bridgeID, Types: []string{ari.BridgeMixing}, Name: "callback-" + c.id})
+	if err == nil {
+		err = client.Bridge(bridgeID).AddChannel(ctx, legID, citizenID)
+	}
+	cancel()
+	if err == nil {
+		stop := c.recordConversation(bridgeID, o)
+		c.untilEitherLeaves(legID, citizenID)
+		stop()
+	} else {
+		c.log.Error("callback: bridge", "err", err)
+	}
+	ctx, cancel = context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
+	if err := client.Bridge(bridgeID).Destroy(ctx); err != nil && !errors.Is(err, ari.ErrNotFound) {
+		c.log.Warn("destroy bridge", "err", err)
+	}
+	cancel()
+	c.hangupLeg(citizenID)
+	c.hangupLeg(legID)
+}
+
+// awaitAnswer waits for an originated leg to enter Stasis (answered) or to end; outcome is
+// the offer outcome of a leg that did not answer, with its cause.
+func (c *call) awaitAnswer(legID string, ring time.Duration) (outcome, cause string, ok bool) {
+	deadline := time.Now().Add(ring + c.e.cfg.PlaybackGrace)
+	for {
+		r, err := c.wait(deadline, nil)
+		if err != nil {
+			c.hangupLeg(legID)
+			return hotline.OfferCancelled, "controller stopping", false
+		}
+		if r.timeout {
+			c.hangupLeg(legID)
+			return hotline.OfferTimeout, "no answer", false
+		}
+		switch ev := r.ev.(type) {
+		case *ari.StasisStart:
+			if ev.Channel.ID == legID {
+				return "", "", true
+			}
+		case *ari.ChannelDestroyed:
+			if ev.Channel.ID == legID {
+				return ringOutcome(ev.Cause), ev.CauseTxt, false
+			}
+		}
+	}
+}
+
+// untilEitherLeaves waits until one of two bridged legs leaves.
+func (c *call) untilEitherLeaves(a, b string) {
+	for {
+		r, err := c.wait(time.Time{}, nil)
+		if err != nil {
+			return
+		}
+		switch ev := r.ev.(type) {
+		case *ari.StasisEnd:
+			if ev.Channel.ID == a || ev.Channel.ID == b {
+				return
+			}
+		case *ari.ChannelDestroyed:
+			if ev.Channel.ID == a || ev.Channel.ID == b {
+				return
+			}
+		}
+	}
+}
+
+// attemptOutcome turns how the citizen's phone ended a ring into an attempt outcome.
+func attemptOutcome(offerOutcome, cause string) string {
+	switch offerOutcome {
+	case hotline.OfferRejected:
+		return hotline.AttemptBusy
+	case hotline.OfferTimeout:
+		return hotline.AttemptNoAnswer
+	}
+	return hotline.AttemptFailed
+}
+
+// finishCallback completes the callback call's record.
+func (c *call) finishCallback() {
+	end := hotline.CallEnd{CallID: c.id, EndedAt: time.Now(), AnsweredAt: c.answered, Outcome: c.outcome,
+		Language: c.lang, QueueID: c.queueID, AgentID: c.agentID}
+	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.EndCall(ctx, end) }); err != nil {
+		c.log.Error("record callback call end", "err", err)
+	}
+}
