@@ -45,7 +45,7 @@ type Config struct {
 	Callbacks Callbacks
 	// HotlineNumber is the caller ID of calls the hotline places to citizens ("12345").
 	HotlineNumber string
-	Log        *slog.Logger
+	Log           *slog.Logger
 	// Location is the time zone of business hours and spoken dates (China Standard Time).
 	Location *time.Location
 	// Now is the clock of business hours; nil means time.Now.
