@@ -29,7 +29,7 @@ func TestDueOnWorkingDays(t *testing.T) {
 		}
 		return t
 	}
-	endOf := func(day string) time.Time { return at(day + " 00:00").AddDate(0, 0, 1) }
+	endOf := func(day string) time.Time { return at(day+" 00:00").AddDate(0, 0, 1) }
 	tests := []struct {
 		name    string
 		created string
