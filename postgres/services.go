@@ -16,7 +16,7 @@ import (
 
 // ErrBadInput is wrapped by the errors of IVRServices for arguments that cannot be stored: a
 // callback number that is not 3 to 20 digits, a survey level outside 1–5, an unknown queue
-// outcome.
+// outcome; and by those of Store.UnlockPIN without a reason or without anyone who unlocks.
 var ErrBadInput = errors.New("invalid input")
 
 // IVRServices are the actions of call flow nodes on the hotline's data (PIN verification,
@@ -32,28 +32,15 @@ type IVRServices struct {
 // NewIVRServices returns the IVR's services on store.
 func NewIVRServices(store *Store) *IVRServices { return &IVRServices{store: store} }
 
-// VerifyPIN finds the citizen with the ID number, refuses one who is not a real-name verified
-// user (hotline.ErrNotRealName) or whose account is not active (hotline.ErrNotFound), then
-// checks the phone-service PIN with the Store's lockout rule, recording the attempt against
-// the call. It returns the citizen when the PIN is right; otherwise the Store's errors
-// (hotline.ErrNotFound, hotline.ErrIDNumber, hotline.ErrNoPIN, a *PINError matching
-// hotline.ErrPINMismatch or hotline.ErrPINLocked). Neither the ID number nor the PIN appears
-// in an error.
+// VerifyPIN checks an ID number and its phone-service PIN with the Store's lockout rule,
+// recording the attempt against the call, and returns the citizen when the pair is right (see
+// Store.VerifyIDNumberPIN). Until then a number nobody registered, an inactive account, one
+// without a PIN, an ordinary and a real-name user's number all take the same path and time and
+// fail alike, as a *PINError matching hotline.ErrPINMismatch or hotline.ErrPINLocked; only after
+// the right PIN is an ordinary user refused with hotline.ErrNotRealName. An invalid number is
+// hotline.ErrIDNumber. Neither the ID number nor the PIN appears in an error.
 func (s *IVRServices) VerifyPIN(ctx context.Context, callID, idNumber, pin string) (*hotline.Citizen, error) {
-	c, err := s.store.CitizenByIDNumber(ctx, idNumber)
-	if err != nil {
-		return nil, err
-	}
-	if c.Status != "active" {
-		return nil, fmt.Errorf("verify PIN of citizen %d: account %s: %w", c.ID, c.Status, hotline.ErrNotFound)
-	}
-	if !c.RealName() {
-		return nil, fmt.Errorf("verify PIN of citizen %d: %w", c.ID, hotline.ErrNotRealName)
-	}
-	if err := s.store.VerifyPIN(ctx, c.ID, pin, callID); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return s.store.VerifyIDNumberPIN(ctx, idNumber, pin, callID)
 }
 
 // callbackInsert returns no row when the queue named is unknown; no queue ("") is allowed.

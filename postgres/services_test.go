@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/pii"
 	"github.com/foshan-hotline/hotline/postgres"
 )
 
@@ -42,6 +45,7 @@ func TestIVRServicesVerifyPIN(t *testing.T) {
 	ctx := context.Background()
 	call := f.call(t, "13800138000")
 	f.exec(t, `UPDATE platform.citizens SET status = 'cancelled' WHERE id = $1`, f.bare)
+	setPIN(t, f, f.withX, realPIN)
 	for _, tc := range []struct {
 		name    string
 		id, pin string
@@ -49,11 +53,11 @@ func TestIVRServicesVerifyPIN(t *testing.T) {
 		err     error
 	}{
 		{"right PIN", realID, realPIN, f.real, nil},
-		{"lower-case x", xID[:17] + "x", realPIN, 0, hotline.ErrNotRealName},
+		{"ordinary user, right PIN, lower-case x", xID[:17] + "x", realPIN, 0, hotline.ErrNotRealName},
 		{"wrong PIN", realID, "000000", 0, hotline.ErrPINMismatch},
-		{"ordinary user", ordinaryID, realPIN, 0, hotline.ErrNotRealName},
-		{"unknown", unknownID, realPIN, 0, hotline.ErrNotFound},
-		{"cancelled account", bareID, barePIN, 0, hotline.ErrNotFound},
+		{"ordinary user without PIN", ordinaryID, realPIN, 0, hotline.ErrPINMismatch},
+		{"unknown", unknownID, realPIN, 0, hotline.ErrPINMismatch},
+		{"cancelled account, its PIN", bareID, barePIN, 0, hotline.ErrPINMismatch},
 		{"invalid number", realID[:17] + wrongCheck(realID), realPIN, 0, hotline.ErrIDNumber},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,8 +82,8 @@ func TestIVRServicesVerifyPIN(t *testing.T) {
 			}
 		})
 	}
-	// Attempts are recorded against the call; the refusals before the PIN check are not attempts.
-	if got, want := f.count(t, `SELECT count(*) FROM hotline.pin_attempts WHERE call_id = $1`, call), 2; got != want {
+	// Every valid number's attempt is recorded against the call; the invalid one is not.
+	if got, want := f.count(t, `SELECT count(*) FROM hotline.pin_attempts WHERE call_id = $1`, call), 6; got != want {
 		t.Errorf("%d attempts recorded for the call, want %d", got, want)
 	}
 	for range postgres.PINMaxFailures - 1 {
@@ -88,6 +92,104 @@ func TestIVRServicesVerifyPIN(t *testing.T) {
 	if _, err := s.VerifyPIN(ctx, call, realID, realPIN); !errors.Is(err, hotline.ErrPINLocked) {
 		t.Errorf("after %d failures: err = %v, want ErrPINLocked", postgres.PINMaxFailures, err)
 	}
+}
+
+// setPIN gives a citizen a PIN (hashed at the fixture's cost).
+func setPIN(t *testing.T, f *fixture, citizen int64, pin string) {
+	t.Helper()
+	h, err := pii.HashPIN(pin, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.exec(t, `UPDATE platform.citizens SET pin_hash = $2 WHERE id = $1`, citizen, h)
+}
+
+// TestIVRServicesVerifyPINTellsNothing: until an ID number and its PIN are verified, a caller
+// cannot tell an unknown number from an ordinary or a real-name user's (issue 8): the same
+// error, one comparison of the same cost, one attempt counted, and the same lock.
+func TestIVRServicesVerifyPINTellsNothing(t *testing.T) {
+	f, s := newServices(t)
+	ctx := context.Background()
+	call := f.call(t, "13800138000")
+	noPIN := f.citizen(t, "周洁", "13500135000", idNumber("44060119920202123"), hotline.LevelRealName, "440604", "")
+	suspended := f.citizen(t, "吴刚", "13400134000", idNumber("44060119930303456"), hotline.LevelRealName, "440604", realPIN)
+	f.exec(t, `UPDATE platform.citizens SET status = 'suspended' WHERE id = $1`, suspended)
+	setPIN(t, f, f.incons, barePIN) // an ordinary user with a PIN
+	var hashes []string
+	postgres.SetPINChecker(f.store, func(hash, pin string) bool {
+		hashes = append(hashes, hash)
+		return pii.CheckPIN(hash, pin)
+	})
+
+	for _, tc := range []struct {
+		name    string
+		id      string
+		citizen int64 // 0 for none
+	}{
+		{"unknown", unknownID, 0},
+		{"ordinary without PIN", ordinaryID, f.ordinary},
+		{"ordinary with PIN", inconsID, f.incons},
+		{"real-name", realID, f.real},
+		{"real-name without PIN", idNumber("44060119920202123"), noPIN},
+		{"suspended", idNumber("44060119930303456"), suspended},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hashes = nil
+			c, err := s.VerifyPIN(ctx, call, tc.id, "000000")
+			var perr *postgres.PINError
+			if c != nil || !errors.As(err, &perr) || !errors.Is(err, hotline.ErrPINMismatch) ||
+				errors.Is(err, hotline.ErrNotFound) || errors.Is(err, hotline.ErrNotRealName) || errors.Is(err, hotline.ErrNoPIN) {
+				t.Fatalf("wrong PIN: %v, %v; want a mismatch and nothing else", c, err)
+			}
+			if got, want := err.Error(), "wrong phone-service PIN (4 tries left)"; got != want {
+				t.Errorf("error %q, want %q", got, want)
+			}
+			if len(hashes) != 1 {
+				t.Fatalf("%d PIN comparisons, want 1", len(hashes))
+			}
+			if cost, err := bcrypt.Cost([]byte(hashes[0])); err != nil || cost != 4 {
+				t.Errorf("compared with a hash of cost %d (%v), want the platform's 4", cost, err)
+			}
+			var rec struct {
+				N       int    `db:"n"`
+				Citizen *int64 `db:"citizen"`
+			}
+			must(t, f.db.Get(&rec, `SELECT count(*) AS n, max(citizen_id) AS citizen FROM hotline.pin_attempts
+				WHERE id_number_hmac = $1 AND call_id = $2 AND NOT ok`, f.pii.LookupHash(tc.id), call))
+			if rec.N != 1 || fmt.Sprint(deref(rec.Citizen)) != fmt.Sprint(deref(ptrOrNil(tc.citizen))) {
+				t.Errorf("recorded %d failures against citizen %v, want 1 against %v", rec.N, deref(rec.Citizen), tc.citizen)
+			}
+		})
+	}
+
+	// The ordinary user learns they are not real-name only with the right PIN.
+	if _, err := s.VerifyPIN(ctx, call, inconsID, barePIN); !errors.Is(err, hotline.ErrNotRealName) {
+		t.Errorf("ordinary user, right PIN: err = %v, want ErrNotRealName", err)
+	}
+
+	// An unknown number locks like a registered one, and stays locked for the right PIN too.
+	for _, id := range []string{unknownID, realID} {
+		for range postgres.PINMaxFailures - 2 {
+			s.VerifyPIN(ctx, call, id, "000000")
+		}
+		_, err := s.VerifyPIN(ctx, call, id, "000000")
+		var perr *postgres.PINError
+		if !errors.As(err, &perr) || !errors.Is(err, hotline.ErrPINLocked) || !perr.LockedUntil.Equal(f.clock.Now().Add(30*time.Minute)) {
+			t.Errorf("fifth wrong PIN: err = %v, want a lock of 30 minutes", err)
+		}
+	}
+	_, errUnknown := s.VerifyPIN(ctx, call, unknownID, realPIN)
+	_, errReal := s.VerifyPIN(ctx, call, realID, realPIN)
+	if !errors.Is(errUnknown, hotline.ErrPINLocked) || errUnknown.Error() != errReal.Error() {
+		t.Errorf("locked: unknown number %v, real-name user's %v; want the same lock", errUnknown, errReal)
+	}
+}
+
+func ptrOrNil(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
 }
 
 func TestIVRServicesRequestCallback(t *testing.T) {
