@@ -10,7 +10,10 @@ import (
 )
 
 // verify asks for an ID number and the phone-service PIN, both sensitive, up to Tries times
-// in this call; the data layer applies the 5-per-24 h lockout.
+// in this call; the data layer applies the lockout across calls. Every number with a valid
+// check character is followed by the PIN prompt and one VerifyPIN: the services fail an
+// unknown number, an ordinary and a real-name user's alike until the pair is right, and say
+// hotline.ErrNotRealName (the not_allowed exit) only after the right PIN.
 func (c *call) verify(n *flow.Verify) (*flow.Exit, string, error) {
 	idSpec := collectSpec{min: 18, max: 18, terminator: "#", firstDigit: n.FirstDigitTimeout, interDigit: n.InterDigitTimeout}
 	pinSpec := collectSpec{min: 4, max: 8, terminator: "#", firstDigit: n.FirstDigitTimeout, interDigit: n.InterDigitTimeout}
