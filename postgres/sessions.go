@@ -433,16 +433,14 @@ const sessionAuditLogout = `
 	FROM hotline.agents a WHERE a.id = $2`
 
 const sessionsOfDelete = `
-	WITH d AS (
-	  DELETE FROM hotline.sessions WHERE agent_id = $1 AND token_hash <> decode($2, 'hex')
-	  RETURNING encode(token_hash, 'hex') AS id)
-	SELECT id FROM d`
+	DELETE FROM hotline.sessions WHERE agent_id = $1 AND token_hash <> decode($2, 'hex')
+	RETURNING encode(token_hash, 'hex') AS id`
 
 const agentNotify = `SELECT pg_notify('hotline_agent', $1::text)`
 
-// DeleteSessionsOf ends every session of the desk user agentID except the one named keep
-// ("" keeps none), notifies hotline_agent as DeleteSession does when any ended, and returns
-// the ids of the sessions ended.
+// DeleteSessionsOf ends every session of the desk user agentID but the one named keep (a
+// new login's, which takes over; "" keeps none), notifies hotline_agent as DeleteSession does
+// when any ended, and returns the ids of the sessions ended.
 func (s *Sessions) DeleteSessionsOf(ctx context.Context, agentID int64, keep string) ([]string, error) {
 	what := fmt.Sprintf("delete sessions of agent %d", agentID)
 	if _, err := hex.DecodeString(keep); err != nil {
@@ -468,21 +466,70 @@ func (s *Sessions) DeleteSessionsOf(ctx context.Context, agentID int64, keep str
 	return ids, nil
 }
 
-const sessionsExpiredDelete = `
-	DELETE FROM hotline.sessions
-	WHERE expires_at <= $1 OR last_seen_at <= $2`
+const sessionsOfQuery = `
+	SELECT ` + sessionColumns + `
+	FROM hotline.sessions s JOIN hotline.agents a ON a.id = s.agent_id
+	WHERE s.agent_id = $1 AND a.active AND s.expires_at > $2 AND s.last_seen_at > $3
+	ORDER BY s.created_at, s.token_hash`
 
-// PurgeSessions deletes the sessions that have expired or been idle too long and returns how
-// many; the sessions of users made inactive die on their next use.
-func (s *Sessions) PurgeSessions(ctx context.Context) (int64, error) {
+// SessionsOf returns the live sessions of the desk user agentID, oldest first, without
+// marking them seen.
+func (s *Sessions) SessionsOf(ctx context.Context, agentID int64) ([]Session, error) {
 	now := s.o.Now()
-	res, err := s.db.ExecContext(ctx, sessionsExpiredDelete, now, now.Add(-s.o.IdleTimeout))
-	if err != nil {
-		return 0, fmt.Errorf("purge sessions: %w", err)
+	out := []Session{}
+	if err := s.db.SelectContext(ctx, &out, sessionsOfQuery, agentID, now, now.Add(-s.o.IdleTimeout)); err != nil {
+		return nil, fmt.Errorf("sessions of agent %d: %w", agentID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("purge sessions: %w", err)
+	return out, nil
+}
+
+const userByIDQuery = `
+	SELECT id, username, display_name, role, COALESCE(endpoint, '') AS endpoint, active
+	FROM hotline.agents
+	WHERE id = $1`
+
+// UserByID returns the desk user agentID, active or not, or an error wrapping
+// hotline.ErrNotFound.
+func (s *Sessions) UserByID(ctx context.Context, agentID int64) (hotline.Agent, error) {
+	var a hotline.Agent
+	if err := s.db.GetContext(ctx, &a, userByIDQuery, agentID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return a, fmt.Errorf("desk user %d: %w", agentID, hotline.ErrNotFound)
+		}
+		return a, fmt.Errorf("desk user %d: %w", agentID, err)
 	}
-	return n, nil
+	return a, nil
+}
+
+// Audit writes what desk user actorID did to the desk user objectID (a username) from
+// address ip to hotline.audit_log.
+func (s *Sessions) Audit(ctx context.Context, actorID int64, action, objectID, ip string) error {
+	if _, err := s.db.ExecContext(ctx, sessionAuditInsert, s.o.Now(), actorID, action, objectID, normalIP(ip)); err != nil {
+		return fmt.Errorf("audit %s of %s: %w", action, objectID, err)
+	}
+	return nil
+}
+
+// sessionsExpiredDelete deletes the sessions expired at $1 or idle since $2 and returns the
+// users left without a live session.
+const sessionsExpiredDelete = `
+	WITH d AS (
+	  DELETE FROM hotline.sessions
+	  WHERE expires_at <= $1 OR last_seen_at <= $2
+	  RETURNING agent_id)
+	SELECT DISTINCT d.agent_id FROM d
+	WHERE NOT EXISTS (SELECT 1 FROM hotline.sessions s
+	                  WHERE s.agent_id = d.agent_id AND s.expires_at > $1 AND s.last_seen_at > $2)
+	ORDER BY d.agent_id`
+
+// PurgeSessions deletes the sessions that have expired or been idle too long and returns the
+// users they belonged to who have no live session left, so that they can be logged out of
+// the ACD. The sessions of users made inactive die on their next use.
+func (s *Sessions) PurgeSessions(ctx context.Context) ([]int64, error) {
+	now := s.o.Now()
+	out := []int64{}
+	if err := s.db.SelectContext(ctx, &out, sessionsExpiredDelete, now, now.Add(-s.o.IdleTimeout)); err != nil {
+		return nil, fmt.Errorf("purge sessions: %w", err)
+	}
+	return out, nil
 }

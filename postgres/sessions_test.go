@@ -313,6 +313,7 @@ func TestSessionDelete(t *testing.T) {
 	tokens := make([]string, 3)
 	ids := make([]string, 3)
 	for i := range tokens {
+		f.clock.Advance(time.Second)
 		tok, s, err := f.sessions.CreateSession(ctx, f.agent, "", "")
 		if err != nil {
 			t.Fatal(err)
@@ -342,6 +343,15 @@ func TestSessionDelete(t *testing.T) {
 		t.Errorf("malformed id: %v, want ErrInvalid", err)
 	}
 
+	live, err := f.sessions.SessionsOf(ctx, f.agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 2 || live[0].ID != ids[1] || live[1].ID != ids[2] || live[0].Agent.ID != f.agent {
+		t.Errorf("live sessions = %+v, want %v oldest first", live, ids[1:])
+	}
+
+	// A new login keeps its own session and ends the others.
 	gone, err := f.sessions.DeleteSessionsOf(ctx, f.agent, ids[2])
 	if err != nil {
 		t.Fatal(err)
@@ -358,9 +368,36 @@ func TestSessionDelete(t *testing.T) {
 			t.Errorf("a session kept: %v", err)
 		}
 	}
-	gone, err = f.sessions.DeleteSessionsOf(ctx, f.agent, "")
-	if err != nil || len(gone) != 1 || gone[0] != ids[2] {
-		t.Errorf("deleting all: %v, %v", gone, err)
+	if gone, err := f.sessions.DeleteSessionsOf(ctx, f.agent, ""); err != nil || len(gone) != 1 || gone[0] != ids[2] {
+		t.Errorf("deleting all: %v, %v; want [%s]", gone, err, ids[2])
+	}
+	if gone, err := f.sessions.DeleteSessionsOf(ctx, f.agent, ""); err != nil || len(gone) != 0 {
+		t.Errorf("deleting none: %v, %v", gone, err)
+	}
+	if _, err := f.sessions.DeleteSessionsOf(ctx, f.agent, "xyz"); !errors.Is(err, hotline.ErrInvalid) {
+		t.Errorf("malformed id to keep: %v, want ErrInvalid", err)
+	}
+}
+
+func TestSessionUserByIDAndAudit(t *testing.T) {
+	f := newDeskFixture(t, postgres.SessionOptions{})
+	ctx := t.Context()
+	a, err := f.sessions.UserByID(ctx, f.retired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Username != "retired" || a.Active || a.Endpoint != "" {
+		t.Errorf("user = %+v", a)
+	}
+	if _, err := f.sessions.UserByID(ctx, 424242); !errors.Is(err, hotline.ErrNotFound) {
+		t.Errorf("unknown id: %v, want ErrNotFound", err)
+	}
+	if err := f.sessions.Audit(ctx, f.agent, "forced_logout", "retired", "not an address"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.count(t, `SELECT count(*) FROM hotline.audit_log WHERE actor_id = $1 AND action = 'forced_logout'
+		AND object_type = 'desk_user' AND object_id = 'retired' AND ip IS NULL`, f.agent); got != 1 {
+		t.Errorf("%d audit rows, want 1", got)
 	}
 }
 
@@ -392,16 +429,24 @@ func TestSessionTouchAndPurge(t *testing.T) {
 	if len(alive) != 2 || alive[0] == ids[2] || alive[1] == ids[2] {
 		t.Errorf("alive = %v, want the first two of %v", alive, ids)
 	}
-	n, err := f.sessions.PurgeSessions(ctx)
+	// The idle session's user still has two: nobody to log out of the ACD.
+	left, err := f.sessions.PurgeSessions(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Errorf("purged %d, want 1", n)
+	if len(left) != 0 {
+		t.Errorf("users left without a session: %v, want none", left)
+	}
+	if got := f.count(t, `SELECT count(*) FROM hotline.sessions`); got != 2 {
+		t.Errorf("%d sessions after the purge, want 2", got)
 	}
 	f.clock.Advance(12 * time.Hour)
-	if n, err := f.sessions.PurgeSessions(ctx); err != nil || n != 2 {
-		t.Errorf("purged %d, %v after 12 h; want 2", n, err)
+	left, err = f.sessions.PurgeSessions(ctx)
+	if err != nil || len(left) != 1 || left[0] != f.agent {
+		t.Errorf("after 12 h: users left without a session %v, %v; want [%d]", left, err, f.agent)
+	}
+	if got := f.count(t, `SELECT count(*) FROM hotline.sessions`); got != 0 {
+		t.Errorf("%d sessions after 12 h, want 0", got)
 	}
 }
 
