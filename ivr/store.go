@@ -17,9 +17,9 @@ type Recorder interface {
 
 // Services are the actions flow nodes take on the hotline's data besides lookups.
 type Services interface {
-	// VerifyPIN checks the phone-service PIN of the citizen with this ID number; errors are
-	// hotline.ErrNotFound, hotline.ErrNotRealName, hotline.ErrNoPIN, hotline.ErrPINMismatch
-	// and hotline.ErrPINLocked.
+	// VerifyPIN checks the phone-service PIN of the citizen with this ID number. Until the
+	// pair is verified every failure looks the same (hotline.ErrPINMismatch, or
+	// hotline.ErrPINLocked); hotline.ErrNotRealName only follows the right PIN.
 	VerifyPIN(ctx context.Context, callID, idNumber, pin string) (*hotline.Citizen, error)
 	// RequestCallback registers a callback to number by the agents of queue.
 	RequestCallback(ctx context.Context, callID, number, queue string) error
