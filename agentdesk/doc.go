@@ -1,8 +1,14 @@
-// Package agentdesk will be the agent and supervisor web desk: the ACD that matches waiting
-// calls to available agents, the screen-pop of who is calling and what they did in the IVR,
-// work orders, callbacks, live queue and agent views, and flow editing for supervisors.
+// Package agentdesk is the agent desk's server side: the agent API under /api/ that the desk's
+// pages and supervisors' tools build on.
 //
-// It is not built yet. Until it is, a call that reaches a queue (package ivr) holds there
-// with music on hold and position announcements, then overflows to a message or a callback;
-// no agent answers it.
+// It logs desk users in (bcrypt passwords, server-side sessions in hotline.sessions behind an
+// HttpOnly, SameSite=Strict cookie, idle and absolute timeouts, throttled failures), checks
+// every request's session, role and CSRF token, drives the agent's state in the ACD through
+// AgentStates, and keeps one websocket per desk session current: a full snapshot of the agent
+// (state, pending offer, current call, wrap-up, queue counts) on connect and after every
+// change the ACD announces on PostgreSQL's hotline_agent channel. openapi.yaml describes
+// every route.
+//
+// The ACD itself (queues, routing, offers) is package postgres's ACD; work orders and the
+// pages of the desk are sub-packages.
 package agentdesk
