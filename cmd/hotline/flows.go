@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,7 +34,11 @@ fails any check never runs; 'flows check' shows every problem as file:line: node
 			if len(args) == 0 {
 				args = []string{a.cfg.IVR.FlowsDir}
 			}
-			fsys, paths := pathsFS(args)
+			fsys, paths, root, err := flowPaths(args)
+			if err != nil {
+				return err
+			}
+			opt.Root = root
 			problems, err := flow.Check(fsys, paths, opt)
 			if err != nil {
 				return err
@@ -91,7 +96,7 @@ shipped flows must be covered completely. Needs PostgreSQL's server binaries.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return flowtest.Main(cmd.Context(), cmd.OutOrStdout(), flowtest.RunOptions{
 				FlowsDir: a.cfg.IVR.FlowsDir, SoundsDir: a.cfg.IVR.SoundsDir, Files: args,
-				RequireCoverage: len(args) == 0, Log: a.log,
+				LookupTimeout: a.cfg.IVR.LookupTimeout, RequireCoverage: len(args) == 0, Log: a.log,
 			})
 		},
 	}
@@ -100,7 +105,7 @@ shipped flows must be covered completely. Needs PostgreSQL's server binaries.`,
 }
 
 // flowOptions is what flows are checked against: the sound manifest, the business-hours
-// calendars beside the flows.
+// calendars beside the flows; and the default timeout of their lookups.
 func (a *app) flowOptions() (flow.Options, error) {
 	m, err := prompts.Load(a.cfg.IVR.SoundsDir)
 	if err != nil {
@@ -114,7 +119,7 @@ func (a *app) flowOptions() (flow.Options, error) {
 	for n := range cals {
 		names = append(names, n)
 	}
-	return flow.Options{Manifest: m, Calendars: names}, nil
+	return flow.Options{Manifest: m, Calendars: names, LookupTimeout: a.cfg.IVR.LookupTimeout}, nil
 }
 
 // loadCalendars reads the business-hours calendars kept beside the flows.
@@ -132,26 +137,65 @@ func (a *app) loadFlows() (*flow.Library, error) {
 	if err != nil {
 		return nil, err
 	}
-	fsys, dir := pathsFS([]string{a.cfg.IVR.FlowsDir})
-	return flow.LoadDir(fsys, dir[0], opt)
+	dir := a.cfg.IVR.FlowsDir
+	opt.Root = dir
+	return flow.LoadDir(os.DirFS(dir), ".", opt)
 }
 
-// pathsFS returns a file system holding paths and their names in it: the working directory
-// for relative paths, so that problems name files as the user wrote them, the root otherwise.
-func pathsFS(paths []string) (fs.FS, []string) {
-	out := make([]string, len(paths))
-	root := "."
-	for _, p := range paths {
-		if filepath.IsAbs(p) {
-			root = "/"
-		}
-	}
+// flowPaths opens the flow files and directories named by paths as one file system, rooted
+// at the deepest directory holding them all, and returns their names in it and that root as
+// the user wrote it: relative ("../x/flows") when every path is, absolute otherwise.
+func flowPaths(paths []string) (fs.FS, []string, string, error) {
+	clean := make([]string, len(paths))
+	abs := false
 	for i, p := range paths {
-		if root == "/" {
-			p, _ = filepath.Abs(p)
-			p = strings.TrimPrefix(p, "/")
+		if _, err := os.Stat(p); err != nil {
+			return nil, nil, "", fmt.Errorf("flows: %w", err)
 		}
-		out[i] = filepath.ToSlash(filepath.Clean(p))
+		clean[i] = filepath.Clean(p)
+		abs = abs || filepath.IsAbs(p)
 	}
-	return os.DirFS(root), out
+	root, names, ok := commonRoot(clean, abs)
+	if !ok { // relative paths that only "/" holds together, as "../a" and "b" when "." is "/x"
+		root, names, _ = commonRoot(clean, true)
+	}
+	return os.DirFS(root), names, root, nil
+}
+
+// commonRoot returns the deepest directory holding every path (a directory holds itself)
+// and the paths' slash-separated names in it; with abs, every path is made absolute first.
+// It fails when relative paths have no common directory short of climbing above ".".
+func commonRoot(paths []string, abs bool) (string, []string, bool) {
+	ps := slices.Clone(paths)
+	for i, p := range ps {
+		if abs {
+			ps[i], _ = filepath.Abs(p)
+		}
+	}
+	root := ps[0]
+	if st, err := os.Stat(root); err != nil || !st.IsDir() {
+		root = filepath.Dir(root)
+	}
+	outside := func(p string) bool { _, ok := within(root, p); return !ok }
+	for slices.ContainsFunc(ps, outside) {
+		up := filepath.Dir(root)
+		if up == root || filepath.Base(root) == ".." {
+			return "", nil, false
+		}
+		root = up
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i], _ = within(root, p)
+	}
+	return root, names, true
+}
+
+// within returns the slash-separated name of path p in directory dir, if dir holds it.
+func within(dir, p string) (string, bool) {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
 }

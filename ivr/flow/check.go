@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Problem is one thing wrong with a flow, where it was written.
@@ -75,12 +77,36 @@ type Options struct {
 	// Flows names the flows a subflow node may call, for checking one flow on its own;
 	// LoadDir checks subflows against the flows it loads.
 	Flows []string
+	// LookupTimeout is the timeout of every lookup node that does not set its own (the
+	// configuration's ivr.lookup_timeout); zero means DefaultLookupTimeout. Out of the range
+	// MinLookupTimeout–MaxLookupTimeout it is a problem of every flow with such a node.
+	LookupTimeout time.Duration
+	// Root is the directory that fsys is, as the user named it ("flows", "../x/flows",
+	// "/etc/hotline/flows"): problems and Flow.File then name files by their path, Root
+	// joined with their name in fsys, so that they are found where the user looks.
+	Root string
+}
+
+// fileName is how problems name the file called name in fsys.
+func (o Options) fileName(name string) string {
+	if o.Root == "" {
+		return name
+	}
+	return filepath.Join(o.Root, filepath.FromSlash(name))
+}
+
+// pathError names the file of an I/O error as fileName does.
+func (o Options) pathError(err error) error {
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		pe.Path = o.fileName(pe.Path)
+	}
+	return err
 }
 
 // Parse reads and checks one flow from src; file names it in problems. The error, if any, is
 // Problems.
 func Parse(file string, src []byte, opt Options) (*Flow, error) {
-	f, probs := parse(file, src)
+	f, probs := parse(file, src, opt)
 	if f == nil {
 		return nil, probs.err()
 	}
@@ -102,9 +128,9 @@ func Parse(file string, src []byte, opt Options) (*Flow, error) {
 func Load(fsys fs.FS, name string, opt Options) (*Flow, error) {
 	src, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		return nil, fmt.Errorf("read flow: %w", err)
+		return nil, fmt.Errorf("read flow: %w", opt.pathError(err))
 	}
-	return Parse(name, src, opt)
+	return Parse(opt.fileName(name), src, opt)
 }
 
 // NonFlowFiles are the YAML files of a flows directory that are not flows.
@@ -133,9 +159,18 @@ func (s *Library) Names() []string {
 // them together. The error, if any, is Problems listing every problem of every file, or an
 // I/O error.
 func LoadDir(fsys fs.FS, dir string, opt Options) (*Library, error) {
+	files, err := flowFiles(fsys, dir, opt)
+	if err != nil {
+		return nil, err
+	}
+	return LoadFiles(fsys, files, opt)
+}
+
+// flowFiles lists the flows (*.yaml but NonFlowFiles) in dir of fsys.
+func flowFiles(fsys fs.FS, dir string, opt Options) ([]string, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("read flows: %w", err)
+		return nil, fmt.Errorf("read flows: %w", opt.pathError(err))
 	}
 	var files []string
 	for _, e := range entries {
@@ -143,7 +178,7 @@ func LoadDir(fsys fs.FS, dir string, opt Options) (*Library, error) {
 			files = append(files, path.Join(dir, e.Name()))
 		}
 	}
-	return LoadFiles(fsys, files, opt)
+	return files, nil
 }
 
 // LoadFiles reads and checks the flows in files of fsys together, like LoadDir.
@@ -154,16 +189,16 @@ func LoadFiles(fsys fs.FS, files []string, opt Options) (*Library, error) {
 	for _, name := range files {
 		src, err := fs.ReadFile(fsys, name)
 		if err != nil {
-			return nil, fmt.Errorf("read flow: %w", err)
+			return nil, fmt.Errorf("read flow: %w", opt.pathError(err))
 		}
-		f, ps := parse(name, src)
+		f, ps := parse(opt.fileName(name), src, opt)
 		probs = append(probs, ps...)
 		if f == nil {
 			continue
 		}
 		probs = append(probs, checkGraph(f, opt, len(ps) == 0)...)
 		if prev := set.flows[f.Name]; prev != nil && f.Name != "" {
-			probs = append(probs, Problem{Pos: Pos{File: name, Line: 1}, Msg: fmt.Sprintf("flow %q is also defined in %s", f.Name, prev.File)})
+			probs = append(probs, Problem{Pos: Pos{File: f.File, Line: 1}, Msg: fmt.Sprintf("flow %q is also defined in %s", f.Name, prev.File)})
 			continue
 		}
 		set.flows[f.Name] = f
@@ -222,16 +257,20 @@ func checkSubflows(set *Library, all []*Flow, opt Options) Problems {
 }
 
 // Check loads the flows in files of fsys (all of LoadDir's when files is one directory) and
-// returns every problem, for "hotline flows check". An I/O error is returned as such.
+// returns every problem, for "hotline flows check". An I/O error is returned as such. A flow
+// checked as a file may call the flows beside it, as it does when its directory is loaded:
+// subflows are also resolved against the other flows of its directory, whose own problems
+// are not reported.
 func Check(fsys fs.FS, files []string, opt Options) (Problems, error) {
 	var err error
-	if len(files) == 1 {
-		if st, serr := fs.Stat(fsys, files[0]); serr == nil && st.IsDir() {
-			_, err = LoadDir(fsys, files[0], opt)
-		} else {
-			_, err = LoadFiles(fsys, files, opt)
-		}
+	if len(files) == 1 && isDir(fsys, files[0]) {
+		_, err = LoadDir(fsys, files[0], opt)
 	} else {
+		var beside []string
+		if beside, err = siblingFlows(fsys, files, opt); err != nil {
+			return nil, err
+		}
+		opt.Flows = append(slices.Clip(opt.Flows), beside...)
 		_, err = LoadFiles(fsys, files, opt)
 	}
 	var probs Problems
@@ -239,4 +278,38 @@ func Check(fsys fs.FS, files []string, opt Options) (Problems, error) {
 		return probs, nil
 	}
 	return nil, err
+}
+
+func isDir(fsys fs.FS, name string) bool {
+	st, err := fs.Stat(fsys, name)
+	return err == nil && st.IsDir()
+}
+
+// siblingFlows names the flows in the directories of files that are not among them.
+func siblingFlows(fsys fs.FS, files []string, opt Options) ([]string, error) {
+	var names, seen []string
+	for _, file := range files {
+		dir := path.Dir(file)
+		if slices.Contains(seen, dir) {
+			continue
+		}
+		seen = append(seen, dir)
+		others, err := flowFiles(fsys, dir, opt)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range others {
+			if slices.Contains(files, name) {
+				continue
+			}
+			src, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, fmt.Errorf("read flow: %w", opt.pathError(err))
+			}
+			if f, _ := parse(opt.fileName(name), src, opt); f != nil && f.Name != "" {
+				names = append(names, f.Name)
+			}
+		}
+	}
+	return names, nil
 }

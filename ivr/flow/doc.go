@@ -33,8 +33,9 @@
 //   - collect: prompts, into, min, max, terminator, first_digit/inter_digit/overall timeouts,
 //     validate (digits, id_number with * for X, mobile, amount with * as the decimal point,
 //     date YYYYMMDD), sensitive, retries → next, on_fail
-//   - lookup: source, args, into, timeout (2s), filler (common/please_wait) after filler_after
-//     (800ms) → found, not_found, not_allowed (sources that refuse only), error, on_timeout
+//   - lookup: source, args, into, timeout (Options.LookupTimeout, else 2s), filler
+//     (common/please_wait) after filler_after (800ms) → found, not_found, not_allowed (sources
+//     that refuse only), error, on_timeout
 //   - verify: ID number and phone PIN, tries (≤ 3), into → ok, failed, locked, not_allowed, error
 //   - branch: cases [{when, next}] → case_N, else;  set: vars → next
 //   - hours: calendar → open, closed

@@ -21,6 +21,10 @@ const (
 	// MinTimeout and MaxTimeout bound the timeouts of waiting for the caller.
 	MinTimeout = time.Second
 	MaxTimeout = 120 * time.Second
+	// MinLookupTimeout and MaxLookupTimeout bound the timeouts of lookups: a caller waits
+	// in silence, or hears the filler, while a lookup runs.
+	MinLookupTimeout = 100 * time.Millisecond
+	MaxLookupTimeout = 10 * time.Second
 )
 
 // Defaults applied to nodes that do not set them.
@@ -30,7 +34,7 @@ const (
 	DefaultInterDigit    = 4 * time.Second
 	DefaultOverall       = 60 * time.Second
 	DefaultRetries       = 2
-	DefaultLookupTimeout = 2 * time.Second
+	DefaultLookupTimeout = 2 * time.Second // Options.LookupTimeout replaces it
 	DefaultFillerAfter   = 800 * time.Millisecond
 	DefaultAnnounceEvery = 30 * time.Second
 	DefaultMaxWait       = 5 * time.Minute
@@ -367,8 +371,15 @@ func (f *fields) collect(h header) *Collect {
 }
 
 func (f *fields) lookup(h header) *Lookup {
+	def := DefaultLookupTimeout
+	if d := f.p.opt.LookupTimeout; d != 0 {
+		def = d
+		if f.get("timeout") == nil && (d < MinLookupTimeout || d > MaxLookupTimeout) {
+			f.errorf(nil, "the default lookup timeout %v (ivr.lookup_timeout) is out of range %v–%v", d, MinLookupTimeout, MaxLookupTimeout)
+		}
+	}
 	n := &Lookup{header: h,
-		Timeout: f.duration("timeout", DefaultLookupTimeout, 100*time.Millisecond, 10*time.Second),
+		Timeout: f.duration("timeout", def, MinLookupTimeout, MaxLookupTimeout),
 		Filler:  f.prompts("filler", PromptPleaseWait)}
 	n.FillerAfter = f.duration("filler_after", DefaultFillerAfter, 0, n.Timeout)
 	name := f.required("source")

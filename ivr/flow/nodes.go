@@ -262,7 +262,8 @@ type Lookup struct {
 	Args   []Arg
 	// Into receives the result when Found is taken; nil when the result is not kept.
 	Into *Var
-	// Timeout bounds the lookup (2 s by default); OnTimeout is taken when it expires.
+	// Timeout bounds the lookup (Options.LookupTimeout, else 2 s, when the node sets none);
+	// OnTimeout is taken when it expires.
 	Timeout time.Duration
 	// Filler is played when the lookup takes longer than FillerAfter.
 	Filler      Prompts

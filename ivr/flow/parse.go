@@ -21,6 +21,7 @@ var (
 // parser reads one flow document.
 type parser struct {
 	file     string
+	opt      Options
 	probs    Problems
 	flow     *Flow
 	vars     map[string]*Var
@@ -39,8 +40,8 @@ func (p *parser) errorf(n *yaml.Node, node, format string, args ...any) {
 }
 
 // parse reads and type-checks a flow document; the graph checks come after.
-func parse(file string, data []byte) (*Flow, Problems) {
-	p := &parser{file: file, vars: map[string]*Var{}, defaults: map[string]*Exit{}, broken: map[string]bool{}}
+func parse(file string, data []byte, opt Options) (*Flow, Problems) {
+	p := &parser{file: file, opt: opt, vars: map[string]*Var{}, defaults: map[string]*Exit{}, broken: map[string]bool{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		line, msg := 1, err.Error()

@@ -32,6 +32,8 @@ type RunOptions struct {
 	FlowsDir, SoundsDir string
 	// Files are the scenario files; empty means FlowsDir/tests/*.yaml.
 	Files []string
+	// LookupTimeout is the timeout of lookups that set none (flow.Options.LookupTimeout).
+	LookupTimeout time.Duration
 	// Citizens is the size of the seeded data (2000); Seed selects it (1).
 	Citizens int
 	Seed     int64
@@ -293,11 +295,8 @@ func loadFlows(opts RunOptions) (*flow.Library, *prompts.Manifest, map[string]*f
 	for n := range cals {
 		names = append(names, n)
 	}
-	abs, err := filepath.Abs(opts.FlowsDir)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	lib, err := flow.LoadDir(os.DirFS(filepath.Dir(abs)), filepath.Base(abs), flow.Options{Manifest: manifest, Calendars: names})
+	lib, err := flow.LoadDir(os.DirFS(opts.FlowsDir), ".", flow.Options{Manifest: manifest, Calendars: names,
+		LookupTimeout: opts.LookupTimeout, Root: opts.FlowsDir})
 	if err != nil {
 		return nil, nil, nil, err
 	}
