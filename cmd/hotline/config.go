@@ -3,19 +3,19 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/foshan-hotline/hotline/pii"
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/foshan-hotline/hotline/postgres/throwaway"
 )
 
 // Config is the hotline's whole configuration. Every field has a default, so `hotline demo`
@@ -148,6 +148,21 @@ func loadConfig(fs *pflag.FlagSet, environ []string) (*Config, error) {
 			v.Set(key, f.Value.String())
 		}
 	}
+	// Values of the wrong type are reported here, with the value given, and replaced by their
+	// default so that the rest is still decoded and validated: every problem is named at once.
+	var errs []error
+	var unfixable bool
+	checkValues(v.AllSettings(), reflect.TypeFor[Config](), "", func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+		if def, ok := defaults[key]; ok {
+			v.Set(key, def)
+		} else {
+			unfixable = true
+		}
+	})
+	if unfixable {
+		return nil, invalid(errs)
+	}
 	var c Config
 	dec := func(dc *mapstructure.DecoderConfig) {
 		dc.ErrorUnused = true
@@ -156,10 +171,18 @@ func loadConfig(fs *pflag.FlagSet, environ []string) (*Config, error) {
 	if err := v.Unmarshal(&c, dec); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	if err := c.validate(); err != nil {
+	if err := invalid(append(errs, c.validate()...)); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// invalid is the error of a configuration with the problems errs, or nil when there are none.
+func invalid(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 }
 
 // readConfigFile merges a YAML file, rejecting keys the configuration does not have: a typo
@@ -223,9 +246,8 @@ func checkKeys(doc map[string]any, t reflect.Type, prefix string) error {
 }
 
 // applyEnv sets every known key from its HOTLINE_* variable (database.url ←
-// HOTLINE_DATABASE_URL). An unknown HOTLINE_ variable is ignored, since the environment is
-// shared with other programs. The first Asterisk node has shorthand variables
-// HOTLINE_ASTERISK_URL, _USERNAME, _PASSWORD and _APP.
+// HOTLINE_DATABASE_URL). An unknown HOTLINE_ variable is left to unknownEnv. The first
+// Asterisk node has shorthand variables HOTLINE_ASTERISK_URL, _USERNAME, _PASSWORD and _APP.
 func applyEnv(v *viper.Viper, environ []string) {
 	env := map[string]string{}
 	for _, kv := range environ {
@@ -234,12 +256,12 @@ func applyEnv(v *viper.Viper, environ []string) {
 		}
 	}
 	for key := range defaults {
-		if val, ok := env["HOTLINE_"+strings.ToUpper(strings.ReplaceAll(key, ".", "_"))]; ok {
+		if val, ok := env[envName(key)]; ok {
 			v.Set(key, val)
 		}
 	}
 	var node map[string]any
-	for _, field := range []string{"url", "username", "password", "app", "name"} {
+	for _, field := range nodeEnvFields {
 		val, ok := env["HOTLINE_ASTERISK_"+strings.ToUpper(field)]
 		if !ok {
 			continue
@@ -259,6 +281,70 @@ func applyEnv(v *viper.Viper, environ []string) {
 		}
 		v.Set("asterisk.nodes", list)
 	}
+}
+
+// nodeEnvFields are the fields of the first Asterisk node that HOTLINE_ASTERISK_* set.
+var nodeEnvFields = []string{"url", "username", "password", "app", "name"}
+
+// otherEnv are the HOTLINE_ variables that other parts of the hotline read: the PostgreSQL
+// binaries of the throwaway cluster, the databases of the tests and benchmarks.
+var otherEnv = []string{throwaway.BinDirEnv, "HOTLINE_TEST_DATABASE_URL", "HOTLINE_BENCH_DATABASE_URL"}
+
+// envName is the environment variable of a configuration key.
+func envName(key string) string {
+	return "HOTLINE_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// unknownVar is a HOTLINE_ variable nothing reads, and the one it most likely misspells, if any.
+type unknownVar struct{ name, closest string }
+
+// unknownEnv lists the HOTLINE_ variables of environ that no key or part of the hotline reads:
+// a typo (HOTLINE_DATABSE_URL) must not leave the default in force without a word.
+func unknownEnv(environ []string) []unknownVar {
+	known := slices.Clone(otherEnv)
+	for key := range defaults {
+		known = append(known, envName(key))
+	}
+	for _, field := range nodeEnvFields {
+		known = append(known, "HOTLINE_ASTERISK_"+strings.ToUpper(field))
+	}
+	sort.Strings(known)
+	var out []unknownVar
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "HOTLINE_") || slices.Contains(known, name) {
+			continue
+		}
+		closest, best := "", 4 // farther than 3 edits is no typo
+		for _, k := range known {
+			if d := editDistance(name, k); d < best {
+				closest, best = k, d
+			}
+		}
+		out = append(out, unknownVar{name, closest})
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func firstNode(v *viper.Viper) map[string]any {
@@ -286,81 +372,6 @@ func toMaps(x any) ([]map[string]any, bool) {
 		return out, true
 	}
 	return nil, false
-}
-
-// validate checks every value that could otherwise fail later, naming the key.
-func (c *Config) validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	if u := c.Database.URL; u != "" {
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "postgres" && p.Scheme != "postgresql") {
-			bad("database.url", "must be a postgres:// URL")
-		}
-	}
-	if c.Database.MaxOpenConns < 1 {
-		bad("database.max_open_conns", "must be at least 1, got %d", c.Database.MaxOpenConns)
-	}
-	positive := map[string]time.Duration{
-		"database.connect_timeout": c.Database.ConnectTimeout,
-		"http.shutdown_timeout":    c.HTTP.ShutdownTimeout,
-		"ivr.lookup_timeout":       c.IVR.LookupTimeout,
-	}
-	for _, key := range sortedKeys(positive) {
-		if positive[key] <= 0 {
-			bad(key, "must be a positive duration, got %s", positive[key])
-		}
-	}
-	for _, a := range []struct{ key, addr string }{
-		{"http.listen", c.HTTP.Listen}, {"demo.sim_listen", c.Demo.SimListen}, {"demo.sim_control", c.Demo.SimControl},
-	} {
-		if _, _, err := net.SplitHostPort(a.addr); err != nil {
-			bad(a.key, "must be host:port, got %q", a.addr)
-		}
-	}
-	for _, k := range []struct{ key, value string }{{"pii.seal_key", c.PII.SealKey}, {"pii.lookup_key", c.PII.LookupKey}} {
-		if _, err := pii.DecodeKey(k.value); k.value != "" && err != nil {
-			bad(k.key, "%v", err)
-		}
-	}
-	if (c.PII.SealKey == "") != (c.PII.LookupKey == "") {
-		bad("pii", "set both seal_key and lookup_key, or neither")
-	}
-	if len(c.Asterisk.Nodes) == 0 {
-		bad("asterisk.nodes", "at least one node is required")
-	}
-	seen := map[string]bool{}
-	for i, n := range c.Asterisk.Nodes {
-		key := fmt.Sprintf("asterisk.nodes[%d]", i)
-		if n.Name == "" || seen[n.Name] {
-			bad(key+".name", "must be a unique, non-empty name")
-		}
-		seen[n.Name] = true
-		if p, err := url.Parse(n.URL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			bad(key+".url", "must be an http(s):// URL, got %q", redactURL(n.URL))
-		}
-		if n.App == "" {
-			bad(key+".app", "must not be empty")
-		}
-	}
-	if c.Demo.Citizens < 1 {
-		bad("demo.citizens", "must be at least 1, got %d", c.Demo.Citizens)
-	}
-	switch strings.ToLower(c.Log.Level) {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
-	}
-	switch c.Log.Format {
-	case "text", "json":
-	default:
-		bad("log.format", "must be text or json, got %q", c.Log.Format)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
-	}
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -56,6 +56,13 @@ HOTLINE_* environment variables (database.url is HOTLINE_DATABASE_URL), then fla
 			}
 			a.cfg = cfg
 			a.log = newLogger(stderr, cfg.Log)
+			for _, u := range unknownEnv(environ) {
+				if u.closest != "" {
+					a.log.Warn("environment variable names no configuration key; ignored", "var", u.name, "did_you_mean", u.closest)
+				} else {
+					a.log.Warn("environment variable names no configuration key; ignored", "var", u.name)
+				}
+			}
 			return nil
 		},
 	}
