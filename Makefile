@@ -5,16 +5,19 @@ GO ?= go
 
 .PHONY: demo test build bench vet
 
-demo:
-	$(GO) run ./cmd/hotline demo
+# The demo runs the built binary: `go run` exits with status 1 when it is interrupted, however
+# cleanly the program stopped, and Ctrl-C is how the demo ends.
+demo: build
+	$(BIN) demo
 
 test:
 	$(GO) test -count=1 -timeout 20m ./...
 
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+BIN ?= bin/hotline
 
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/hotline ./cmd/hotline
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/hotline
 
 vet:
 	$(GO) vet ./...

@@ -36,7 +36,35 @@ as a citizen. Ctrl-C stops it all and removes the throwaway database.`,
 	}
 }
 
-func (a *app) demo(ctx context.Context, out io.Writer) error {
+func (a *app) demo(ctx context.Context, out io.Writer) (err error) {
+	defer func() {
+		if ctx.Err() != nil { // Ctrl-C, at any moment, is how a demo ends
+			err = nil
+		}
+	}()
+	// What can be wrong with the flows or the addresses is found before PostgreSQL starts,
+	// and every port is bound before the controller dials the simulator or the banner
+	// invites a call.
+	flows, err := a.loadCallFlows()
+	if err != nil {
+		return err
+	}
+	httpLn, err := listen("http.listen", a.cfg.HTTP.Listen)
+	if err != nil {
+		return err
+	}
+	defer httpLn.Close()
+	ariLn, err := listen("demo.sim_listen", a.cfg.Demo.SimListen)
+	if err != nil {
+		return err
+	}
+	defer ariLn.Close()
+	controlLn, err := listen("demo.sim_control", a.cfg.Demo.SimControl)
+	if err != nil {
+		return err
+	}
+	defer controlLn.Close()
+
 	keys, err := demoKeys(a.cfg.PII, a.cfg.Demo.Dir)
 	if err != nil {
 		return err
@@ -64,7 +92,7 @@ func (a *app) demo(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
-	h, err := a.newHotline(ctx, db)
+	h, err := a.newHotline(ctx, db, flows)
 	if err != nil {
 		return err
 	}
@@ -90,15 +118,23 @@ func (a *app) demo(ctx context.Context, out io.Writer) error {
 	h.mux.Handle("/phone/", http.StripPrefix("/phone", phone))
 	h.mux.Handle("GET /{$}", http.RedirectHandler("/phone/", http.StatusFound))
 
+	// The simulator stops after the controller, which hangs up the calls in progress on it.
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return sim.ListenAndServe(gctx, a.cfg.Demo.SimListen, a.cfg.Demo.SimControl) })
-	g.Go(func() error { return h.run(gctx, a) })
+	simCtx, stopSim := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSim()
+	grace := a.cfg.HTTP.ShutdownTimeout
+	g.Go(func() error {
+		return serveListener(simCtx, a.log, "asterisk simulator ari", ariLn, sim.Handler(), grace)
+	})
+	g.Go(func() error {
+		return serveListener(simCtx, a.log, "asterisk simulator control", controlLn, sim.ControlHandler(), grace)
+	})
+	g.Go(func() error {
+		defer stopSim()
+		return h.run(gctx, a, httpLn)
+	})
 	a.printDemo(out, sum)
-	err = g.Wait()
-	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
-		return nil
-	}
-	return err
+	return g.Wait()
 }
 
 // demoSeed loads the demo data into an empty database; a database that already holds data
@@ -134,6 +170,10 @@ Foshan citizen hotline demo
   health, metrics:   http://%[1]s/healthz  /readyz  /metrics
   Asterisk (sim):    ARI http://%s/ari  control http://%s
 `, a.cfg.HTTP.Listen, a.cfg.Demo.SimListen, a.cfg.Demo.SimControl)
+	users := simUsers(a.cfg)
+	for _, user := range sortedKeys(users) {
+		fmt.Fprintf(w, "  ARI user:          %s  password %s\n", user, users[user])
+	}
 	if len(s.Staff) > 0 {
 		fmt.Fprintln(w, "  desk accounts (seeded for the agent desk, which is not built yet):")
 		for _, c := range s.Staff {

@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,8 +85,15 @@ func TestDemoWaterBillInBrowser(t *testing.T) {
 		}
 	}()
 	waitReady(t, ctx, "http://"+httpAddr+"/readyz", done, &logs)
-	if !strings.Contains(out.String(), "/phone/") {
-		t.Errorf("demo did not print the phone's address:\n%s", out.String())
+	for _, want := range []string{"http://" + httpAddr + "/phone/", "ARI http://" + simAddr + "/ari",
+		"ARI user:          hotline  password hotline-secret"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo banner lacks %q:\n%s", want, out.String())
+		}
+	}
+	// The simulator listens before the controller dials it.
+	if l := logs.String(); strings.Contains(l, "ari websocket down") {
+		t.Errorf("the controller found the simulator down at start:\n%s", l)
 	}
 
 	// A registered citizen with exactly one water account; the flow reads its latest bill.
@@ -178,4 +188,129 @@ func captionsInclude(s string) chromedp.Action[chromedp.Void] {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestDemoChecksBeforeStarting gives the demo what cannot work: it must say so before it
+// starts PostgreSQL, seeds it or prints the banner that invites a call.
+func TestDemoChecksBeforeStarting(t *testing.T) {
+	root, _ := filepath.Abs("../..")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"busy http.listen", []string{"HOTLINE_HTTP_LISTEN=" + busy.Addr().String()}, "http.listen: listen tcp " + busy.Addr().String()},
+		{"busy demo.sim_listen", []string{"HOTLINE_DEMO_SIM_LISTEN=" + busy.Addr().String()}, "demo.sim_listen: listen tcp " + busy.Addr().String()},
+		{"busy demo.sim_control", []string{"HOTLINE_DEMO_SIM_CONTROL=" + busy.Addr().String()}, "demo.sim_control: listen tcp " + busy.Addr().String()},
+		{"no flows", []string{"HOTLINE_IVR_FLOWS_DIR=../nowhere/flows"}, "../nowhere/flows"},
+		{"broken flow", []string{"HOTLINE_IVR_FLOWS_DIR=" + brokenFlows(t)}, `main.yaml:4: s: flow: no flow "nowhere"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := append([]string{
+				"HOTLINE_HTTP_LISTEN=" + freeAddr(t),
+				"HOTLINE_DEMO_SIM_LISTEN=" + freeAddr(t),
+				"HOTLINE_DEMO_SIM_CONTROL=" + freeAddr(t),
+				"HOTLINE_DEMO_DIR=" + t.TempDir(),
+				"HOTLINE_DEMO_CITIZENS=50",
+				"HOTLINE_IVR_FLOWS_DIR=" + filepath.Join(root, "flows"),
+				"HOTLINE_IVR_SOUNDS_DIR=" + filepath.Join(root, "sounds"),
+			}, tt.env...) // later values win
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var out, logs syncBuffer
+			err := run(ctx, []string{"demo"}, env, &out, &logs)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("demo: err = %v, want one containing %q", err, tt.want)
+			}
+			if strings.Contains(logs.String(), "postgres started") {
+				t.Errorf("demo started PostgreSQL first:\n%s", logs.String())
+			}
+			if strings.Contains(out.String(), "call the hotline") {
+				t.Errorf("demo printed its banner:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// brokenFlows returns a flows directory with the shipped calendars and a main flow that
+// calls a flow nobody has.
+func brokenFlows(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cals, err := os.ReadFile("../../flows/calendars.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := "flow: main\nstart: s\nnodes:\n  s: {kind: subflow, flow: nowhere, next: bye}\n  bye: {kind: hangup}\n"
+	for name, data := range map[string][]byte{"calendars.yaml": cals, "main.yaml": []byte(main)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestMakeDemoEndsCleanlyOnCtrlC runs `make demo` as a newcomer does and stops it as Ctrl-C
+// does, with SIGINT to the terminal's whole process group. The demo must exit with status 0,
+// so that make reports no error; make itself then ends by the same SIGINT, as GNU make does
+// after its recipe, silently.
+func TestMakeDemoEndsCleanlyOnCtrlC(t *testing.T) {
+	makeCmd, err := exec.LookPath("make")
+	if err != nil {
+		t.Fatalf("this test runs make, which is missing (apt-get install make): %v", err)
+	}
+	root, _ := filepath.Abs("../..")
+	httpAddr, simAddr, controlAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.Command(makeCmd, "demo", "BIN="+filepath.Join(t.TempDir(), "hotline"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(),
+		"HOTLINE_DATABASE_URL="+pgtest.URL(t),
+		"HOTLINE_HTTP_LISTEN="+httpAddr,
+		"HOTLINE_DEMO_SIM_LISTEN="+simAddr,
+		"HOTLINE_DEMO_SIM_CONTROL="+controlAddr,
+		"HOTLINE_ASTERISK_URL=http://"+simAddr,
+		"HOTLINE_DEMO_DIR="+t.TempDir(),
+		"HOTLINE_DEMO_CITIZENS=50",
+	)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out, logs syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		select {
+		case <-done:
+		default: // the test failed before the interrupt: leave nothing running
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}()
+	waitReady(t, ctx, "http://"+httpAddr+"/readyz", done, &logs)
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		done <- err // for the deferred check
+		var exit *exec.ExitError
+		if err != nil && (!errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT) {
+			t.Errorf("make demo after Ctrl-C: %v, want status 0 or make's own SIGINT\n%s", err, tail(logs.String(), 10))
+		}
+		if l := logs.String(); strings.Contains(l, "make: ***") {
+			t.Errorf("make reported an error after Ctrl-C:\n%s", tail(l, 10))
+		}
+	case <-ctx.Done():
+		t.Fatalf("make demo still running after Ctrl-C\n%s", tail(logs.String(), 10))
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/foshan-hotline/hotline/ivr"
 	"github.com/foshan-hotline/hotline/ivr/ari"
+	"github.com/foshan-hotline/hotline/ivr/flow"
 	"github.com/foshan-hotline/hotline/ivr/prompts"
 	"github.com/foshan-hotline/hotline/ops"
 	"github.com/foshan-hotline/hotline/postgres"
@@ -33,20 +35,17 @@ type system struct {
 	reg     *prometheus.Registry
 }
 
-// newHotline wires the controller on db: flows published and pinned, prompts, data
-// sources, call records, the ARI connections, the operations endpoints.
-func (a *app) newHotline(ctx context.Context, db *sqlx.DB) (*system, error) {
-	protector, err := protectorFromConfig(a.cfg.PII)
-	if err != nil {
-		return nil, err
-	}
-	h := &system{db: db, store: postgres.New(db, protector, nil), mux: http.NewServeMux(), reg: prometheus.NewRegistry(),
-		probes: ops.NewProbes(a.cfg.Database.ConnectTimeout)}
+// callFlows is what the engine runs, read from ivr.flows_dir and ivr.sounds_dir.
+type callFlows struct {
+	lib       *flow.Library
+	manifest  *prompts.Manifest
+	calendars map[string]*flow.Calendar
+}
+
+// loadCallFlows reads and checks the flows, prompts and calendars, before anything slower is
+// started: a mistake in them is reported at once.
+func (a *app) loadCallFlows() (*callFlows, error) {
 	lib, err := a.loadFlows()
-	if err != nil {
-		return nil, err
-	}
-	versions, err := a.publishFlows(ctx, db, lib.Names())
 	if err != nil {
 		return nil, err
 	}
@@ -58,11 +57,27 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB) (*system, error) {
 	if err != nil {
 		return nil, err
 	}
+	return &callFlows{lib: lib, manifest: manifest, calendars: cals}, nil
+}
+
+// newHotline wires the controller on db: flows published and pinned, prompts, data
+// sources, call records, the ARI connections, the operations endpoints.
+func (a *app) newHotline(ctx context.Context, db *sqlx.DB, flows *callFlows) (*system, error) {
+	protector, err := protectorFromConfig(a.cfg.PII)
+	if err != nil {
+		return nil, err
+	}
+	h := &system{db: db, store: postgres.New(db, protector, nil), mux: http.NewServeMux(), reg: prometheus.NewRegistry(),
+		probes: ops.NewProbes(a.cfg.Database.ConnectTimeout)}
+	versions, err := a.publishFlows(ctx, db, flows.lib.Names())
+	if err != nil {
+		return nil, err
+	}
 	h.calls = postgres.NewCallLog(db, a.log, postgres.CallLogOptions{})
 	h.engine, err = ivr.New(ivr.Config{
-		Flows: lib, Versions: versions, Manifest: manifest, SoundsDir: a.cfg.IVR.SoundsDir, SoundURI: soundURI(a.cfg.IVR.SoundURI),
-		Calendars: cals, Sources: &ivr.PlatformSources{Data: h.store}, Services: postgres.NewIVRServices(h.store),
-		Recorder: h.calls, Log: a.log,
+		Flows: flows.lib, Versions: versions, Manifest: flows.manifest, SoundsDir: a.cfg.IVR.SoundsDir,
+		SoundURI: soundURI(a.cfg.IVR.SoundURI), Calendars: flows.calendars, Sources: &ivr.PlatformSources{Data: h.store},
+		Services: postgres.NewIVRServices(h.store), Recorder: h.calls, Log: a.log,
 	})
 	if err != nil {
 		return nil, err
@@ -108,9 +123,9 @@ func (a *app) publishFlows(ctx context.Context, db *sqlx.DB, names []string) (ma
 	return postgres.PublishFlows(ctx, db, srcs, 0)
 }
 
-// run serves until ctx ends: the engine on the cluster and the HTTP server. Calls in
-// progress end politely and the call log is flushed before run returns.
-func (h *system) run(ctx context.Context, a *app) error {
+// run serves until ctx ends: the engine on the cluster and the HTTP server on ln, bound to
+// http.listen. Calls in progress end politely and the call log is flushed before run returns.
+func (h *system) run(ctx context.Context, a *app, ln net.Listener) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		err := h.engine.Run(gctx, h.cluster)
@@ -120,7 +135,7 @@ func (h *system) run(ctx context.Context, a *app) error {
 		return err
 	})
 	g.Go(func() error {
-		return serveHTTP(gctx, a.log, "http", a.cfg.HTTP.Listen, h.mux, a.cfg.HTTP.ShutdownTimeout)
+		return serveListener(gctx, a.log, "http", ln, h.mux, a.cfg.HTTP.ShutdownTimeout)
 	})
 	err := g.Wait()
 	cctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)

@@ -10,16 +10,17 @@ import (
 	"time"
 )
 
-// serveHTTP serves h on addr until ctx ends, then shuts down gracefully within grace.
-func serveHTTP(ctx context.Context, log *slog.Logger, name, addr string, h http.Handler, grace time.Duration) error {
+// listen binds addr, the value of the configuration key: a busy or forbidden address is
+// reported before anything is started on it.
+func listen(key, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("%s: listen: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	return serveListener(ctx, log, name, ln, h, grace)
+	return ln, nil
 }
 
-// serveListener is serveHTTP on an open listener.
+// serveListener serves h on ln until ctx ends, then shuts down gracefully within grace.
 func serveListener(ctx context.Context, log *slog.Logger, name string, ln net.Listener, h http.Handler, grace time.Duration) error {
 	srv := &http.Server{
 		Handler:           h,

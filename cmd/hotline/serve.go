@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/spf13/cobra"
@@ -19,6 +20,15 @@ with a current schema ('hotline migrate'). SIGTERM or Ctrl-C shuts down graceful
 			if a.cfg.Database.URL == "" {
 				return errNoDatabase
 			}
+			flows, err := a.loadCallFlows()
+			if err != nil {
+				return err
+			}
+			ln, err := listen("http.listen", a.cfg.HTTP.Listen)
+			if err != nil {
+				return err
+			}
+			defer ln.Close()
 			db, err := a.openDatabase(cmd.Context(), a.cfg.Database.URL)
 			if err != nil {
 				return err
@@ -27,16 +37,16 @@ with a current schema ('hotline migrate'). SIGTERM or Ctrl-C shuts down graceful
 			if err := requireCurrentSchema(cmd.Context(), db); err != nil {
 				return err
 			}
-			return a.serve(cmd.Context(), db)
+			return a.serve(cmd.Context(), db, flows, ln)
 		},
 	}
 }
 
-// serve runs the hotline on db until ctx ends.
-func (a *app) serve(ctx context.Context, db *sqlx.DB) error {
-	h, err := a.newHotline(ctx, db)
+// serve runs the hotline on db, serving HTTP on ln, until ctx ends.
+func (a *app) serve(ctx context.Context, db *sqlx.DB, flows *callFlows, ln net.Listener) error {
+	h, err := a.newHotline(ctx, db, flows)
 	if err != nil {
 		return err
 	}
-	return h.run(ctx, a)
+	return h.run(ctx, a, ln)
 }
