@@ -315,25 +315,28 @@ func (h *hub) endGone(ctx context.Context, agent hotline.Agent, clients []*clien
 		return err
 	}
 	now := h.s.now()
+	reasons := map[*client]endReason{}
 	expired := false
-	h.mu.Lock()
 	for _, c := range clients {
-		if slices.Contains(alive, c.sess.ID) {
-			continue
-		}
 		switch {
+		case slices.Contains(alive, c.sess.ID):
+			continue
 		case len(live) > 0:
-			h.dropLocked(c, endReplaced)
+			reasons[c] = endReplaced
 		case !now.Before(c.sess.ExpiresAt):
-			h.dropLocked(c, endExpired)
+			reasons[c] = endExpired
 			expired = true
 		default:
-			h.dropLocked(c, endLogout)
+			reasons[c] = endLogout
 		}
 	}
-	h.mu.Unlock()
 	if expired {
 		h.s.logoutExpired(ctx, agent)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c, reason := range reasons {
+		h.dropLocked(c, reason)
 	}
 	return nil
 }

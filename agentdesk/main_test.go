@@ -60,6 +60,40 @@ func (f *fakeStates) record(format string, args ...any) {
 	f.calls = append(f.calls, fmt.Sprintf(format, args...))
 }
 
+// funcsOf are the Funcs of a fakeStates, read together under its lock: the hub's reloaders
+// call Status while tests change them.
+type funcsOf struct {
+	Login        func(ctx context.Context, agentID int64, sessionID string) (string, hotline.AgentStatus, error)
+	Logout       func(ctx context.Context, agentID int64, cause string) error
+	SetAvailable func(ctx context.Context, agentID int64) (hotline.AgentStatus, error)
+	Pause        func(ctx context.Context, agentID int64, reason string) (hotline.AgentStatus, error)
+	EndWrapUp    func(ctx context.Context, agentID int64, disposition, notes string) (hotline.AgentStatus, error)
+	ExtendWrapUp func(ctx context.Context, agentID int64, d time.Duration) (hotline.AgentStatus, error)
+	Status       func(ctx context.Context, agentID int64) (hotline.AgentStatus, error)
+}
+
+func (f *fakeStates) funcs() funcsOf {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return funcsOf{f.LoginFunc, f.LogoutFunc, f.SetAvailableFunc, f.PauseFunc, f.EndWrapUpFunc, f.ExtendWrapUpFunc, f.StatusFunc}
+}
+
+// Update changes the Funcs under the lock, for changes while the server runs.
+func (f *fakeStates) Update(change func(f *fakeStates)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change(f)
+}
+
+// Reset forgets the Funcs, the states and the calls.
+func (f *fakeStates) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.LoginFunc, f.LogoutFunc, f.SetAvailableFunc, f.PauseFunc = nil, nil, nil, nil
+	f.EndWrapUpFunc, f.ExtendWrapUpFunc, f.StatusFunc = nil, nil, nil
+	f.status, f.sessions, f.calls = map[int64]hotline.AgentStatus{}, map[int64]string{}, nil
+}
+
 // Calls returns the calls made so far and forgets them.
 func (f *fakeStates) Calls() []string {
 	f.mu.Lock()
@@ -87,8 +121,8 @@ func (f *fakeStates) set(agentID int64, state hotline.AgentState, reason string)
 
 func (f *fakeStates) Login(ctx context.Context, agentID int64, sessionID string) (string, hotline.AgentStatus, error) {
 	f.record("Login(%d, %s)", agentID, sessionID)
-	if f.LoginFunc != nil {
-		return f.LoginFunc(ctx, agentID, sessionID)
+	if fn := f.funcs().Login; fn != nil {
+		return fn(ctx, agentID, sessionID)
 	}
 	f.mu.Lock()
 	prev := f.sessions[agentID]
@@ -99,8 +133,8 @@ func (f *fakeStates) Login(ctx context.Context, agentID int64, sessionID string)
 
 func (f *fakeStates) Logout(ctx context.Context, agentID int64, cause string) error {
 	f.record("Logout(%d, %s)", agentID, cause)
-	if f.LogoutFunc != nil {
-		return f.LogoutFunc(ctx, agentID, cause)
+	if fn := f.funcs().Logout; fn != nil {
+		return fn(ctx, agentID, cause)
 	}
 	f.set(agentID, hotline.AgentOffline, "")
 	return nil
@@ -108,32 +142,32 @@ func (f *fakeStates) Logout(ctx context.Context, agentID int64, cause string) er
 
 func (f *fakeStates) SetAvailable(ctx context.Context, agentID int64) (hotline.AgentStatus, error) {
 	f.record("SetAvailable(%d)", agentID)
-	if f.SetAvailableFunc != nil {
-		return f.SetAvailableFunc(ctx, agentID)
+	if fn := f.funcs().SetAvailable; fn != nil {
+		return fn(ctx, agentID)
 	}
 	return f.set(agentID, hotline.AgentAvailable, ""), nil
 }
 
 func (f *fakeStates) Pause(ctx context.Context, agentID int64, reason string) (hotline.AgentStatus, error) {
 	f.record("Pause(%d, %s)", agentID, reason)
-	if f.PauseFunc != nil {
-		return f.PauseFunc(ctx, agentID, reason)
+	if fn := f.funcs().Pause; fn != nil {
+		return fn(ctx, agentID, reason)
 	}
 	return f.set(agentID, hotline.AgentPaused, reason), nil
 }
 
 func (f *fakeStates) EndWrapUp(ctx context.Context, agentID int64, disposition, notes string) (hotline.AgentStatus, error) {
 	f.record("EndWrapUp(%d, %s, %s)", agentID, disposition, notes)
-	if f.EndWrapUpFunc != nil {
-		return f.EndWrapUpFunc(ctx, agentID, disposition, notes)
+	if fn := f.funcs().EndWrapUp; fn != nil {
+		return fn(ctx, agentID, disposition, notes)
 	}
 	return f.set(agentID, hotline.AgentAvailable, ""), nil
 }
 
 func (f *fakeStates) ExtendWrapUp(ctx context.Context, agentID int64, d time.Duration) (hotline.AgentStatus, error) {
 	f.record("ExtendWrapUp(%d, %v)", agentID, d)
-	if f.ExtendWrapUpFunc != nil {
-		return f.ExtendWrapUpFunc(ctx, agentID, d)
+	if fn := f.funcs().ExtendWrapUp; fn != nil {
+		return fn(ctx, agentID, d)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -144,8 +178,8 @@ func (f *fakeStates) ExtendWrapUp(ctx context.Context, agentID int64, d time.Dur
 }
 
 func (f *fakeStates) Status(ctx context.Context, agentID int64) (hotline.AgentStatus, error) {
-	if f.StatusFunc != nil {
-		return f.StatusFunc(ctx, agentID)
+	if fn := f.funcs().Status; fn != nil {
+		return fn(ctx, agentID)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -184,7 +218,7 @@ type desk struct {
 	srv    *agentdesk.Server
 	web    *httptest.Server
 	ids    map[string]int64 // username → id
-	logs   *bytes.Buffer
+	logs   *lockedWriter
 }
 
 // deskUsers are the test's desk users: username, role, phone. Each one's password is the
@@ -205,7 +239,7 @@ type deskOption func(*agentdesk.Options)
 
 func newDesk(t *testing.T, opts ...deskOption) *desk {
 	t.Helper()
-	d := &desk{t: t, url: pgtest.URL(t), states: newFakeStates(), ids: map[string]int64{}, logs: &bytes.Buffer{}}
+	d := &desk{t: t, url: pgtest.URL(t), states: newFakeStates(), ids: map[string]int64{}, logs: &lockedWriter{}}
 	db, err := sqlx.Open("postgres", d.url)
 	if err != nil {
 		t.Fatal(err)
@@ -234,10 +268,19 @@ func newDesk(t *testing.T, opts ...deskOption) *desk {
 // newServer returns another Server (another instance) on d's database, running until the
 // test ends.
 func (d *desk) newServer(states agentdesk.AgentStates, opts ...deskOption) *agentdesk.Server {
+	d.t.Helper()
+	srv, stop := d.startServer(states, opts...)
+	d.t.Cleanup(stop)
+	return srv
+}
+
+// startServer returns another Server on d's database with Run going, and the function that
+// stops Run and waits for it.
+func (d *desk) startServer(states agentdesk.AgentStates, opts ...deskOption) (*agentdesk.Server, func()) {
 	t := d.t
 	t.Helper()
 	o := agentdesk.Options{DB: d.db, DatabaseURL: d.url, States: states,
-		Log:      slog.New(slog.NewTextHandler(&lockedWriter{w: d.logs}, nil)),
+		Log:      slog.New(slog.NewTextHandler(d.logs, nil)),
 		Sessions: postgres.SessionOptions{PasswordCost: bcrypt.MinCost}}
 	for _, opt := range opts {
 		opt(&o)
@@ -249,25 +292,34 @@ func (d *desk) newServer(states agentdesk.AgentStates, opts ...deskOption) *agen
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return srv
+	var once sync.Once
+	return srv, func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
 }
 
-// lockedWriter serializes the writes of several goroutines' logs.
+// lockedWriter keeps the logs of several goroutines.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return l.buf.Write(p)
+}
+
+// String returns what was logged so far.
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // client is a browser: a cookie jar and the CSRF token of its session.
