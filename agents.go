@@ -69,16 +69,83 @@ type AgentSkill struct {
 type AgentStatus struct {
 	AgentID int64      `db:"agent_id"`
 	State   AgentState `db:"state"`
-	// Reason is the pause reason code when paused.
+	// Reason is the pause reason code when paused ("login" right after logging in), and how
+	// the offer ended (timeout, rejected, failed) when missed.
 	Reason string    `db:"reason"`
 	Since  time.Time `db:"since"`
-	// CallID is the call the agent is ringing for or talking on; "" otherwise.
+	// CallID is the call the agent is ringing for, talking on or wrapping up; "" otherwise.
 	CallID string `db:"call_id"`
+	// OfferID is the offer of that call; 0 otherwise.
+	OfferID int64 `db:"offer_id"`
 	// WrapUpUntil is when wrap-up ends by itself; zero outside wrap-up.
 	WrapUpUntil time.Time `db:"wrap_up_until"`
 	// PendingPause is the pause reason asked for during a call, taken after wrap-up.
 	PendingPause string `db:"pending_pause"`
+	// IdleSince is when the agent last became available after work; longest idle routing
+	// picks the oldest. Zero when never available.
+	IdleSince time.Time `db:"idle_since"`
+	// Session is the desk session the agent is logged in with and Instance the controller
+	// instance hosting it; both "" when logged out.
+	Session  string `db:"session_id"`
+	Instance string `db:"instance_id"`
 }
+
+// LoggedIn reports whether the agent is logged in.
+func (s AgentStatus) LoggedIn() bool { return s.State != AgentOffline && s.State != "" }
+
+// PauseLogin is the reason of the pause an agent starts in after logging in: like Amazon
+// Connect's agents, who log in Offline and choose Available, an agent receives no call before
+// saying they are ready.
+const PauseLogin = "login"
+
+// StateError is a request that does not fit an agent's state (going available while talking,
+// logging out while the phone rings …). It matches ErrConflict; Reason says what to do.
+type StateError struct {
+	State  AgentState
+	Reason string
+}
+
+func (e *StateError) Error() string { return string(e.State) + ": " + e.Reason }
+
+// Unwrap makes a StateError match ErrConflict.
+func (e *StateError) Unwrap() error { return ErrConflict }
+
+// PauseReason is a reason code an agent may pause with (小休, 用餐, 会议, 培训 …).
+type PauseReason struct {
+	Code string `db:"code"`
+	Name string `db:"name"`
+}
+
+// Disposition is an outcome code an agent records after a call of a queue (话后小结).
+type Disposition struct {
+	Code string `db:"code"`
+	Name string `db:"name"`
+}
+
+// QueueCount is how many calls wait in a queue and for how long the oldest has waited.
+// Calls of a controller instance that stopped answering are not counted.
+type QueueCount struct {
+	Queue string `db:"queue_id"`
+	Name  string `db:"name"`
+	// Waiting counts the calls in the queue, Offered those of them whose agent's phone rings.
+	Waiting int `db:"waiting"`
+	Offered int `db:"offered"`
+	// OldestWait is how long the call waiting longest has waited; 0 when none waits.
+	OldestWait time.Duration `db:"-"`
+}
+
+// StateTimes is how long an agent spent in each state during one day.
+type StateTimes struct {
+	// Day is the day's midnight in the hotline's time zone (China Standard Time).
+	Day time.Time
+	// States sums the time per state; Paused splits the paused time by reason code.
+	States map[AgentState]time.Duration
+	Paused map[string]time.Duration
+}
+
+// QueueLost is the outcome of a queue entry whose controller instance died while the call
+// waited: nobody could answer it any more, and the caller did not abandon it.
+const QueueLost = "lost"
 
 // Queue routing strategies: which of the available agents with the skill gets a call.
 const (
@@ -110,7 +177,9 @@ type Offer struct {
 	QueueID  string `db:"queue_id"`
 	Endpoint string `db:"endpoint"`
 	// Instance is the controller that owns the call and rings the agent.
-	Instance    string        `db:"instance_id"`
+	Instance string `db:"instance_id"`
+	// State is hotline.OfferPending until the offer ends with one of the other outcomes.
+	State       string        `db:"state"`
 	RingTimeout time.Duration `db:"-"`
 	// Whisper is a prompt played to the agent before bridging; "" for none.
 	Whisper   string    `db:"-"`

@@ -28,39 +28,55 @@ const (
 var queueOutcomes = []string{hotline.QueueAnswered, hotline.QueueAbandoned, hotline.QueueOverflow,
 	hotline.QueueMessage, hotline.QueueCallback}
 
-// queueEntryInsert returns no row when the queue does not exist.
+// queueEntryInsert returns no row when the queue does not exist. The entry belongs to the
+// controller instance that owns the call (hotline.calls.instance_id), when that instance is
+// registered with the ACD; the ACD offers only the entries of live instances. It asks for an
+// assignment round.
 const queueEntryInsert = `
-	INSERT INTO hotline.queue_entries (call_id, queue_id, priority, entered_at)
-	SELECT $1, q.id, $3, $4
-	FROM hotline.queues q
-	WHERE q.id = $2
-	RETURNING id`
+	WITH e AS (
+		INSERT INTO hotline.queue_entries (call_id, queue_id, priority, entered_at, instance_id)
+		SELECT $1, q.id, $3, $4, i.id
+		FROM hotline.queues q
+		LEFT JOIN hotline.calls c ON c.id = $1
+		LEFT JOIN hotline.instances i ON i.id = c.instance_id
+		WHERE q.id = $2
+		RETURNING id, queue_id)
+	SELECT e.id, pg_notify('hotline_acd', e.queue_id)::text AS notified FROM e`
 
 // EnterQueue puts the call in queue with priority (higher is served first) and returns its
 // entry. An unknown queue or call is an error wrapping hotline.ErrNotFound.
 func (s *IVRServices) EnterQueue(ctx context.Context, callID, queue string, priority int) (hotline.QueueEntry, error) {
-	var id int64
-	err := s.store.db.GetContext(ctx, &id, queueEntryInsert, callID, queue, priority, s.store.now())
+	var row struct {
+		ID       int64  `db:"id"`
+		Notified string `db:"notified"`
+	}
+	err := s.store.db.GetContext(ctx, &row, queueEntryInsert, callID, queue, priority, s.store.now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return hotline.QueueEntry{}, fmt.Errorf("call %s enters queue: unknown queue %q: %w", callID, queue, hotline.ErrNotFound)
 	}
 	if err != nil {
 		return hotline.QueueEntry{}, fmt.Errorf("call %s enters queue %q: %w", callID, queue, missingRef(err))
 	}
-	return hotline.QueueEntry{ID: id, Queue: queue}, nil
+	return hotline.QueueEntry{ID: row.ID, Queue: queue}, nil
 }
 
-// queuePositionQuery counts the waiting entries of the queue served before or with this one:
-// higher priority first, then by arrival (id breaks ties).
+// queuePositionQuery counts the waiting entries of the queue served before or with this one,
+// in the ACD's order: effective priority (priority raised by the wait, at the queue's ageing
+// rate), then arrival (id breaks ties). Entries of an instance whose heartbeat is older than
+// $3 are not waiting: nobody can answer them; entries of no instance (no ACD runs) are.
 const queuePositionQuery = `
 	SELECT me.left_at IS NOT NULL AS gone,
 	       (SELECT count(*)
 	        FROM hotline.queue_entries w
+	        LEFT JOIN hotline.instances i ON i.id = w.instance_id
 	        WHERE w.queue_id = me.queue_id AND w.left_at IS NULL
-	          AND (w.priority > me.priority
-	               OR (w.priority = me.priority AND (w.entered_at, w.id) <= (me.entered_at, me.id)))
+	          AND (w.instance_id IS NULL OR i.heartbeat_at > $3)
+	          AND ((w.priority - me.priority) * 60 + EXTRACT(EPOCH FROM (me.entered_at - w.entered_at)) * q.ageing_per_minute > 0
+	               OR ((w.priority - me.priority) * 60 + EXTRACT(EPOCH FROM (me.entered_at - w.entered_at)) * q.ageing_per_minute = 0
+	                   AND (w.entered_at, w.id) <= (me.entered_at, me.id)))
 	       ) AS position
 	FROM hotline.queue_entries me
+	JOIN hotline.queues q ON q.id = me.queue_id
 	WHERE me.id = $1 AND me.queue_id = $2`
 
 // handleTimeQuery averages, in seconds, the time from answer to hang-up of the queue's last
@@ -75,7 +91,8 @@ const handleTimeQuery = `
 	      ORDER BY e.left_at DESC
 	      LIMIT $3) h`
 
-// QueueStatus returns the entry's position among the calls waiting in its queue (1 is next)
+// QueueStatus returns the entry's position among the calls waiting in its queue (1 is next,
+// in the order the ACD offers them; calls of an instance that stopped answering do not count)
 // and the estimated wait: the position times the average handling time of the queue's last
 // answered calls (DefaultHandleTime without any in the last two hours). An entry that does not
 // exist or has left its queue is an error wrapping hotline.ErrNotFound.
@@ -85,7 +102,8 @@ func (s *IVRServices) QueueStatus(ctx context.Context, e hotline.QueueEntry) (in
 		Position int  `db:"position"`
 	}
 	what := fmt.Sprintf("status of queue entry %d", e.ID)
-	if err := s.store.get(ctx, what, &st, queuePositionQuery, e.ID, e.Queue); err != nil {
+	live := s.store.now().Add(-DefaultLease)
+	if err := s.store.get(ctx, what, &st, queuePositionQuery, e.ID, e.Queue, live); err != nil {
 		return 0, 0, err
 	}
 	if st.Gone {

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -187,5 +188,39 @@ func TestIVRServicesQueueWaitEstimate(t *testing.T) {
 				t.Errorf("wait %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestIVRServicesQueueOfInstances(t *testing.T) {
+	f := newACDFixture(t)
+	ctx := context.Background()
+	b := postgres.NewACD(f.store, "b")
+	must(t, b.Start(ctx))
+	ofA := f.enterOn(t, "a", "general", 0)
+	f.clock.Advance(time.Second)
+	ofB := f.enterOn(t, "b", "general", 0)
+	f.clock.Advance(time.Second)
+	ofNone := f.enterOn(t, "", "general", 0)         // no ACD runs
+	ofUnknown := f.enterOn(t, "ghost", "general", 0) // an instance never registered
+	var instances []string
+	must(t, f.db.Select(&instances, `SELECT COALESCE(instance_id, '-') FROM hotline.queue_entries
+		WHERE id IN ($1, $2, $3, $4) ORDER BY id`, ofA.ID, ofB.ID, ofNone.ID, ofUnknown.ID))
+	if got, want := fmt.Sprint(instances), "[a b - -]"; got != want {
+		t.Errorf("instances %s, want %s", got, want)
+	}
+	position := func(e hotline.QueueEntry) int {
+		t.Helper()
+		pos, _, err := f.ivr.QueueStatus(ctx, e)
+		must(t, err)
+		return pos
+	}
+	if got, want := position(ofNone), 3; got != want {
+		t.Errorf("position %d, want %d", got, want)
+	}
+	// b stops answering: its call is no longer ahead of anyone.
+	f.clock.Advance(postgres.DefaultLease)
+	must(t, f.acd.Heartbeat(ctx))
+	if got, want := position(ofNone), 2; got != want {
+		t.Errorf("position with b gone: %d, want %d", got, want)
 	}
 }
