@@ -587,3 +587,27 @@ func TestEventsEndWhenTheServerStops(t *testing.T) {
 		t.Errorf("after Run ended: %v, want close status 1012", err)
 	}
 }
+
+func TestEventsSnapshotRetriedAfterAnError(t *testing.T) {
+	d := newDesk(t)
+	c := d.login("agent01")
+	failures := 1
+	d.states.Update(func(f *fakeStates) {
+		f.StatusFunc = func(context.Context, int64) (hotline.AgentStatus, error) {
+			d.states.mu.Lock()
+			defer d.states.mu.Unlock()
+			if failures > 0 {
+				failures--
+				return hotline.AgentStatus{}, fmt.Errorf("connection reset by peer")
+			}
+			return hotline.AgentStatus{State: hotline.AgentAvailable, Since: fixedStart}, nil
+		}
+	})
+	ws := c.socket()
+	if snap := ws.snapshot("snapshot"); snap.Status.State != "available" {
+		t.Errorf("snapshot after a failed read: %+v", snap.Status)
+	}
+	if !strings.Contains(d.logs.String(), "connection reset by peer") {
+		t.Errorf("the failed read was not logged")
+	}
+}

@@ -32,6 +32,8 @@ const (
 	purgeEvery = 5 * time.Minute
 	// reloaders is how many agents' snapshots are read at once.
 	reloaders = 2
+	// reloadRetry is how soon a snapshot that could not be read is tried again.
+	reloadRetry = time.Second
 )
 
 // endReason is why the server closes a websocket: the message the desk gets first, if any,
@@ -251,7 +253,9 @@ func (h *hub) reloader(ctx context.Context) {
 		h.mu.Unlock()
 
 		if err := h.reload(ctx, agent, clients); err != nil && ctx.Err() == nil {
+			// The database failed us: try again shortly rather than wait for the next change.
 			h.s.log.Warn("agent events: reload", "agent_id", id, "err", err)
+			time.AfterFunc(reloadRetry, func() { h.mark(id) })
 		}
 
 		h.mu.Lock()
