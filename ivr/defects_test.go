@@ -175,3 +175,33 @@ nodes:
 	}
 	must(t, c.WaitEnd(ctx))
 }
+
+// TestThirdPartyMobileIsStoredByItsLastDigits: a callback number keyed in for someone else is
+// personal data: the call record keeps its last four digits only.
+func TestThirdPartyMobileIsStoredByItsLastDigits(t *testing.T) {
+	r := startRig(t, billData)
+	c, ctx := r.call(t, "13800138000")
+	toMainMenu(t, c, ctx)
+	must(t, c.Press(ctx, "0", 0))
+	must(t, c.Expect(ctx, "agent/leave_hint"))
+	must(t, c.Press(ctx, "#", 0))
+	must(t, c.Expect(ctx, "agent/leave_menu"))
+	must(t, c.Press(ctx, "2", 0))
+	must(t, c.Expect(ctx, "agent/callback_number"))
+	must(t, c.Press(ctx, "2", 0))
+	must(t, c.Expect(ctx, "agent/enter_callback_number"))
+	must(t, c.Press(ctx, "13912345678#", 0))
+	must(t, c.Expect(ctx, "agent/callback_saved"))
+	must(t, c.WaitEnd(ctx))
+	r.h.Engine.Wait()
+	_, steps, _ := r.rec.only(t)
+	for _, s := range steps {
+		if s.Node == "enter_number" {
+			if got, want := s.Input, "***5678"; got != want {
+				t.Errorf("stored input = %q, want %q", got, want)
+			}
+			return
+		}
+	}
+	t.Errorf("no enter_number step in %v", steps)
+}

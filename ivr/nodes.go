@@ -242,7 +242,7 @@ func (c *call) collectNode(n *flow.Collect) (*flow.Exit, string, error) {
 			return nil, shown, err
 		}
 		keys, ok, err := c.readDigits(spec)
-		shown = mask(keys, n.Sensitive)
+		shown = maskInput(keys, n.Sensitive, n.Personal)
 		if err != nil {
 			return nil, shown, err
 		}
@@ -263,6 +263,18 @@ func (c *call) collectNode(n *flow.Collect) (*flow.Exit, string, error) {
 		return n.Next, shown, nil
 	}
 	return n.OnFail, shown, nil
+}
+
+// maskInput is what the call record keeps of a collected input: a sensitive one by its
+// length, a personal one by its last four digits.
+func maskInput(keys string, sensitive, personal bool) string {
+	switch {
+	case sensitive:
+		return mask(keys, true)
+	case personal && len(keys) > 4:
+		return "***" + keys[len(keys)-4:]
+	}
+	return keys
 }
 
 // mask hides a sensitive input: its length shows, its digits do not.

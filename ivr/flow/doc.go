@@ -32,7 +32,8 @@
 //     replaces that function; at most 5 choices a level.
 //   - collect: prompts, into, min, max, terminator, first_digit/inter_digit/overall timeouts,
 //     validate (digits, id_number with * for X, mobile, amount with * as the decimal point,
-//     date YYYYMMDD), sensitive, retries → next, on_fail
+//     date YYYYMMDD), sensitive (recorded as its length only), personal (its last four
+//     digits only), retries → next, on_fail
 //   - lookup: source, args, into, timeout (Options.LookupTimeout, else 2s), filler
 //     (common/please_wait) after filler_after (800ms) → found, not_found, not_allowed (sources
 //     that refuse only), error, on_timeout
@@ -52,8 +53,9 @@
 //
 // Prompt lists hold prompt ids (bills/intro) and spoken values: {amount: fen}, {number: n,
 // unit: ge}, {digits: s, last: 4}, {date: t}, {month: t}, {time: t}, or {prompt: expr} for an
-// id computed at run time (an item name, item/1001). Keys pressed during prompts are kept
-// for the next menu or collect unless barge_in is false.
+// id computed at run time (an item name, item/1001). A key pressed during the prompts of a
+// play, menu or collect stops them and is kept for the next input; with barge_in: false the
+// prompts play in full (a legal notice) and the keys still wait for the next input.
 //
 // # Variables and expressions
 //

@@ -340,6 +340,7 @@ func (f *fields) collect(h header) *Collect {
 		OverallTimeout:    f.duration("overall_timeout", DefaultOverall, MinTimeout, MaxTimeout),
 		Validate:          Validator(f.str("validate", string(ValidateDigits))),
 		Sensitive:         f.boolean("sensitive", false),
+		Personal:          f.boolean("personal", false),
 		Retries:           f.integer("retries", DefaultRetries, 0, MaxRetries),
 		InvalidPrompts:    f.prompts("invalid_prompts", PromptInvalid),
 		NoInputPrompts:    f.prompts("no_input_prompts", PromptNoInput),

@@ -231,8 +231,11 @@ type Collect struct {
 	InterDigitTimeout time.Duration
 	OverallTimeout    time.Duration
 	Validate          Validator
-	// Sensitive input never reaches logs, traces or call records in clear.
+	// Sensitive input never reaches logs, traces or call records in clear: only its length.
 	Sensitive bool
+	// Personal input (a third party's mobile, an account number) is recorded by its last four
+	// digits only.
+	Personal bool
 	// Retries is how many more tries the caller gets after a bad or missing input.
 	Retries        int
 	InvalidPrompts Prompts

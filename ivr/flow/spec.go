@@ -54,7 +54,7 @@ var (
 var kindSpecs = map[Kind][]fieldSpec{
 	KindPlay: {
 		{name: "prompts", typ: tPrompts, doc: "prompts and spoken values, in order", must: true},
-		{name: "barge_in", typ: tBool, doc: "keep keys pressed during the prompts (default true)"},
+		{name: "barge_in", typ: tBool, doc: "a key stops the prompts (default true); false plays them in full, keeping the keys for the next input"},
 		{name: "next", typ: tExit},
 	},
 	KindMenu: {
@@ -80,7 +80,8 @@ var kindSpecs = map[Kind][]fieldSpec{
 		{name: "inter_digit_timeout", typ: tDuration},
 		{name: "overall_timeout", typ: tDuration},
 		{name: "validate", typ: tEnum, enum: validators},
-		{name: "sensitive", typ: tBool, doc: "never log or store the digits in clear"},
+		{name: "sensitive", typ: tBool, doc: "never log or store the digits in clear (PINs, ID numbers)"},
+		{name: "personal", typ: tBool, doc: "store only the last four digits (phone and account numbers)"},
 		{name: "retries", typ: tInt},
 		{name: "invalid_prompts", typ: tPrompts},
 		{name: "no_input_prompts", typ: tPrompts},
@@ -91,7 +92,7 @@ var kindSpecs = map[Kind][]fieldSpec{
 		{name: "source", typ: tEnum, doc: "the data source", must: true},
 		{name: "args", typ: tArgs},
 		{name: "into", typ: tID},
-		{name: "timeout", typ: tDuration, doc: "default 2s"},
+		{name: "timeout", typ: tDuration, doc: "default ivr.lookup_timeout (2s)"},
 		{name: "filler", typ: tPrompts, doc: "played when the lookup is slow (default common/please_wait)"},
 		{name: "filler_after", typ: tDuration, doc: "default 800ms"},
 		{name: "found", typ: tExit},
