@@ -11,7 +11,7 @@ var (
 	startedDesc = prometheus.NewDesc("hotline_ivr_calls_started_total", "Calls taken by this controller.", nil, nil)
 	endedDesc   = prometheus.NewDesc("hotline_ivr_calls_ended_total", "Calls ended, by outcome.", []string{"outcome"}, nil)
 	runawayDesc = prometheus.NewDesc("hotline_ivr_runaway_total", "Calls ended by the node limit.", nil, nil)
-	orphanDesc  = prometheus.NewDesc("hotline_ivr_orphans_total", "Channels found in Stasis without their call after a reconnect.", nil, nil)
+	orphanDesc  = prometheus.NewDesc("hotline_ivr_orphans_total", "Channels found in Stasis without their call after a reconnect and taken over to be ended politely.", nil, nil)
 )
 
 // Collector returns a Prometheus collector of the engine's counters, for the caller to
