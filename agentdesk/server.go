@@ -37,6 +37,8 @@ type AgentStates interface {
 	Status(ctx context.Context, agentID int64) (hotline.AgentStatus, error)
 }
 
+var _ AgentStates = (*postgres.ACD)(nil)
+
 // Defaults of Options.
 const (
 	DefaultSendBuffer   = 16
