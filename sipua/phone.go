@@ -1,0 +1,193 @@
+package sipua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// ErrBadTarget is wrapped by errors about a SIP URI that cannot be called.
+var ErrBadTarget = errors.New("bad SIP URI")
+
+// Config describes the phone: how it reaches the far end and who it says it is.
+type Config struct {
+	// Transport is "udp" (the default) or "tcp".
+	Transport string
+	// LocalHost is the address SIP and RTP are bound to and announced in Contact and SDP;
+	// LocalHostFor finds the right one for a target. Default 127.0.0.1.
+	LocalHost string
+	// From is the caller's number (the user part of From and Contact).
+	From string
+	// Username and Password answer a digest challenge (401 or 407); Username defaults to From.
+	Username string
+	Password string
+	// Proxy, when set, is the SIP URI of an outbound proxy every INVITE is routed through.
+	Proxy string
+	// Codecs lists the audio codecs offered, in order of preference: "PCMU", "PCMA". Default
+	// both; telephone-event/8000 is always offered too.
+	Codecs []string
+	// Audio is what the phone says: played once from the answer, then silence. Nil: silence.
+	Audio []int16
+	// Log receives the SIP library's warnings; nil discards them.
+	Log *slog.Logger
+}
+
+// Phone is a SIP user agent that places scripted calls; one Phone may place many calls at
+// once. Close releases its sockets.
+type Phone struct {
+	cfg    Config
+	ua     *sipgo.UserAgent
+	dg     *diago.Diago
+	proxy  *sip.Uri
+	cancel context.CancelFunc
+	codecs string // for messages, e.g. "PCMU, PCMA"
+}
+
+// New starts a phone listening on cfg.LocalHost (a port chosen by the system) for the
+// far end's in-dialog requests, such as its BYE.
+func New(ctx context.Context, cfg Config) (*Phone, error) {
+	if cfg.Transport == "" {
+		cfg.Transport = "udp"
+	}
+	cfg.Transport = strings.ToLower(cfg.Transport)
+	if cfg.Transport != "udp" && cfg.Transport != "tcp" {
+		return nil, fmt.Errorf("transport %q: want udp or tcp", cfg.Transport)
+	}
+	if cfg.LocalHost == "" {
+		cfg.LocalHost = "127.0.0.1"
+	}
+	if net.ParseIP(cfg.LocalHost) == nil {
+		return nil, fmt.Errorf("local host %q is not an IP address", cfg.LocalHost)
+	}
+	if cfg.From == "" {
+		cfg.From = "hotline-phone"
+	}
+	if cfg.Username == "" {
+		cfg.Username = cfg.From
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	codecs, names, err := offer(cfg.Codecs)
+	if err != nil {
+		return nil, err
+	}
+	p := &Phone{cfg: cfg, codecs: names}
+	if cfg.Proxy != "" {
+		var u sip.Uri
+		if err := sip.ParseUri(cfg.Proxy, &u); err != nil || u.Host == "" {
+			return nil, fmt.Errorf("%w: outbound proxy %q", ErrBadTarget, cfg.Proxy)
+		}
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("lr", "")
+		p.proxy = &u
+	}
+	p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.From))
+	if err != nil {
+		return nil, fmt.Errorf("sip user agent: %w", err)
+	}
+	p.dg = diago.NewDiago(p.ua,
+		diago.WithLogger(cfg.Log),
+		diago.WithTransport(diago.Transport{Transport: cfg.Transport, BindHost: cfg.LocalHost, BindPort: 0}),
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}),
+	)
+	sctx, cancel := context.WithCancel(ctx)
+	p.cancel = cancel
+	// The phone takes no calls: an INVITE to it gets diago's 480.
+	if err := p.dg.ServeBackground(sctx, func(*diago.DialogServerSession) {}); err != nil {
+		cancel()
+		p.ua.Close()
+		return nil, fmt.Errorf("listen for SIP on %s over %s: %w", cfg.LocalHost, cfg.Transport, err)
+	}
+	return p, nil
+}
+
+// Close stops listening and closes the phone's sockets; calls in progress end.
+func (p *Phone) Close() error {
+	p.cancel()
+	return p.ua.Close()
+}
+
+// offer returns the codecs to put in the SDP offer.
+func offer(names []string) ([]media.Codec, string, error) {
+	if len(names) == 0 {
+		names = []string{"PCMU", "PCMA"}
+	}
+	var codecs []media.Codec
+	var shown []string
+	for _, n := range names {
+		switch strings.ToUpper(strings.TrimSpace(n)) {
+		case "PCMU", "ULAW", "G711U":
+			codecs = append(codecs, media.CodecAudioUlaw)
+			shown = append(shown, "PCMU")
+		case "PCMA", "ALAW", "G711A":
+			codecs = append(codecs, media.CodecAudioAlaw)
+			shown = append(shown, "PCMA")
+		default:
+			return nil, "", fmt.Errorf("codec %q: want PCMU or PCMA", n)
+		}
+	}
+	return append(codecs, media.CodecTelephoneEvent8000), strings.Join(shown, ", "), nil
+}
+
+// ParseTarget parses the SIP URI to call, e.g. sip:12345@asterisk.example:5060;transport=tcp.
+func ParseTarget(target string) (sip.Uri, error) {
+	var u sip.Uri
+	t := strings.TrimSpace(target)
+	if !strings.HasPrefix(strings.ToLower(t), "sip:") {
+		return u, fmt.Errorf("%w %q: it must start with sip: (e.g. sip:12345@asterisk.example)", ErrBadTarget, target)
+	}
+	if err := sip.ParseUri(t, &u); err != nil {
+		return u, fmt.Errorf("%w %q: %v", ErrBadTarget, target, err)
+	}
+	if u.Host == "" || strings.ContainsAny(u.Host, " /@") {
+		return u, fmt.Errorf("%w %q: no host", ErrBadTarget, target)
+	}
+	if u.Port < 0 || u.Port > 65535 {
+		return u, fmt.Errorf("%w %q: port out of range", ErrBadTarget, target)
+	}
+	if tr, ok := u.UriParams.Get("transport"); ok && tr != "udp" && tr != "tcp" {
+		return u, fmt.Errorf("%w %q: transport=%s (want udp or tcp)", ErrBadTarget, target, tr)
+	}
+	return u, nil
+}
+
+// HostPort returns where a request to u is sent: its host and port (5060 when it has none).
+func HostPort(u sip.Uri) string {
+	port := u.Port
+	if port == 0 {
+		port = 5060
+	}
+	return net.JoinHostPort(u.Host, strconv.Itoa(port))
+}
+
+// LocalHostFor returns the local address the system would use to reach target's host (a
+// SIP URI or a host name): 127.0.0.1 for a loopback target.
+func LocalHostFor(ctx context.Context, host string) (string, error) {
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return "", fmt.Errorf("cannot resolve %s: %w", host, err)
+	}
+	if len(ips) == 0 {
+		return "", fmt.Errorf("cannot resolve %s: no address", host)
+	}
+	if ips[0].IP.IsLoopback() {
+		return "127.0.0.1", nil
+	}
+	// A UDP "connection" sends nothing; it only asks the routing table.
+	c, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: ips[0].IP, Port: 5060})
+	if err != nil {
+		return "", fmt.Errorf("no route to %s: %w", host, err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP.String(), nil
+}
