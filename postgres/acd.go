@@ -509,16 +509,18 @@ const instanceStart = `
 	ON CONFLICT (id) DO UPDATE SET started_at = EXCLUDED.started_at, heartbeat_at = EXCLUDED.heartbeat_at`
 
 // Start registers this instance as starting now. What an earlier process of the same instance
-// left behind is released as if it had died: its calls cannot have survived it, so their queue
-// entries are lost and their pending offers cancelled, and the agents ringing or talking for
-// them are released. Agents' sessions are left alone: they log in again and take over.
+// left behind (calls queued and offers made before NewACD) is released as if it had died: its
+// calls cannot have survived it, so their queue entries are lost and their pending offers
+// cancelled, and the agents ringing or talking for them are released. Agents' sessions are
+// left alone: they log in again and take over.
 func (a *ACD) Start(ctx context.Context) error {
 	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
 		now := a.store.now()
 		if _, err := tx.ExecContext(ctx, instanceStart, a.instance, now); err != nil {
 			return err
 		}
-		_, err := release(ctx, tx, []string{a.instance}, false, now, "instance_restarted")
+		born := sql.NullTime{Time: a.born, Valid: true}
+		_, err := release(ctx, tx, []string{a.instance}, false, born, now, "instance_restarted")
 		return err
 	})
 	if err != nil {
@@ -558,7 +560,7 @@ func (a *ACD) ReleaseDead(ctx context.Context, lease time.Duration) (int, error)
 	}
 	var n int
 	err := a.inTx(ctx, func(tx *sqlx.Tx) (err error) {
-		n, err = release(ctx, tx, dead, true, now, "instance_lost")
+		n, err = release(ctx, tx, dead, true, sql.NullTime{}, now, "instance_lost")
 		return err
 	})
 	if err != nil {
@@ -567,44 +569,49 @@ func (a *ACD) ReleaseDead(ctx context.Context, lease time.Duration) (int, error)
 	return n, nil
 }
 
-// releaseAgentsLock locks, in id order, the agents on calls of the instances $1 and, when $2,
-// those logged in on them; call_lost says whether the agent's call belongs to one of them.
+// releaseAgentsLock locks, in id order, the agents on calls of the instances $1 (offered
+// before $3, if not NULL) and, when $2, those logged in on them; call_lost says whether the
+// agent's call is one of those.
 const releaseAgentsLock = `
 	SELECT st.agent_id,
-	       COALESCE(st.state IN ('ringing', 'talking') AND o.instance_id = ANY($1), false) AS call_lost,
+	       COALESCE(st.state IN ('ringing', 'talking') AND o.instance_id = ANY($1)
+	                AND ($3::timestamptz IS NULL OR o.offered_at < $3), false) AS call_lost,
 	       COALESCE(q.wrap_up_seconds, 0) AS wrap_up_seconds
 	FROM hotline.agent_status st
 	LEFT JOIN hotline.offers o ON o.id = st.offer_id
 	LEFT JOIN hotline.queues q ON q.id = o.queue_id
 	WHERE st.state <> 'offline'
-	  AND ((st.state IN ('ringing', 'talking') AND o.instance_id = ANY($1))
+	  AND ((st.state IN ('ringing', 'talking') AND o.instance_id = ANY($1)
+	        AND ($3::timestamptz IS NULL OR o.offered_at < $3))
 	       OR ($2 AND st.instance_id = ANY($1)))
 	ORDER BY st.agent_id
 	FOR UPDATE OF st`
 
 const releaseOffers = `
 	UPDATE hotline.offers SET state = 'cancelled', decided_at = $2, cause = $3
-	WHERE state = 'pending' AND instance_id = ANY($1)`
+	WHERE state = 'pending' AND instance_id = ANY($1) AND ($4::timestamptz IS NULL OR offered_at < $4)`
 
 const releaseEntries = `
 	UPDATE hotline.queue_entries SET left_at = $2, outcome = 'lost'
-	WHERE left_at IS NULL AND instance_id = ANY($1) AND entered_at <= $2`
+	WHERE left_at IS NULL AND instance_id = ANY($1) AND ($3::timestamptz IS NULL OR entered_at < $3)`
 
-// release frees what belongs to the instances, in tx: see ReleaseDead; sessions says whether
-// the agents logged in on them are logged out too. It returns how many agents it moved.
-func release(ctx context.Context, tx *sqlx.Tx, instances []string, sessions bool, now time.Time, cause string) (int, error) {
+// release frees what belongs to the instances (made before before, if valid), in tx: see
+// ReleaseDead; sessions says whether the agents logged in on them are logged out too. It
+// returns how many agents it moved.
+func release(ctx context.Context, tx *sqlx.Tx, instances []string, sessions bool, before sql.NullTime,
+	now time.Time, cause string) (int, error) {
 	var agents []struct {
 		ID       int64 `db:"agent_id"`
 		CallLost bool  `db:"call_lost"`
 		WrapUp   int   `db:"wrap_up_seconds"`
 	}
-	if err := tx.SelectContext(ctx, &agents, releaseAgentsLock, pq.Array(instances), sessions); err != nil {
+	if err := tx.SelectContext(ctx, &agents, releaseAgentsLock, pq.Array(instances), sessions, before); err != nil {
 		return 0, fmt.Errorf("lock agents: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, releaseOffers, pq.Array(instances), now, cause); err != nil {
+	if _, err := tx.ExecContext(ctx, releaseOffers, pq.Array(instances), now, cause, before); err != nil {
 		return 0, fmt.Errorf("cancel offers: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, releaseEntries, pq.Array(instances), now); err != nil {
+	if _, err := tx.ExecContext(ctx, releaseEntries, pq.Array(instances), now, before); err != nil {
 		return 0, fmt.Errorf("close queue entries: %w", err)
 	}
 	n := 0

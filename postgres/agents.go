@@ -61,12 +61,14 @@ type ACD struct {
 	store    *Store
 	instance string
 	lease    time.Duration
+	born     time.Time // what the instance queued or offered before is an earlier process's
 }
 
 // NewACD returns the ACD of the controller instance named instance on store's database and
-// clock.
+// clock. Create it before the instance takes calls: Start releases what the instance's calls
+// left from before.
 func NewACD(store *Store, instance string) *ACD {
-	return &ACD{store: store, instance: instance, lease: DefaultLease}
+	return &ACD{store: store, instance: instance, lease: DefaultLease, born: store.now()}
 }
 
 // Instance returns the id of the controller instance the ACD runs in.
