@@ -303,6 +303,6 @@ func (d *Dispatcher) result(step string, err error) {
 	case err != nil && !was:
 		d.log.Error("acd: "+step, "err", err)
 	case err == nil && was:
-		d.log.Info("acd: "+step+" works again")
+		d.log.Info("acd: " + step + " works again")
 	}
 }
