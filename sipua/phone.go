@@ -173,6 +173,7 @@ func HostPort(u sip.Uri) string {
 // LocalHostFor returns the local address the system would use to reach target's host (a
 // SIP URI or a host name): 127.0.0.1 for a loopback target.
 func LocalHostFor(ctx context.Context, host string) (string, error) {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
 	if err != nil {
 		return "", fmt.Errorf("cannot resolve %s: %w", host, err)
@@ -181,6 +182,9 @@ func LocalHostFor(ctx context.Context, host string) (string, error) {
 		return "", fmt.Errorf("cannot resolve %s: no address", host)
 	}
 	if ips[0].IP.IsLoopback() {
+		if ips[0].IP.To4() == nil {
+			return "::1", nil
+		}
 		return "127.0.0.1", nil
 	}
 	// A UDP "connection" sends nothing; it only asks the routing table.
