@@ -190,13 +190,9 @@ func (s *Stream) send(ctx context.Context) {
 			req = nil
 		}
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			finish(ctx.Err())
-			return
-		case <-ticker.C:
-		}
+	// one sends the stream's next frame: a telephone-event packet while a key is pressed,
+	// audio otherwise.
+	one := func() error {
 		if req == nil {
 			select {
 			case r := <-s.keys:
@@ -233,13 +229,38 @@ func (s *Stream) send(ctx context.Context) {
 			}
 		}
 		if err := s.sess.WriteRTP(&pkt); err != nil {
-			finish(fmt.Errorf("send RTP: %w", err))
-			return
+			return fmt.Errorf("send RTP: %w", err)
 		}
 		pkt.SequenceNumber++
 		s.mu.Lock()
 		s.sent++
 		s.mu.Unlock()
+		return nil
+	}
+	// Frames follow the clock, not the ticks: a tick that comes late (a busy machine) is
+	// made up by sending the frames that are due, up to maxBurst; beyond that the stream
+	// skips ahead, as a phone that stalled would, so timestamps keep to the clock.
+	const maxBurst = 5
+	begin := time.Now()
+	var done int64
+	for {
+		select {
+		case <-ctx.Done():
+			finish(ctx.Err())
+			return
+		case <-ticker.C:
+		}
+		due := int64(time.Since(begin)/frame) + 1
+		for ; done < due; done++ {
+			if behind := due - done; behind > maxBurst && plan == nil {
+				ts += uint32(behind-maxBurst) * frameSamples
+				done = due - maxBurst
+			}
+			if err := one(); err != nil {
+				finish(err)
+				return
+			}
+		}
 	}
 }
 

@@ -51,7 +51,7 @@ Seed database.url first ('hotline seed --citizens 1000000').`,
 	billsCmd.Flags().DurationVar(&ramp, "ramp", 30*time.Second, "spread the calls' arrival over this long")
 	billsCmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "bound on each call")
 	billsCmd.Flags().StringVar(&samples, "samples", "", "also write every key→play delay to this CSV file (key time, lookup, µs)")
-	cmd.AddCommand(billsCmd)
+	cmd.AddCommand(billsCmd, a.benchSIPCmd())
 	return cmd
 }
 
