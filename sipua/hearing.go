@@ -18,8 +18,8 @@ const speechRun = 3
 // silentLevel stands for the loudness of digital silence, which has no logarithm.
 const silentLevel = -96.0
 
-// maxFill is the longest gap in the far end's timestamps that a recording fills with silence.
-const maxFill = 2 * SampleRate
+// maxFill is the longest gap in the far end's audio that a recording fills with silence.
+const maxFill = 30 * SampleRate
 
 // Second is what arrived during one second of a call, counted from the answer.
 type Second struct {
@@ -47,8 +47,9 @@ type receiveState struct {
 	jitter       float64 // RFC 3550 interarrival jitter, in samples
 	maxJitter    float64
 
-	nextTS uint32
-	haveTS bool
+	nextTS      uint32
+	haveTS      bool
+	lastArrival time.Time
 
 	run           int
 	lastSpeech    time.Time
@@ -89,8 +90,9 @@ func (r *receiveState) count(h *rtp.Header) {
 func (r *receiveState) audio(h *rtp.Header, pcm []int16, now time.Time, at time.Duration) int {
 	r.count(h)
 
-	// RFC 3550 A.8: the transit time's variation, in timestamp units.
-	if !r.haveTransit {
+	// RFC 3550 A.8: the transit time's variation, in timestamp units. A marker bit starts a
+	// talkspurt after a pause in which Asterisk sent nothing: the transit is measured afresh.
+	if !r.haveTransit || h.Marker {
 		r.firstArrival, r.firstTS, r.haveTransit, r.transit = now, h.Timestamp, true, 0
 	} else {
 		arrival := now.Sub(r.firstArrival).Seconds() * SampleRate
@@ -101,13 +103,19 @@ func (r *receiveState) audio(h *rtp.Header, pcm []int16, now time.Time, at time.
 		r.maxJitter = max(r.maxJitter, r.jitter)
 	}
 
+	// A recording keeps to the clock: a gap in the timestamps, or in the arrivals (a far end
+	// that sends nothing between prompts), is filled with silence.
 	fill := 0
 	if r.haveTS {
-		if d := int32(h.Timestamp - r.nextTS); d > 0 && d <= maxFill {
+		if d := int32(h.Timestamp - r.nextTS); d > 0 {
 			fill = int(d)
 		}
+		if gap := now.Sub(r.lastArrival); gap > 10*frame {
+			fill = max(fill, int((gap-frame)*SampleRate/time.Second))
+		}
+		fill = min(fill, maxFill)
 	}
-	r.nextTS, r.haveTS = h.Timestamp+uint32(len(pcm)), true
+	r.nextTS, r.haveTS, r.lastArrival = h.Timestamp+uint32(len(pcm)), true, now
 
 	var sumSq float64
 	for _, v := range pcm {
