@@ -47,5 +47,6 @@
 //
 // Timing is scaled by Options.Speed. One mutex guards the model and every
 // pending action is a time.AfterFunc timer, so idle channels cost no
-// goroutine; each websocket has one writer goroutine.
+// goroutine; actions run in the order they fall due, even when several
+// timers fire at once. Each websocket has one writer goroutine.
 package arisim

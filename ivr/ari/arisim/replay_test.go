@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -88,6 +89,7 @@ type simEvent struct {
 
 type replaySock struct {
 	conn   *websocket.Conn
+	open   bool // conn is connected and the replay has not closed or dropped it
 	mu     sync.Mutex
 	events []*simEvent
 }
@@ -115,6 +117,8 @@ type replay struct {
 	t       *testing.T
 	name    string
 	lines   []tline
+	sim     *Sim
+	speed   float64
 	base    string
 	sockets map[string]*replaySock
 	ids     map[string]string // recorded id -> simulator id
@@ -123,6 +127,9 @@ type replay struct {
 	missing map[string]int // recorded events already known to be missing
 	diffs   []string
 	ctx     context.Context
+	// The last request or socket action: when the replay sent it, and when
+	// the recorder did.
+	sentAt, sentWhen time.Time
 }
 
 type recEvent struct {
@@ -187,12 +194,15 @@ func (r *replay) run() {
 	}
 	for i := range r.lines {
 		l := &r.lines[i]
-		switch l.Kind {
-		case "rest":
-			r.sync(l)
+		if l.Kind != "rest" && l.Kind != "ws" {
+			continue
+		}
+		r.settle(l)
+		r.sync(l)
+		r.sentAt, r.sentWhen = time.Now(), l.when()
+		if l.Kind == "rest" {
 			r.rest(l)
-		case "ws":
-			r.sync(l)
+		} else {
 			r.ws(l, i)
 		}
 	}
@@ -200,14 +210,44 @@ func (r *replay) run() {
 	r.final()
 }
 
+// settle lets the simulator do what falls due, at its speed, in the time
+// the recorder let pass since its previous request (a digit ending, a
+// prompt finishing, a timeout) before l is sent. The replay does not wait
+// otherwise: a request the recorder sent before something was due still
+// comes first, however slow the machine.
+func (r *replay) settle(l *tline) {
+	gap := l.when().Sub(r.sentWhen)
+	if r.sentWhen.IsZero() || gap <= 0 {
+		return
+	}
+	until := r.sentAt.Add(time.Duration(float64(gap) / r.speed))
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		r.sim.mu.Lock()
+		pending := len(r.sim.due) > 0 && !r.sim.due[0].due.After(until)
+		r.sim.mu.Unlock()
+		if !pending {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // sync waits until each socket has received as many events as were
-// recorded before l was sent, then aligns events to learn ids.
+// recorded before l was sent, and until the simulator has let go of every
+// socket the replay closed or dropped; then it aligns events to learn ids.
+//
+// The second wait stands for the pause the recorder made after a close or a
+// TCP drop (half a second), in which Asterisk noticed it: the replay sends
+// its next request at once, and a simulator that has not yet read the end of
+// the socket would still find the application connected (a call would enter
+// Stasis instead of failing with STASISSTATUS=FAILED).
 func (r *replay) sync(l *tline) {
 	// Generous: it returns as soon as the events are there, and a loaded machine (CI runs
 	// packages in parallel) can be slow to deliver them.
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		short := false
+		short := liveSockets(r.sim) > r.openSockets()
 		for name, k := range r.sockets {
 			want := 0
 			for _, e := range r.recEvs[name] {
@@ -310,7 +350,7 @@ func (r *replay) ws(l *tline, idx int) {
 				k = &replaySock{}
 				r.sockets[l.WS] = k
 			}
-			k.conn = conn
+			k.conn, k.open = conn, true
 			go k.read(r.ctx, conn)
 			return
 		}
@@ -325,10 +365,12 @@ func (r *replay) ws(l *tline, idx int) {
 	case l.Action == "close-sent":
 		if k := r.sockets[l.WS]; k != nil {
 			k.conn.Close(websocket.StatusNormalClosure, "")
+			k.open = false
 		}
 	case strings.HasPrefix(l.Action, "tcp-drop"):
 		if k := r.sockets[l.WS]; k != nil {
 			k.conn.CloseNow()
+			k.open = false
 		}
 	case l.Action == "send":
 		k := r.sockets[l.WS]
@@ -341,6 +383,24 @@ func (r *replay) ws(l *tline, idx int) {
 			k.conn.Write(r.ctx, websocket.MessageText, []byte("this is not json"))
 		}
 	}
+}
+
+// openSockets counts the sockets the replay holds open.
+func (r *replay) openSockets() int {
+	n := 0
+	for _, k := range r.sockets {
+		if k.open {
+			n++
+		}
+	}
+	return n
+}
+
+// liveSockets counts the events websockets the simulator still serves.
+func liveSockets(s *Sim) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.wsConns)
 }
 
 // unrecordedSend reports whether the events after a send hold more
@@ -361,6 +421,12 @@ func (r *replay) unrecordedSend(idx int) bool {
 
 // replayTranscript runs one transcript against a fresh simulator.
 func replayTranscript(t *testing.T, path string, opts Options) []string {
+	return replayTranscriptOn(t, path, opts, nil)
+}
+
+// replayTranscriptOn is replayTranscript with the simulator's listener
+// wrapped by wrap, if not nil.
+func replayTranscriptOn(t *testing.T, path string, opts Options, wrap func(net.Listener) net.Listener) []string {
 	opts.Dialplan = map[string]Context{
 		"hotline-in":  {App: "hotline", Pattern: "_X.", SetCallerID: true},
 		"caller-side": {App: "caller", Pattern: "s"},
@@ -370,12 +436,16 @@ func replayTranscript(t *testing.T, path string, opts Options) []string {
 	}
 	opts.APIDocsDir = repotest.Shared(t, "ari-api-docs")
 	sim := New(opts)
-	srv := httptest.NewServer(sim.Handler())
+	srv := httptest.NewUnstartedServer(sim.Handler())
+	if wrap != nil {
+		srv.Listener = wrap(srv.Listener)
+	}
+	srv.Start()
 	defer srv.Close()
 	defer sim.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r := &replay{t: t, name: filepath.Base(path), lines: loadTranscript(t, path), base: srv.URL,
+	r := &replay{t: t, name: filepath.Base(path), lines: loadTranscript(t, path), sim: sim, speed: opts.Speed, base: srv.URL,
 		sockets: map[string]*replaySock{}, ids: map[string]string{}, back: map[string]string{}, ctx: ctx}
 	r.run()
 	return r.diffs

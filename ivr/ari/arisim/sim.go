@@ -74,7 +74,9 @@ type Sim struct {
 	calls     map[string]*Call
 	callSeq   uint64
 	watchers  map[*watcher]struct{}
-	timers    map[*time.Timer]struct{}
+	timers    map[*time.Timer]*action // pending actions, see after
+	due       actionQueue             // the same, soonest first
+	actionSeq uint64
 	wsConns   map[*socket]struct{}
 	srv       []*http.Server
 }
@@ -101,7 +103,7 @@ func New(opts Options) *Sim {
 		globals:   make(map[string]string),
 		calls:     make(map[string]*Call),
 		watchers:  make(map[*watcher]struct{}),
-		timers:    make(map[*time.Timer]struct{}),
+		timers:    make(map[*time.Timer]*action),
 		wsConns:   make(map[*socket]struct{}),
 	}
 	if s.log == nil {
@@ -150,7 +152,7 @@ func (s *Sim) Close() error {
 	for t := range s.timers {
 		t.Stop()
 	}
-	s.timers = nil
+	s.timers, s.due = nil, nil
 	socks := make([]*socket, 0, len(s.wsConns))
 	for k := range s.wsConns {
 		socks = append(socks, k)
@@ -227,36 +229,6 @@ func (s *Sim) now() time.Time { return s.opts.Now() }
 // scale converts a simulated duration into wall-clock time.
 func (s *Sim) scale(d time.Duration) time.Duration {
 	return time.Duration(float64(d) / s.speed)
-}
-
-// after runs f under s.mu after the simulated duration d. The returned
-// timer may be stopped with s.stop.
-func (s *Sim) after(d time.Duration, f func()) *time.Timer {
-	if s.closed {
-		return nil
-	}
-	var t *time.Timer
-	t = time.AfterFunc(s.scale(d), func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.closed {
-			return
-		}
-		delete(s.timers, t)
-		f()
-	})
-	s.timers[t] = struct{}{}
-	return t
-}
-
-func (s *Sim) stop(t *time.Timer) {
-	if t == nil {
-		return
-	}
-	t.Stop()
-	if s.timers != nil {
-		delete(s.timers, t)
-	}
 }
 
 // newUniqueID returns an Asterisk uniqueid: "<epoch>.<counter>".
