@@ -27,6 +27,8 @@ type Config struct {
 	PII      PIIConfig      `mapstructure:"pii" yaml:"pii"`
 	Asterisk AsteriskConfig `mapstructure:"asterisk" yaml:"asterisk"`
 	IVR      IVRConfig      `mapstructure:"ivr" yaml:"ivr"`
+	ACD      ACDConfig      `mapstructure:"acd" yaml:"acd"`
+	Desk     DeskConfig     `mapstructure:"desk" yaml:"desk"`
 	Demo     DemoConfig     `mapstructure:"demo" yaml:"demo"`
 	Log      LogConfig      `mapstructure:"log" yaml:"log"`
 }
@@ -44,6 +46,32 @@ type HTTPConfig struct {
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" yaml:"shutdown_timeout"`
 	// Pprof serves Go's runtime profiles under /debug/pprof/ for diagnosing load; off by default.
 	Pprof bool `mapstructure:"pprof" yaml:"pprof"`
+	// AllowedOrigins are origins besides the server's own from which browsers may use the
+	// desk (https://desk.example.org), e.g. behind a proxy with another host name.
+	AllowedOrigins []string `mapstructure:"allowed_origins" yaml:"allowed_origins"`
+	// SecureCookies marks the session cookie Secure on plain HTTP, for TLS ended at a proxy.
+	SecureCookies bool `mapstructure:"secure_cookies" yaml:"secure_cookies"`
+}
+
+// ACDConfig is the contact centre: this instance among several, and the recordings it keeps.
+type ACDConfig struct {
+	// Instance names this controller among several on one database; empty means the host
+	// name and process id.
+	Instance string `mapstructure:"instance" yaml:"instance"`
+	// InstanceLease is how long an instance may miss heartbeats before the others release its
+	// agents and stop counting its calls.
+	InstanceLease time.Duration `mapstructure:"instance_lease" yaml:"instance_lease"`
+	// RecordingRetention is how long recordings of conversations are kept.
+	RecordingRetention time.Duration `mapstructure:"recording_retention" yaml:"recording_retention"`
+	// CallbackSpacing is the wait before the next try of an unanswered callback (times the
+	// tries so far).
+	CallbackSpacing time.Duration `mapstructure:"callback_spacing" yaml:"callback_spacing"`
+}
+
+// DeskConfig tunes the agent desk's sessions.
+type DeskConfig struct {
+	IdleTimeout     time.Duration `mapstructure:"idle_timeout" yaml:"idle_timeout"`
+	AbsoluteTimeout time.Duration `mapstructure:"absolute_timeout" yaml:"absolute_timeout"`
 }
 
 // PIIConfig holds the keys protecting ID numbers at rest, base64 of 32 bytes each.
@@ -72,6 +100,8 @@ type IVRConfig struct {
 	SoundsDir     string        `mapstructure:"sounds_dir" yaml:"sounds_dir"`
 	SoundURI      string        `mapstructure:"sound_uri" yaml:"sound_uri"`
 	LookupTimeout time.Duration `mapstructure:"lookup_timeout" yaml:"lookup_timeout"`
+	// HotlineNumber is the caller ID of the calls the hotline places (callbacks).
+	HotlineNumber string `mapstructure:"hotline_number" yaml:"hotline_number"`
 }
 
 // DemoConfig sizes the demo's seeded data and says where it keeps its state.
@@ -97,6 +127,14 @@ var defaults = map[string]any{
 	"http.listen":              "127.0.0.1:8080",
 	"http.shutdown_timeout":    "10s",
 	"http.pprof":               false,
+	"http.allowed_origins":     []string{},
+	"http.secure_cookies":      false,
+	"acd.instance":             "",
+	"acd.instance_lease":       "30s",
+	"acd.recording_retention":  "4320h",
+	"acd.callback_spacing":     "10m",
+	"desk.idle_timeout":        "15m",
+	"desk.absolute_timeout":    "12h",
 	"pii.seal_key":             "",
 	"pii.lookup_key":           "",
 	"asterisk.nodes": []map[string]any{{
@@ -106,6 +144,7 @@ var defaults = map[string]any{
 	"ivr.sounds_dir":     "sounds",
 	"ivr.sound_uri":      "sound:hotline",
 	"ivr.lookup_timeout": "2s",
+	"ivr.hotline_number": "12345",
 	"demo.dir":           ".demo",
 	"demo.citizens":      2000,
 	"demo.seed":          1,

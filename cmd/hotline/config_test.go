@@ -107,6 +107,10 @@ func TestConfigErrors(t *testing.T) {
 		{"bad listen", "", []string{"HOTLINE_HTTP_LISTEN=8080"}, "http.listen: must be host:port"},
 		{"bad log level", "", []string{"HOTLINE_LOG_LEVEL=loud"}, "log.level"},
 		{"short key", "pii:\n  seal_key: c2hvcnQ=\n  lookup_key: c2hvcnQ=\n", nil, "pii.seal_key: key must be 32 bytes"},
+		{"short lease", "", []string{"HOTLINE_ACD_INSTANCE_LEASE=1s"}, "acd.instance_lease: must be at least 5s, got 1s"},
+		{"absolute before idle", "desk:\n  idle_timeout: 2h\n  absolute_timeout: 1h\n", nil, "desk.absolute_timeout: must be at least 2h0m0s, got 1h0m0s"},
+		{"hotline number", "", []string{"HOTLINE_IVR_HOTLINE_NUMBER=12a45"}, `ivr.hotline_number: must be 3 to 20 digits, got "12a45"`},
+		{"allowed origin with a path", "http:\n  allowed_origins: [https://desk.example.org/x]\n", nil, `http.allowed_origins[0]: must be an origin`},
 		{"node url", "", []string{"HOTLINE_ASTERISK_URL=ftp://x"}, "asterisk.nodes[0].url"},
 		{"bad yaml", "http: [", nil, "configuration file"},
 	}

@@ -138,6 +138,28 @@ func (c *Config) validate() []error {
 			bad(key, "must be a positive duration, got %s", positive[key])
 		}
 	}
+	for _, m := range []struct {
+		key      string
+		d, least time.Duration
+	}{
+		{"acd.instance_lease", c.ACD.InstanceLease, 5 * time.Second},
+		{"acd.recording_retention", c.ACD.RecordingRetention, 24 * time.Hour},
+		{"acd.callback_spacing", c.ACD.CallbackSpacing, time.Minute},
+		{"desk.idle_timeout", c.Desk.IdleTimeout, time.Minute},
+		{"desk.absolute_timeout", c.Desk.AbsoluteTimeout, c.Desk.IdleTimeout},
+	} {
+		if m.d < m.least {
+			bad(m.key, "must be at least %v, got %v", m.least, m.d)
+		}
+	}
+	if !validNumber(c.IVR.HotlineNumber) {
+		bad("ivr.hotline_number", "must be 3 to 20 digits, got %q", c.IVR.HotlineNumber)
+	}
+	for i, o := range c.HTTP.AllowedOrigins {
+		if p, err := url.Parse(o); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.Path != "" {
+			bad(fmt.Sprintf("http.allowed_origins[%d]", i), "must be an origin such as https://desk.example.org, got %q", o)
+		}
+	}
 	if d := c.IVR.LookupTimeout; d > 0 && (d < flow.MinLookupTimeout || d > flow.MaxLookupTimeout) {
 		bad("ivr.lookup_timeout", "must be %v to %v, got %v", flow.MinLookupTimeout, flow.MaxLookupTimeout, d)
 	}
@@ -224,3 +246,16 @@ func checkHost(host, port string, hasPort bool) string {
 }
 
 var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// validNumber reports whether s is a telephone number of 3 to 20 digits.
+func validNumber(s string) bool {
+	if len(s) < 3 || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

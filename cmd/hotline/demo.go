@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -92,7 +93,7 @@ func (a *app) demo(ctx context.Context, out io.Writer) (err error) {
 		return err
 	}
 
-	h, err := a.newHotline(ctx, db, flows)
+	h, err := a.newHotline(ctx, db, url, flows)
 	if err != nil {
 		return err
 	}
@@ -106,6 +107,7 @@ func (a *app) demo(ctx context.Context, out io.Writer) (err error) {
 	}
 	sim := arisim.New(arisim.Options{Logger: a.log.With("component", "arisim"), SoundDirs: dirs, RecordingDir: recordings, Users: simUsers(a.cfg)})
 	defer sim.Close()
+	demoPhones(sim, sum)
 	manifest, err := prompts.Load(a.cfg.IVR.SoundsDir)
 	if err != nil {
 		return err
@@ -187,4 +189,17 @@ Foshan citizen hotline demo
 		}
 	}
 	fmt.Fprintln(w, "Ctrl-C stops everything.")
+}
+
+// demoPhones registers the seeded staff's desk phones on the simulator: they ring until the
+// simulator's control API (the desk, in the demo) answers or rejects them, as a person would.
+func demoPhones(sim *arisim.Sim, s seed.Summary) {
+	for _, c := range s.Staff {
+		tech, res, ok := strings.Cut(c.Endpoint, "/")
+		if !ok {
+			continue
+		}
+		sim.SetEndpoint(arisim.EndpointConfig{Technology: tech, Resource: res, Registered: true,
+			Behaviour: arisim.PhoneBehaviour{Mode: arisim.PhoneManual}})
+	}
 }

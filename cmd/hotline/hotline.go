@@ -9,12 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/agentdesk"
+	"github.com/foshan-hotline/hotline/agentdesk/acd"
 	"github.com/foshan-hotline/hotline/ivr"
 	"github.com/foshan-hotline/hotline/ivr/ari"
 	"github.com/foshan-hotline/hotline/ivr/flow"
@@ -23,16 +27,21 @@ import (
 	"github.com/foshan-hotline/hotline/postgres"
 )
 
-// system is the running hotline: the engine on every Asterisk node, the HTTP server.
+// system is the running hotline: the engine on every Asterisk node, the ACD, the agent API
+// and the HTTP server.
 type system struct {
-	db      *sqlx.DB
-	store   *postgres.Store
-	engine  *ivr.Engine
-	cluster *ari.Cluster
-	calls   *postgres.CallLog
-	mux     *http.ServeMux
-	probes  *ops.Probes
-	reg     *prometheus.Registry
+	db         *sqlx.DB
+	store      *postgres.Store
+	engine     *ivr.Engine
+	cluster    *ari.Cluster
+	calls      *postgres.CallLog
+	acd        *postgres.ACD
+	dispatcher *acd.Dispatcher
+	commands   *postgres.CommandBus
+	desk       *agentdesk.Server
+	mux        *http.ServeMux
+	probes     *ops.Probes
+	reg        *prometheus.Registry
 }
 
 // callFlows is what the engine runs, read from ivr.flows_dir and ivr.sounds_dir.
@@ -60,9 +69,10 @@ func (a *app) loadCallFlows() (*callFlows, error) {
 	return &callFlows{lib: lib, manifest: manifest, calendars: cals}, nil
 }
 
-// newHotline wires the controller on db: flows published and pinned, prompts, data
-// sources, call records, the ARI connections, the operations endpoints.
-func (a *app) newHotline(ctx context.Context, db *sqlx.DB, flows *callFlows) (*system, error) {
+// newHotline wires the controller on db (at url, for its listeners): flows published and
+// pinned, prompts, data sources, call records, the ARI connections, the ACD and its
+// dispatcher, call control across instances, the agent API, the operations endpoints.
+func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *callFlows) (*system, error) {
 	protector, err := protectorFromConfig(a.cfg.PII)
 	if err != nil {
 		return nil, err
@@ -73,15 +83,33 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, flows *callFlows) (*s
 	if err != nil {
 		return nil, err
 	}
+	instance := a.instance()
+	h.store.SetCallbackSpacing(a.cfg.ACD.CallbackSpacing)
 	h.calls = postgres.NewCallLog(db, a.log, postgres.CallLogOptions{})
+	h.acd = postgres.NewACD(h.store, instance)
+	h.acd.SetLease(a.cfg.ACD.InstanceLease)
+	services := postgres.NewIVRServices(h.store)
 	h.engine, err = ivr.New(ivr.Config{
-		Flows: flows.lib, Versions: versions, Manifest: flows.manifest, SoundsDir: a.cfg.IVR.SoundsDir,
+		Instance: instance, Flows: flows.lib, Versions: versions, Manifest: flows.manifest, SoundsDir: a.cfg.IVR.SoundsDir,
 		SoundURI: soundURI(a.cfg.IVR.SoundURI), Calendars: flows.calendars, Sources: &ivr.PlatformSources{Data: h.store},
-		Services: postgres.NewIVRServices(h.store), Recorder: h.calls, Log: a.log,
+		Services: services, Recorder: h.calls, ACD: h.acd, Recordings: h.store, Callbacks: h.store,
+		HotlineNumber: a.cfg.IVR.HotlineNumber, Log: a.log,
 	})
 	if err != nil {
 		return nil, err
 	}
+	h.dispatcher = acd.New(h.acd, h.engine, url, acd.Options{Lease: a.cfg.ACD.InstanceLease, Log: a.log.With("component", "acd")})
+	h.commands = postgres.NewCommandBus(db, url, instance, h.engine, a.log.With("component", "commands"))
+	h.desk, err = agentdesk.New(agentdesk.Options{
+		DB: db, DatabaseURL: url, States: h.acd, Log: a.log.With("component", "desk"),
+		AllowedOrigins: a.cfg.HTTP.AllowedOrigins, SecureCookies: a.cfg.HTTP.SecureCookies,
+		InstanceLease: a.cfg.ACD.InstanceLease,
+		Sessions:      postgres.SessionOptions{IdleTimeout: a.cfg.Desk.IdleTimeout, AbsoluteTimeout: a.cfg.Desk.AbsoluteTimeout},
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.mux.Handle("/api/", h.desk.Handler())
 	nodes := make([]ari.Node, len(a.cfg.Asterisk.Nodes))
 	for i, n := range a.cfg.Asterisk.Nodes {
 		nodes[i] = ari.Node{Name: n.Name, URL: n.URL, User: n.Username, Password: n.Password, App: n.App}
@@ -137,6 +165,10 @@ func (h *system) run(ctx context.Context, a *app, ln net.Listener) error {
 	g.Go(func() error {
 		return serveListener(gctx, a.log, "http", ln, h.mux, a.cfg.HTTP.ShutdownTimeout)
 	})
+	g.Go(func() error { return h.dispatcher.Run(gctx) })
+	g.Go(func() error { return h.commands.Run(gctx) })
+	g.Go(func() error { return h.desk.Run(gctx) })
+	g.Go(func() error { h.purgeRecordings(gctx, a); return nil })
 	err := g.Wait()
 	cctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)
 	defer cancel()
@@ -144,4 +176,38 @@ func (h *system) run(ctx context.Context, a *app, ln net.Listener) error {
 		a.log.Error("flush call records", "err", cerr)
 	}
 	return err
+}
+
+// instance is this controller's name among several on one database: acd.instance, else the
+// host name and process id.
+func (a *app) instance() string {
+	if a.cfg.ACD.Instance != "" {
+		return a.cfg.ACD.Instance
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "hotline"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// purgeRecordings deletes the conversations older than acd.recording_retention, hourly,
+// until ctx ends.
+func (h *system) purgeRecordings(ctx context.Context, a *app) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := h.engine.PurgeRecordings(ctx, h.store, hotline.RecordingConversation, a.cfg.ACD.RecordingRetention)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Error("purge expired recordings", "err", err)
+		case n > 0:
+			a.log.Info("expired recordings deleted", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

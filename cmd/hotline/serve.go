@@ -44,7 +44,7 @@ with a current schema ('hotline migrate'). SIGTERM or Ctrl-C shuts down graceful
 
 // serve runs the hotline on db, serving HTTP on ln, until ctx ends.
 func (a *app) serve(ctx context.Context, db *sqlx.DB, flows *callFlows, ln net.Listener) error {
-	h, err := a.newHotline(ctx, db, flows)
+	h, err := a.newHotline(ctx, db, a.cfg.Database.URL, flows)
 	if err != nil {
 		return err
 	}
