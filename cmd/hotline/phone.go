@@ -23,9 +23,9 @@ var errCallFailed = errors.New("call failed")
 
 // phoneFlags are the settings 'hotline phone call' and 'hotline bench sip' share.
 type phoneFlags struct {
-	from, transport, user, password, proxy, wav, script string
-	codecs                                              []string
-	timeout                                             time.Duration
+	from, transport, user, password, passwordFile, proxy, wav, script string
+	codecs                                                            []string
+	timeout                                                           time.Duration
 }
 
 func (f *phoneFlags) add(fs *pflag.FlagSet, script string) {
@@ -33,7 +33,8 @@ func (f *phoneFlags) add(fs *pflag.FlagSet, script string) {
 	fs.StringVar(&f.script, "script", script, "what to do once answered (see 'hotline phone call --help')")
 	fs.StringVar(&f.transport, "transport", "udp", "udp or tcp (a ;transport= parameter of the URI must agree)")
 	fs.StringVar(&f.user, "user", "", "digest authentication user (default: --from)")
-	fs.StringVar(&f.password, "password", "", "digest authentication password")
+	fs.StringVar(&f.password, "password", "", "digest authentication password (visible to ps: prefer --password-file)")
+	fs.StringVar(&f.passwordFile, "password-file", "", "read the digest authentication password from the first line of this file")
 	fs.StringVar(&f.proxy, "proxy", "", "outbound proxy SIP URI, e.g. sip:sbc.example:5060")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for the answer")
 	fs.StringVar(&f.wav, "wav", "", "send this 8 kHz mono 16-bit WAV file once answered (default: silence)")
@@ -57,6 +58,14 @@ func (f *phoneFlags) phone(ctx context.Context, log *slog.Logger, target string)
 	local, err := sipua.LocalHostFor(ctx, host)
 	if err != nil {
 		return nil, err
+	}
+	if f.passwordFile != "" {
+		data, err := os.ReadFile(f.passwordFile)
+		if err != nil {
+			return nil, fmt.Errorf("--password-file: %w", err)
+		}
+		first, _, _ := strings.Cut(string(data), "\n")
+		f.password = strings.TrimSpace(first)
 	}
 	cfg := sipua.Config{Transport: f.transport, LocalHost: local, From: f.from, Username: f.user, Password: f.password,
 		Proxy: f.proxy, Codecs: f.codecs, Log: log}

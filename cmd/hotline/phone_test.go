@@ -131,6 +131,7 @@ func TestPhoneCallFails(t *testing.T) {
 		{"unknown codec", []string{srv.URI("12345", "udp"), "--codec", "g729"}, `codec "g729": want PCMU or PCMA`},
 		{"bad transport", []string{srv.URI("12345", "udp"), "--transport", "sctp"}, `transport "sctp": want udp or tcp`},
 		{"bad wav", []string{srv.URI("12345", "udp"), "--wav", wav}, "WAV file is not 8 kHz mono 16-bit PCM"},
+		{"no password file", []string{srv.URI("12345", "udp"), "--password-file", wav + ".missing"}, "--password-file: open"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,7 +207,7 @@ func BenchmarkPhoneBenchSIP(b *testing.B) {
 	srv := phoneServer(b, siptest.Options{})
 	for range b.N {
 		cmd := exec.Command(os.Args[0], "bench", "sip", srv.URI("12345", "udp"), "--calls", "200", "--rate", "50", "--hold", "10s",
-			"--from", "13800138000", "--script", "wait:prompt 2s; keys 1; wait:prompt 2s; keys 2; wait 1s; keys 3#; listen 2s; hangup")
+			"--from", "13800138000", "--script", "wait:prompt 5s; keys 1; wait:prompt 5s; keys 2; wait 1s; keys 3#; listen 2s; hangup")
 		cmd.Env = append(os.Environ(), actAsHotline+"=1", "HOTLINE_LOG_LEVEL=warn")
 		var out, errs bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errs
@@ -223,5 +224,21 @@ func BenchmarkPhoneBenchSIP(b *testing.B) {
 		if err != nil {
 			b.Fatalf("bench sip: %v", err)
 		}
+	}
+}
+
+func TestPhoneCallPasswordFile(t *testing.T) {
+	srv := phoneServer(t, siptest.Options{User: "monitor", Password: "s3cret"})
+	file := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(file, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := hotlineCmd(t, "phone", "call", srv.URI("12345", "udp"), "--from", "13800138000", "--user", "monitor",
+		"--password-file", file, "--script", "wait:prompt 2s; hangup")
+	if err != nil {
+		t.Fatalf("phone call: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "401 Unauthorized") || !strings.Contains(out, "result: OK") {
+		t.Errorf("want a 401 challenge answered, then the call:\n%s", out)
 	}
 }
