@@ -68,22 +68,22 @@ func (f *phoneFlags) phone(ctx context.Context, log *slog.Logger, target string)
 		f.password = strings.TrimSpace(first)
 	}
 	cfg := sipua.Config{Transport: f.transport, LocalHost: local, From: f.from, Username: f.user, Password: f.password,
-		Proxy: f.proxy, Codecs: f.codecs, Log: log}
+		Proxy: f.proxy, Codecs: f.codecs, Log: quietSIPLibraries(log)}
 	if f.wav != "" {
 		if cfg.Audio, err = sipua.ReadWAV(f.wav); err != nil {
 			return nil, err
 		}
 	}
-	quietSIPLibraries(log)
 	return sipua.New(ctx, cfg)
 }
 
-// quietSIPLibraries sends the SIP and RTP libraries' own package-level logging (which goes to
-// slog's default logger otherwise) to log, warnings and worse only.
-func quietSIPLibraries(log *slog.Logger) {
+// quietSIPLibraries returns log for the SIP and RTP libraries, warnings and worse only, and
+// sends their package-level logging (slog's default logger otherwise) there too.
+func quietSIPLibraries(log *slog.Logger) *slog.Logger {
 	l := slog.New(minLevel{Handler: log.Handler(), level: slog.LevelWarn})
 	sip.SetDefaultLogger(l)
 	media.SetDefaultLogger(l)
+	return l
 }
 
 // minLevel drops records below level.
