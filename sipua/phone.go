@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
@@ -44,12 +46,13 @@ type Config struct {
 // Phone is a SIP user agent that places scripted calls; one Phone may place many calls at
 // once. Close releases its sockets.
 type Phone struct {
-	cfg    Config
-	ua     *sipgo.UserAgent
-	dg     *diago.Diago
-	proxy  *sip.Uri
-	cancel context.CancelFunc
-	codecs string // for messages, e.g. "PCMU, PCMA"
+	cfg      Config
+	ua       *sipgo.UserAgent
+	dg       *diago.Diago
+	listener io.Closer
+	proxy    *sip.Uri
+	offer    []media.Codec
+	codecs   string // for messages, e.g. "PCMU, PCMA"
 }
 
 // New starts a phone listening on cfg.LocalHost (a port chosen by the system) for the
@@ -81,7 +84,7 @@ func New(ctx context.Context, cfg Config) (*Phone, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Phone{cfg: cfg, codecs: names}
+	p := &Phone{cfg: cfg, offer: codecs, codecs: names}
 	if cfg.Proxy != "" {
 		var u sip.Uri
 		if err := sip.ParseUri(cfg.Proxy, &u); err != nil || u.Host == "" {
@@ -95,26 +98,68 @@ func New(ctx context.Context, cfg Config) (*Phone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}
-	p.dg = diago.NewDiago(p.ua,
-		diago.WithLogger(cfg.Log),
-		diago.WithTransport(diago.Transport{Transport: cfg.Transport, BindHost: cfg.LocalHost, BindPort: 0}),
-		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}),
-	)
-	sctx, cancel := context.WithCancel(ctx)
-	p.cancel = cancel
-	// The phone takes no calls: an INVITE to it gets diago's 480.
-	if err := p.dg.ServeBackground(sctx, func(*diago.DialogServerSession) {}); err != nil {
-		cancel()
+	if err := p.listen(ctx); err != nil {
 		p.ua.Close()
 		return nil, fmt.Errorf("listen for SIP on %s over %s: %w", cfg.LocalHost, cfg.Transport, err)
 	}
 	return p, nil
 }
 
+// listen binds the phone's SIP socket (a port of the system's choice) and serves it. The
+// socket is bound here rather than by diago so that its address is known: sipgo sends UDP
+// requests from the listening socket once it is in the transport's pool, which happens after
+// diago reports the listener ready, and a request sent in between fails to bind.
+func (p *Phone) listen(ctx context.Context) error {
+	srv, err := sipgo.NewServer(p.ua, sipgo.WithServerLogger(p.cfg.Log))
+	if err != nil {
+		return err
+	}
+	addr := net.JoinHostPort(p.cfg.LocalHost, "0")
+	var serve func() error
+	var laddr net.Addr
+	if p.cfg.Transport == "tcp" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		p.listener, laddr, serve = l, l.Addr(), func() error { return srv.ServeTCP(l) }
+	} else {
+		c, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return err
+		}
+		p.listener, laddr, serve = c, c.LocalAddr(), func() error { return srv.ServeUDP(c) }
+	}
+	_, port, _ := net.SplitHostPort(laddr.String())
+	portNum, _ := strconv.Atoi(port)
+	p.dg = diago.NewDiago(p.ua,
+		diago.WithServer(srv),
+		diago.WithLogger(p.cfg.Log),
+		diago.WithTransport(diago.Transport{Transport: p.cfg.Transport, BindHost: p.cfg.LocalHost, BindPort: portNum}),
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: p.offer}),
+	)
+	// The phone takes no calls: an INVITE to it gets diago's 480.
+	p.dg.HandleFunc(func(*diago.DialogServerSession) {})
+	go func() { _ = serve() }()
+	if p.cfg.Transport == "tcp" {
+		return nil
+	}
+	for range 5000 {
+		if _, err := p.ua.TransportLayer().GetConnection("udp", laddr.String()); err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.listener.Close()
+	return errors.New("the SIP socket was not served in time")
+}
+
 // Close stops listening and closes the phone's sockets; calls in progress end.
 func (p *Phone) Close() error {
-	p.cancel()
-	return p.ua.Close()
+	return errors.Join(p.listener.Close(), p.ua.Close())
 }
 
 // offer returns the codecs to put in the SDP offer.

@@ -115,7 +115,8 @@ func (s *Stream) Codec() string { return s.codec }
 // end did not accept it.
 func (s *Stream) TelephoneEvent() (uint8, bool) { return s.eventPT, s.hasEvent }
 
-// Start begins sending and receiving; both stop when ctx ends or the media is closed.
+// Start begins sending and receiving: the sender stops when ctx ends, the receiver when the
+// media is closed.
 func (s *Stream) Start(ctx context.Context) {
 	s.start = time.Now()
 	s.senders.Add(1)

@@ -144,7 +144,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	s.served.Add(2)
 	go func() { defer s.served.Done(); _ = srv.ServeUDP(s.udp) }()
 	go func() { defer s.served.Done(); _ = srv.ServeTCP(s.tcp) }()
-	return s, nil
+	// The server's own requests (a BYE) go out of the UDP socket once sipgo has pooled it.
+	for range 5000 {
+		if _, err := s.ua.TransportLayer().GetConnection("udp", s.udp.LocalAddr().String()); err == nil {
+			return s, nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.Close()
+	return nil, errors.New("siptest: the UDP socket was not served in time")
 }
 
 func port(a net.Addr) int {
