@@ -18,6 +18,7 @@ import (
 	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/internal/browsertest"
 	"github.com/foshan-hotline/hotline/internal/repotest"
+	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
 	"github.com/foshan-hotline/hotline/ivr/prompts"
 	"github.com/foshan-hotline/hotline/ivr/speech"
 	"github.com/foshan-hotline/hotline/ivr/webphone"
@@ -233,6 +234,93 @@ func TestBrowserBargeIn(t *testing.T) {
 			t.Errorf("event log lacks %q:\n%s", want, logText)
 		}
 	}
+}
+
+// TestBrowserOtherSite is a page of another site open in the demo's
+// browser during a call: it can neither listen to calls (the keys pressed:
+// ID numbers, PINs) nor place one, through the simulator's control API or
+// through the phone, nor read the phone's page for its token.
+func TestBrowserOtherSite(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	sim, ariURL, controlURL := startSim(t, 4)
+	if err := (&scriptedHotline{amount: 100}).run(ctx, ariURL); err != nil {
+		t.Fatalf("scripted hotline: %v", err)
+	}
+	c, err := sim.PlaceCall(ctx, arisim.CallOptions{Caller: "13800138000", Exten: "12345"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Hangup()
+	phone := httptest.NewServer(http.StripPrefix("/phone", newPhone(t, webphone.Options{ControlURL: controlURL})))
+	defer phone.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><title>另一个网站</title><p>另一个网站</p>")
+	}))
+	defer other.Close()
+	ws := func(u string) string { return strings.Replace(u, "http", "ws", 1) }
+	script := fmt.Sprintf(`(async () => {
+  const socket = (url) => new Promise((done) => {
+    const s = new WebSocket(url);
+    s.onopen = () => { s.close(); done("open"); };
+    s.onerror = () => done("refused");
+  });
+  const read = (url) => fetch(url).then((r) => r.text()).then(() => "read", () => "unreadable");
+  const out = {};
+  out.events = await socket(%[1]q + "/events");
+  out.call_events = await socket(%[1]q + "/calls/" + %[5]q + "/events");
+  out.dial = await socket(%[2]q + "/phone/dial?caller=13800138000");
+  out.place = await fetch(%[3]q + "/calls", { method: "POST", mode: "no-cors",
+    body: JSON.stringify({ caller: "13800138001", exten: "12345" }) }).then(() => "sent", () => "failed");
+  out.calls = await read(%[3]q + "/calls");
+  out.page = await read(%[4]q + "/phone/");
+  return out;
+})()`, ws(controlURL), ws(phone.URL), controlURL, phone.URL, c.ID())
+
+	b := browsertest.New(t, ctx)
+	if err := chromedp.Do(b, chromedp.Navigate(other.URL+"/")); err != nil {
+		t.Fatalf("open the other site: %v", err)
+	}
+	got, err := chromedp.Run(b, chromedp.Evaluate[map[string]string](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("the other site's script: %v", err)
+	}
+	want := map[string]string{"events": "refused", "call_events": "refused", "dial": "refused",
+		"place": "sent", "calls": "unreadable", "page": "unreadable"}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q", k, got[k], w)
+		}
+	}
+	// Call ids count up: the next call is the second one only if the
+	// other site placed none.
+	next, err := sim.PlaceCall(ctx, arisim.CallOptions{Caller: "13800138002", Exten: "12345"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Hangup()
+	if got, want := next.ID(), "call-2"; got != want {
+		t.Errorf("the next call is %s, want %s: the other site placed a call", got, want)
+	}
+}
+
+// TestBrowserStaleToken dials from a page whose token is no longer the
+// server's (it restarted): the call is refused and the page says to reload.
+func TestBrowserStaleToken(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	p := startBrowserPhone(t, ctx, 4, &scriptedHotline{amount: 100})
+	p.step("dial with an old token", chromedp.Steps(
+		chromedp.Evaluate[chromedp.Void](`document.body.dataset.token = "from-before-the-restart"`),
+		chromedp.Click(`.citizen[data-mobile="13800138000"]`),
+		chromedp.Click(`#dial`),
+	))
+	p.step("see the refusal", browsertest.WaitJS(`document.getElementById("state").textContent === "已挂断"`))
+	if got, want := p.text("#error"), "无法发起呼叫，请刷新页面后重试"; got != want {
+		t.Errorf("error %q, want %q", got, want)
+	}
+	p.checkApp()
 }
 
 // saveScreenshot keeps the mid-call screenshot in the test's temp dir and

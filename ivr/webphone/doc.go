@@ -4,13 +4,20 @@
 // reads captions of what is said, presses keys on a dial pad and hangs up.
 //
 // The page talks only to its own origin. One websocket per call, GET
-// dial?caller=…, carries the whole call: the server opens the simulator's
+// dial?caller=…&token=…, carries the whole call: the server opens the simulator's
 // event stream, places the call through the simulator's control API, relays
 // the events of that call (and of no other) to the browser, and turns the
 // browser's messages into key presses and a hang-up. Opening the event
 // stream before placing the call means no event is lost, even when the
 // hotline answers and plays before the browser could have subscribed. A
 // browser that leaves hangs its call up.
+//
+// Only this server's page may call: the call's websocket is refused (403)
+// to a page of another origin and to any client without the token that the
+// page carries, a random one chosen by New. Otherwise any site open in the
+// browser could place calls and read the keys pressed (ID numbers, PINs).
+// The simulator's own control API refuses web pages in the same way, so
+// the relay is the browser's only way to it.
 //
 // The page plays the prompts from an audio queue in the simulator's order,
 // at its own pace, and shows each caption as its prompt starts. The
@@ -30,6 +37,6 @@
 //	GET /                            the page
 //	GET /captions.json               prompt texts and fragment ids
 //	GET /static/{file}               the script and style sheet
-//	GET /dial?caller=…               websocket of one call
+//	GET /dial?caller=…&token=…       websocket of one call
 //	GET /sounds/{lang}/{name...}     a prompt's WAV, from the simulator
 package webphone

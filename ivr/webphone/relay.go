@@ -3,12 +3,14 @@ package webphone
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -72,15 +74,46 @@ func checkDigits(s string) bool {
 	return true
 }
 
+// Reasons a call is refused before it starts (403).
+var (
+	errForeignOrigin = errors.New("origin not allowed")
+	errNoToken       = errors.New("page token required: load the page again")
+	errBadToken      = errors.New("wrong page token: load the page again")
+)
+
+// checkPage refuses a call that does not come from this server's page:
+// another site's page (a browser always sends its Origin on a websocket
+// handshake) and any client without the token the page carries. The token
+// is this server's: a page of another site cannot read it.
+func (p *phone) checkPage(r *http.Request) error {
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return fmt.Errorf("%w: %q", errForeignOrigin, o)
+		}
+	}
+	tok := r.URL.Query().Get("token")
+	switch {
+	case tok == "":
+		return errNoToken
+	case subtle.ConstantTimeCompare([]byte(tok), []byte(p.token)) != 1:
+		return errBadToken
+	}
+	return nil
+}
+
 // serveDial runs one call for the browser: see the package documentation.
 func (p *phone) serveDial(w http.ResponseWriter, r *http.Request) {
+	if err := p.checkPage(r); err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
 	caller := r.URL.Query().Get("caller")
 	if err := checkCaller(caller); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	// Accept checks that the Origin is this host: another site cannot
-	// place calls through a visitor's browser.
+	// Accept checks the Origin again.
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -97,15 +99,35 @@ func (f *fakeControl) emit(typ, callID string) {
 	}
 }
 
-// dialPhone opens the page's call websocket on a phone served over HTTP.
+// dialPhone opens the page's call websocket on a phone served over HTTP,
+// with the token of the page, as the page does.
 func dialPhone(t *testing.T, ctx context.Context, phoneURL, caller string) *websocket.Conn {
 	t.Helper()
-	ws, _, err := websocket.Dial(ctx, strings.Replace(phoneURL, "http", "ws", 1)+"/dial?caller="+caller, nil)
+	res, err := http.Get(phoneURL + "/")
+	if err != nil {
+		t.Fatalf("load the page: %v", err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	u := strings.Replace(phoneURL, "http", "ws", 1) + "/dial?caller=" + caller + "&token=" + pageToken(t, string(page))
+	ws, _, err := websocket.Dial(ctx, u, nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
 	t.Cleanup(func() { ws.CloseNow() })
 	return ws
+}
+
+var tokenAttr = regexp.MustCompile(`data-token="([^"]+)"`)
+
+// pageToken is the token the page carries.
+func pageToken(t *testing.T, page string) string {
+	t.Helper()
+	m := tokenAttr.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("the page carries no token")
+	}
+	return m[1]
 }
 
 type message struct {
@@ -274,9 +296,10 @@ func TestDialFailures(t *testing.T) {
 
 func TestDialRefusesBadCaller(t *testing.T) {
 	h := newPhone(t, webphone.Options{})
+	token := pageToken(t, get(t, h, "/").Body.String())
 	for _, caller := range []string{"", "12", "1380013800x", "123456789012345678901", "+8613800138000"} {
 		t.Run(caller, func(t *testing.T) {
-			w := get(t, h, "/dial?caller="+caller)
+			w := get(t, h, "/dial?token="+token+"&caller="+caller)
 			if got, want := w.Code, http.StatusBadRequest; got != want {
 				t.Errorf("status %d, want %d", got, want)
 			}
@@ -297,6 +320,58 @@ func TestDialRefusesOtherOrigin(t *testing.T) {
 	}
 	if got, want := resp.StatusCode, http.StatusForbidden; got != want {
 		t.Errorf("status %d, want %d", got, want)
+	}
+}
+
+// TestDialNeedsThePage refuses a call that does not come from the page the
+// phone served: from a page of another site, or without the page's token;
+// a refusal says why.
+func TestDialNeedsThePage(t *testing.T) {
+	f, control := newFakeControl(t)
+	f.PlaceFunc = func(*fakeControl, string) (int, string) { return http.StatusCreated, `{"id":"call-5"}` }
+	h := newPhone(t, webphone.Options{ControlURL: control.URL})
+	phone := httptest.NewServer(h)
+	defer phone.Close()
+	token := pageToken(t, get(t, h, "/").Body.String())
+	if other := pageToken(t, get(t, newPhone(t, webphone.Options{}), "/").Body.String()); other == token {
+		t.Fatalf("two phones have the same token %q", token)
+	}
+	own := phone.URL
+	tests := []struct {
+		name, origin, query string
+		reason              string
+	}{
+		{"no token", own, "", "page token required"},
+		{"no token, not a browser", "", "", "page token required"},
+		{"wrong token", own, "&token=guess", "wrong page token"},
+		{"other site with the token", "https://evil.example", "&token=" + token, "origin not allowed"},
+		{"opaque origin with the token", "null", "&token=" + token, "origin not allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			h := http.Header{}
+			if tt.origin != "" {
+				h.Set("Origin", tt.origin)
+			}
+			ws, res, err := websocket.Dial(ctx, strings.Replace(phone.URL, "http", "ws", 1)+"/dial?caller=13800138000"+tt.query,
+				&websocket.DialOptions{HTTPHeader: h})
+			if err == nil {
+				ws.CloseNow()
+				t.Fatal("the call was placed")
+			}
+			body, _ := io.ReadAll(res.Body)
+			if got, want := res.StatusCode, http.StatusForbidden; got != want {
+				t.Errorf("status %d (%s), want %d", got, body, want)
+			}
+			if !strings.Contains(string(body), tt.reason) {
+				t.Errorf("body %q, want the reason %q", body, tt.reason)
+			}
+		})
+	}
+	if got := f.Asked(); len(got) != 0 {
+		t.Errorf("the simulator was asked %q", got)
 	}
 }
 

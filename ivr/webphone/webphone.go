@@ -2,6 +2,7 @@ package webphone
 
 import (
 	"bytes"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
@@ -68,7 +69,8 @@ type phone struct {
 	control  *url.URL
 	client   *http.Client
 	log      *slog.Logger
-	page     []byte // rendered once: the citizens do not change
+	token    string // the page's: a call needs it (see serveDial)
+	page     []byte // rendered once: the citizens and the token do not change
 	captions []byte
 	sounds   *httputil.ReverseProxy
 	mux      *http.ServeMux
@@ -91,7 +93,7 @@ func New(opts Options) (http.Handler, error) {
 	if opts.Speed <= 0 {
 		opts.Speed = 1
 	}
-	p := &phone{opts: opts, control: u, client: opts.HTTPClient, log: opts.Logger}
+	p := &phone{opts: opts, control: u, client: opts.HTTPClient, log: opts.Logger, token: rand.Text()}
 	if p.client == nil {
 		p.client = http.DefaultClient
 	}
@@ -101,12 +103,13 @@ func New(opts Options) (http.Handler, error) {
 	if p.captions, err = captionsJSON(opts.Manifest); err != nil {
 		return nil, err
 	}
-	if p.page, err = renderPage(opts); err != nil {
+	if p.page, err = renderPage(opts, p.token); err != nil {
 		return nil, err
 	}
 	p.sounds = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
+			pr.Out.Header = forwardedSoundHeader(pr.In.Header)
 			pr.Out.URL.Path = u.Path + "/sounds/" + pr.In.PathValue("lang") + "/" + pr.In.PathValue("name")
 			pr.Out.URL.RawPath = ""
 			pr.Out.URL.RawQuery = ""
@@ -157,6 +160,21 @@ func (p *phone) serveSound(w http.ResponseWriter, r *http.Request) {
 	p.sounds.ServeHTTP(w, r)
 }
 
+// forwardedSoundHeader keeps what a sound request needs from the browser's
+// headers (ranges and revalidation). The rest describes the browser's request
+// to this page, not this server's to the simulator: its cookies are not the
+// simulator's business, and its Origin and Sec-Fetch-Site would make the
+// simulator take the request for a web page's.
+func forwardedSoundHeader(in http.Header) http.Header {
+	out := http.Header{}
+	for _, k := range []string{"Accept", "Range", "If-Range", "If-Modified-Since", "If-None-Match"} {
+		if v := in.Values(k); len(v) > 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 func validLang(s string) bool {
 	if s == "" || len(s) > 16 {
 		return false
@@ -185,6 +203,7 @@ func staticFiles(fsys fs.FS) http.Handler {
 
 // pageData is what phone.html renders.
 type pageData struct {
+	Token     string
 	Hotline   string
 	SoundRoot string
 	Speed     string
@@ -198,12 +217,12 @@ type citizenView struct {
 	RealName  bool
 }
 
-func renderPage(opts Options) ([]byte, error) {
+func renderPage(opts Options, token string) ([]byte, error) {
 	t, err := template.ParseFS(assets, "assets/phone.html")
 	if err != nil {
 		return nil, fmt.Errorf("webphone: parse page: %w", err)
 	}
-	d := pageData{Hotline: opts.Hotline, SoundRoot: opts.SoundRoot,
+	d := pageData{Token: token, Hotline: opts.Hotline, SoundRoot: opts.SoundRoot,
 		Speed: strconv.FormatFloat(opts.Speed, 'g', -1, 64)}
 	for _, c := range opts.Citizens {
 		v := citizenView{DemoCitizen: c, LevelText: "普通注册用户"}

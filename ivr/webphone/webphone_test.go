@@ -1,6 +1,7 @@
 package webphone_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -229,5 +230,33 @@ func TestSoundsSimulatorDown(t *testing.T) {
 	w := get(t, newPhone(t, webphone.Options{ControlURL: "http://127.0.0.1:9"}), "/sounds/zh/hotline/num/5.wav")
 	if got, want := w.Code, http.StatusBadGateway; got != want {
 		t.Fatalf("status %d, want %d", got, want)
+	}
+}
+
+// TestSoundsFromRealSimulator fetches a prompt as the page does, through a
+// real simulator's control API, which refuses what web pages send it: the
+// phone asks for the sound itself, not on the browser's behalf.
+func TestSoundsFromRealSimulator(t *testing.T) {
+	_, _, controlURL := startSim(t, 1)
+	phone := httptest.NewServer(newPhone(t, webphone.Options{ControlURL: controlURL}))
+	defer phone.Close()
+	req, _ := http.NewRequest(http.MethodGet, phone.URL+"/sounds/zh/hotline/common/welcome.wav", nil)
+	for k, v := range map[string]string{
+		"Origin": phone.URL, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors",
+		"Cookie": "session=desk", "Referer": phone.URL + "/",
+	} {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if got, want := res.StatusCode, http.StatusOK; got != want {
+		t.Fatalf("status %d (%s), want %d", got, b, want)
+	}
+	if !bytes.HasPrefix(b, []byte("RIFF")) {
+		t.Errorf("body starts %q, want a WAV file", b[:min(len(b), 16)])
 	}
 }

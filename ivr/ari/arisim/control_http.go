@@ -26,6 +26,11 @@ import (
 //	PUT    /endpoints/{tech}/{res}     {"registered","mode","ring_after_ms","answer_after_ms"} → 204
 //	GET    /sounds/{lang}/{name}.wav   the WAV a play event refers to
 //	GET    /recordings/{name}.wav      a stored recording
+//
+// Web pages are kept out: a request from a page of another origin than
+// the API's own or Options.ControlOrigins is refused, and one from any page
+// must carry the control token (Sim.ControlToken) in the X-Control-Token
+// header or, for a websocket, as ?token=. Other clients need no token.
 func (s *Sim) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /calls", s.ctlPlaceCall)
@@ -131,10 +136,7 @@ func (s *Sim) ControlHandler() http.Handler {
 		w.Header().Set("Content-Type", "audio/wav")
 		http.ServeFile(w, r, p)
 	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		mux.ServeHTTP(w, r)
-	})
+	return s.guardControl(mux)
 }
 
 func ctlJSON(w http.ResponseWriter, status int, v any) {
@@ -177,7 +179,8 @@ func (s *Sim) ctlCallAction(w http.ResponseWriter, r *http.Request, f func(*Call
 // ctlEvents streams HeardEvents as JSON text messages until the client
 // leaves or falls too far behind.
 func (s *Sim) ctlEvents(w http.ResponseWriter, r *http.Request, callID string) {
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	// guardControl has checked the Origin; Accept checks it again.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.ControlOrigins})
 	if err != nil {
 		return
 	}

@@ -49,4 +49,8 @@
 // pending action is a time.AfterFunc timer, so idle channels cost no
 // goroutine; actions run in the order they fall due, even when several
 // timers fire at once. Each websocket has one writer goroutine.
+//
+// The control API keeps web pages out (see ControlHandler): it hears every
+// key a caller presses. ARI refuses pages of other origins (403), where
+// Asterisk would serve them: the demo's ARI account is no secret.
 package arisim

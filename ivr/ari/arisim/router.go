@@ -258,6 +258,14 @@ func basicUser(h string) string {
 }
 
 func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	// Unlike Asterisk, which serves a web page's request (without CORS
+	// headers), the simulator refuses a page of another origin: the demo's
+	// ARI account is no secret, and with it a page could open the events
+	// socket, which carries every key a caller presses, or place calls.
+	if o := r.Header.Get("Origin"); o != "" && !originAllowed(o, r.Host, nil) {
+		writeError(w, errMsg(403, "Origin not allowed"))
+		return
+	}
 	path := r.URL.Path
 	if path != "/ari" && !strings.HasPrefix(path, "/ari/") {
 		writeHTML(w, 404, "Not Found", "The requested URL was not found on this server.")

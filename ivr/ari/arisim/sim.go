@@ -2,6 +2,7 @@ package arisim
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,15 @@ type Options struct {
 	OriginateTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ControlToken is the token a web page must send to use the control
+	// API (see ControlHandler); empty means a random one, see
+	// Sim.ControlToken.
+	ControlToken string
+	// ControlOrigins lists other origins whose pages may use the control
+	// API (with the token), as path.Match patterns of the host
+	// ("localhost:8080") or of scheme and host ("https://*.example.com");
+	// a page of any other origin is refused.
+	ControlOrigins []string
 }
 
 // Sim is one simulated Asterisk node speaking ARI.
@@ -57,6 +67,7 @@ type Sim struct {
 	dialp   map[string]Context
 	builtin map[string]time.Duration
 	sounds  sync.Map // lang|name → soundEntry
+	token   string   // of the control API
 
 	mu        sync.Mutex
 	closed    bool
@@ -94,6 +105,7 @@ func New(opts Options) *Sim {
 		speed:     opts.Speed,
 		dialp:     opts.Dialplan,
 		builtin:   opts.BuiltinSounds,
+		token:     opts.ControlToken,
 		channels:  make(map[string]*channel),
 		bridges:   make(map[string]*bridge),
 		playbacks: make(map[string][]*playback),
@@ -111,6 +123,9 @@ func New(opts Options) *Sim {
 	}
 	if len(s.users) == 0 {
 		s.users = map[string]string{"hotline": "hotline-secret"}
+	}
+	if s.token == "" {
+		s.token = rand.Text()
 	}
 	if s.astID == "" {
 		s.astID = "02:fc:00:00:00:01"

@@ -1,4 +1,4 @@
-// The browser phone: one websocket per call (dial?caller=…) carries the
+// The browser phone: one websocket per call (dial?caller=…&token=…) carries the
 // simulator's events of that call; prompts play from an audio queue that
 // follows play/stop events, and captions appear as each prompt starts.
 
@@ -236,15 +236,21 @@ function dial() {
   fragmentLine = null;
   ui.timer.textContent = "00:00";
 
-  const url = new URL("dial?caller=" + encodeURIComponent(number), location.href);
+  const query = "caller=" + encodeURIComponent(number) + "&token=" + encodeURIComponent(page.token);
+  const url = new URL("dial?" + query, location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   const c = { ws: new WebSocket(url), player: new Player(), plays: new Map(), t0: performance.now(), ended: false };
   call = c;
   setState("calling", "呼叫中");
   logLine("拨打 " + page.hotline + "，主叫号码 " + number);
+  c.ws.onopen = () => { c.opened = true; };
   c.ws.onmessage = (m) => { if (call === c) onEvent(c, JSON.parse(m.data)); };
   c.ws.onclose = () => {
-    if (call === c && !c.ended) { logLine("与服务器的连接已断开", "warn"); ended(c, false); }
+    if (call !== c || c.ended) return;
+    // Refused before it opened: most likely the server restarted and the page's token is old.
+    if (!c.opened) showError("无法发起呼叫，请刷新页面后重试");
+    logLine("与服务器的连接已断开", "warn");
+    ended(c, false);
   };
   c.clock = setInterval(tick, 250);
 }
