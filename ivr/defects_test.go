@@ -205,3 +205,48 @@ func TestThirdPartyMobileIsStoredByItsLastDigits(t *testing.T) {
 	}
 	t.Errorf("no enter_number step in %v", steps)
 }
+
+// TestLostRecordingFinishedEndsTheMessage: when Asterisk's RecordingFinished never comes and
+// stopping the recording answers 404, the message ends there (saved, the flow goes on)
+// instead of the caller waiting in silence for ever.
+func TestLostRecordingFinishedEndsTheMessage(t *testing.T) {
+	const src = `
+flow: main
+start: message
+nodes:
+  message:
+    kind: record
+    prompts: [agent/record_message]
+    max_length: 5s
+    category: message
+    next: saved
+    on_fail: bye
+    error: bye
+  saved:
+    kind: hangup
+    prompts: [agent/message_saved]
+  bye:
+    kind: hangup
+    prompts: [common/goodbye]
+`
+	cfg := shipped(t)
+	lib, err := flow.LoadDir(fstest.MapFS{"flows/main.yaml": {Data: []byte(src)}}, "flows", flow.Options{Manifest: cfg.Manifest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, svc := newMemRecorder(), &fakeServices{}
+	cfg.Flows, cfg.Sources, cfg.Services, cfg.Recorder = lib, &fakeSources{LookupFunc: billData}, svc, rec
+	cfg.PlaybackGrace = 500 * time.Millisecond
+	r := startRigWith(t, cfg, rec, svc)
+	r.h.Sim.LoseEvents("RecordingFinished", 1)
+	c, ctx := r.call(t, "13800138000")
+	must(t, c.Expect(ctx, "agent/record_message"))
+	time.Sleep(1500 * time.Millisecond) // the message
+	must(t, c.Press(ctx, "#", 0))
+	must(t, c.Expect(ctx, "agent/message_saved"))
+	must(t, c.WaitEnd(ctx))
+	r.h.Engine.Wait()
+	if len(svc.Messages) != 1 {
+		t.Fatalf("%d messages saved, want 1", len(svc.Messages))
+	}
+}

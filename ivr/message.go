@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,7 +50,11 @@ func (c *call) recordMessage(n *flow.Record) (*flow.Exit, string, error) {
 			return nil, "", err
 		}
 		if r.timeout {
-			c.stopRecording(name)
+			if c.stopRecording(name) {
+				// Asterisk no longer knows the recording: its end was lost, what it wrote stays.
+				length = time.Since(started)
+				break
+			}
 			deadline = time.Now().Add(c.e.cfg.PlaybackGrace)
 			continue
 		}
@@ -59,6 +64,10 @@ func (c *call) recordMessage(n *flow.Record) (*flow.Exit, string, error) {
 				length = time.Since(started)
 			}
 			break
+		}
+		if f, ok := r.ev.(*ari.RecordingFailed); ok && f.Recording.Name == name {
+			c.log.Error("message recording failed", "recording", name, "cause", f.Recording.Cause)
+			return n.OnError, "", nil
 		}
 	}
 	if length < time.Second {
@@ -82,10 +91,18 @@ func (c *call) saveMessage(n *flow.Record, name string, length time.Duration) bo
 	return true
 }
 
-func (c *call) stopRecording(name string) {
+// stopRecording asks Asterisk to stop a recording whose end is overdue; gone reports that
+// Asterisk has no such live recording any more (404), so no RecordingFinished will come.
+func (c *call) stopRecording(name string) (gone bool) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
 	defer cancel()
-	if err := c.conn.Client().LiveRecording(name).Stop(ctx); err != nil {
+	err := c.conn.Client().LiveRecording(name).Stop(ctx)
+	switch {
+	case errors.Is(err, ari.ErrNotFound):
+		c.log.Warn("recording ended without its RecordingFinished", "recording", name)
+		return true
+	case err != nil:
 		c.log.Warn("stop recording", "recording", name, "err", err)
 	}
+	return false
 }

@@ -113,7 +113,7 @@ func (s *Sim) unsubscribeBridge(b *bridge, a *app) {
 
 // deliver encodes e for application a and queues it on a's socket.
 func (s *Sim) deliver(a *app, e *ev) {
-	if a == nil || a.sock == nil {
+	if a == nil || a.sock == nil || s.lost(e) {
 		return
 	}
 	if e.ts.IsZero() {

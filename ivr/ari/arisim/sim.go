@@ -89,6 +89,7 @@ type Sim struct {
 	due       actionQueue             // the same, soonest first
 	actionSeq uint64
 	wsConns   map[*socket]struct{}
+	lose      map[string]int // event type → how many more to lose (LoseEvents)
 	srv       []*http.Server
 }
 
