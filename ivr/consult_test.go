@@ -14,19 +14,11 @@ import (
 // PJSIP/1002 that answers and a busy one PJSIP/1003.
 func consulting(t *testing.T) (*agentRig, *arisim.Call, string) {
 	t.Helper()
-	a := startAgentRig(t, map[string]arisim.PhoneBehaviour{
+	return talkingWith(t, map[string]arisim.PhoneBehaviour{
 		"1001": {Mode: arisim.PhoneAnswer, AnswerAfter: time.Second},
 		"1002": {Mode: arisim.PhoneAnswer, AnswerAfter: time.Second},
 		"1003": {Mode: arisim.PhoneBusy},
 	})
-	a.offer(t, 1, "PJSIP/1001")
-	agent := a.agentPhone(t, "PJSIP/1001")
-	id := a.callID(t)
-	waitFor(t, a.ctx, "the conversation", func() bool {
-		_, err := a.h.Engine.CallState(id)
-		return err == nil
-	})
-	return a, agent, id
 }
 
 func (a *agentRig) do(t *testing.T, id string, cmd hotline.CallCommand) error {

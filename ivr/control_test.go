@@ -13,7 +13,14 @@ import (
 // talking returns a rig whose caller talks with agent 1 on PJSIP/1001.
 func talking(t *testing.T) (*agentRig, *arisim.Call, string) {
 	t.Helper()
-	a := startAgentRig(t, map[string]arisim.PhoneBehaviour{"1001": {Mode: arisim.PhoneAnswer, AnswerAfter: time.Second}})
+	return talkingWith(t, map[string]arisim.PhoneBehaviour{"1001": {Mode: arisim.PhoneAnswer, AnswerAfter: time.Second}})
+}
+
+// talkingWith returns a rig with phones whose caller talks with agent 1 on PJSIP/1001: the
+// agent's phone and the call's id.
+func talkingWith(t *testing.T, phones map[string]arisim.PhoneBehaviour) (*agentRig, *arisim.Call, string) {
+	t.Helper()
+	a := startAgentRig(t, phones)
 	a.offer(t, 1, "PJSIP/1001")
 	phone := a.agentPhone(t, "PJSIP/1001")
 	id := a.callID(t)

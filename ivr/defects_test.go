@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr"
 	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
 	"github.com/foshan-hotline/hotline/ivr/flow"
 	"github.com/foshan-hotline/hotline/ivr/flowtest"
@@ -75,13 +76,7 @@ nodes:
     kind: hangup
     prompts: [common/goodbye]
 `
-	cfg := shipped(t)
-	lib, err := flow.LoadDir(fstest.MapFS{"flows/main.yaml": {Data: []byte(src)}}, "flows", flow.Options{Manifest: cfg.Manifest})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, svc := newMemRecorder(), &fakeServices{}
-	cfg.Flows, cfg.Sources, cfg.Services, cfg.Recorder = lib, &fakeSources{LookupFunc: billData}, svc, rec
+	cfg, rec, svc := flowConfig(t, src)
 	r := startRigWith(t, cfg, rec, svc)
 	c, ctx := r.call(t, "13800138000")
 	must(t, c.WaitEnd(ctx))
@@ -160,13 +155,7 @@ nodes:
     kind: hangup
     prompts: [common/welcome]
 `
-	cfg := shipped(t)
-	lib, err := flow.LoadDir(fstest.MapFS{"flows/main.yaml": {Data: []byte(src)}}, "flows", flow.Options{Manifest: cfg.Manifest})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, svc := newMemRecorder(), &fakeServices{}
-	cfg.Flows, cfg.Sources, cfg.Services, cfg.Recorder = lib, &fakeSources{LookupFunc: billData}, svc, rec
+	cfg, rec, svc := flowConfig(t, src)
 	r := startRigWith(t, cfg, rec, svc)
 	c, ctx := r.call(t, "13800138000")
 	must(t, c.Expect(ctx, "common/welcome"))
@@ -229,13 +218,7 @@ nodes:
     kind: hangup
     prompts: [common/goodbye]
 `
-	cfg := shipped(t)
-	lib, err := flow.LoadDir(fstest.MapFS{"flows/main.yaml": {Data: []byte(src)}}, "flows", flow.Options{Manifest: cfg.Manifest})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, svc := newMemRecorder(), &fakeServices{}
-	cfg.Flows, cfg.Sources, cfg.Services, cfg.Recorder = lib, &fakeSources{LookupFunc: billData}, svc, rec
+	cfg, rec, svc := flowConfig(t, src)
 	cfg.PlaybackGrace = 500 * time.Millisecond
 	r := startRigWith(t, cfg, rec, svc)
 	r.h.Sim.LoseEvents("RecordingFinished", 1)
@@ -249,4 +232,18 @@ nodes:
 	if len(svc.Messages) != 1 {
 		t.Fatalf("%d messages saved, want 1", len(svc.Messages))
 	}
+}
+
+// flowConfig is the shipped configuration running src, a main flow of a test's own, with
+// memory records and fake services.
+func flowConfig(t *testing.T, src string) (ivr.Config, *memRecorder, *fakeServices) {
+	t.Helper()
+	cfg := shipped(t)
+	lib, err := flow.LoadDir(fstest.MapFS{"flows/main.yaml": {Data: []byte(src)}}, "flows", flow.Options{Manifest: cfg.Manifest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, svc := newMemRecorder(), &fakeServices{}
+	cfg.Flows, cfg.Sources, cfg.Services, cfg.Recorder = lib, &fakeSources{LookupFunc: billData}, svc, rec
+	return cfg, rec, svc
 }

@@ -8,14 +8,12 @@ import (
 	"net/http"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/ivr"
 	"github.com/foshan-hotline/hotline/ivr/ari"
 	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
-	"github.com/foshan-hotline/hotline/ivr/flow"
 	"github.com/foshan-hotline/hotline/ivr/flowtest"
 )
 
@@ -48,13 +46,7 @@ nodes:
 // back: A's call is recorded as lost with its node, and B's call, with the same channel
 // id, goes on untouched.
 func TestNodesWithTheSameChannelIDs(t *testing.T) {
-	cfg := shipped(t)
-	lib, err := flow.LoadDir(fstest.MapFS{"flows/main.yaml": {Data: []byte(holdFlow)}}, "flows", flow.Options{Manifest: cfg.Manifest})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, svc := newMemRecorder(), &fakeServices{}
-	cfg.Flows, cfg.Sources, cfg.Services, cfg.Recorder = lib, &fakeSources{LookupFunc: billData}, svc, rec
+	cfg, rec, _ := flowConfig(t, holdFlow)
 	cfg.SoundURI = flowtest.SoundURI
 	eng, err := ivr.New(cfg)
 	if err != nil {

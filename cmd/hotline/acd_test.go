@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-
-	"github.com/foshan-hotline/hotline/postgres/pgtest"
 )
 
 // deskClient is an agent's browser talking to the agent API.
@@ -85,33 +83,10 @@ func control(t *testing.T, method, url string, body, out any) {
 // the records say who talked to whom.
 func TestDemoAgentAnswersACall(t *testing.T) {
 	root, _ := filepath.Abs("../..")
-	url := pgtest.URL(t)
-	httpAddr, simAddr, controlAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	env := []string{
-		"HOTLINE_DATABASE_URL=" + url,
-		"HOTLINE_HTTP_LISTEN=" + httpAddr,
-		"HOTLINE_DEMO_SIM_LISTEN=" + simAddr,
-		"HOTLINE_DEMO_SIM_CONTROL=" + controlAddr,
-		"HOTLINE_ASTERISK_URL=http://" + simAddr,
-		"HOTLINE_DEMO_DIR=" + t.TempDir(),
-		"HOTLINE_DEMO_CITIZENS=100",
-		"HOTLINE_IVR_FLOWS_DIR=" + alwaysOpen(t, filepath.Join(root, "flows")),
-		"HOTLINE_IVR_SOUNDS_DIR=" + filepath.Join(root, "sounds"),
-		"HOTLINE_LOG_LEVEL=warn",
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	demoCtx, stopDemo := context.WithCancel(ctx)
-	var out, logs syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(demoCtx, []string{"demo"}, env, &out, &logs) }()
-	defer func() {
-		stopDemo()
-		if err := <-done; err != nil {
-			t.Errorf("demo: %v", err)
-		}
-	}()
-	waitReady(t, ctx, "http://"+httpAddr+"/readyz", done, &logs)
+	d := startDemo(t, ctx, alwaysOpen(t, filepath.Join(root, "flows")), 100)
+	url, httpAddr, controlAddr, out, logs := d.url, d.httpAddr, d.controlAddr, &d.out, &d.logs
 	for !regexp.MustCompile(`agent01\s+\S+`).MatchString(out.String()) {
 		if ctx.Err() != nil {
 			t.Fatalf("no banner:\n%s", out.String())

@@ -58,33 +58,10 @@ func (s *syncBuffer) String() string {
 // show the latest water bill's amount as the hotline reads it.
 func TestDemoWaterBillInBrowser(t *testing.T) {
 	root, _ := filepath.Abs("../..")
-	url := pgtest.URL(t)
-	httpAddr, simAddr, controlAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	env := []string{
-		"HOTLINE_DATABASE_URL=" + url,
-		"HOTLINE_HTTP_LISTEN=" + httpAddr,
-		"HOTLINE_DEMO_SIM_LISTEN=" + simAddr,
-		"HOTLINE_DEMO_SIM_CONTROL=" + controlAddr,
-		"HOTLINE_ASTERISK_URL=http://" + simAddr,
-		"HOTLINE_DEMO_DIR=" + t.TempDir(),
-		"HOTLINE_DEMO_CITIZENS=300",
-		"HOTLINE_IVR_FLOWS_DIR=" + filepath.Join(root, "flows"),
-		"HOTLINE_IVR_SOUNDS_DIR=" + filepath.Join(root, "sounds"),
-		"HOTLINE_LOG_LEVEL=warn",
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	demoCtx, stopDemo := context.WithCancel(ctx)
-	var out, logs syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(demoCtx, []string{"demo"}, env, &out, &logs) }()
-	defer func() {
-		stopDemo()
-		if err := <-done; err != nil {
-			t.Errorf("demo: %v\n%s", err, logs.String())
-		}
-	}()
-	waitReady(t, ctx, "http://"+httpAddr+"/readyz", done, &logs)
+	d := startDemo(t, ctx, filepath.Join(root, "flows"), 300)
+	url, httpAddr, simAddr, out, logs := d.url, d.httpAddr, d.simAddr, &d.out, &d.logs
 	for _, want := range []string{"http://" + httpAddr + "/phone/", "ARI http://" + simAddr + "/ari",
 		"ARI user:          hotline  password hotline-secret"} {
 		if !strings.Contains(out.String(), want) {
@@ -161,6 +138,44 @@ WHERE c.caller_number = $1 AND c.ended_at IS NOT NULL ORDER BY s.seq`, caller.Mo
 	}
 }
 
+// demoRun is `hotline demo` running in the test's process on a test database and free ports.
+type demoRun struct {
+	url, httpAddr, simAddr, controlAddr string
+	out, logs                           syncBuffer
+	done                                chan error
+}
+
+// startDemo runs the demo with flowsDir and citizens seeded until the test ends, and waits
+// until it is ready.
+func startDemo(t *testing.T, ctx context.Context, flowsDir string, citizens int) *demoRun {
+	t.Helper()
+	root, _ := filepath.Abs("../..")
+	d := &demoRun{url: pgtest.URL(t), httpAddr: freeAddr(t), simAddr: freeAddr(t), controlAddr: freeAddr(t), done: make(chan error, 1)}
+	env := []string{
+		"HOTLINE_DATABASE_URL=" + d.url,
+		"HOTLINE_HTTP_LISTEN=" + d.httpAddr,
+		"HOTLINE_DEMO_SIM_LISTEN=" + d.simAddr,
+		"HOTLINE_DEMO_SIM_CONTROL=" + d.controlAddr,
+		"HOTLINE_ASTERISK_URL=http://" + d.simAddr,
+		"HOTLINE_DEMO_DIR=" + t.TempDir(),
+		fmt.Sprintf("HOTLINE_DEMO_CITIZENS=%d", citizens),
+		"HOTLINE_IVR_FLOWS_DIR=" + flowsDir,
+		"HOTLINE_IVR_SOUNDS_DIR=" + filepath.Join(root, "sounds"),
+		"HOTLINE_LOG_LEVEL=warn",
+	}
+	demoCtx, stopDemo := context.WithCancel(ctx)
+	go func() { d.done <- run(demoCtx, []string{"demo"}, env, &d.out, &d.logs) }()
+	t.Cleanup(func() {
+		stopDemo()
+		if err := <-d.done; err != nil {
+			t.Errorf("demo: %v\n%s", err, d.logs.String())
+		}
+	})
+	waitReady(t, ctx, "http://"+d.httpAddr+"/readyz", d.done, &d.logs)
+	return d
+}
+
+// waitReady polls url until it answers 200, the demo stops or ctx ends.
 func waitReady(t *testing.T, ctx context.Context, url string, done <-chan error, logs *syncBuffer) {
 	t.Helper()
 	for {
