@@ -26,7 +26,8 @@ import (
 // so concurrent rounds on several instances pass each other by; the unique indexes on
 // pending offers per agent and per call back this up.
 //
-// Channels: hotline_acd (a call waits or an agent became free: run a round),
+// Channels: hotline_acd (a call waits, an agent became available or an offer ended: a round
+// may find work),
 // hotline_offer_<instance> (payload: the id of an offer for a call of that instance) and
 // hotline_agent (payload: the id of an agent whose state changed).
 
@@ -40,18 +41,10 @@ const ChannelAgent = "hotline_agent"
 // the offer's id.
 func OfferChannel(instance string) string { return "hotline_offer_" + instance }
 
-const acdNotify = `SELECT pg_notify('hotline_acd', '')`
-
-// notifyACD asks for an assignment round when tx commits.
-func notifyACD(ctx context.Context, tx *sqlx.Tx) error {
-	if _, err := tx.ExecContext(ctx, acdNotify); err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	return nil
-}
-
 // assignCandidatesQuery lists the waiting calls of live instances ($1 the oldest live
-// heartbeat) whose queue's skill has an available agent, by effective priority at $2.
+// heartbeat) whose queue's skill has an available agent, by effective priority at $2: at most
+// $3, and not many more than there are agents to offer them to (a long backlog and one free
+// agent make a short list).
 const assignCandidatesQuery = `
 	SELECT e.id, e.call_id::text AS call_id, e.queue_id, e.instance_id, q.skill_id, q.strategy,
 	       q.ring_timeout_seconds, q.whisper_prompt
@@ -65,33 +58,30 @@ const assignCandidatesQuery = `
 	                     WHERE st.state = 'available')
 	ORDER BY e.priority + EXTRACT(EPOCH FROM ($2::timestamptz - e.entered_at)) * q.ageing_per_minute / 60.0 DESC,
 	         e.entered_at, e.id
-	LIMIT $3`
+	LIMIT LEAST($3, 2 * (SELECT count(*) FROM hotline.agent_status WHERE state = 'available') + 8)`
 
 // assignOne offers entry $1 (call $4, queue $5, instance $7) to an available agent with skill
-// $2 on a live instance ($3 the oldest live heartbeat) picked by strategy $9 ($8 is the start
-// of the day for fewest_calls), at $6. It returns one row: whether the entry could be locked
-// and, when an agent was found, the offer.
-const assignOne = `
+// $2 on a live instance ($3 the oldest live heartbeat) at $6: the first in the order of the
+// queue's strategy (assignOrder). It returns one row: whether the entry could be locked and,
+// when an agent was found, the offer. Each strategy has its own statement, so that the
+// planner walks an index in the strategy's order and stops at the first agent who fits.
+const (
+	assignPick = `
 	WITH entry AS (
 		SELECT id FROM hotline.queue_entries
 		WHERE id = $1 AND left_at IS NULL AND offer_id IS NULL
 		FOR UPDATE SKIP LOCKED),
 	pick AS (
 		SELECT st.agent_id, a.endpoint
-		FROM hotline.agent_skills s
-		JOIN hotline.agent_status st ON st.agent_id = s.agent_id
-		JOIN hotline.agents a ON a.id = s.agent_id
+		FROM hotline.agent_status st
+		JOIN hotline.agent_skills s ON s.agent_id = st.agent_id AND s.skill_id = $2
+		JOIN hotline.agents a ON a.id = st.agent_id
 		JOIN hotline.instances i ON i.id = st.instance_id
 		WHERE EXISTS (SELECT 1 FROM entry)
-		  AND s.skill_id = $2 AND st.state = 'available' AND a.active AND a.endpoint <> ''
-		  AND i.heartbeat_at > $3
+		  AND st.state = 'available' AND a.active AND a.endpoint <> '' AND i.heartbeat_at > $3
 		  AND NOT EXISTS (SELECT 1 FROM hotline.offers p WHERE p.agent_id = st.agent_id AND p.state = 'pending')
-		ORDER BY CASE WHEN $9 = 'skill_level' THEN -s.level ELSE 0 END,
-		         CASE WHEN $9 = 'fewest_calls'
-		              THEN (SELECT count(*) FROM hotline.offers c
-		                    WHERE c.agent_id = st.agent_id AND c.state = 'accepted' AND c.decided_at >= $8)
-		              ELSE 0 END,
-		         st.idle_since NULLS FIRST, st.agent_id
+		`
+	assignRest = `
 		LIMIT 1
 		FOR UPDATE OF st SKIP LOCKED),
 	offer AS (
@@ -110,6 +100,22 @@ const assignOne = `
 	SELECT EXISTS (SELECT 1 FROM entry) AS locked, offer.id, offer.agent_id, offer.endpoint
 	FROM (SELECT 1) one LEFT JOIN offer ON true`
 
+	assignLongestIdle = assignPick + `ORDER BY st.idle_since, st.agent_id` + assignRest
+	assignSkillLevel  = assignPick + `ORDER BY s.level DESC, st.idle_since, st.agent_id` + assignRest
+	// assignFewestCalls counts the accepted offers since $8, the start of the day.
+	assignFewestCalls = assignPick + `
+		ORDER BY (SELECT count(*) FROM hotline.offers c
+		          WHERE c.agent_id = st.agent_id AND c.state = 'accepted' AND c.decided_at >= $8),
+		         st.idle_since, st.agent_id` + assignRest
+)
+
+// assignOrder is the statement of each strategy.
+var assignOrder = map[string]string{
+	hotline.StrategyLongestIdle: assignLongestIdle,
+	hotline.StrategySkillLevel:  assignSkillLevel,
+	hotline.StrategyFewestCalls: assignFewestCalls,
+}
+
 // offersNotify announces offers to the instances owning their calls, and their agents.
 const offersNotify = `
 	SELECT pg_notify('hotline_offer_' || x.instance, x.id::text), pg_notify('hotline_agent', x.agent::text)
@@ -127,9 +133,9 @@ type candidate struct {
 	Whisper  string `db:"whisper_prompt"`
 }
 
-// Assign runs one assignment round in one transaction: it offers up to max waiting calls to
-// available agents (see Routing above), sets the agents ringing and announces each offer on
-// the owning instance's channel. It returns the offers made.
+// Assign runs one assignment round: it offers up to max waiting calls to available agents (see
+// Routing above), sets the agents ringing and announces each offer on the owning instance's
+// channel, all in one transaction. It returns the offers made.
 func (a *ACD) Assign(ctx context.Context, max int) ([]hotline.Offer, error) {
 	if max <= 0 {
 		return nil, nil
@@ -138,23 +144,19 @@ func (a *ACD) Assign(ctx context.Context, max int) ([]hotline.Offer, error) {
 	live := now.Add(-a.lease)
 	day := now.In(chinaTime)
 	dayStart := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, chinaTime)
+	// The candidates are read before the transaction: most rounds find none, and those that
+	// do lock each entry as they offer it.
+	var cands []candidate
+	if err := a.store.list(ctx, "assign: waiting calls", &cands, assignCandidatesQuery, live, now, 4*max); err != nil {
+		return nil, err
+	}
+	if len(cands) == 0 {
+		return nil, nil
+	}
 	var offers []hotline.Offer
 	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
-		list, err := a.txStmt(ctx, tx, assignCandidatesQuery)
-		if err != nil {
-			return err
-		}
-		var cands []candidate
-		if err := list.SelectContext(ctx, &cands, live, now, 4*max); err != nil {
-			return fmt.Errorf("waiting calls: %w", err)
-		}
-		if len(cands) == 0 {
-			return nil
-		}
-		one, err := a.txStmt(ctx, tx, assignOne)
-		if err != nil {
-			return err
-		}
+		var err error
+		stmts := map[string]*sqlx.Stmt{}
 		exhausted := map[string]bool{} // skills without an agent left this round
 		for _, c := range cands {
 			if len(offers) == max {
@@ -169,7 +171,22 @@ func (a *ACD) Assign(ctx context.Context, max int) ([]hotline.Offer, error) {
 				AgentID  sql.NullInt64  `db:"agent_id"`
 				Endpoint sql.NullString `db:"endpoint"`
 			}
-			if err := one.GetContext(ctx, &r, c.EntryID, c.Skill, live, c.CallID, c.Queue, now, c.Instance, dayStart, c.Strategy); err != nil {
+			one := stmts[c.Strategy]
+			if one == nil {
+				query, ok := assignOrder[c.Strategy]
+				if !ok {
+					query = assignLongestIdle
+				}
+				if one, err = a.txStmt(ctx, tx, query); err != nil {
+					return err
+				}
+				stmts[c.Strategy] = one
+			}
+			args := []any{c.EntryID, c.Skill, live, c.CallID, c.Queue, now, c.Instance}
+			if c.Strategy == hotline.StrategyFewestCalls {
+				args = append(args, dayStart)
+			}
+			if err := one.GetContext(ctx, &r, args...); err != nil {
 				return fmt.Errorf("offer entry %d: %w", c.EntryID, err)
 			}
 			switch {
@@ -190,7 +207,7 @@ func (a *ACD) Assign(ctx context.Context, max int) ([]hotline.Offer, error) {
 		for i, o := range offers {
 			instances[i], ids[i], agents[i] = o.Instance, o.ID, o.AgentID
 		}
-		if _, err := tx.ExecContext(ctx, offersNotify, pq.Array(instances), pq.Array(ids), pq.Array(agents)); err != nil {
+		if _, err := a.txExec(ctx, tx, offersNotify, pq.Array(instances), pq.Array(ids), pq.Array(agents)); err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
 		return nil
@@ -271,6 +288,14 @@ type offerState struct {
 	WrapUp    int    `db:"wrap_up_seconds"`
 }
 
+// offerAgentLock locks the status row of the agent of offer $1.
+const offerAgentLock = `
+	SELECT agent_id, state, reason, since, idle_since, instance_id, session_id, pending_pause,
+	       wrap_up_until, call_id::text AS call_id, offer_id
+	FROM hotline.agent_status
+	WHERE agent_id = (SELECT agent_id FROM hotline.offers WHERE id = $1)
+	FOR UPDATE`
+
 const offerAgentQuery = `SELECT agent_id FROM hotline.offers WHERE id = $1`
 
 const offerLock = `
@@ -287,25 +312,31 @@ const offerLock = `
 // (agent_status.offer_id): otherwise decide's row is ignored.
 func (a *ACD) offerEvent(ctx context.Context, what string, offerID int64,
 	decide func(tx *sqlx.Tx, o offerState, cur agentRow, now time.Time) (agentRow, string, error)) error {
-	var agentID int64
-	if err := a.store.get(ctx, fmt.Sprintf("%s: offer %d", what, offerID), &agentID, offerAgentQuery, offerID); err != nil {
-		return err
-	}
 	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
 		now := a.store.now()
-		cur, err := lockAgent(ctx, tx, agentID, now)
+		var cur agentRow
+		err := a.txGet(ctx, tx, &cur, offerAgentLock, offerID)
+		if errors.Is(err, sql.ErrNoRows) { // no such offer, or its agent has no status row yet
+			var agentID int64
+			if err := a.txGet(ctx, tx, &agentID, offerAgentQuery, offerID); errors.Is(err, sql.ErrNoRows) {
+				return hotline.ErrNotFound
+			} else if err != nil {
+				return err
+			}
+			cur, err = a.lockAgent(ctx, tx, agentID, now)
+		}
 		if err != nil {
 			return err
 		}
 		var o offerState
-		if err := tx.GetContext(ctx, &o, offerLock, offerID); err != nil {
+		if err := a.txGet(ctx, tx, &o, offerLock, offerID); err != nil {
 			return err
 		}
 		next, cause, err := decide(tx, o, cur, now)
 		if err != nil || next == cur || cur.OfferID.Int64 != offerID {
 			return err
 		}
-		_, err = writeAgent(ctx, tx, cur, next, cause, now)
+		_, err = a.writeAgent(ctx, tx, cur, next, cause, now)
 		return err
 	})
 	if err != nil {
@@ -314,11 +345,13 @@ func (a *ACD) offerEvent(ctx context.Context, what string, offerID int64,
 	return nil
 }
 
-const offerAccept = `UPDATE hotline.offers SET state = 'accepted', decided_at = $2 WHERE id = $1`
-
-const entryAnswered = `
-	UPDATE hotline.queue_entries SET left_at = $2, outcome = 'answered'
-	WHERE id = $1 AND left_at IS NULL`
+// offerAccept accepts offer $1 at $2 and closes its queue entry as answered.
+const offerAccept = `
+	WITH o AS (
+		UPDATE hotline.offers SET state = 'accepted', decided_at = $2 WHERE id = $1
+		RETURNING entry_id)
+	UPDATE hotline.queue_entries e SET left_at = $2, outcome = 'answered'
+	FROM o WHERE e.id = o.entry_id AND e.left_at IS NULL`
 
 // OfferAnswered records that the agent answered the offer and was bridged with the caller:
 // the offer is accepted, the call leaves its queue as answered and the agent is talking. An
@@ -333,13 +366,8 @@ func (a *ACD) OfferAnswered(ctx context.Context, offerID int64) error {
 		default:
 			return cur, "", fmt.Errorf("offer ended as %s: %w", o.State, hotline.ErrConflict)
 		}
-		if _, err := tx.ExecContext(ctx, offerAccept, o.ID, now); err != nil {
+		if _, err := a.txExec(ctx, tx, offerAccept, o.ID, now); err != nil {
 			return cur, "", err
-		}
-		if o.EntryID != 0 {
-			if _, err := tx.ExecContext(ctx, entryAnswered, o.EntryID, now); err != nil {
-				return cur, "", err
-			}
 		}
 		if cur.State != hotline.AgentRinging {
 			return cur, "", nil
@@ -350,10 +378,16 @@ func (a *ACD) OfferAnswered(ctx context.Context, offerID int64) error {
 	})
 }
 
-const offerEnd = `UPDATE hotline.offers SET state = $2, decided_at = $3, cause = $4 WHERE id = $1`
-
-// entryReoffer makes an entry waiting again after its offer ended; it keeps its entry time.
-const entryReoffer = `UPDATE hotline.queue_entries SET offer_id = NULL WHERE id = $1 AND offer_id = $2`
+// offerEnd ends offer $1 with outcome $2 at $3 for cause $4; its queue entry waits again,
+// keeping its entry time, and a round is asked for.
+const offerEnd = `
+	WITH o AS (
+		UPDATE hotline.offers SET state = $2, decided_at = $3, cause = $4 WHERE id = $1
+		RETURNING id, entry_id),
+	e AS (
+		UPDATE hotline.queue_entries e SET offer_id = NULL
+		FROM o WHERE e.id = o.entry_id AND e.offer_id = o.id)
+	SELECT pg_notify('hotline_acd', '') FROM o`
 
 // endedOutcomes are the outcomes of an offer that did not connect.
 var endedOutcomes = []string{hotline.OfferTimeout, hotline.OfferRejected, hotline.OfferFailed, hotline.OfferCancelled}
@@ -377,15 +411,7 @@ func (a *ACD) OfferEnded(ctx context.Context, offerID int64, outcome, cause stri
 		default:
 			return cur, "", nil
 		}
-		if _, err := tx.ExecContext(ctx, offerEnd, o.ID, outcome, now, cause); err != nil {
-			return cur, "", err
-		}
-		if o.EntryID != 0 {
-			if _, err := tx.ExecContext(ctx, entryReoffer, o.EntryID, o.ID); err != nil {
-				return cur, "", err
-			}
-		}
-		if err := notifyACD(ctx, tx); err != nil {
+		if _, err := a.txExec(ctx, tx, offerEnd, o.ID, outcome, now, cause); err != nil {
 			return cur, "", err
 		}
 		if cur.State != hotline.AgentRinging {
@@ -425,29 +451,29 @@ func (a *ACD) ConversationEnded(ctx context.Context, offerID int64) error {
 		if o.TalkEnded {
 			return cur, "", nil
 		}
-		if _, err := tx.ExecContext(ctx, offerTalkEnded, o.ID, now); err != nil {
+		if _, err := a.txExec(ctx, tx, offerTalkEnded, o.ID, now); err != nil {
 			return cur, "", err
 		}
 		if cur.State != hotline.AgentTalking || cur.OfferID.Int64 != o.ID {
 			return cur, "", nil
 		}
-		next, err := afterTalk(ctx, tx, cur, o.WrapUp, now)
+		next, err := a.afterTalk(ctx, tx, cur, o.WrapUp, now)
 		return next, "conversation_ended", err
 	})
 }
 
 // afterTalk is the agent after a conversation: in wrap-up for wrapUp seconds, or free.
-func afterTalk(ctx context.Context, tx *sqlx.Tx, cur agentRow, wrapUp int, now time.Time) (agentRow, error) {
+func (a *ACD) afterTalk(ctx context.Context, tx *sqlx.Tx, cur agentRow, wrapUp int, now time.Time) (agentRow, error) {
 	if wrapUp > 0 {
 		next := cur
 		next.State, next.Reason = hotline.AgentWrapUp, ""
 		next.WrapUpUntil = sql.NullTime{Time: now.Add(time.Duration(wrapUp) * time.Second), Valid: true}
 		return next, nil
 	}
-	if _, err := tx.ExecContext(ctx, offerWrappedUp, cur.OfferID.Int64, now, "", ""); err != nil {
+	if _, err := a.txExec(ctx, tx, offerWrappedUp, cur.OfferID.Int64, now, "", ""); err != nil {
 		return cur, err
 	}
-	return cur.free(now), notifyACD(ctx, tx)
+	return cur.free(now), nil
 }
 
 const wrapUpsDueQuery = `
@@ -465,210 +491,26 @@ func (a *ACD) ExpireWrapUps(ctx context.Context) (int, error) {
 	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
 		now := a.store.now()
 		var ids []int64
-		if err := tx.SelectContext(ctx, &ids, wrapUpsDueQuery, now); err != nil {
+		if err := a.txSelect(ctx, tx, &ids, wrapUpsDueQuery, now); err != nil {
 			return err
 		}
 		for _, id := range ids {
-			cur, err := lockAgent(ctx, tx, id, now)
+			cur, err := a.lockAgent(ctx, tx, id, now)
 			if err != nil {
 				return err
 			}
-			if err := closeWrapUp(ctx, tx, cur, now); err != nil {
+			if err := a.closeWrapUp(ctx, tx, cur, now); err != nil {
 				return err
 			}
-			if _, err := writeAgent(ctx, tx, cur, cur.free(now), "wrap_up_expired", now); err != nil {
+			if _, err := a.writeAgent(ctx, tx, cur, cur.free(now), "wrap_up_expired", now); err != nil {
 				return err
 			}
 			n++
 		}
-		if n == 0 {
-			return nil
-		}
-		return notifyACD(ctx, tx)
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("expire wrap-ups: %w", err)
 	}
 	return n, nil
-}
-
-const instanceUpsert = `
-	INSERT INTO hotline.instances (id, started_at, heartbeat_at) VALUES ($1, $2, $2)
-	ON CONFLICT (id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at`
-
-// Heartbeat tells the other instances that this one is live.
-func (a *ACD) Heartbeat(ctx context.Context) error {
-	if _, err := a.store.db.ExecContext(ctx, instanceUpsert, a.instance, a.store.now()); err != nil {
-		return fmt.Errorf("heartbeat of instance %s: %w", a.instance, err)
-	}
-	return nil
-}
-
-const instanceStart = `
-	INSERT INTO hotline.instances (id, started_at, heartbeat_at) VALUES ($1, $2, $2)
-	ON CONFLICT (id) DO UPDATE SET started_at = EXCLUDED.started_at, heartbeat_at = EXCLUDED.heartbeat_at`
-
-// Start registers this instance as starting now. What an earlier process of the same instance
-// left behind (calls queued and offers made before NewACD) is released as if it had died: its
-// calls cannot have survived it, so their queue entries are lost and their pending offers
-// cancelled, and the agents ringing or talking for them are released. Agents' sessions are
-// left alone: they log in again and take over.
-func (a *ACD) Start(ctx context.Context) error {
-	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
-		now := a.store.now()
-		if _, err := tx.ExecContext(ctx, instanceStart, a.instance, now); err != nil {
-			return err
-		}
-		born := sql.NullTime{Time: a.born, Valid: true}
-		_, err := release(ctx, tx, []string{a.instance}, false, born, now, "instance_restarted")
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("start instance %s: %w", a.instance, err)
-	}
-	return nil
-}
-
-// deadInstancesQuery lists the instances other than $2 whose heartbeat is older than $1 and
-// that still own something: agents logged in, pending offers, waiting calls, agents on calls.
-const deadInstancesQuery = `
-	SELECT i.id FROM hotline.instances i
-	WHERE i.heartbeat_at <= $1 AND i.id <> $2
-	  AND (EXISTS (SELECT 1 FROM hotline.agent_status st WHERE st.instance_id = i.id AND st.state <> 'offline')
-	       OR EXISTS (SELECT 1 FROM hotline.offers o WHERE o.instance_id = i.id AND o.state = 'pending')
-	       OR EXISTS (SELECT 1 FROM hotline.queue_entries e
-	                  WHERE e.instance_id = i.id AND e.left_at IS NULL AND e.offer_id IS NULL)
-	       OR EXISTS (SELECT 1 FROM hotline.agent_status st JOIN hotline.offers o ON o.id = st.offer_id
-	                  WHERE o.instance_id = i.id AND st.state = 'talking'))
-	ORDER BY i.id`
-
-// ReleaseDead releases what belongs to the instances whose heartbeat is older than lease
-// (this one excepted): their calls' pending offers are cancelled and their waiting calls
-// leave their queues as hotline.QueueLost (so they are no longer counted as waiting); agents
-// ringing for those calls become available again, agents talking on them go to wrap-up, and
-// agents whose desk session was on a dead instance are logged out with cause instance_lost
-// unless they are still ringing or talking on a live instance's call (they are released when
-// it ends). It returns how many agents it released.
-func (a *ACD) ReleaseDead(ctx context.Context, lease time.Duration) (int, error) {
-	now := a.store.now()
-	var dead []string
-	if err := a.store.db.SelectContext(ctx, &dead, deadInstancesQuery, now.Add(-lease), a.instance); err != nil {
-		return 0, fmt.Errorf("release dead instances: %w", err)
-	}
-	if len(dead) == 0 {
-		return 0, nil
-	}
-	var n int
-	err := a.inTx(ctx, func(tx *sqlx.Tx) (err error) {
-		n, err = release(ctx, tx, dead, true, sql.NullTime{}, now, "instance_lost")
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("release dead instances %v: %w", dead, err)
-	}
-	return n, nil
-}
-
-// releaseAgentsLock locks, in id order, the agents on calls of the instances $1 (offered
-// before $3, if not NULL) and, when $2, those logged in on them; call_lost says whether the
-// agent's call is one of those.
-const releaseAgentsLock = `
-	SELECT st.agent_id,
-	       COALESCE(st.state IN ('ringing', 'talking') AND o.instance_id = ANY($1)
-	                AND ($3::timestamptz IS NULL OR o.offered_at < $3), false) AS call_lost,
-	       COALESCE(q.wrap_up_seconds, 0) AS wrap_up_seconds
-	FROM hotline.agent_status st
-	LEFT JOIN hotline.offers o ON o.id = st.offer_id
-	LEFT JOIN hotline.queues q ON q.id = o.queue_id
-	WHERE st.state <> 'offline'
-	  AND ((st.state IN ('ringing', 'talking') AND o.instance_id = ANY($1)
-	        AND ($3::timestamptz IS NULL OR o.offered_at < $3))
-	       OR ($2 AND st.instance_id = ANY($1)))
-	ORDER BY st.agent_id
-	FOR UPDATE OF st`
-
-const releaseOffers = `
-	UPDATE hotline.offers SET state = 'cancelled', decided_at = $2, cause = $3
-	WHERE state = 'pending' AND instance_id = ANY($1) AND ($4::timestamptz IS NULL OR offered_at < $4)`
-
-const releaseEntries = `
-	UPDATE hotline.queue_entries SET left_at = $2, outcome = 'lost'
-	WHERE left_at IS NULL AND instance_id = ANY($1) AND ($3::timestamptz IS NULL OR entered_at < $3)`
-
-// release frees what belongs to the instances (made before before, if valid), in tx: see
-// ReleaseDead; sessions says whether the agents logged in on them are logged out too. It
-// returns how many agents it moved.
-func release(ctx context.Context, tx *sqlx.Tx, instances []string, sessions bool, before sql.NullTime,
-	now time.Time, cause string) (int, error) {
-	var agents []struct {
-		ID       int64 `db:"agent_id"`
-		CallLost bool  `db:"call_lost"`
-		WrapUp   int   `db:"wrap_up_seconds"`
-	}
-	if err := tx.SelectContext(ctx, &agents, releaseAgentsLock, pq.Array(instances), sessions, before); err != nil {
-		return 0, fmt.Errorf("lock agents: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, releaseOffers, pq.Array(instances), now, cause, before); err != nil {
-		return 0, fmt.Errorf("cancel offers: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, releaseEntries, pq.Array(instances), now, before); err != nil {
-		return 0, fmt.Errorf("close queue entries: %w", err)
-	}
-	n := 0
-	for _, ag := range agents {
-		cur, err := lockAgent(ctx, tx, ag.ID, now)
-		if err != nil {
-			return n, err
-		}
-		sessionLost := sessions && slices.Contains(instances, cur.Instance.String)
-		next := cur
-		switch {
-		case ag.CallLost && cur.State == hotline.AgentTalking:
-			if _, err := tx.ExecContext(ctx, offerTalkEnded, cur.OfferID.Int64, now); err != nil {
-				return n, err
-			}
-			if sessionLost {
-				next = cur.offline()
-			} else if next, err = afterTalk(ctx, tx, cur, ag.WrapUp, now); err != nil {
-				return n, err
-			}
-		case ag.CallLost:
-			next = cur.afterRing(hotline.OfferCancelled)
-			if sessionLost {
-				next = cur.offline()
-			}
-		case cur.busy():
-			continue // on a live instance's call: released when it ends
-		default:
-			if err := closeWrapUp(ctx, tx, cur, now); err != nil {
-				return n, err
-			}
-			next = cur.offline()
-		}
-		if _, err := writeAgent(ctx, tx, cur, next, cause, now); err != nil {
-			return n, err
-		}
-		n++
-	}
-	if n > 0 {
-		return n, notifyACD(ctx, tx)
-	}
-	return n, nil
-}
-
-// errNoInstance is returned for an ACD whose instance name cannot name a channel.
-var errNoInstance = errors.New("instance name must be 1 to 48 letters, digits, '_', '-' or '.'")
-
-// ValidInstance reports whether id can name a controller instance: its offer channel name
-// must fit PostgreSQL's 63-byte identifiers.
-func ValidInstance(id string) error {
-	if len(id) == 0 || len(id) > 48 {
-		return fmt.Errorf("instance %q: %w", id, errNoInstance)
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
-			return fmt.Errorf("instance %q: %w", id, errNoInstance)
-		}
-	}
-	return nil
 }

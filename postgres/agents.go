@@ -163,16 +163,16 @@ const agentStatusCreate = `
 const agentExistsQuery = `SELECT EXISTS (SELECT 1 FROM hotline.agents WHERE id = $1)`
 
 // lockAgent locks the agent's status row in tx, creating it if need be.
-func lockAgent(ctx context.Context, tx *sqlx.Tx, agentID int64, now time.Time) (agentRow, error) {
+func (a *ACD) lockAgent(ctx context.Context, tx *sqlx.Tx, agentID int64, now time.Time) (agentRow, error) {
 	var r agentRow
-	err := tx.GetContext(ctx, &r, agentStatusLock, agentID)
+	err := a.txGet(ctx, tx, &r, agentStatusLock, agentID)
 	if !errors.Is(err, sql.ErrNoRows) {
 		return r, err
 	}
-	if _, err := tx.ExecContext(ctx, agentStatusCreate, agentID, now); err != nil {
+	if _, err := a.txExec(ctx, tx, agentStatusCreate, agentID, now); err != nil {
 		return r, err
 	}
-	err = tx.GetContext(ctx, &r, agentStatusLock, agentID)
+	err = a.txGet(ctx, tx, &r, agentStatusLock, agentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("agent %d: %w", agentID, hotline.ErrNotFound)
 	}
@@ -181,7 +181,7 @@ func lockAgent(ctx context.Context, tx *sqlx.Tx, agentID int64, now time.Time) (
 
 // agentWrite stores an agent's status ($1–$11), logs the transition when the state or the
 // reason changed ($12 the previous state, $13 the cause, $14 whether to log) and announces
-// the agent on hotline_agent.
+// the agent on hotline_agent, and on hotline_acd when the agent became available ($15).
 const agentWrite = `
 	WITH st AS (
 		UPDATE hotline.agent_status
@@ -192,18 +192,20 @@ const agentWrite = `
 	log AS (
 		INSERT INTO hotline.agent_state_log (agent_id, state, previous, reason, cause, call_id, at)
 		SELECT agent_id, $2, $12, $3, $13, $10, $4 FROM st WHERE $14::boolean)
-	SELECT pg_notify('hotline_agent', agent_id::text) FROM st`
+	SELECT pg_notify('hotline_agent', agent_id::text), CASE WHEN $15::boolean THEN pg_notify('hotline_acd', '') END
+	FROM st`
 
 // writeAgent stores next in place of cur, logging the transition with its cause when the
-// state or the reason changes. It returns next as stored.
-func writeAgent(ctx context.Context, tx *sqlx.Tx, cur, next agentRow, cause string, now time.Time) (agentRow, error) {
+// state or the reason changes, and asks for an assignment round when the agent becomes
+// available. It returns next as stored.
+func (a *ACD) writeAgent(ctx context.Context, tx *sqlx.Tx, cur, next agentRow, cause string, now time.Time) (agentRow, error) {
 	logged := next.State != cur.State || next.Reason != cur.Reason
 	if logged {
 		next.Since = now
 	}
-	_, err := tx.ExecContext(ctx, agentWrite, next.AgentID, next.State, next.Reason, next.Since, next.IdleSince,
+	_, err := a.txExec(ctx, tx, agentWrite, next.AgentID, next.State, next.Reason, next.Since, next.IdleSince,
 		next.Instance, next.Session, next.PendingPause, next.WrapUpUntil, next.CallID, next.OfferID,
-		cur.State, cause, logged)
+		cur.State, cause, logged, logged && next.State == hotline.AgentAvailable)
 	if err != nil {
 		return cur, fmt.Errorf("store state: %w", err)
 	}
@@ -217,7 +219,7 @@ func (a *ACD) change(ctx context.Context, what string, agentID int64,
 	var out agentRow
 	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
 		now := a.store.now()
-		cur, err := lockAgent(ctx, tx, agentID, now)
+		cur, err := a.lockAgent(ctx, tx, agentID, now)
 		if err != nil {
 			return err
 		}
@@ -226,7 +228,7 @@ func (a *ACD) change(ctx context.Context, what string, agentID int64,
 			out = cur
 			return err
 		}
-		out, err = writeAgent(ctx, tx, cur, next, cause, now)
+		out, err = a.writeAgent(ctx, tx, cur, next, cause, now)
 		return err
 	})
 	if err != nil {
@@ -260,13 +262,13 @@ func (a *ACD) Login(ctx context.Context, agentID int64, sessionID string) (previ
 	}
 	st, err = a.change(ctx, "login", agentID, func(tx *sqlx.Tx, cur agentRow, now time.Time) (agentRow, string, error) {
 		var active bool
-		if err := tx.GetContext(ctx, &active, agentLoginQuery, agentID); err != nil {
+		if err := a.txGet(ctx, tx, &active, agentLoginQuery, agentID); err != nil {
 			return cur, "", err
 		}
 		if !active {
 			return cur, "", fmt.Errorf("account disabled: %w", hotline.ErrForbidden)
 		}
-		if _, err := tx.ExecContext(ctx, instanceUpsert, a.instance, now); err != nil {
+		if _, err := a.txExec(ctx, tx, instanceUpsert, a.instance, now); err != nil {
 			return cur, "", fmt.Errorf("instance %s: %w", a.instance, err)
 		}
 		if cur.Session.String != sessionID {
@@ -297,11 +299,11 @@ const offerWrappedUp = `
 
 // closeWrapUp records the end of the agent's wrap-up, without a disposition, when the agent
 // leaves it other than by EndWrapUp.
-func closeWrapUp(ctx context.Context, tx *sqlx.Tx, cur agentRow, now time.Time) error {
+func (a *ACD) closeWrapUp(ctx context.Context, tx *sqlx.Tx, cur agentRow, now time.Time) error {
 	if cur.State != hotline.AgentWrapUp || !cur.OfferID.Valid {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, offerWrappedUp, cur.OfferID.Int64, now, "", ""); err != nil {
+	if _, err := a.txExec(ctx, tx, offerWrappedUp, cur.OfferID.Int64, now, "", ""); err != nil {
 		return fmt.Errorf("end wrap-up of offer %d: %w", cur.OfferID.Int64, err)
 	}
 	return nil
@@ -324,13 +326,13 @@ func (a *ACD) Logout(ctx context.Context, agentID int64, cause string) error {
 			return cur, "", stateError(cur.State)
 		case cur.State == hotline.AgentWrapUp && cur.OfferID.Valid:
 			var q wrapUpQueue
-			if err := tx.GetContext(ctx, &q, wrapUpQueueQuery, cur.OfferID.Int64, ""); err != nil {
+			if err := a.txGet(ctx, tx, &q, wrapUpQueueQuery, cur.OfferID.Int64, ""); err != nil {
 				return cur, "", fmt.Errorf("queue of offer %d: %w", cur.OfferID.Int64, err)
 			}
 			if q.Required {
 				return cur, "", &hotline.StateError{State: cur.State, Reason: "choose a disposition first"}
 			}
-			if err := closeWrapUp(ctx, tx, cur, now); err != nil {
+			if err := a.closeWrapUp(ctx, tx, cur, now); err != nil {
 				return cur, "", err
 			}
 		}
@@ -370,7 +372,7 @@ const pauseReasonExists = `SELECT EXISTS (SELECT 1 FROM hotline.pause_reasons WH
 func (a *ACD) Pause(ctx context.Context, agentID int64, reason string) (hotline.AgentStatus, error) {
 	return a.change(ctx, "pause", agentID, func(tx *sqlx.Tx, cur agentRow, now time.Time) (agentRow, string, error) {
 		var known bool
-		if err := tx.GetContext(ctx, &known, pauseReasonExists, reason); err != nil {
+		if err := a.txGet(ctx, tx, &known, pauseReasonExists, reason); err != nil {
 			return cur, "", err
 		}
 		if !known {
@@ -404,7 +406,7 @@ func (a *ACD) EndWrapUp(ctx context.Context, agentID int64, disposition, notes s
 		}
 		if cur.OfferID.Valid {
 			var q wrapUpQueue
-			if err := tx.GetContext(ctx, &q, wrapUpQueueQuery, cur.OfferID.Int64, disposition); err != nil {
+			if err := a.txGet(ctx, tx, &q, wrapUpQueueQuery, cur.OfferID.Int64, disposition); err != nil {
 				return cur, "", fmt.Errorf("queue of offer %d: %w", cur.OfferID.Int64, err)
 			}
 			switch {
@@ -413,12 +415,9 @@ func (a *ACD) EndWrapUp(ctx context.Context, agentID int64, disposition, notes s
 			case disposition != "" && !q.Known:
 				return cur, "", fmt.Errorf("disposition %q is not one of queue %s: %w", disposition, q.Queue, hotline.ErrInvalid)
 			}
-			if _, err := tx.ExecContext(ctx, offerWrappedUp, cur.OfferID.Int64, now, disposition, notes); err != nil {
+			if _, err := a.txExec(ctx, tx, offerWrappedUp, cur.OfferID.Int64, now, disposition, notes); err != nil {
 				return cur, "", fmt.Errorf("record wrap-up of offer %d: %w", cur.OfferID.Int64, err)
 			}
-		}
-		if err := notifyACD(ctx, tx); err != nil {
-			return cur, "", err
 		}
 		return cur.free(now), "wrap_up_done", nil
 	})
@@ -445,26 +444,6 @@ func (a *ACD) ExtendWrapUp(ctx context.Context, agentID int64, d time.Duration) 
 	})
 }
 
-// Status returns the agent's state now; an agent who never logged in is offline.
-func (a *ACD) Status(ctx context.Context, agentID int64) (hotline.AgentStatus, error) {
-	var r agentRow
-	err := a.store.db.GetContext(ctx, &r, agentStatusQuery, agentID)
-	if errors.Is(err, sql.ErrNoRows) {
-		var exists bool
-		if err := a.store.db.GetContext(ctx, &exists, agentExistsQuery, agentID); err != nil {
-			return hotline.AgentStatus{}, fmt.Errorf("status of agent %d: %w", agentID, err)
-		}
-		if !exists {
-			return hotline.AgentStatus{}, fmt.Errorf("status of agent %d: %w", agentID, hotline.ErrNotFound)
-		}
-		return hotline.AgentStatus{AgentID: agentID, State: hotline.AgentOffline}, nil
-	}
-	if err != nil {
-		return hotline.AgentStatus{}, fmt.Errorf("status of agent %d: %w", agentID, err)
-	}
-	return r.status(), nil
-}
-
 const actorQuery = `SELECT role, active FROM hotline.agents WHERE id = $1`
 
 const agentAuditInsert = `
@@ -484,7 +463,7 @@ func (a *ACD) ForceState(ctx context.Context, actorID, agentID int64, state hotl
 			Role   hotline.Role `db:"role"`
 			Active bool         `db:"active"`
 		}
-		err := tx.GetContext(ctx, &actor, actorQuery, actorID)
+		err := a.txGet(ctx, tx, &actor, actorQuery, actorID)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return cur, "", err
 		}
@@ -497,7 +476,7 @@ func (a *ACD) ForceState(ctx context.Context, actorID, agentID int64, state hotl
 			if cur.State == hotline.AgentOffline {
 				return cur, "", stateError(cur.State)
 			}
-			if err := closeWrapUp(ctx, tx, cur, now); err != nil {
+			if err := a.closeWrapUp(ctx, tx, cur, now); err != nil {
 				return cur, "", err
 			}
 			next = cur.offline()
@@ -506,7 +485,7 @@ func (a *ACD) ForceState(ctx context.Context, actorID, agentID int64, state hotl
 			case hotline.AgentOffline, hotline.AgentRinging, hotline.AgentTalking:
 				return cur, "", stateError(cur.State)
 			}
-			if err := closeWrapUp(ctx, tx, cur, now); err != nil {
+			if err := a.closeWrapUp(ctx, tx, cur, now); err != nil {
 				return cur, "", err
 			}
 			if cur.State != hotline.AgentAvailable {
@@ -514,12 +493,9 @@ func (a *ACD) ForceState(ctx context.Context, actorID, agentID int64, state hotl
 				next.PendingPause = sql.NullString{}
 				next = next.free(now)
 			}
-			if err := notifyACD(ctx, tx); err != nil {
-				return cur, "", err
-			}
 		case hotline.AgentPaused:
 			var known bool
-			if err := tx.GetContext(ctx, &known, pauseReasonExists, reason); err != nil {
+			if err := a.txGet(ctx, tx, &known, pauseReasonExists, reason); err != nil {
 				return cur, "", err
 			}
 			if !known {
@@ -531,7 +507,7 @@ func (a *ACD) ForceState(ctx context.Context, actorID, agentID int64, state hotl
 			case hotline.AgentRinging, hotline.AgentTalking:
 				next.PendingPause = sql.NullString{String: reason, Valid: true}
 			default:
-				if err := closeWrapUp(ctx, tx, cur, now); err != nil {
+				if err := a.closeWrapUp(ctx, tx, cur, now); err != nil {
 					return cur, "", err
 				}
 				next.PendingPause = sql.NullString{String: reason, Valid: true}
@@ -544,138 +520,36 @@ func (a *ACD) ForceState(ctx context.Context, actorID, agentID int64, state hotl
 		if err != nil {
 			return cur, "", err
 		}
-		if _, err := tx.ExecContext(ctx, agentAuditInsert, now, actorID, AuditForceState, fmt.Sprint(agentID), detail); err != nil {
+		if _, err := a.txExec(ctx, tx, agentAuditInsert, now, actorID, AuditForceState, fmt.Sprint(agentID), detail); err != nil {
 			return cur, "", fmt.Errorf("audit: %w", err)
 		}
 		return next, fmt.Sprintf("supervisor %d", actorID), nil
 	})
 }
 
-const pauseReasonsQuery = `SELECT code, name FROM hotline.pause_reasons ORDER BY position, code`
-
-// PauseReasons lists the reasons an agent may pause with, in the order to show them.
-func (a *ACD) PauseReasons(ctx context.Context) ([]hotline.PauseReason, error) {
-	var rs []hotline.PauseReason
-	if err := a.store.db.SelectContext(ctx, &rs, pauseReasonsQuery); err != nil {
-		return nil, fmt.Errorf("pause reasons: %w", err)
+// txGet, txExec and txSelect run a query in tx as a statement prepared once per pooled
+// connection: the ACD's transactions run many small statements, and an unprepared one costs
+// the driver a second round trip.
+func (a *ACD) txGet(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
+	st, err := a.txStmt(ctx, tx, query)
+	if err != nil {
+		return err
 	}
-	return rs, nil
+	return st.GetContext(ctx, dest, args...)
 }
 
-const dispositionsQuery = `
-	SELECT code, name FROM hotline.dispositions WHERE queue_id = $1 ORDER BY position, code`
-
-// Dispositions lists the dispositions of a queue, in the order to show them; none for a queue
-// without any (or an unknown one).
-func (a *ACD) Dispositions(ctx context.Context, queue string) ([]hotline.Disposition, error) {
-	var ds []hotline.Disposition
-	if err := a.store.db.SelectContext(ctx, &ds, dispositionsQuery, queue); err != nil {
-		return nil, fmt.Errorf("dispositions of queue %s: %w", queue, err)
+func (a *ACD) txSelect(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
+	st, err := a.txStmt(ctx, tx, query)
+	if err != nil {
+		return err
 	}
-	return ds, nil
+	return st.SelectContext(ctx, dest, args...)
 }
 
-// queueCountsQuery counts, for each queue the agent's skills serve, the calls waiting there
-// on live instances ($2 is the oldest live heartbeat) and the oldest one's wait until $3.
-const queueCountsQuery = `
-	SELECT q.id AS queue_id, q.name,
-	       count(e.id) AS waiting,
-	       count(e.offer_id) AS offered,
-	       COALESCE(EXTRACT(EPOCH FROM ($3 - min(e.entered_at)))::float8, 0) AS oldest
-	FROM hotline.agent_skills s
-	JOIN hotline.queues q ON q.skill_id = s.skill_id
-	LEFT JOIN (hotline.queue_entries e JOIN hotline.instances i ON i.id = e.instance_id AND i.heartbeat_at > $2)
-	       ON e.queue_id = q.id AND e.left_at IS NULL
-	WHERE s.agent_id = $1
-	GROUP BY q.id, q.name
-	ORDER BY q.id`
-
-// QueueCounts returns, for each queue the agent's skills serve, how many calls wait and how
-// long the oldest has waited. Calls of an instance that stopped answering are not counted.
-func (a *ACD) QueueCounts(ctx context.Context, agentID int64) ([]hotline.QueueCount, error) {
-	now := a.store.now()
-	var rows []struct {
-		hotline.QueueCount
-		Oldest float64 `db:"oldest"`
+func (a *ACD) txExec(ctx context.Context, tx *sqlx.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := a.txStmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
 	}
-	if err := a.store.db.SelectContext(ctx, &rows, queueCountsQuery, agentID, now.Add(-a.lease), now); err != nil {
-		return nil, fmt.Errorf("queue counts of agent %d: %w", agentID, err)
-	}
-	counts := make([]hotline.QueueCount, len(rows))
-	for i, r := range rows {
-		counts[i] = r.QueueCount
-		counts[i].OldestWait = max(time.Duration(r.Oldest*float64(time.Second)).Round(time.Second), 0)
-	}
-	return counts, nil
-}
-
-// stateLogQuery returns the agent's transitions from the last one before $2 up to $3.
-const stateLogQuery = `
-	SELECT state, reason, at
-	FROM hotline.agent_state_log
-	WHERE agent_id = $1 AND at < $3
-	  AND at >= COALESCE((SELECT max(at) FROM hotline.agent_state_log
-	                      WHERE agent_id = $1 AND at <= $2), $2)
-	ORDER BY at, id`
-
-// StateTimes returns how long the agent spent in each state on the day of day in China
-// Standard Time, computed from hotline.agent_state_log alone: each transition lasts until the
-// next one, the day's end, or now. An agent without transitions was offline.
-func (a *ACD) StateTimes(ctx context.Context, agentID int64, day time.Time) (hotline.StateTimes, error) {
-	d := day.In(chinaTime)
-	start := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, chinaTime)
-	end := start.AddDate(0, 0, 1)
-	st := hotline.StateTimes{Day: start, States: map[hotline.AgentState]time.Duration{}, Paused: map[string]time.Duration{}}
-	var exists bool
-	if err := a.store.db.GetContext(ctx, &exists, agentExistsQuery, agentID); err != nil {
-		return st, fmt.Errorf("state times of agent %d: %w", agentID, err)
-	}
-	if !exists {
-		return st, fmt.Errorf("state times of agent %d: %w", agentID, hotline.ErrNotFound)
-	}
-	var rows []struct {
-		State  hotline.AgentState `db:"state"`
-		Reason string             `db:"reason"`
-		At     time.Time          `db:"at"`
-	}
-	if err := a.store.db.SelectContext(ctx, &rows, stateLogQuery, agentID, start, end); err != nil {
-		return st, fmt.Errorf("state times of agent %d: %w", agentID, err)
-	}
-	stop := end
-	if now := a.store.now(); now.Before(stop) {
-		stop = now
-	}
-	if stop.Before(start) {
-		return st, nil
-	}
-	add := func(state hotline.AgentState, reason string, from, to time.Time) {
-		if from.Before(start) {
-			from = start
-		}
-		if to.After(stop) {
-			to = stop
-		}
-		if !to.After(from) {
-			return
-		}
-		st.States[state] += to.Sub(from)
-		if state == hotline.AgentPaused {
-			st.Paused[reason] += to.Sub(from)
-		}
-	}
-	if len(rows) == 0 || rows[0].At.After(start) {
-		first := stop
-		if len(rows) > 0 {
-			first = rows[0].At
-		}
-		add(hotline.AgentOffline, "", start, first)
-	}
-	for i, r := range rows {
-		to := stop
-		if i+1 < len(rows) {
-			to = rows[i+1].At
-		}
-		add(r.State, r.Reason, r.At, to)
-	}
-	return st, nil
+	return st.ExecContext(ctx, args...)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,22 +112,28 @@ func uuid() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// run starts a dispatcher until the test ends and waits until its instance is registered.
-func (c *centre) run(t testing.TB, r *postgres.ACD, sink acd.Sink, o acd.Options) {
+// run starts a dispatcher until stop is called or the test ends, and waits until its
+// instance is registered.
+func (c *centre) run(t testing.TB, r *postgres.ACD, sink acd.Sink, o acd.Options) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	d := acd.New(r, sink, c.url, o)
 	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dispatcher %s: %v", r.Instance(), err)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("dispatcher %s: %v", r.Instance(), err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	eventually(t, func() bool {
 		return c.count(t, `SELECT count(*) FROM hotline.instances WHERE id = $1`, r.Instance()) == 1
 	})
+	return stop
 }
 
 // eventually waits for cond, failing the test after a generous while.
@@ -147,6 +154,8 @@ type ledger struct {
 	mu      sync.Mutex
 	ringing map[int64]int64 // agent → offer
 	doubles []string
+	// busy counts the agents between an offer and the end of its conversation.
+	busy atomic.Int64
 }
 
 func newLedger() *ledger { return &ledger{ringing: map[int64]int64{}} }
@@ -158,6 +167,7 @@ func (l *ledger) ring(o hotline.Offer) {
 		l.doubles = append(l.doubles, fmt.Sprintf("agent %d offered %d while ringing for %d", o.AgentID, o.ID, prev))
 	}
 	l.ringing[o.AgentID] = o.ID
+	l.busy.Add(1)
 }
 
 // hangUp forgets the agent's ring; call it before the ACD hears the end of the offer, so
@@ -188,6 +198,8 @@ type phones struct {
 	talk     func() time.Duration // how long a conversation lasts; nil for none
 	// gone reports whether a call no longer waits here: its offers are refused.
 	gone func(callID string) bool
+	// hold leaves the phones ringing: the offers are taken and never answered.
+	hold bool
 
 	mu       sync.Mutex
 	got      []hotline.Offer
@@ -212,6 +224,9 @@ func (p *phones) Offer(ctx context.Context, o hotline.Offer) bool {
 	p.got = append(p.got, o)
 	p.at[o.CallID] = now
 	p.ledger.ring(o)
+	if p.hold {
+		return true
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -223,6 +238,7 @@ func (p *phones) Offer(ctx context.Context, o hotline.Offer) bool {
 		if err == nil {
 			err = p.acd.ConversationEnded(context.Background(), o.ID)
 		}
+		p.ledger.busy.Add(-1)
 		if err != nil {
 			p.mu.Lock()
 			p.failures = append(p.failures, fmt.Errorf("offer %d: %w", o.ID, err))

@@ -16,6 +16,8 @@ ALTER TABLE hotline.offers
     ADD COLUMN wrapped_up_at  timestamptz,
     ADD COLUMN disposition    text NOT NULL DEFAULT '',
     ADD COLUMN notes          text NOT NULL DEFAULT '' CHECK (length(notes) <= 2000);
+-- Routing walks the available agents from the longest idle.
+CREATE INDEX agent_status_idle ON hotline.agent_status (idle_since, agent_id) WHERE state = 'available';
 -- fewest_calls counts each agent's accepted offers of the day.
 CREATE INDEX offers_accepted_agent ON hotline.offers (agent_id, decided_at) WHERE state = 'accepted';
 -- The pending offers of an instance: resynced after its listener reconnects, cancelled when
@@ -41,5 +43,6 @@ DROP INDEX hotline.offers_pending_instance;
 DROP INDEX hotline.offers_accepted_agent;
 ALTER TABLE hotline.offers DROP COLUMN talk_ended_at, DROP COLUMN wrapped_up_at, DROP COLUMN disposition,
     DROP COLUMN notes;
+DROP INDEX hotline.agent_status_idle;
 DROP INDEX hotline.agent_status_instance;
 ALTER TABLE hotline.agent_status DROP COLUMN offer_id;
