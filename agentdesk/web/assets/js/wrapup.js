@@ -1,0 +1,184 @@
+// wrapup.js: after the call. The queue's dispositions (required where the queue says so),
+// notes, the time left, one extension, and submit (Ctrl+Enter), which returns the agent to
+// available or to the pause they asked for. The notes draft is kept per call in localStorage,
+// so a refresh or a second tab does not lose it.
+
+import * as api from "./api.js";
+import { bind } from "./keys.js";
+import { duration, h, now, text } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+
+const draftKey = (id) => `desk.wrapup.${id}`;
+
+function readDraft(id) {
+  try {
+    return JSON.parse(localStorage.getItem(draftKey(id))) || {};
+  } catch {
+    return {};
+  }
+}
+
+function writeDraft(id, d) {
+  try {
+    localStorage.setItem(draftKey(id), JSON.stringify(d));
+  } catch {
+    // storage unavailable: the draft lives as long as the page
+  }
+}
+
+/** createWrapUp wires the wrap-up panel; reasonName names a pause reason code. */
+export function createWrapUp({ reasonName }) {
+  const panel = $("wrapup");
+  const left = $("wrapup-left");
+  const callLine = $("wrapup-call");
+  const legend = $("disp-legend");
+  const list = $("disp-list");
+  const notes = $("wrapup-notes");
+  const after = $("wrapup-after");
+  const submit = $("btn-wrapup-submit");
+  const extend = $("btn-wrapup-extend");
+  const error = $("wrapup-error");
+  const callPanel = $("call-panel");
+
+  let w = null; // the snapshot's wrap_up
+  let until = "";
+  let draft = {};
+  let pending = false;
+
+  function setError(e) {
+    error.hidden = !e;
+    error.textContent = e ? e.message : "";
+    error.dataset.reason = e ? e.reason || "" : "";
+  }
+
+  function save() {
+    if (w) writeDraft(w.call_id, draft);
+  }
+
+  function chosen() {
+    const r = list.querySelector("input[name=disposition]:checked");
+    return r ? r.value : "";
+  }
+
+  async function doSubmit() {
+    if (!w || pending) return false;
+    const disposition = chosen();
+    if (w.disposition_required && !disposition) {
+      setError({ message: "请先选择话后小结", reason: "" });
+      const first = list.querySelector("input");
+      if (first) first.focus();
+      return;
+    }
+    pending = true;
+    setError(null);
+    submit.disabled = true;
+    const id = w.call_id;
+    try {
+      await api.post("/api/agent/wrapup", { disposition, notes: notes.value.trim() });
+      try {
+        localStorage.removeItem(draftKey(id));
+      } catch {
+        // nothing kept
+      }
+    } catch (e) {
+      setError(e);
+    } finally {
+      pending = false;
+      submit.disabled = false;
+    }
+  }
+
+  async function doExtend() {
+    if (!w || pending || extend.disabled) return false;
+    pending = true;
+    setError(null);
+    try {
+      const st = await api.post("/api/agent/wrapup/extend", { seconds: 30 });
+      if (st && st.wrap_up_until) until = st.wrap_up_until;
+      draft.extended = true;
+      save();
+    } catch (e) {
+      setError(e);
+    } finally {
+      pending = false;
+      render();
+    }
+  }
+
+  submit.addEventListener("click", doSubmit);
+  extend.addEventListener("click", doExtend);
+  notes.addEventListener("input", () => {
+    draft.notes = notes.value;
+    save();
+  });
+  list.addEventListener("change", () => {
+    draft.disposition = chosen();
+    save();
+    setError(null);
+  });
+  bind("Ctrl+Enter", () => (w ? doSubmit() : false));
+  bind("Alt+Y", () => (w ? doExtend() : false));
+  // Number keys pick a disposition while the notes are not being typed in.
+  document.addEventListener("keydown", (e) => {
+    if (!w || e.ctrlKey || e.altKey || e.metaKey || !/^[1-9]$/.test(e.key)) return;
+    if (e.target.closest && e.target.closest("input[type=text], textarea, input:not([type])")) return;
+    if (!document.getElementById("pause-menu").hidden) return;
+    const r = list.querySelectorAll("input[name=disposition]")[Number(e.key) - 1];
+    if (r) {
+      e.preventDefault();
+      r.checked = true;
+      r.dispatchEvent(new Event("change", { bubbles: true }));
+      r.focus();
+    }
+  });
+
+  function render() {
+    extend.disabled = pending || !!draft.extended;
+    text(extend.firstChild, draft.extended ? "已延长" : "延长 30 秒");
+    tick();
+  }
+
+  function tick() {
+    if (!w) return;
+    const ms = until ? Date.parse(until) - now() : NaN;
+    text(left, Number.isNaN(ms) ? "--:--" : duration(ms));
+    left.classList.toggle("low", !Number.isNaN(ms) && ms < 15000);
+  }
+
+  return {
+    update(s) {
+      const next = s.status.state === "wrap_up" ? s.wrap_up : null;
+      panel.hidden = !next;
+      callPanel.hidden = !!next;
+      if (!next) {
+        w = null;
+        return;
+      }
+      until = s.status.wrap_up_until || until;
+      const fresh = !w || w.call_id !== next.call_id;
+      w = next;
+      if (fresh) {
+        draft = readDraft(w.call_id);
+        notes.value = draft.notes || "";
+        setError(null);
+        const num = (s.call && s.call.caller_number) || "";
+        text(callLine, `${w.queue_name || w.queue_id}${num ? " · " + num : ""}`);
+        text(legend, w.disposition_required ? "话后小结（必选）" : "话后小结");
+        list.replaceChildren(
+          ...w.dispositions.map((d, i) =>
+            h("label", { class: "disp" },
+              h("input", { type: "radio", name: "disposition", value: d.code, checked: draft.disposition === d.code }),
+              h("kbd", null, String(i + 1)), h("span", null, d.name))),
+        );
+        if (w.dispositions.length === 0) list.append(h("p", { class: "empty" }, "本队列未设置小结"));
+        // The first disposition takes the focus: number keys pick one, Tab goes on to the notes.
+        const first = list.querySelector("input:checked") || list.querySelector("input") || notes;
+        setTimeout(() => first.focus({ preventScroll: true }), 0);
+      }
+      text(after, s.status.pending_pause ? `提交后示忙：${reasonName(s.status.pending_pause)}` : "提交后示闲，继续接听来电");
+      render();
+    },
+    tick,
+  };
+}

@@ -1,0 +1,28 @@
+package web
+
+import "net/http"
+
+// sessionCookie is the agent API's session cookie. Its presence only chooses the page: the
+// desk itself asks GET /api/me and goes to the login page when the session is gone.
+const sessionCookie = "hotline_session"
+
+// deskModules are the desk page's modules, entry first: all are preloaded so that the
+// desk is ready, and a screen-pop rendered, without waiting for import chains.
+var deskModules = []string{"js/desk.js", "js/api.js", "js/events.js", "js/format.js", "js/keys.js",
+	"js/statebar.js", "js/offer.js", "js/card.js", "js/controls.js", "js/wrapup.js"}
+
+// desk is GET /desk/: the desk, or a redirect to the login page without a session cookie.
+func (h *handler) desk(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
+		pageHeaders(w, r)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, "desk.html", deskModules)
+}
+
+// login is GET /desk/login: the login page.
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, "login.html", []string{"js/login.js", "js/api.js"})
+}
