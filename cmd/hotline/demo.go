@@ -177,7 +177,7 @@ Foshan citizen hotline demo
 		fmt.Fprintf(w, "  ARI user:          %s  password %s\n", user, users[user])
 	}
 	if len(s.Staff) > 0 {
-		fmt.Fprintln(w, "  desk accounts (seeded for the agent desk, which is not built yet):")
+		fmt.Fprintf(w, "  desk accounts (agent API: http://%s/api/, see agentdesk/openapi.yaml):\n", a.cfg.HTTP.Listen)
 		for _, c := range s.Staff {
 			fmt.Fprintf(w, "    %-12s %-14s %-10s %s\n", c.Username, c.Password, c.Role, c.DisplayName)
 		}
