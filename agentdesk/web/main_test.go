@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -253,6 +254,35 @@ type env struct {
 	calls  *fakeCalls
 	url    string
 	ids    map[string]int64
+	conns  *trackingListener
+}
+
+// trackingListener keeps the connections it accepted, so that a test can cut them all as a
+// network drop would, websockets included.
+type trackingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+// drop closes every connection accepted so far.
+func (l *trackingListener) drop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		c.Close()
+	}
+	l.conns = nil
 }
 
 // deskUsers are the desk users: username, display name, phone. Each one's password is the
@@ -307,7 +337,10 @@ func newEnv(t *testing.T) *env {
 	mux.HandleFunc("POST /api/calls/{id}/control", e.calls.control)
 	mux.HandleFunc("GET /api/calls/{id}/card", e.calls.card)
 	mux.Handle(web.Prefix, web.New(web.Options{}))
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	e.conns = &trackingListener{Listener: srv.Listener}
+	srv.Listener = e.conns
+	srv.Start()
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e

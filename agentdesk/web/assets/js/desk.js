@@ -35,7 +35,13 @@ const endings = {
   session_expired: "登录已过期，请重新登录。",
 };
 
+// leaving is the reason the desk is going to the login page; the first reason is the one
+// the agent is told (a session replaced is also, a moment later, a session unknown).
+let leaving = "";
+
 function toLogin(why) {
+  if (leaving) return;
+  leaving = why || "unknown";
   const q = why ? "?why=" + encodeURIComponent(why) : "";
   location.replace("/desk/login" + q);
 }
@@ -96,7 +102,8 @@ async function main() {
     return;
   }
   api.setCsrfToken(me.csrf_token);
-  window.addEventListener("desk:unauthorized", () => toLogin("session_expired"));
+  const unauthorized = () => toLogin("session_expired");
+  window.addEventListener("desk:unauthorized", unauthorized);
 
   const bar = createStateBar({ notify });
   bar.setUser(me.user);
@@ -142,11 +149,13 @@ async function main() {
     },
     onConnection(state, delay) {
       bar.setConnection(state, delay);
+      if (state === "open") window.deskConnects = (window.deskConnects || 0) + 1;
       if (state === "waiting") notify("与服务器的连接已断开，正在重连；通话不受影响。", "warn");
       else if (state === "open" && notice.dataset.kind === "warn") notify("");
     },
     onEnd(type) {
       notify(endings[type] || "已退出。", "fatal");
+      window.removeEventListener("desk:unauthorized", unauthorized);
       setTimeout(() => toLogin(type), 1500);
     },
   });
