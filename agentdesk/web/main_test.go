@@ -393,9 +393,16 @@ func (e *env) queues() {
 // offer's id.
 func (e *env) offer() int64 {
 	e.t.Helper()
+	return e.offerCall(callID, callerNumber)
+}
+
+// offerCall rings agent01's phone for call id from number through 公用事业.
+func (e *env) offerCall(id, number string) int64 {
+	e.t.Helper()
 	me := e.ids["agent01"]
+	callID := id
 	e.exec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at)
-		VALUES ($1, 'node1', 'chan-1', $2, now() - interval '2 minutes')`, callID, callerNumber)
+		VALUES ($1, 'node1', $2, $3, now() - interval '2 minutes')`, callID, "chan-"+callID, number)
 	e.exec(`INSERT INTO hotline.queue_entries (call_id, queue_id, entered_at, instance_id)
 		VALUES ($1, 'utilities', now() - interval '40 seconds', 'live')`, callID)
 	var offerID int64

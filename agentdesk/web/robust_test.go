@@ -93,3 +93,55 @@ func TestSessionReplaced(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestCardVariants shows the card of a caller the platform does not know, a card the server
+// cannot give yet, and an offer that rang out.
+func TestCardVariants(t *testing.T) {
+	e := newEnv(t)
+	e.queues()
+	me := e.ids["agent01"]
+	p := newPage(t, e)
+	p.login()
+	p.key("F2", kb.F2)
+	p.state("available")
+
+	// An unregistered number: the card says so; no insurance, no accounts.
+	e.calls.Update(func(f *fakeCalls) {
+		f.CardFunc = func(id string) (int, any) {
+			return 200, map[string]any{"call_id": id, "caller_number": "075783001234", "citizen": nil,
+				"journey": map[string]any{"ivr_seconds": 12, "queue_seconds": 5, "steps": []map[string]any{
+					{"summary": "主菜单", "exit_label": "按0 转人工"}}},
+				"insurance_hidden_reason": "未匹配到市民，不显示社保和公积金"}
+		}
+	})
+	first := "11111111-0000-4000-8000-000000000001"
+	e.offerCall(first, "075783001234")
+	p.wait("the card", `document.getElementById("card").dataset.loaded === "card"`)
+	card := p.text("card")
+	for _, want := range []string{"未注册号码", "075783001234", "本次来电未验证身份", "按0 转人工", "未匹配到市民，不显示社保和公积金"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("card lacks %q:\n%s", want, card)
+		}
+	}
+	p.shoot("11-unregistered-caller")
+
+	// The offer rings out: the desk stops ringing and says so.
+	e.exec(`UPDATE hotline.offers SET state = 'timeout', decided_at = now() WHERE call_id = $1`, first)
+	e.states.Set(me, hotline.AgentStatus{State: hotline.AgentMissed, Reason: "timeout"})
+	e.notify(me)
+	p.state("missed")
+	p.wait("no more ringing", `document.getElementById("ring").hidden && !window.deskRing.ringing && document.getElementById("card").hidden`)
+	p.waitText("state-note", "振铃超时未接")
+	p.waitText("idle-state", "有一通来电未接")
+	p.shoot("12-missed")
+	p.key("F2", kb.F2)
+	p.state("available")
+
+	// No card endpoint yet: the desk shows what the snapshot has and says why.
+	e.calls.Update(func(f *fakeCalls) { f.CardFunc = nil })
+	e.offerCall("22222222-0000-4000-8000-000000000002", "13922334455")
+	p.wait("the card's failure", `document.getElementById("card").dataset.loaded === "failed"`)
+	p.waitText("card", "来电详情服务尚未开通")
+	p.waitText("card", "13922334455")
+	p.waitText("card", "公用事业")
+}
