@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -94,6 +95,17 @@ func TestDemoAgentAnswersACall(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	password := regexp.MustCompile(`agent01\s+(\S+)`).FindStringSubmatch(out.String())[1]
+
+	// The desk's page is served beside its API.
+	resp, err := http.Get("http://" + httpAddr + "/desk/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "坐席工作台") {
+		t.Errorf("GET /desk/login: %s, page without its title", resp.Status)
+	}
 
 	jar, _ := cookiejar.New(nil)
 	desk := &deskClient{t: t, base: "http://" + httpAddr, http: &http.Client{Jar: jar}}

@@ -177,7 +177,8 @@ Foshan citizen hotline demo
 		fmt.Fprintf(w, "  ARI user:          %s  password %s\n", user, users[user])
 	}
 	if len(s.Staff) > 0 {
-		fmt.Fprintf(w, "  desk accounts (agent API: http://%s/api/, see agentdesk/openapi.yaml):\n", a.cfg.HTTP.Listen)
+		fmt.Fprintf(w, "  agent desk:        http://%s/desk/  (agents' phones ring on the simulator)\n", a.cfg.HTTP.Listen)
+		fmt.Fprintln(w, "  desk accounts:")
 		for _, c := range s.Staff {
 			fmt.Fprintf(w, "    %-12s %-14s %-10s %s\n", c.Username, c.Password, c.Role, c.DisplayName)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/agentdesk"
 	"github.com/foshan-hotline/hotline/agentdesk/acd"
+	"github.com/foshan-hotline/hotline/agentdesk/web"
 	"github.com/foshan-hotline/hotline/ivr"
 	"github.com/foshan-hotline/hotline/ivr/ari"
 	"github.com/foshan-hotline/hotline/ivr/flow"
@@ -110,6 +111,7 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		return nil, err
 	}
 	h.mux.Handle("/api/", h.desk.Handler())
+	h.mux.Handle("/desk/", web.New(web.Options{Log: a.log.With("component", "desk-web")}))
 	nodes := make([]ari.Node, len(a.cfg.Asterisk.Nodes))
 	for i, n := range a.cfg.Asterisk.Nodes {
 		nodes[i] = ari.Node{Name: n.Name, URL: n.URL, User: n.Username, Password: n.Password, App: n.App}
