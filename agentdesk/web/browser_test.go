@@ -291,6 +291,9 @@ func TestCallJourney(t *testing.T) {
 	if got := e.calls.Commands(); !slices.Contains(got, "answer "+callID) {
 		t.Errorf("commands %q, want an answer", got)
 	}
+	// Notes taken during the call go on into the wrap-up.
+	p.wait("the call notes", `!document.getElementById("call-notes-box").hidden`)
+	p.do("notes", chromedp.SendKeys(chromedp.ID("call-notes"), "市民反映电费账单金额异常，已建工单跟进"))
 
 	// A hold the server refuses shows its reason; the call stays as it was.
 	e.calls.Update(func(f *fakeCalls) {
@@ -377,9 +380,10 @@ func TestCallJourney(t *testing.T) {
 	if hasCall(e.states.Calls(), "EndWrapUp") {
 		t.Errorf("a wrap-up without its required disposition was sent")
 	}
+	p.wait("the call's notes", `document.getElementById("wrapup-notes").value === "市民反映电费账单金额异常，已建工单跟进"`)
+	p.wait("the first disposition focused", `document.activeElement?.name === "disposition"`)
 	p.key("2", "2")
 	p.wait("a disposition", `document.querySelector("input[name=disposition]:checked")?.value === "work_order"`)
-	p.do("notes", chromedp.SendKeys(chromedp.ID("wrapup-notes"), "市民反映电费账单金额异常，已建工单跟进"))
 
 	// Extend once: the button is spent afterwards.
 	p.key("Alt+Y", "y", chromedp.ModifierAlt)

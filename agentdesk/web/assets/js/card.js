@@ -46,8 +46,13 @@ export function createCard() {
   let failure = null; // why it could not be read
   let seq = 0;
 
+  // How long each card took from the snapshot that named the call to the card on screen,
+  // for the support desk's console and the screen-pop measurements.
+  window.deskPops = window.deskPops || [];
+
   async function load(id) {
     const mine = ++seq;
+    const t0 = performance.now();
     try {
       const c = await api.get(`/api/calls/${encodeURIComponent(id)}/card`);
       if (mine !== seq) return;
@@ -58,6 +63,7 @@ export function createCard() {
       failure = e;
     }
     render();
+    window.deskPops.push({ call: id, ms: Math.round(performance.now() - t0), ok: !!card });
   }
 
   function render() {

@@ -7,8 +7,10 @@ const endings = new Set(["session_replaced", "logged_out", "session_expired"]);
 const minDelay = 500;
 const maxDelay = 15000;
 // A gap this long between ticks of a one-second timer means the machine slept: the socket
-// may be dead without knowing it.
+// may be dead without knowing it. A hidden tab's timers are throttled to one a minute, so
+// there only a longer gap counts.
 const sleepGap = 5000;
+const hiddenSleepGap = 90000;
 
 /**
  * connect opens the events websocket.
@@ -102,7 +104,8 @@ export function connect({ onSnapshot, onConnection, onEnd }) {
   });
   setInterval(() => {
     const t = Date.now();
-    if (t - lastTick > sleepGap) reconnectNow();
+    const gap = document.visibilityState === "visible" ? sleepGap : hiddenSleepGap;
+    if (t - lastTick > gap) reconnectNow();
     lastTick = t;
   }, 1000);
 

@@ -40,6 +40,9 @@ export function createWrapUp({ reasonName }) {
   const extend = $("btn-wrapup-extend");
   const error = $("wrapup-error");
   const callPanel = $("call-panel");
+  const callNotesBox = $("call-notes-box");
+  const callNotes = $("call-notes");
+  let talkingOn = ""; // the call whose notes are being taken during the conversation
 
   let w = null; // the snapshot's wrap_up
   let until = "";
@@ -108,6 +111,12 @@ export function createWrapUp({ reasonName }) {
 
   submit.addEventListener("click", doSubmit);
   extend.addEventListener("click", doExtend);
+  callNotes.addEventListener("input", () => {
+    if (!talkingOn) return;
+    const d = readDraft(talkingOn);
+    d.notes = callNotes.value;
+    writeDraft(talkingOn, d);
+  });
   notes.addEventListener("input", () => {
     draft.notes = notes.value;
     save();
@@ -148,6 +157,13 @@ export function createWrapUp({ reasonName }) {
 
   return {
     update(s) {
+      // During the conversation the notes are taken beside the controls, into the same draft.
+      const talking = s.status.state === "talking" && s.call ? s.call.id : "";
+      if (talking !== talkingOn) {
+        talkingOn = talking;
+        callNotes.value = talking ? readDraft(talking).notes || "" : "";
+      }
+      callNotesBox.hidden = !talking;
       const next = s.status.state === "wrap_up" ? s.wrap_up : null;
       panel.hidden = !next;
       callPanel.hidden = !!next;
