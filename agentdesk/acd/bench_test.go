@@ -44,8 +44,10 @@ func BenchmarkDispatch(b *testing.B) {
 	c.run(b, bb, pb, acd.Options{})
 	c.addAgents(b, benchAgents, a, bb)
 	c.exec(b, `ANALYZE`) // as autovacuum would have on a database in use
+	// Warm up: every pooled connection opened and its statements prepared.
+	b.Run("warm-up", func(b *testing.B) { benchRate(b, c, l, []*phones{pa, pb}, 100) })
 
-	for _, rate := range []int{100, 200, 300, 400, 800} {
+	for _, rate := range []int{50, 100, 150, 200, 300, 400} {
 		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
 			benchRate(b, c, l, []*phones{pa, pb}, rate)
 		})
