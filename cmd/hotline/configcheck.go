@@ -14,6 +14,7 @@ import (
 
 	"github.com/foshan-hotline/hotline/ivr/flow"
 	"github.com/foshan-hotline/hotline/pii"
+	"github.com/foshan-hotline/hotline/postgres"
 )
 
 // checkValues reports, through bad, every value of settings that its field of t cannot hold:
@@ -150,6 +151,11 @@ func (c *Config) validate() []error {
 	} {
 		if m.d < m.least {
 			bad(m.key, "must be at least %v, got %v", m.least, m.d)
+		}
+	}
+	if c.ACD.Instance != "" {
+		if err := postgres.ValidInstance(c.ACD.Instance); err != nil {
+			bad("acd.instance", "must be 1 to 48 letters, digits, '.', '_' or '-', got %q", c.ACD.Instance)
 		}
 	}
 	if !validNumber(c.IVR.HotlineNumber) {

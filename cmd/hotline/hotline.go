@@ -187,7 +187,7 @@ func (a *app) instance() string {
 		return a.cfg.ACD.Instance
 	}
 	host, err := os.Hostname()
-	if err != nil {
+	if err != nil || postgres.ValidInstance(host) != nil || len(host) > 36 {
 		host = "hotline"
 	}
 	return fmt.Sprintf("%s-%d", host, os.Getpid())
