@@ -273,6 +273,22 @@ func TestCallJourney(t *testing.T) {
 	p.wait("the card again", `document.getElementById("card").dataset.loaded === "card"`)
 	p.wait("the ring again", `window.deskRing.ringing && window.deskRing.chimes > 0`)
 
+	// Where the server cannot answer the phone, F8 says to answer on the phone, and the
+	// message stays while queue counts come and go.
+	e.calls.Update(func(f *fakeCalls) {
+		f.ControlFunc = func(string, hotline.CallCommand) (int, any) {
+			return 400, map[string]string{"error": "invalid", "reason": "answer: unknown action: invalid request"}
+		}
+	})
+	p.key("F8", kb.F8)
+	p.waitText("control-error", "接听未成功：请在话机上接听来电")
+	seen := p.eval(`window.deskSnapshots`)
+	e.exec(`UPDATE hotline.queue_entries SET entered_at = entered_at - interval '1 second' WHERE left_at IS NULL`)
+	p.wait("a queue update", `window.deskSnapshots > `+seen)
+	if p.eval(`document.getElementById("control-error").hidden`) != "false" {
+		t.Errorf("a queue update hid the refusal")
+	}
+
 	// F8 answers: the phone is answered and the call connects.
 	e.calls.Update(func(f *fakeCalls) {
 		f.ControlFunc = func(id string, cmd hotline.CallCommand) (int, any) {
@@ -287,6 +303,7 @@ func TestCallJourney(t *testing.T) {
 	p.state("talking")
 	p.wait("no more ringing", `document.getElementById("ring").hidden && !window.deskRing.ringing`)
 	p.waitText("call-state", "通话中")
+	p.wait("the answer's refusal gone", `document.getElementById("control-error").hidden`)
 	p.wait("the talk timer", `/^\d\d:\d\d$/.test(document.getElementById("talk-time").textContent)`)
 	if got := e.calls.Commands(); !slices.Contains(got, "answer "+callID) {
 		t.Errorf("commands %q, want an answer", got)

@@ -35,6 +35,7 @@ const reasons = [
   ["takes no calls", "此账号未配置话机，不接听来电"],
   ["not possible now", "当前状态下不能这样做"],
   ["missing or wrong X-CSRF-Token", "页面已过期，请刷新后重试"],
+  ["no such endpoint", "服务器尚不支持此操作"],
 ];
 
 const byStatus = {

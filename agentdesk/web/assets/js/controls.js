@@ -50,6 +50,7 @@ export function createControls({ notify }) {
   let selected = null; // {kind, value, label}
   let shown = []; // the targets listed
   let sent = "";
+  let shownFor = ""; // the call the controls last showed
 
   function callID() {
     return call && call.id;
@@ -342,8 +343,12 @@ export function createControls({ notify }) {
     update(s) {
       snap = s;
       const next = s.status.state === "talking" && s.call ? s.call : null;
-      if (!next || !call || next.id !== call.id) {
-        ctl = next ? store.read(next.id) : {};
+      if ((next && next.id) !== (call && call.id)) ctl = next ? store.read(next.id) : {};
+      // A refusal stays while the call is in the state it was refused in (queue counts
+      // update often); answering, hanging up or another call clears it.
+      const about = `${s.status.state}:${(s.offer && s.offer.call_id) || (next && next.id) || ""}`;
+      if (about !== shownFor) {
+        shownFor = about;
         setError(null);
       }
       call = next;

@@ -146,6 +146,7 @@ async function main() {
       snapshot = s;
       render();
       window.deskSnapshot = s; // for the support desk's console and the tests
+      window.deskSnapshots = (window.deskSnapshots || 0) + 1;
     },
     onConnection(state, delay) {
       bar.setConnection(state, delay);
