@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"sync"
 	"testing"
@@ -176,7 +177,10 @@ type fakeCalls struct {
 	mu          sync.Mutex
 	ControlFunc func(callID string, cmd hotline.CallCommand) (int, any)
 	CardFunc    func(callID string) (int, any)
-	commands    []string
+	// SearchFunc answers GET /api/citizens/search; AttachFunc POST /api/calls/{id}/citizen.
+	SearchFunc func(query url.Values) (int, any)
+	AttachFunc func(callID string, citizenID int64) (int, any)
+	commands   []string
 }
 
 // Commands returns the commands received so far and forgets them.
@@ -237,6 +241,39 @@ func (f *fakeCalls) card(w http.ResponseWriter, r *http.Request) {
 	}
 	status, body := fn(r.PathValue("id"))
 	writeJSON(w, status, body)
+}
+
+func (f *fakeCalls) search(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	fn := f.SearchFunc
+	f.commands = append(f.commands, "search "+r.URL.Query().Encode())
+	f.mu.Unlock()
+	if fn == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "reason": "no such endpoint"})
+		return
+	}
+	status, body := fn(r.URL.Query())
+	writeJSON(w, status, body)
+}
+
+func (f *fakeCalls) attach(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		CitizenID int64 `json:"citizen_id"`
+	}
+	if r.Header.Get("X-CSRF-Token") == "" || json.NewDecoder(r.Body).Decode(&body) != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid", "reason": "bad attach"})
+		return
+	}
+	f.mu.Lock()
+	fn := f.AttachFunc
+	f.commands = append(f.commands, fmt.Sprintf("attach %s %d", r.PathValue("id"), body.CitizenID))
+	f.mu.Unlock()
+	if fn == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "reason": "no such endpoint"})
+		return
+	}
+	status, resp := fn(r.PathValue("id"), body.CitizenID)
+	writeJSON(w, status, resp)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -336,6 +373,8 @@ func newEnv(t *testing.T) *env {
 	mux.Handle("/api/", api.Handler())
 	mux.HandleFunc("POST /api/calls/{id}/control", e.calls.control)
 	mux.HandleFunc("GET /api/calls/{id}/card", e.calls.card)
+	mux.HandleFunc("GET /api/citizens/search", e.calls.search)
+	mux.HandleFunc("POST /api/calls/{id}/citizen", e.calls.attach)
 	mux.Handle(web.Prefix, web.New(web.Options{}))
 	srv := httptest.NewUnstartedServer(mux)
 	e.conns = &trackingListener{Listener: srv.Listener}

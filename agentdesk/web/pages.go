@@ -9,7 +9,7 @@ const sessionCookie = "hotline_session"
 // deskModules are the desk page's modules, entry first: all are preloaded so that the
 // desk is ready, and a screen-pop rendered, without waiting for import chains.
 var deskModules = []string{"js/desk.js", "js/api.js", "js/events.js", "js/format.js", "js/keys.js",
-	"js/statebar.js", "js/offer.js", "js/card.js", "js/controls.js", "js/wrapup.js"}
+	"js/statebar.js", "js/offer.js", "js/card.js", "js/controls.js", "js/wrapup.js", "js/search.js"}
 
 // desk is GET /desk/: the desk, or a redirect to the login page without a session cookie.
 func (h *handler) desk(w http.ResponseWriter, r *http.Request) {

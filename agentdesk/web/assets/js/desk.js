@@ -11,6 +11,7 @@ import { createOffer } from "./offer.js";
 import { createCard } from "./card.js";
 import { createControls } from "./controls.js";
 import { createWrapUp } from "./wrapup.js";
+import { createSearch } from "./search.js";
 
 const $ = (id) => document.getElementById(id);
 const notice = $("notice");
@@ -111,6 +112,7 @@ async function main() {
   const card = createCard();
   const controls = createControls({ notify });
   const wrapup = createWrapUp({ reasonName: bar.reasonName });
+  const search = createSearch({ reload: () => card.retry() });
   const idle = $("idle");
 
   let snapshot = null;
@@ -122,6 +124,7 @@ async function main() {
     card.update(s);
     controls.update(s);
     wrapup.update(s);
+    search.update(s);
     const busy = !!(s.offer || s.call || s.wrap_up);
     idle.hidden = busy;
     if (!busy) {
