@@ -10,31 +10,6 @@ import (
 	"github.com/foshan-hotline/hotline/ivr/flow"
 )
 
-// Exception is a kind of wired exit that no scenario can take yet, and why.
-type Exception struct {
-	Kind   flow.Kind
-	Exit   string
-	Reason string
-}
-
-// Exceptions are the only exits full coverage does without; the nodes reachable only through
-// them are excused with them. Everything else of the shipped flows must be taken by some
-// scenario.
-var Exceptions = []Exception{
-	{flow.KindQueue, "answered", "an agent must answer the queued call, and agents are assigned by the agent desk's ACD, " +
-		"which the engine does not have yet: a queued call holds until it overflows or leaves"},
-}
-
-// exception returns the exception that covers exit x of node n, or nil.
-func exception(n flow.Node, x *flow.Exit) *Exception {
-	for i, e := range Exceptions {
-		if e.Kind == n.Kind() && e.Exit == x.Name {
-			return &Exceptions[i]
-		}
-	}
-	return nil
-}
-
 // StepRecord is one node of a call's recorded IVR path (a row of hotline.call_steps).
 type StepRecord struct {
 	CallID string `db:"call_id"`
@@ -62,17 +37,11 @@ type FlowCoverage struct {
 	Flow                string
 	Nodes, NodesCovered int
 	Exits, ExitsCovered int
-	// NodesExcepted and ExitsExcepted count what coverage does without (see Exceptions).
-	NodesExcepted, ExitsExcepted int
 	// Missing lists the nodes ("node") and wired exits ("node -exit-> target") no call took.
 	MissingNodes, MissingExits []string
-	// Excepted lists what coverage does without (see Exceptions), with the reason.
-	Excepted []string
-	// Stale lists excepted exits that a call took after all: the exception may go.
-	Stale []string
 }
 
-// Complete reports whether every node and wired exit but the excepted ones was taken.
+// Complete reports whether every node and wired exit was taken.
 func (c FlowCoverage) Complete() bool { return len(c.MissingNodes) == 0 && len(c.MissingExits) == 0 }
 
 type exitKey struct{ flow, node, exit string }
@@ -115,16 +84,11 @@ func Coverage(lib *flow.Library, steps []StepRecord) []FlowCoverage {
 
 func flowCoverage(f *flow.Flow, nodes map[[2]string]bool, exits map[exitKey]bool) FlowCoverage {
 	c := FlowCoverage{Flow: f.Name}
-	reach := reachable(f)
 	for _, n := range f.Nodes {
 		c.Nodes++
-		switch {
-		case nodes[[2]string{f.Name, n.ID()}]:
+		if nodes[[2]string{f.Name, n.ID()}] {
 			c.NodesCovered++
-		case !reach[n]:
-			c.NodesExcepted++
-			c.Excepted = append(c.Excepted, fmt.Sprintf("node %s (reached only through excepted exits)", n.ID()))
-		default:
+		} else {
 			c.MissingNodes = append(c.MissingNodes, n.ID())
 		}
 		for _, x := range n.Exits() {
@@ -132,56 +96,24 @@ func flowCoverage(f *flow.Flow, nodes map[[2]string]bool, exits map[exitKey]bool
 				continue
 			}
 			c.Exits++
-			label := fmt.Sprintf("%s -%s-> %s", n.ID(), x.Name, x.To.ID())
-			taken := exits[exitKey{f.Name, n.ID(), x.Name}]
-			ex := exception(n, x)
-			switch {
-			case taken:
+			if exits[exitKey{f.Name, n.ID(), x.Name}] {
 				c.ExitsCovered++
-				if ex != nil {
-					c.Stale = append(c.Stale, label)
-				}
-			case ex != nil:
-				c.ExitsExcepted++
-				c.Excepted = append(c.Excepted, fmt.Sprintf("%s (%s %s)", label, ex.Kind, ex.Exit))
-			case !reach[n]:
-				c.ExitsExcepted++
-				c.Excepted = append(c.Excepted, label+" (its node is reached only through excepted exits)")
-			default:
-				c.MissingExits = append(c.MissingExits, label)
+			} else {
+				c.MissingExits = append(c.MissingExits, fmt.Sprintf("%s -%s-> %s", n.ID(), x.Name, x.To.ID()))
 			}
 		}
 	}
 	return c
 }
 
-// reachable returns the nodes of f reachable from its start without excepted exits.
-func reachable(f *flow.Flow) map[flow.Node]bool {
-	seen := map[flow.Node]bool{f.Start: true}
-	todo := []flow.Node{f.Start}
-	for len(todo) > 0 {
-		n := todo[len(todo)-1]
-		todo = todo[:len(todo)-1]
-		for _, x := range n.Exits() {
-			if x == nil || x.To == nil || exception(n, x) != nil || seen[x.To] {
-				continue
-			}
-			seen[x.To] = true
-			todo = append(todo, x.To)
-		}
-	}
-	return seen
-}
-
 // PrintCoverage writes a table of coverage per flow, then what each flow lacks.
 func PrintCoverage(w io.Writer, cov []FlowCoverage) {
-	fmt.Fprintf(w, "%-14s %-16s %-16s %s\n", "flow", "nodes", "exits", "excepted")
+	fmt.Fprintf(w, "%-14s %-16s %s\n", "flow", "nodes", "exits")
 	for _, c := range cov {
-		fmt.Fprintf(w, "%-14s %-16s %-16s %s\n", c.Flow, ratio(c.NodesCovered, c.Nodes-c.NodesExcepted),
-			ratio(c.ExitsCovered, c.Exits-c.ExitsExcepted), excepted(c))
+		fmt.Fprintf(w, "%-14s %-16s %s\n", c.Flow, ratio(c.NodesCovered, c.Nodes), ratio(c.ExitsCovered, c.Exits))
 	}
 	for _, c := range cov {
-		if c.Complete() && len(c.Excepted) == 0 && len(c.Stale) == 0 {
+		if c.Complete() {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s:\n", c.Flow)
@@ -195,24 +127,7 @@ func PrintCoverage(w io.Writer, cov []FlowCoverage) {
 		for _, x := range c.MissingExits {
 			fmt.Fprintf(w, "  not covered: exit %s\n", x)
 		}
-		for _, x := range c.Excepted {
-			fmt.Fprintf(w, "  excepted:    %s\n", x)
-		}
-		for _, x := range c.Stale {
-			fmt.Fprintf(w, "  taken although excepted: %s (drop the exception?)\n", x)
-		}
 	}
-	fmt.Fprintln(w, "\nexceptions:")
-	for _, e := range Exceptions {
-		fmt.Fprintf(w, "  %s %s: %s\n", e.Kind, e.Exit, e.Reason)
-	}
-}
-
-func excepted(c FlowCoverage) string {
-	if c.NodesExcepted+c.ExitsExcepted == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%d nodes, %d exits", c.NodesExcepted, c.ExitsExcepted)
 }
 
 // ratio formats covered/total with a percentage.

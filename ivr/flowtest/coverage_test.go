@@ -2,6 +2,7 @@ package flowtest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -73,40 +74,41 @@ func TestCoverageCreditsReturnToSubflowNode(t *testing.T) {
 	if !sub.Complete() || sub.NodesCovered != 2 || sub.ExitsCovered != 1 {
 		t.Errorf("sub = %+v, want complete with 2 nodes and 1 exit", sub)
 	}
-	if got, want := top.MissingExits, []string{"menu -agent-> wait", "wait -overflow-> bye", "wait -leave-> bye"}; !slices.Equal(got, want) {
+	if got, want := top.MissingExits, []string{"menu -agent-> wait", "wait -answered-> thanks", "wait -overflow-> bye",
+		"wait -leave-> bye", "thanks -next-> bye"}; !slices.Equal(got, want) {
 		t.Errorf("top missing exits = %v, want %v", got, want)
 	}
-	if len(top.MissingNodes) != 0 {
-		t.Errorf("top missing nodes = %v, want none (thanks is excepted)", top.MissingNodes)
+	// No exit is excused: the node only the queue's answered exit leads to is missing too.
+	if got, want := top.MissingNodes, []string{"thanks"}; !slices.Equal(got, want) {
+		t.Errorf("top missing nodes = %v, want %v", got, want)
 	}
 	if got, want := top.ExitsCovered, 4; got != want { // 1, 2, on_fail, sub's next
 		t.Errorf("top exits covered = %d, want %d", got, want)
-	}
-	// The queue's answered exit is excepted, and so is the node only it leads to, with its exit.
-	if got, want := [2]int{top.NodesExcepted, top.ExitsExcepted}, [2]int{1, 2}; got != want {
-		t.Errorf("top excepted nodes, exits = %v, want %v (%v)", got, want, top.Excepted)
 	}
 	if got, want := top.Exits, 9; got != want {
 		t.Errorf("top wired exits = %d, want %d", got, want)
 	}
 }
 
-func TestCoverageReportsStaleException(t *testing.T) {
+func TestCoverageCountsAnsweredQueue(t *testing.T) {
 	lib := coverageLib(t)
 	steps := []StepRecord{
 		{CallID: "a", Seq: 1, Flow: "top", Node: "menu", Kind: "menu", Exit: "2"},
 		{CallID: "a", Seq: 2, Flow: "top", Node: "wait", Kind: "queue", Exit: "answered"},
 		{CallID: "a", Seq: 3, Flow: "top", Node: "thanks", Kind: "play", Exit: "next"},
+		{CallID: "a", Seq: 4, Flow: "top", Node: "bye", Kind: "hangup"},
 	}
 	for _, c := range Coverage(lib, steps) {
 		if c.Flow != "top" {
 			continue
 		}
-		if got, want := c.Stale, []string{"wait -answered-> thanks"}; !slices.Equal(got, want) {
-			t.Errorf("stale = %v, want %v", got, want)
+		if got, want := c.MissingNodes, []string{"sub"}; !slices.Equal(got, want) {
+			t.Errorf("missing nodes = %v, want %v", got, want)
 		}
-		if c.NodesExcepted != 0 {
-			t.Errorf("nodes excepted = %d, want 0: thanks was entered", c.NodesExcepted)
+		if slices.ContainsFunc(c.MissingExits, func(x string) bool {
+			return strings.HasPrefix(x, "wait -answered->") || strings.HasPrefix(x, "thanks ")
+		}) {
+			t.Errorf("missing exits = %v: the answered exit and the node after it were taken", c.MissingExits)
 		}
 	}
 }

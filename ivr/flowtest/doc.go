@@ -17,6 +17,8 @@
 //	    language: zh                       # optional: the language of say (zh, yue, en)
 //	    backend: {fail: [latest_bill]}     # optional: sources or services that misbehave
 //	    given: {wrong_pins: 4}             # optional: data arranged for this citizen
+//	    agents:                            # optional: agents on duty during the call
+//	      - {skills: [general], phone: answer, answer_after: 3s, talk: 20s}
 //	    steps:
 //	      - expect: [common/language_choice]
 //	      - press: "1"
@@ -57,7 +59,20 @@
 // and no hangup, the hotline must end the call. end checks the call's record: outcome
 // (self_served, hangup, message, callback, overflow, abandoned, error …), queue (the last
 // queue waited in), hung_up_by (caller or hotline), follow_up (true or false), survey (the
-// stored level), callback (caller or the number registered) and work_order: true.
+// stored level), callback (caller or the number registered), work_order: true, agent (the
+// number of the scenario's agent the caller talked to, 1 for the first) and offered (the
+// agents the call was offered to, in order: [1, 2]; [] for none).
+//
+// agents puts agents on duty for the call, created for the scenario, logged in and available
+// in the order written (so the ACD's default longest-idle pick offers the first one first).
+// Each has skills (skill ids, at level 3) and a phone: answer (rings answer_after, then
+// answers; default), busy (rejects the call) or noanswer (rings until the queue's ring
+// timeout). An agent who answers hangs up talk after being connected, and the caller goes on
+// by the queue's answered exit; without talk the agent stays until the caller hangs up.
+// answer_after and talk are telephone time, like prompt lengths and the ring timeout: the
+// simulator runs them speed times faster. Scenarios with agents run one at a time on engines
+// that are controller instances of their own, with the ACD and its dispatcher; their agents
+// are logged out after the call.
 //
 // backend makes named data sources (flow lookup sources: citizen_by_caller, latest_bill …) or
 // services (verify_pin, request_callback, save_message, save_survey, enter_queue,
@@ -74,6 +89,6 @@
 // call log; scenarios sharing an entry flow, clock, speed and backend share one simulator and
 // engine.
 // From the recorded IVR paths (hotline.call_steps) it computes, per flow, the nodes entered and
-// the wired exits taken (see Coverage for how subflow returns are credited). Exceptions lists
-// the only exits full coverage may do without, with the reason.
+// the wired exits taken (see Coverage for how subflow returns are credited). Full coverage has
+// no exception: every node and every wired exit, a queue's answered exit included.
 package flowtest

@@ -180,6 +180,14 @@ type env struct {
 	today    time.Time
 	nodes    map[*Harness]string
 	versions map[string]int64
+	// url is the database's, for the ACD dispatchers' listeners.
+	url string
+	// agentHarnesses are the contact centres of the harnesses of scenarios with agents;
+	// agentMu runs those scenarios one at a time and guards agentSeq, which numbers their
+	// agents.
+	agentHarnesses map[*Harness]*agentHarness
+	agentMu        sync.Mutex
+	agentSeq       int
 }
 
 // RunScenarios runs scenario files against the flows on a throwaway PostgreSQL, seeded once,
@@ -222,9 +230,11 @@ func RunScenarios(ctx context.Context, opts RunOptions) (Report, error) {
 		return Report{}, err
 	}
 	defer e.calls.Close(context.WithoutCancel(ctx))
+	e.url = cluster.URL("hotline")
 
 	harnesses, byScenario, err := e.startHarnesses(scenarios, lib, manifest, cals)
 	defer func() {
+		e.stopDispatchers()
 		for _, h := range harnesses {
 			h.Close()
 		}
@@ -263,6 +273,7 @@ func RunScenarios(ctx context.Context, opts RunOptions) (Report, error) {
 		}()
 	}
 	wg.Wait()
+	e.stopDispatchers()
 	for _, h := range harnesses {
 		h.Close()
 	}
@@ -390,7 +401,8 @@ func prepare(ctx context.Context, opts RunOptions, db *sqlx.DB, lib *flow.Librar
 		return nil, err
 	}
 	return &env{opts: opts, db: db, store: store, calls: postgres.NewCallLog(db, opts.Log, postgres.CallLogOptions{}),
-		roster: r, today: today, nodes: map[*Harness]string{}, versions: versions}, nil
+		roster: r, today: today, nodes: map[*Harness]string{}, versions: versions,
+		agentHarnesses: map[*Harness]*agentHarness{}}, nil
 }
 
 // speed is the simulator's speed for s.
@@ -401,13 +413,22 @@ func (e *env) speed(s *Scenario) float64 {
 	return e.opts.Speed
 }
 
+// stopDispatchers stops the ACD dispatchers of the harnesses.
+func (e *env) stopDispatchers() {
+	for _, a := range e.agentHarnesses {
+		a.stop()
+	}
+}
+
 // startHarnesses starts one engine and simulator per distinct entry flow, clock and backend
-// of the scenarios, all on the run's database and call log.
+// of the scenarios, and whether they declare agents, all on the run's database and call log.
+// The engine of scenarios with agents is a controller instance of its own, named like its
+// node, with the ACD and a dispatcher.
 func (e *env) startHarnesses(all []*Scenario, lib *flow.Library, m *prompts.Manifest, cals map[string]*flow.Calendar) ([]*Harness, map[*Scenario]*Harness, error) {
 	groups := map[string][]*Scenario{}
 	var keys []string
 	for _, s := range all {
-		k := fmt.Sprint(s.Flow, "|", s.Now.UnixNano(), "|", e.speed(s), "|", s.Backend.key())
+		k := fmt.Sprint(s.Flow, "|", s.Now.UnixNano(), "|", e.speed(s), "|", s.Backend.key(), "|", len(s.Agents) > 0)
 		if groups[k] == nil {
 			keys = append(keys, k)
 		}
@@ -431,12 +452,21 @@ func (e *env) startHarnesses(all []*Scenario, lib *flow.Library, m *prompts.Mani
 			Recorder: e.calls, Now: clock,
 		}
 		name := fmt.Sprintf("flowtest%d", i+1)
+		var ah *agentHarness
+		if len(first.Agents) > 0 {
+			ah = &agentHarness{acd: postgres.NewACD(e.store, name)}
+			cfg.Instance, cfg.ACD = name, ah.acd
+		}
 		h, err := Start(Options{Engine: cfg, Speed: e.speed(first), NodeName: name, Log: e.opts.Log})
 		if err != nil {
 			return hs, nil, err
 		}
 		hs = append(hs, h)
 		e.nodes[h] = name
+		if ah != nil {
+			e.agentHarnesses[h] = ah
+			e.startDispatcher(ah, h)
+		}
 		for _, s := range groups[k] {
 			by[s] = h
 		}

@@ -36,7 +36,10 @@ type Scenario struct {
 	Speed   float64
 	Backend Backend
 	Given   Given
-	Steps   []Step
+	// Agents are logged in and available in the queues of their skills during the call, in
+	// this order (the first is the one idle longest); none means no agent answers.
+	Agents []Agent
+	Steps  []Step
 	// End is the expected end of the call; nil when the scenario does not check it.
 	End *End
 }
@@ -70,6 +73,25 @@ type Given struct {
 	// NoLastPayment clears the last payment of social_insurance and/or housing_fund.
 	NoLastPayment []string
 }
+
+// Agent is an agent on duty during a scenario's call: their skills and how their simulated
+// phone behaves when the ACD offers them a call.
+type Agent struct {
+	Line int
+	// Skills are skill ids (general, social_security …), each at level 3.
+	Skills []string
+	// Phone is answer, busy (rejects the call) or noanswer (rings until the queue's ring
+	// timeout).
+	Phone string
+	// AnswerAfter is how long an answering phone rings; Talk how long the agent talks once
+	// connected before hanging up, zero when the agent stays until the caller hangs up. Both
+	// are telephone time, like prompt lengths and the queue's ring timeout: the simulator
+	// runs them speed times faster.
+	AnswerAfter, Talk time.Duration
+}
+
+// Phone behaviours of Agent.Phone.
+var phoneModes = []string{"answer", "busy", "noanswer"}
 
 // SecondBillFen is the amount of the bill of Given.SecondAccount (一百二十三元四角五分).
 const SecondBillFen = 12345
@@ -149,6 +171,11 @@ type End struct {
 	Callback string
 	// WorkOrder requires a work order (a left message) made from the call.
 	WorkOrder bool
+	// Agent is the scenario's agent (1 for the first of agents) the caller talked to.
+	Agent int
+	// Offered are the scenario's agents the ACD offered the call to, in order; nil is not
+	// checked, an empty list means none.
+	Offered []int
 }
 
 // ErrScenario is wrapped by every problem of a scenario file.
@@ -287,7 +314,7 @@ func (p *scParser) duration(n *yaml.Node, what string) time.Duration {
 }
 
 func (p *scParser) scenario(n *yaml.Node) *Scenario {
-	f := p.fields(n, "scenario", "name", "caller", "flow", "now", "language", "speed", "backend", "given", "steps", "end")
+	f := p.fields(n, "scenario", "name", "caller", "flow", "now", "language", "speed", "backend", "given", "agents", "steps", "end")
 	s := &Scenario{File: p.file, Line: n.Line, Language: "zh"}
 	if v := f["name"]; v != nil {
 		s.Name = p.str(v, "name")
@@ -334,6 +361,9 @@ func (p *scParser) scenario(n *yaml.Node) *Scenario {
 	}
 	if v := f["given"]; v != nil {
 		p.given(v, s)
+	}
+	if v := f["agents"]; v != nil {
+		p.agents(v, s)
 	}
 	steps := f["steps"]
 	if steps == nil || steps.Kind != yaml.SequenceNode || len(steps.Content) == 0 {
@@ -413,6 +443,44 @@ func (p *scParser) given(n *yaml.Node, s *Scenario) {
 	}
 	if !s.Given.empty() && s.Role == "" {
 		p.errorf(n, "given: needs a seeded citizen as the caller ({citizen: ROLE})")
+	}
+}
+
+func (p *scParser) agents(n *yaml.Node, s *Scenario) {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		p.errorf(n, "agents: want a non-empty list of {skills: [...], phone: answer|busy|noanswer, answer_after: 1s, talk: 2s}")
+		return
+	}
+	for _, an := range n.Content {
+		f := p.fields(an, "agent", "skills", "phone", "answer_after", "talk")
+		a := Agent{Line: an.Line, Phone: "answer"}
+		if v := f["skills"]; v != nil {
+			a.Skills = p.strs(v, "agent.skills")
+			for _, sk := range a.Skills {
+				if !sourceName.MatchString(sk) {
+					p.errorf(v, "agent.skills: %q is not a skill id", sk)
+				}
+			}
+		}
+		if len(a.Skills) == 0 {
+			p.errorf(an, "agent: skills: want at least one skill id")
+		}
+		if v := f["phone"]; v != nil {
+			a.Phone = p.str(v, "agent.phone")
+			if !slices.Contains(phoneModes, a.Phone) {
+				p.errorf(v, "agent.phone: want one of %s", strings.Join(phoneModes, ", "))
+			}
+		}
+		if v := f["answer_after"]; v != nil {
+			a.AnswerAfter = p.duration(v, "agent.answer_after")
+		}
+		if v := f["talk"]; v != nil {
+			a.Talk = p.duration(v, "agent.talk")
+		}
+		if a.Phone != "answer" && (f["answer_after"] != nil || f["talk"] != nil) {
+			p.errorf(an, "agent: answer_after and talk go with phone: answer")
+		}
+		s.Agents = append(s.Agents, a)
 	}
 }
 
@@ -512,7 +580,7 @@ func (p *scParser) spoken(n *yaml.Node) Spoken {
 }
 
 func (p *scParser) end(n *yaml.Node) *End {
-	f := p.fields(n, "end", "outcome", "queue", "hung_up_by", "follow_up", "survey", "callback", "work_order")
+	f := p.fields(n, "end", "outcome", "queue", "hung_up_by", "follow_up", "survey", "callback", "work_order", "agent", "offered")
 	e := &End{Line: n.Line}
 	if v := f["outcome"]; v != nil {
 		e.Outcome = p.str(v, "end.outcome")
@@ -555,7 +623,25 @@ func (p *scParser) end(n *yaml.Node) *End {
 		}
 		e.WorkOrder = true
 	}
+	if v := f["agent"]; v != nil {
+		e.Agent = p.agentNumber(v, "end.agent")
+	}
+	if v := f["offered"]; v != nil {
+		e.Offered = []int{}
+		for _, x := range p.strs(v, "end.offered") {
+			e.Offered = append(e.Offered, p.agentNumber(&yaml.Node{Kind: yaml.ScalarNode, Value: x, Line: v.Line}, "end.offered"))
+		}
+	}
 	return e
+}
+
+// agentNumber reads the number of one of the scenario's agents (1 for the first).
+func (p *scParser) agentNumber(n *yaml.Node, what string) int {
+	k, err := strconv.Atoi(p.str(n, what))
+	if err != nil || k < 1 {
+		p.errorf(n, "%s: want the number of one of the scenario's agents (1 for the first)", what)
+	}
+	return k
 }
 
 // consistent checks what a scenario's parts say about each other.
@@ -573,6 +659,11 @@ func (p *scParser) consistent(n *yaml.Node, s *Scenario) {
 		}
 	}
 	if s.End != nil {
+		for _, k := range append([]int{s.End.Agent}, s.End.Offered...) {
+			if k > len(s.Agents) {
+				p.errorf(n, "scenario %q: end names agent %d, but the scenario has %d agents", s.Name, k, len(s.Agents))
+			}
+		}
 		switch {
 		case s.End.HungUpBy == "caller" && hangups == 0:
 			p.errorf(n, "scenario %q: end.hung_up_by caller, but no step hangs up", s.Name)

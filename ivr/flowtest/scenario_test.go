@@ -3,6 +3,7 @@ package flowtest
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,47 @@ scenarios:
 	}
 }
 
+func TestParseScenarioAgents(t *testing.T) {
+	src := `
+scenarios:
+  - name: busy then answer
+    caller: "13700000092"
+    agents:
+      - {skills: [general], phone: busy}
+      - {skills: [social_security, general], answer_after: 5s, talk: 30s}
+    steps: [{expect: [survey/ask]}]
+    end: {agent: 2, offered: [1, 2]}
+  - name: none offered
+    caller: "13700000093"
+    agents: [{skills: housing_fund, phone: noanswer}]
+    steps: [{hangup: true}]
+    end: {offered: []}
+`
+	got, err := ParseScenarios("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag := got[0].Agents
+	if len(ag) != 2 {
+		t.Fatalf("%d agents, want 2", len(ag))
+	}
+	if a := ag[0]; a.Phone != "busy" || !slices.Equal(a.Skills, []string{"general"}) || a.Line != 6 {
+		t.Errorf("first agent = %+v", a)
+	}
+	if a := ag[1]; a.Phone != "answer" || a.AnswerAfter != 5*time.Second || a.Talk != 30*time.Second || len(a.Skills) != 2 {
+		t.Errorf("second agent = %+v, want an answering phone by default", a)
+	}
+	if e := got[0].End; e.Agent != 2 || !slices.Equal(e.Offered, []int{1, 2}) {
+		t.Errorf("end = %+v", e)
+	}
+	if e := got[1].End; e.Offered == nil || len(e.Offered) != 0 {
+		t.Errorf("end.offered = %#v, want an empty list to check", e.Offered)
+	}
+	if a := got[1].Agents; len(a) != 1 || a[0].Skills[0] != "housing_fund" || a[0].Phone != "noanswer" {
+		t.Errorf("agents = %+v", a)
+	}
+}
+
 func TestParseScenariosProblems(t *testing.T) {
 	head := "scenarios:\n  - name: x\n    caller: \"13800138000\"\n"
 	tests := []struct {
@@ -105,6 +147,15 @@ func TestParseScenariosProblems(t *testing.T) {
 		{"duplicate name", "scenarios:\n  - {name: x, caller: \"123\", steps: [{hangup: true}]}\n  - {name: x, caller: \"123\", steps: [{hangup: true}]}\n",
 			`t.yaml:3: scenario "x" is also at line 2`},
 		{"yaml syntax", "scenarios: [\n", "t.yaml: yaml:"},
+		{"agents not a list", head + "    agents: {skills: [general]}\n    steps: [{hangup: true}]\n", "t.yaml:4: agents: want a non-empty list"},
+		{"agent without skills", head + "    agents: [{phone: busy}]\n    steps: [{hangup: true}]\n", "agent: skills: want at least one skill id"},
+		{"bad phone", head + "    agents: [{skills: [general], phone: reject}]\n    steps: [{hangup: true}]\n", "agent.phone: want one of answer, busy, noanswer"},
+		{"talk without answer", head + "    agents: [{skills: [general], phone: busy, talk: 2s}]\n    steps: [{hangup: true}]\n",
+			"agent: answer_after and talk go with phone: answer"},
+		{"unknown agent field", head + "    agents: [{skills: [general], level: 5}]\n    steps: [{hangup: true}]\n", `agent: unknown field "level"`},
+		{"end names a missing agent", head + "    agents: [{skills: [general]}]\n    steps: [{hangup: true}]\n    end: {offered: [1, 2]}\n",
+			"end names agent 2, but the scenario has 1 agents"},
+		{"bad agent number", head + "    steps: [{hangup: true}]\n    end: {agent: first}\n", "end.agent: want the number of one of the scenario's agents"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

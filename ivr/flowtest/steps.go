@@ -54,7 +54,18 @@ func (e *env) run(ctx context.Context, s *Scenario, p party, h *Harness) Result 
 	if p.err == nil {
 		limit := e.opts.StepTimeout * time.Duration(len(s.Steps)+3)
 		cctx, cancel := context.WithTimeout(ctx, limit)
-		c, err := e.call(cctx, s, h, p, &res)
+		var c *Caller
+		call := func(agents []int64) error {
+			var err error
+			c, err = e.call(cctx, s, h, p, agents, &res)
+			return err
+		}
+		var err error
+		if len(s.Agents) > 0 {
+			err = e.withAgents(cctx, s, h, call)
+		} else {
+			err = call(nil)
+		}
 		cancel()
 		if c != nil {
 			res.Heard = c.Heard
@@ -68,8 +79,9 @@ func (e *env) run(ctx context.Context, s *Scenario, p party, h *Harness) Result 
 	return res
 }
 
-// call does the work of run; the returned caller, if any, holds what was heard.
-func (e *env) call(ctx context.Context, s *Scenario, h *Harness, p party, res *Result) (*Caller, error) {
+// call does the work of run; agents are the ids of the scenario's agents. The returned
+// caller, if any, holds what was heard.
+func (e *env) call(ctx context.Context, s *Scenario, h *Harness, p party, agents []int64, res *Result) (*Caller, error) {
 	at := fmt.Sprintf("%s:%d", s.File, s.Line)
 	who := p.who
 	c, err := h.Call(ctx, res.Number)
@@ -111,7 +123,7 @@ func (e *env) call(ctx context.Context, s *Scenario, h *Harness, p party, res *R
 	if s.End == nil {
 		return c, nil
 	}
-	if err := e.checkEnd(ctx, s, rec, hungUp, res.Number); err != nil {
+	if err := e.checkEnd(ctx, s, rec, hungUp, res.Number, agents); err != nil {
 		return c, fmt.Errorf("%s:%d: end: %w", s.File, s.End.Line, err)
 	}
 	return c, nil
@@ -213,10 +225,11 @@ type callRecord struct {
 	Queue    string `db:"queue_id"`
 	FollowUp bool   `db:"follow_up"`
 	Ended    bool   `db:"ended"`
+	AgentID  int64  `db:"agent_id"`
 }
 
 const callRecordQuery = `SELECT id::text AS id, COALESCE(outcome, '') AS outcome, COALESCE(queue_id, '') AS queue_id,
-	follow_up, ended_at IS NOT NULL AS ended
+	follow_up, ended_at IS NOT NULL AS ended, COALESCE(agent_id, 0) AS agent_id
 	FROM hotline.calls WHERE node = $1 AND channel_id = $2`
 
 // record waits until the call's record is complete and returns it.
@@ -257,10 +270,17 @@ const (
 	surveyQuery    = `SELECT score FROM hotline.survey_answers WHERE call_id = $1`
 	callbackQuery  = `SELECT number FROM hotline.callbacks WHERE call_id = $1 ORDER BY id`
 	workOrderQuery = `SELECT count(*) FROM hotline.work_orders WHERE call_id = $1`
+	offersQuery    = `SELECT agent_id FROM hotline.offers WHERE call_id = $1 ORDER BY id`
 )
 
-// checkEnd compares the call's record with the scenario's expected end.
-func (e *env) checkEnd(ctx context.Context, s *Scenario, r callRecord, hungUp bool, number string) error {
+// agentNumber returns the scenario's number (1, 2 …) of the agent with id, or 0.
+func agentNumber(agents []int64, id int64) int {
+	return slices.Index(agents, id) + 1
+}
+
+// checkEnd compares the call's record with the scenario's expected end; agents are the ids
+// of the scenario's agents, in order.
+func (e *env) checkEnd(ctx context.Context, s *Scenario, r callRecord, hungUp bool, number string, agents []int64) error {
 	var errs []error
 	want := s.End
 	if want.Outcome != "" && r.Outcome != want.Outcome {
@@ -312,6 +332,24 @@ func (e *env) checkEnd(ctx context.Context, s *Scenario, r callRecord, hungUp bo
 		}
 		if n != 1 {
 			errs = append(errs, fmt.Errorf("%d work orders made from the call, want 1", n))
+		}
+	}
+	if want.Agent != 0 {
+		if got := agentNumber(agents, r.AgentID); got != want.Agent {
+			errs = append(errs, fmt.Errorf("talked to agent %d (id %d), want agent %d", got, r.AgentID, want.Agent))
+		}
+	}
+	if want.Offered != nil {
+		var ids []int64
+		if err := e.db.SelectContext(ctx, &ids, offersQuery, r.ID); err != nil {
+			return err
+		}
+		got := make([]int, len(ids))
+		for i, id := range ids {
+			got[i] = agentNumber(agents, id)
+		}
+		if !slices.Equal(got, want.Offered) {
+			errs = append(errs, fmt.Errorf("offered to agents %v, want %v", got, want.Offered))
 		}
 	}
 	return errors.Join(errs...)
