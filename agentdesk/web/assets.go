@@ -79,14 +79,16 @@ func loadAssets() *assets {
 type pageData struct {
 	// Static is the base URL of the static files, ending in "/".
 	Static string
+	// Styles are the page's style sheets, in order.
+	Styles []string
 	// Modules are the JavaScript modules the page preloads; the first is its entry.
 	Modules []string
 }
 
-// render writes page, a template of assets/templates, with its modules.
-func (h *handler) render(w http.ResponseWriter, r *http.Request, page string, modules []string) {
+// render writes page, a template of assets/templates, with its style sheets and modules.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, page string, styles, modules []string) {
 	var b bytes.Buffer
-	d := pageData{Static: Prefix + "static/" + h.assets.version + "/", Modules: modules}
+	d := pageData{Static: Prefix + "static/" + h.assets.version + "/", Styles: styles, Modules: modules}
 	if err := h.assets.pages.ExecuteTemplate(&b, page, d); err != nil {
 		h.log.Error("agent desk: render page", "page", page, "err", err)
 		pageHeaders(w, r)

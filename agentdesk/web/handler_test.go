@@ -128,7 +128,8 @@ func TestStaticFiles(t *testing.T) {
 	for _, tc := range []struct{ file, contentType string }{
 		{"js/desk.js", "text/javascript; charset=utf-8"},
 		{"js/api.js", "text/javascript; charset=utf-8"},
-		{"css/desk.css", "text/css; charset=utf-8"},
+		{"css/base.css", "text/css; charset=utf-8"},
+		{"css/call.css", "text/css; charset=utf-8"},
 		{"icon.svg", "image/svg+xml"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

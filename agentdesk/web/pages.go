@@ -11,6 +11,9 @@ const sessionCookie = "hotline_session"
 var deskModules = []string{"js/desk.js", "js/api.js", "js/events.js", "js/format.js", "js/keys.js",
 	"js/statebar.js", "js/offer.js", "js/card.js", "js/controls.js", "js/wrapup.js", "js/search.js"}
 
+// deskStyles are the desk page's style sheets.
+var deskStyles = []string{"css/base.css", "css/desk.css", "css/card.css", "css/call.css"}
+
 // desk is GET /desk/: the desk, or a redirect to the login page without a session cookie.
 func (h *handler) desk(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
@@ -19,10 +22,10 @@ func (h *handler) desk(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, "desk.html", deskModules)
+	h.render(w, r, "desk.html", deskStyles, deskModules)
 }
 
 // login is GET /desk/login: the login page.
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, "login.html", []string{"js/login.js", "js/api.js"})
+	h.render(w, r, "login.html", []string{"css/base.css"}, []string{"js/login.js", "js/api.js"})
 }

@@ -5,7 +5,7 @@
 // JavaScript modules that talk to the agent API (package agentdesk) under /api/: api.js
 // sends requests with the session's CSRF token, events.js keeps the events websocket open
 // and hands each whole snapshot to the views (statebar.js, offer.js, card.js, controls.js,
-// wrapup.js), which render from the snapshot alone, so that a refresh, a second tab or a
+// wrapup.js, search.js), which render from the snapshot alone, so that a refresh, a second tab or a
 // reconnect shows the same desk. Nothing needs building: the modules are served as they are.
 //
 // The handler sends a Content-Security-Policy without 'unsafe-inline': no inline script,
