@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/foshan-hotline/hotline"
@@ -25,6 +26,11 @@ type route struct {
 // routeTable lists every endpoint; openapi.yaml describes the same ones (a test compares
 // them).
 func (s *Server) routeTable() []route {
+	return slices.Concat(s.coreRoutes(), s.callRoutes(), s.workOrderRoutes(), s.knowledgeRoutes(), s.supervisorRoutes())
+}
+
+// coreRoutes are login, sessions and the agent's own state.
+func (s *Server) coreRoutes() []route {
 	return []route{
 		{"GET /api/openapi.yaml", public, s.openAPI},
 		{"POST /api/login", public, s.login},
