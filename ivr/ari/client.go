@@ -84,9 +84,16 @@ func redactURLError(err error) error {
 	return err
 }
 
+// MaxConnsPerNode bounds the HTTP connections a controller opens to one Asterisk node:
+// Asterisk closes the connections beyond its http.conf sessionlimit, which the controller
+// would see as failed requests, so past the bound a request waits for a connection instead.
+// asterisk/http.conf sizes sessionlimit for it.
+const MaxConnsPerNode = 1024
+
 // NewTransport returns an http.Transport tuned for one controller driving
 // thousands of concurrent calls on a few Asterisk nodes: keep-alive on, many
-// idle connections per host, bounded dial and header timeouts.
+// idle connections per host, at most MaxConnsPerNode connections to a node,
+// bounded dial and header timeouts.
 func NewTransport() *http.Transport {
 	return &http.Transport{
 		Proxy: nil, // ARI is on a private network; never route it via a proxy.
@@ -95,7 +102,8 @@ func NewTransport() *http.Transport {
 			KeepAlive: 30 * time.Second,
 		}).DialContext,
 		MaxIdleConns:          4096,
-		MaxIdleConnsPerHost:   1024,
+		MaxIdleConnsPerHost:   MaxConnsPerNode,
+		MaxConnsPerHost:       MaxConnsPerNode,
 		IdleConnTimeout:       30 * time.Second, // a quiet node should not keep a burst's connections
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,
