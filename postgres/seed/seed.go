@@ -217,6 +217,11 @@ func prepare(ctx context.Context, tx *sqlx.Tx, replace bool) error {
 	if !replace {
 		return ErrNotEmpty
 	}
+	// Emptying the agents empties the audit log their rows name: the log is append-only but
+	// for this, and starts a new chain.
+	if _, err := tx.ExecContext(ctx, "SET LOCAL hotline.audit_truncate = 'on'"); err != nil {
+		return fmt.Errorf("seed: empty tables: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, "TRUNCATE "+joinComma(tableNames())+" RESTART IDENTITY CASCADE"); err != nil {
 		return fmt.Errorf("seed: empty tables: %w", err)
 	}
