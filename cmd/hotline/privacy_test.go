@@ -84,4 +84,3 @@ func TestAuditAndPrivacyCommands(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
