@@ -29,6 +29,7 @@ type Config struct {
 	IVR      IVRConfig      `mapstructure:"ivr" yaml:"ivr"`
 	ACD      ACDConfig      `mapstructure:"acd" yaml:"acd"`
 	Desk     DeskConfig     `mapstructure:"desk" yaml:"desk"`
+	Privacy  PrivacyConfig  `mapstructure:"privacy" yaml:"privacy"`
 	Demo     DemoConfig     `mapstructure:"demo" yaml:"demo"`
 	Log      LogConfig      `mapstructure:"log" yaml:"log"`
 }
@@ -72,6 +73,14 @@ type ACDConfig struct {
 type DeskConfig struct {
 	IdleTimeout     time.Duration `mapstructure:"idle_timeout" yaml:"idle_timeout"`
 	AbsoluteTimeout time.Duration `mapstructure:"absolute_timeout" yaml:"absolute_timeout"`
+}
+
+// PrivacyConfig is how long the hotline keeps what it records of calls (recordings of
+// conversations: acd.recording_retention).
+type PrivacyConfig struct {
+	// CallStepRetention is how long the IVR path of an ended call (nodes, keys, what was
+	// heard) is kept; the call's own row stays for the statistics.
+	CallStepRetention time.Duration `mapstructure:"call_step_retention" yaml:"call_step_retention"`
 }
 
 // PIIConfig holds the keys protecting ID numbers at rest, base64 of 32 bytes each.
@@ -121,22 +130,23 @@ type LogConfig struct {
 
 // defaults are the embedded configuration: enough to run the demo.
 var defaults = map[string]any{
-	"database.url":             "",
-	"database.max_open_conns":  20,
-	"database.connect_timeout": "5s",
-	"http.listen":              "127.0.0.1:8080",
-	"http.shutdown_timeout":    "10s",
-	"http.pprof":               false,
-	"http.allowed_origins":     []string{},
-	"http.secure_cookies":      false,
-	"acd.instance":             "",
-	"acd.instance_lease":       "30s",
-	"acd.recording_retention":  "4320h",
-	"acd.callback_spacing":     "10m",
-	"desk.idle_timeout":        "15m",
-	"desk.absolute_timeout":    "12h",
-	"pii.seal_key":             "",
-	"pii.lookup_key":           "",
+	"database.url":                "",
+	"database.max_open_conns":     20,
+	"database.connect_timeout":    "5s",
+	"http.listen":                 "127.0.0.1:8080",
+	"http.shutdown_timeout":       "10s",
+	"http.pprof":                  false,
+	"http.allowed_origins":        []string{},
+	"http.secure_cookies":         false,
+	"acd.instance":                "",
+	"acd.instance_lease":          "30s",
+	"acd.recording_retention":     "4320h",
+	"acd.callback_spacing":        "10m",
+	"desk.idle_timeout":           "15m",
+	"desk.absolute_timeout":       "12h",
+	"privacy.call_step_retention": "8760h",
+	"pii.seal_key":                "",
+	"pii.lookup_key":              "",
 	"asterisk.nodes": []map[string]any{{
 		"name": "ast1", "url": "http://127.0.0.1:8088", "username": "hotline", "password": "hotline-secret", "app": "hotline",
 	}},

@@ -9,14 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/agentdesk"
 	"github.com/foshan-hotline/hotline/agentdesk/acd"
 	"github.com/foshan-hotline/hotline/agentdesk/web"
@@ -170,7 +168,7 @@ func (h *system) run(ctx context.Context, a *app, ln net.Listener) error {
 	g.Go(func() error { return h.dispatcher.Run(gctx) })
 	g.Go(func() error { return h.commands.Run(gctx) })
 	g.Go(func() error { return h.desk.Run(gctx) })
-	g.Go(func() error { h.purgeRecordings(gctx, a); return nil })
+	g.Go(func() error { h.housekeeping(gctx, a); return nil })
 	err := g.Wait()
 	cctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)
 	defer cancel()
@@ -191,25 +189,4 @@ func (a *app) instance() string {
 		host = "hotline"
 	}
 	return fmt.Sprintf("%s-%d", host, os.Getpid())
-}
-
-// purgeRecordings deletes the conversations older than acd.recording_retention, hourly,
-// until ctx ends.
-func (h *system) purgeRecordings(ctx context.Context, a *app) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		n, err := h.engine.PurgeRecordings(ctx, h.store, hotline.RecordingConversation, a.cfg.ACD.RecordingRetention)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			a.log.Error("purge expired recordings", "err", err)
-		case n > 0:
-			a.log.Info("expired recordings deleted", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
