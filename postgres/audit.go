@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -183,4 +184,69 @@ func AuditHeadNow(ctx context.Context, db *sqlx.DB) (AuditHead, error) {
 		return AuditHead{}, fmt.Errorf("audit head: %w", err)
 	}
 	return AuditHead{Seq: head.Seq, Hash: hex.EncodeToString(head.Hash)}, nil
+}
+
+// AuditEntry is a row of the audit log as the desk shows it.
+type AuditEntry struct {
+	Seq        int64           `db:"seq" json:"seq"`
+	At         time.Time       `db:"at" json:"at"`
+	ActorID    sql.NullInt64   `db:"actor_id" json:"-"`
+	Actor      string          `db:"actor" json:"actor"`
+	Action     string          `db:"action" json:"action"`
+	ObjectType string          `db:"object_type" json:"object_type"`
+	ObjectID   string          `db:"object_id" json:"object_id"`
+	Detail     json.RawMessage `db:"detail" json:"detail"`
+	IP         sql.NullString  `db:"ip" json:"-"`
+}
+
+// AuditFilter selects audit rows; zero fields select everything.
+type AuditFilter struct {
+	ActorID    int64
+	Action     string
+	ObjectType string
+	ObjectID   string
+	From, To   time.Time
+	// DeskOnly limits the rows to what desk users did with the data (a supervisor's view):
+	// not the sign-ins and sign-outs, not what admins or the system did.
+	DeskOnly      bool
+	Limit, Offset int
+}
+
+const auditSearch = `
+SELECT l.seq, l.at, l.actor_id, coalesce(a.display_name, '') AS actor, l.action, l.object_type, l.object_id,
+       l.detail, l.ip::text AS ip, count(*) OVER () AS total
+FROM hotline.audit_log l LEFT JOIN hotline.agents a ON a.id = l.actor_id
+WHERE ($1 = 0 OR l.actor_id = $1) AND ($2 = '' OR l.action = $2) AND ($3 = '' OR l.object_type = $3)
+  AND ($4 = '' OR l.object_id = $4) AND ($5::timestamptz IS NULL OR l.at >= $5)
+  AND ($6::timestamptz IS NULL OR l.at < $6)
+  AND (NOT $7 OR (l.actor_id IS NOT NULL AND a.role <> 'admin' AND l.action NOT IN ('login', 'login_failed', 'logout')))
+ORDER BY l.seq DESC
+LIMIT $8 OFFSET $9`
+
+// SearchAudit returns the audit rows f selects, newest first, and how many there are.
+func SearchAudit(ctx context.Context, db *sqlx.DB, f AuditFilter) ([]AuditEntry, int, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	var rows []struct {
+		AuditEntry
+		Total int `db:"total"`
+	}
+	timeArg := func(t time.Time) any {
+		if t.IsZero() {
+			return nil
+		}
+		return t
+	}
+	if err := db.SelectContext(ctx, &rows, auditSearch, f.ActorID, f.Action, f.ObjectType, f.ObjectID,
+		timeArg(f.From), timeArg(f.To), f.DeskOnly, f.Limit, f.Offset); err != nil {
+		return nil, 0, fmt.Errorf("search audit log: %w", err)
+	}
+	out := make([]AuditEntry, len(rows))
+	total := 0
+	for i, r := range rows {
+		out[i] = r.AuditEntry
+		total = r.Total
+	}
+	return out, total, nil
 }
