@@ -41,6 +41,10 @@ type Config struct {
 	Audio []int16
 	// Log receives the SIP library's warnings; nil discards them.
 	Log *slog.Logger
+	// Incoming, when set, takes the calls made to the phone (see Register); without it they
+	// are refused with 480. It runs in its own goroutine per call, and the call ends when it
+	// returns.
+	Incoming func(*diago.DialogServerSession)
 }
 
 // Phone is a SIP user agent that places scripted calls; one Phone may place many calls at
@@ -138,8 +142,12 @@ func (p *Phone) listen(ctx context.Context) error {
 		diago.WithTransport(diago.Transport{Transport: p.cfg.Transport, BindHost: p.cfg.LocalHost, BindPort: portNum}),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: p.offer}),
 	)
-	// The phone takes no calls: an INVITE to it gets diago's 480.
-	p.dg.HandleFunc(func(*diago.DialogServerSession) {})
+	// Without Incoming the phone takes no calls: an INVITE to it gets diago's 480.
+	p.dg.HandleFunc(func(d *diago.DialogServerSession) {
+		if p.cfg.Incoming != nil {
+			p.cfg.Incoming(d)
+		}
+	})
 	go func() { _ = serve() }()
 	if p.cfg.Transport == "tcp" {
 		return nil
@@ -155,6 +163,58 @@ func (p *Phone) listen(ctx context.Context) error {
 	}
 	p.listener.Close()
 	return errors.New("the SIP socket was not served in time")
+}
+
+// Codecs returns the audio codecs the phone offers and accepts, telephone-event included.
+func (p *Phone) Codecs() []media.Codec { return append([]media.Codec(nil), p.offer...) }
+
+// Register registers the phone as cfg.From at registrar (a SIP URI such as
+// sip:asterisk.example:5060, ;transport=tcp to use TCP) with the digest credentials of cfg,
+// for expiry, renews the registration until ctx ends and then removes it. A registration
+// that fails is tried again, after 2 s, then doubling up to a minute. onChange, when set,
+// hears every change: nil once registered, the error when it failed.
+func (p *Phone) Register(ctx context.Context, registrar string, expiry time.Duration, onChange func(error)) error {
+	uri, err := ParseTarget(registrar)
+	if err != nil {
+		return err
+	}
+	if tr, ok := uri.UriParams.Get("transport"); ok && tr != p.cfg.Transport {
+		return fmt.Errorf("%w %q: transport=%s, but the phone uses %s", ErrBadTarget, registrar, tr, p.cfg.Transport)
+	}
+	uri.User = p.cfg.From // the address of record: the phone's own number at the registrar
+	uri.UriParams = sip.NewParams()
+	uri.UriParams.Add("transport", p.cfg.Transport)
+	if onChange == nil {
+		onChange = func(error) {}
+	}
+	t, err := p.dg.RegisterTransaction(ctx, uri, diago.RegisterOptions{Username: p.cfg.Username, Password: p.cfg.Password, Expiry: expiry})
+	if err != nil {
+		return fmt.Errorf("register at %s: %w", registrar, err)
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = t.Unregister(uctx)
+	}()
+	backoff := 2 * time.Second
+	for {
+		err := t.Register(ctx)
+		if err == nil {
+			onChange(nil)
+			backoff = 2 * time.Second
+			err = t.QualifyLoop(ctx) // renews until it fails or ctx ends
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		onChange(fmt.Errorf("register at %s: %w", registrar, err))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
 }
 
 // Close stops listening and closes the phone's sockets; calls in progress end.

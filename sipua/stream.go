@@ -41,6 +41,10 @@ type StreamOptions struct {
 	Record PCMWriter
 	// OnDigit, when set, is called for each key the far end presses.
 	OnDigit func(ReceivedDigit)
+	// Source, when set, supplies the voice after Audio, a frame of 160 samples (20 ms) at a
+	// time: it fills frame and reports whether it did; silence is sent when it did not.
+	// Called from the sender's goroutine, once per frame; it must not block.
+	Source func(frame []int16) bool
 }
 
 // Stream carries one answered call's audio both ways over its RTP session: one goroutine
@@ -63,6 +67,8 @@ type Stream struct {
 	changed chan struct{} // a packet arrived; for the one waiter
 	stopped chan struct{} // the receiver has stopped
 	senders sync.WaitGroup
+
+	sourced []int16 // the frame Source fills; the sender's own
 
 	mu       sync.Mutex
 	audio    []int16
@@ -265,7 +271,8 @@ func (s *Stream) send(ctx context.Context) {
 	}
 }
 
-// nextAudio encodes the next frame of the audio to play, or silence, into payload.
+// nextAudio encodes the next frame of the audio to play, else of the source, else silence,
+// into payload.
 func (s *Stream) nextAudio(payload []byte) {
 	s.mu.Lock()
 	var pcm []int16
@@ -275,6 +282,14 @@ func (s *Stream) nextAudio(payload []byte) {
 		s.audioPos = end
 	}
 	s.mu.Unlock()
+	if pcm == nil && s.opts.Source != nil {
+		if s.sourced == nil {
+			s.sourced = make([]int16, frameSamples)
+		}
+		if s.opts.Source(s.sourced) {
+			pcm = s.sourced
+		}
+	}
 	for i := range payload {
 		var v int16
 		if i < len(pcm) {
