@@ -353,6 +353,7 @@ func (s *Server) logoutExpired(ctx context.Context, a hotline.Agent) {
 	err := s.states.Logout(ctx, a.ID, "session_expired")
 	switch {
 	case err == nil:
+		s.phoneOffline(a.ID)
 		s.log.Info("agent logged out: session expired", "agent_id", a.ID)
 	case errors.Is(err, hotline.ErrConflict), errors.Is(err, hotline.ErrNotFound):
 		s.log.Info("agent's session expired; not logged out of the ACD", "agent_id", a.ID, "err", err)

@@ -104,6 +104,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *postgres.Sessi
 		}
 		v := viewStatus(st)
 		status = &v
+		s.phoneOnline(ctx, a.ID)
 	}
 	s.hub.mark(a.ID)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", HttpOnly: true,
@@ -122,6 +123,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *postgres.S
 		if err != nil && !errors.Is(err, hotline.ErrNotFound) && !s.loggedOut(ctx, sess.Agent.ID) {
 			return err
 		}
+		s.phoneOffline(sess.Agent.ID)
 	}
 	if err := s.sessions.DeleteSession(ctx, sess.ID, clientIP(r)); err != nil {
 		return err

@@ -78,6 +78,8 @@ type Options struct {
 	QueueRefresh time.Duration
 	// InstanceLease is how long an instance without a heartbeat keeps its calls counted.
 	InstanceLease time.Duration
+	// Phones are the desk's softphones; nil when every agent has a desk phone.
+	Phones PhoneLines
 }
 
 // Server is the agent API: login and sessions, the agent's state commands and the events

@@ -68,6 +68,7 @@ func (s *Server) forceLogout(w http.ResponseWriter, r *http.Request, sess *postg
 		if err != nil && !errors.Is(err, hotline.ErrNotFound) && !s.loggedOut(ctx, a.ID) {
 			return err
 		}
+		s.phoneOffline(a.ID)
 	}
 	ended, err := s.sessions.DeleteSessionsOf(ctx, a.ID, "")
 	if err != nil {

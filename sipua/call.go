@@ -20,6 +20,8 @@ type CallOptions struct {
 	AnswerTimeout time.Duration
 	// Record, when set, receives what the far end says.
 	Record PCMWriter
+	// Source, when set, supplies the voice after Config.Audio (see StreamOptions.Source).
+	Source func(frame []int16) bool
 }
 
 // hangupTimeout bounds the wait for the far end's answer to the phone's BYE.
@@ -85,7 +87,7 @@ func (c *call) run(ctx context.Context) {
 		c.hangup()
 		return
 	}
-	c.stream, err = NewStream(med, StreamOptions{Audio: c.p.cfg.Audio, Record: c.opts.Record})
+	c.stream, err = NewStream(med, StreamOptions{Audio: c.p.cfg.Audio, Record: c.opts.Record, Source: c.opts.Source})
 	if err != nil {
 		c.rep.fail(OutcomeCodec, "%v", err)
 		c.hangup()
