@@ -22,16 +22,17 @@ import (
 // runs without a file; a YAML file, HOTLINE_* environment variables and flags override it,
 // in that order.
 type Config struct {
-	Database DatabaseConfig `mapstructure:"database" yaml:"database"`
-	HTTP     HTTPConfig     `mapstructure:"http" yaml:"http"`
-	PII      PIIConfig      `mapstructure:"pii" yaml:"pii"`
-	Asterisk AsteriskConfig `mapstructure:"asterisk" yaml:"asterisk"`
-	IVR      IVRConfig      `mapstructure:"ivr" yaml:"ivr"`
-	ACD      ACDConfig      `mapstructure:"acd" yaml:"acd"`
-	Desk     DeskConfig     `mapstructure:"desk" yaml:"desk"`
-	Privacy  PrivacyConfig  `mapstructure:"privacy" yaml:"privacy"`
-	Demo     DemoConfig     `mapstructure:"demo" yaml:"demo"`
-	Log      LogConfig      `mapstructure:"log" yaml:"log"`
+	Database  DatabaseConfig  `mapstructure:"database" yaml:"database"`
+	HTTP      HTTPConfig      `mapstructure:"http" yaml:"http"`
+	PII       PIIConfig       `mapstructure:"pii" yaml:"pii"`
+	Asterisk  AsteriskConfig  `mapstructure:"asterisk" yaml:"asterisk"`
+	IVR       IVRConfig       `mapstructure:"ivr" yaml:"ivr"`
+	ACD       ACDConfig       `mapstructure:"acd" yaml:"acd"`
+	Desk      DeskConfig      `mapstructure:"desk" yaml:"desk"`
+	Privacy   PrivacyConfig   `mapstructure:"privacy" yaml:"privacy"`
+	Softphone SoftphoneConfig `mapstructure:"softphone" yaml:"softphone"`
+	Demo      DemoConfig      `mapstructure:"demo" yaml:"demo"`
+	Log       LogConfig       `mapstructure:"log" yaml:"log"`
 }
 
 // DatabaseConfig says where PostgreSQL is. An empty URL means a throwaway cluster (demo only).
@@ -81,6 +82,18 @@ type PrivacyConfig struct {
 	// CallStepRetention is how long the IVR path of an ended call (nodes, keys, what was
 	// heard) is kept; the call's own row stays for the statistics.
 	CallStepRetention time.Duration `mapstructure:"call_step_retention" yaml:"call_step_retention"`
+}
+
+// SoftphoneConfig is the desk's built-in softphone: where agents' lines register.
+type SoftphoneConfig struct {
+	// Registrar is the SIP URI of the Asterisk node (sip:10.0.0.5:5060, ;transport=tcp);
+	// empty means no softphones.
+	Registrar string `mapstructure:"registrar" yaml:"registrar"`
+	// LocalHost is the address the lines bind and announce; empty: the one routing to the
+	// registrar.
+	LocalHost string `mapstructure:"local_host" yaml:"local_host"`
+	// Expiry is the registrations' lifetime.
+	Expiry time.Duration `mapstructure:"expiry" yaml:"expiry"`
 }
 
 // PIIConfig holds the keys protecting ID numbers at rest, base64 of 32 bytes each.
@@ -145,6 +158,9 @@ var defaults = map[string]any{
 	"desk.idle_timeout":           "15m",
 	"desk.absolute_timeout":       "12h",
 	"privacy.call_step_retention": "8760h",
+	"softphone.registrar":         "",
+	"softphone.local_host":        "",
+	"softphone.expiry":            "120s",
 	"pii.seal_key":                "",
 	"pii.lookup_key":              "",
 	"asterisk.nodes": []map[string]any{{

@@ -149,6 +149,7 @@ func (c *Config) validate() []error {
 		{"desk.idle_timeout", c.Desk.IdleTimeout, time.Minute},
 		{"desk.absolute_timeout", c.Desk.AbsoluteTimeout, c.Desk.IdleTimeout},
 		{"privacy.call_step_retention", c.Privacy.CallStepRetention, 24 * time.Hour},
+		{"softphone.expiry", c.Softphone.Expiry, 30 * time.Second},
 	} {
 		if m.d < m.least {
 			bad(m.key, "must be at least %v, got %v", m.least, m.d)

@@ -38,6 +38,7 @@ type system struct {
 	dispatcher *acd.Dispatcher
 	commands   *postgres.CommandBus
 	desk       *agentdesk.Server
+	phones     *deskPhones // nil without softphone.registrar
 	mux        *http.ServeMux
 	probes     *ops.Probes
 	reg        *prometheus.Registry
@@ -99,8 +100,13 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 	}
 	h.dispatcher = acd.New(h.acd, h.engine, url, acd.Options{Lease: a.cfg.ACD.InstanceLease, Log: a.log.With("component", "acd")})
 	h.commands = postgres.NewCommandBus(db, url, instance, h.engine, a.log.With("component", "commands"))
+	phones, err := a.newDeskPhones(h)
+	if err != nil {
+		return nil, err
+	}
+	h.phones = phones
 	h.desk, err = agentdesk.New(agentdesk.Options{
-		DB: db, DatabaseURL: url, States: h.acd, Log: a.log.With("component", "desk"),
+		DB: db, DatabaseURL: url, States: h.acd, Log: a.log.With("component", "desk"), Phones: phonesOrNil(phones),
 		AllowedOrigins: a.cfg.HTTP.AllowedOrigins, SecureCookies: a.cfg.HTTP.SecureCookies,
 		InstanceLease: a.cfg.ACD.InstanceLease,
 		Sessions:      postgres.SessionOptions{IdleTimeout: a.cfg.Desk.IdleTimeout, AbsoluteTimeout: a.cfg.Desk.AbsoluteTimeout},
@@ -170,6 +176,9 @@ func (h *system) run(ctx context.Context, a *app, ln net.Listener) error {
 	g.Go(func() error { return h.desk.Run(gctx) })
 	g.Go(func() error { h.housekeeping(gctx, a); return nil })
 	err := g.Wait()
+	if h.phones != nil {
+		h.phones.Close() // hangs up and unregisters the agents' softphones
+	}
 	cctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	if cerr := h.calls.Close(cctx); cerr != nil {

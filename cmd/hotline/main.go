@@ -71,7 +71,7 @@ HOTLINE_* environment variables (database.url is HOTLINE_DATABASE_URL), then fla
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(
-		a.serveCmd(), a.demoCmd(), a.migrateCmd(), a.seedCmd(), a.soundsCmd(), a.flowsCmd(), a.benchCmd(), a.phoneCmd(), a.simAsteriskCmd(), a.configCmd(), a.auditCmd(), a.privacyCmd(), keygenCmd(), versionCmd(),
+		a.serveCmd(), a.demoCmd(), a.migrateCmd(), a.seedCmd(), a.soundsCmd(), a.flowsCmd(), a.benchCmd(), a.phoneCmd(), a.simAsteriskCmd(), a.configCmd(), a.auditCmd(), a.privacyCmd(), a.softphoneCmd(), keygenCmd(), versionCmd(),
 	)
 	return root.ExecuteContext(ctx)
 }

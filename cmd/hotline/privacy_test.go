@@ -64,6 +64,15 @@ func TestAuditAndPrivacyCommands(t *testing.T) {
 		t.Errorf("erase: %v\n%s", err, out)
 	}
 
+	// An agent's phone made the softphone, its secret sealed; a desk user without a SIP
+	// endpoint refused.
+	if out, err := hotline("softphone", "off", "agent01"); err != nil || !strings.Contains(out, "a desk phone") {
+		t.Errorf("softphone off: %v %s", err, out)
+	}
+	if out, err := hotline("softphone", "set", "admin"); err == nil {
+		t.Errorf("softphone set without a secret on standard input: %s", out)
+	}
+
 	out, err = hotline("audit", "verify")
 	if err != nil || !strings.Contains(out, "audit log ok: 2 rows") {
 		t.Fatalf("audit verify: %v\n%s", err, out)
