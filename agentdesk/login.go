@@ -27,6 +27,9 @@ type meResponse struct {
 	// Status is the agent's state in the ACD after logging in (login only; none for a user
 	// who takes no calls).
 	Status *statusView `json:"status,omitempty"`
+	// Softphone tells that the agent talks through the desk's softphone
+	// (GET /api/agent/softphone).
+	Softphone bool `json:"softphone"`
 }
 
 type sessionView struct {
@@ -43,7 +46,8 @@ func (s *Server) me(w http.ResponseWriter, _ *http.Request, sess *postgres.Sessi
 func (s *Server) meOf(sess *postgres.Session, st *statusView) meResponse {
 	return meResponse{User: viewUser(sess.Agent), CSRFToken: sess.CSRFToken, Status: st,
 		Session: sessionView{CreatedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt,
-			IdleTimeoutSeconds: int(s.sessions.IdleTimeout() / time.Second)}}
+			IdleTimeoutSeconds: int(s.sessions.IdleTimeout() / time.Second)},
+		Softphone: s.o.Phones != nil && s.o.Phones.Line(sess.Agent.ID) != nil}
 }
 
 // login is POST /api/login. A user logs in once: a new login ends the user's other sessions,

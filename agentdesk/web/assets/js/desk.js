@@ -12,6 +12,7 @@ import { createCard } from "./card.js";
 import { createControls } from "./controls.js";
 import { createWrapUp } from "./wrapup.js";
 import { createSearch } from "./search.js";
+import { createSoftphone } from "./softphone.js";
 
 const $ = (id) => document.getElementById(id);
 const notice = $("notice");
@@ -113,6 +114,9 @@ async function main() {
   const controls = createControls({ notify });
   const wrapup = createWrapUp({ reasonName: bar.reasonName });
   const search = createSearch({ reload: () => card.retry() });
+  createSoftphone({ notify })
+    .start(me)
+    .catch((e) => notify(`软电话无法启动：${e.message}`, "error"));
   const idle = $("idle");
 
   let snapshot = null;
