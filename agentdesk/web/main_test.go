@@ -329,7 +329,8 @@ var deskUsers = []struct{ username, name, endpoint string }{
 	{"agent02", "陈志华", "PJSIP/1002"},
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts the environment; opts change the agent API's options.
+func newEnv(t *testing.T, opts ...func(*agentdesk.Options)) *env {
 	t.Helper()
 	dbURL := pgtest.URL(t)
 	db, err := sqlx.Open("postgres", dbURL)
@@ -351,12 +352,16 @@ func newEnv(t *testing.T) *env {
 		}
 		e.ids[u.username] = id
 	}
-	api, err := agentdesk.New(agentdesk.Options{DB: db, DatabaseURL: dbURL, States: e.states,
+	o := agentdesk.Options{DB: db, DatabaseURL: dbURL, States: e.states,
 		Log:           slog.New(slog.DiscardHandler),
 		Sessions:      postgres.SessionOptions{PasswordCost: bcrypt.MinCost},
 		QueueRefresh:  200 * time.Millisecond,
 		InstanceLease: 24 * time.Hour, // the fixture's instance heartbeats once
-	})
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	api, err := agentdesk.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
