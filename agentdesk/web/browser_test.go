@@ -36,7 +36,8 @@ type page struct {
 	problems []string // exceptions, console errors, CSP violations
 }
 
-func newPage(t *testing.T, e *env) *page {
+// newPage opens the desk's browser; flags add to Chromium's usual ones.
+func newPage(t *testing.T, e *env, flags ...chromedp.ExecAllocatorOption) *page {
 	t.Helper()
 	shots := os.Getenv(shotsEnv)
 	if shots == "" {
@@ -44,7 +45,7 @@ func newPage(t *testing.T, e *env) *page {
 	} else if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p := &page{t: t, b: browsertest.New(t, t.Context()), e: e, shots: shots}
+	p := &page{t: t, b: browsertest.New(t, t.Context(), flags...), e: e, shots: shots}
 	// Whatever goes wrong in the page fails the test: an exception, a console error, a
 	// blocked script or style. Refused requests (the browser logs every 4xx) are expected.
 	messages := chromedp.Console(p.b)

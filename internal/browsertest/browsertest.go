@@ -13,8 +13,9 @@ import (
 )
 
 // New starts headless Chromium with a fresh profile and returns a browser context; the
-// test fails — never skips — when Chromium is missing.
-func New(t testing.TB, ctx context.Context) context.Context {
+// test fails — never skips — when Chromium is missing. flags add to the usual ones (a fake
+// microphone, say).
+func New(t testing.TB, ctx context.Context, flags ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -34,6 +35,7 @@ func New(t testing.TB, ctx context.Context) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1440, 900),
 	)
+	opts = append(opts, flags...)
 	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancel)
 	bctx, cancel := chromedp.NewContext(actx)
