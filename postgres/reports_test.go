@@ -1,0 +1,260 @@
+package postgres_test
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/foshan-hotline/hotline/postgres"
+	"github.com/foshan-hotline/hotline/postgres/pgtest"
+)
+
+// reportFixture is a morning of the hotline, 1 December 2026, whose figures are computed by
+// hand in the tests below. Queues ss (社保) and hf (公积金); agents a1 and a2.
+//
+//	call 1  ss 10:00:00; offered to a1, rang out 10:00:16; a2 answered 10:00:20 (20 s: not
+//	        within 15 s); hold 10:01:00–10:02:00; talk ends 10:05:20; wrap-up to 10:05:50
+//	call 2  ss 10:10:00; a1 answered 10:10:10; blind transfer to hf 10:12:10, a1 wraps up to
+//	        10:12:40; hf 10:12:10, a2 answered 10:12:15; talk to 10:15:15, wrap-up to 10:15:25
+//	call 3  ss 10:20:00, hung up 10:20:03 (a short abandon)
+//	call 4  ss 10:30:00, hung up 10:30:40
+//	call 5  ss 10:50:00, still waiting (not counted)
+//	call 6  served in the IVR
+type reportFixture struct {
+	db     *sqlx.DB
+	a1, a2 int64
+}
+
+func dec1(hms string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04:05", "2026-12-01 "+hms, cst)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func newReportFixture(t *testing.T) *reportFixture {
+	db := pgtest.DB(t)
+	f := &reportFixture{db: db}
+	db.MustExec(`INSERT INTO hotline.skills (id, name) VALUES ('ss', '社保'), ('hf', '公积金')`)
+	db.MustExec(`INSERT INTO hotline.queues (id, name, skill_id) VALUES ('ss', '社保咨询', 'ss'), ('hf', '公积金咨询', 'hf')`)
+	agent := func(name, endpoint string) int64 {
+		var id int64
+		if err := db.Get(&id, `INSERT INTO hotline.agents (username, display_name, role, password_hash, endpoint)
+			VALUES ($1, $1, 'agent', 'x', $2) RETURNING id`, name, endpoint); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	f.a1, f.a2 = agent("a1", "PJSIP/1001"), agent("a2", "PJSIP/1002")
+	call := func(n int, queue, outcome string, started time.Time) string {
+		id := "00000000-0000-4000-8000-00000000000" + string(rune('0'+n))
+		db.MustExec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at, outcome, queue_id)
+			VALUES ($1, 'ast1', $2, '13800138000', $3, NULLIF($4, ''), NULLIF($5, ''))`, id, id, started, outcome, queue)
+		for i, flow := range []string{"main", "consultation"} {
+			if queue == "" && flow == "consultation" {
+				continue
+			}
+			db.MustExec(`INSERT INTO hotline.call_steps (call_id, seq, flow, node, kind, entered_at) VALUES ($1, $2, $3, 'start', 'menu', $4)`,
+				id, i+1, flow, started)
+		}
+		return id
+	}
+	entry := func(callID, queue, outcome string, entered time.Time, left any) int64 {
+		var id int64
+		if err := db.Get(&id, `INSERT INTO hotline.queue_entries (call_id, queue_id, entered_at, left_at, outcome)
+			VALUES ($1, $2, $3, $4, NULLIF($5, '')) RETURNING id`, callID, queue, entered, left, outcome); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	offer := func(callID string, entry, agent int64, queue, state string, offered, decided time.Time, talkEnd, wrapEnd any) {
+		db.MustExec(`INSERT INTO hotline.offers (call_id, entry_id, agent_id, queue_id, state, offered_at, decided_at, talk_ended_at, wrapped_up_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, callID, entry, agent, queue, state, offered, decided, talkEnd, wrapEnd)
+	}
+	step := func(callID string, seq int, node string, when time.Time) {
+		db.MustExec(`INSERT INTO hotline.call_steps (call_id, seq, flow, node, kind, entered_at) VALUES ($1, $2, 'desk', $3, 'control', $4)`,
+			callID, seq, node, when)
+	}
+
+	c1 := call(1, "ss", "agent", dec1("09:59:00"))
+	e1 := entry(c1, "ss", "answered", dec1("10:00:00"), dec1("10:00:20"))
+	offer(c1, e1, f.a1, "ss", "timeout", dec1("10:00:01"), dec1("10:00:16"), nil, nil)
+	offer(c1, e1, f.a2, "ss", "accepted", dec1("10:00:17"), dec1("10:00:20"), dec1("10:05:20"), dec1("10:05:50"))
+	step(c1, 10, "hold", dec1("10:01:00"))
+	step(c1, 11, "resume", dec1("10:02:00"))
+
+	c2 := call(2, "hf", "agent", dec1("10:09:00"))
+	e2 := entry(c2, "ss", "answered", dec1("10:10:00"), dec1("10:10:10"))
+	offer(c2, e2, f.a1, "ss", "accepted", dec1("10:10:01"), dec1("10:10:10"), dec1("10:12:10"), dec1("10:12:40"))
+	step(c2, 10, "transfer", dec1("10:12:10"))
+	e2b := entry(c2, "hf", "answered", dec1("10:12:10"), dec1("10:12:15"))
+	offer(c2, e2b, f.a2, "hf", "accepted", dec1("10:12:11"), dec1("10:12:15"), dec1("10:15:15"), dec1("10:15:25"))
+
+	c3 := call(3, "ss", "abandoned", dec1("10:19:00"))
+	entry(c3, "ss", "abandoned", dec1("10:20:00"), dec1("10:20:03"))
+	c4 := call(4, "ss", "abandoned", dec1("10:29:00"))
+	entry(c4, "ss", "abandoned", dec1("10:30:00"), dec1("10:30:40"))
+	c5 := call(5, "ss", "", dec1("10:49:00"))
+	entry(c5, "ss", "", dec1("10:50:00"), nil)
+	call(6, "", "self_served", dec1("10:55:00"))
+
+	db.MustExec(`INSERT INTO hotline.callbacks (number, queue_id, requested_at, status) VALUES
+		('13800138000', 'ss', $1, 'done'), ('13900139000', 'ss', $2, 'pending')`, dec1("10:40:00"), dec1("10:41:00"))
+	db.MustExec(`INSERT INTO hotline.survey_answers (call_id, score, agent_id, answered_at) VALUES
+		($1, 5, $3, $4), ($2, 2, $3, $5)`, c1, c2, f.a2, dec1("10:06:00"), dec1("10:16:00"))
+
+	for _, l := range []struct {
+		state, reason string
+		when          string
+	}{
+		{"available", "", "09:50:00"}, {"ringing", "", "10:00:01"}, {"missed", "", "10:00:16"},
+		{"available", "", "10:00:30"}, {"talking", "", "10:10:10"}, {"wrap_up", "", "10:12:10"},
+		{"available", "", "10:12:40"}, {"paused", "break", "10:45:00"},
+	} {
+		db.MustExec(`INSERT INTO hotline.agent_state_log (agent_id, state, reason, at) VALUES ($1, $2, $3, $4)`,
+			f.a1, l.state, l.reason, dec1(l.when))
+	}
+	return f
+}
+
+func near(t *testing.T, what string, got *float64, want float64) {
+	t.Helper()
+	if got == nil || math.Abs(*got-want) > 1e-6 {
+		if got == nil {
+			t.Errorf("%s = nil, want %v", what, want)
+		} else {
+			t.Errorf("%s = %v, want %v", what, *got, want)
+		}
+	}
+}
+
+func TestQueueReportByHour(t *testing.T) {
+	f := newReportFixture(t)
+	rows, err := postgres.QueueReport(context.Background(), f.db, postgres.ReportQuery{
+		From: dec1("00:00:00"), To: dec1("23:59:59"), Bucket: postgres.BucketHour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("rows = %+v; want hf and ss at 10:00", rows)
+	}
+	hf, ss := rows[0], rows[1]
+	if !ss.Bucket.Equal(dec1("10:00:00")) || ss.QueueID != "ss" || hf.QueueID != "hf" {
+		t.Fatalf("buckets = %v %s, %v %s", hf.Bucket, hf.QueueID, ss.Bucket, ss.QueueID)
+	}
+	// ss: calls 1–4 ended (call 5 still waits); 2 answered, call 2 within 15 s; 2 abandoned,
+	// one within 5 s.
+	if ss.Offered != 4 || ss.Answered != 2 || ss.AnsweredIn15s != 1 || ss.Abandoned != 2 || ss.ShortAbandoned != 1 {
+		t.Errorf("ss counts = %+v", ss)
+	}
+	near(t, "ss service level", ss.ServiceLevel, 1.0/4)
+	near(t, "ss service level over answered + abandoned after 5 s", ss.ServiceLevelAnsweredAbandoned, 1.0/3)
+	near(t, "ss ASA", ss.ASA, (20.0+10)/2)
+	// Call 1: 300 s from answer to the end, 60 of them on hold, 30 s wrap-up; call 2's part in
+	// ss: 120 s, 30 s wrap-up.
+	near(t, "ss AHT", ss.AHT, (330.0+150)/2)
+	near(t, "ss talk", ss.Talk, (240.0+120)/2)
+	near(t, "ss hold", ss.Hold, 30)
+	near(t, "ss wrap", ss.Wrap, 30)
+	if ss.Transfers != 1 || ss.CallbacksRequested != 2 || ss.CallbacksCompleted != 1 {
+		t.Errorf("ss transfers %d, callbacks %d/%d; want 1, 2/1", ss.Transfers, ss.CallbacksRequested, ss.CallbacksCompleted)
+	}
+	// hf: the transferred call, answered 5 s after it arrived; its talk is its own.
+	if hf.Offered != 1 || hf.Answered != 1 || hf.AnsweredIn15s != 1 || hf.Transfers != 0 {
+		t.Errorf("hf counts = %+v", hf)
+	}
+	near(t, "hf service level", hf.ServiceLevel, 1)
+	near(t, "hf ASA", hf.ASA, 5)
+	near(t, "hf AHT", hf.AHT, 190)
+	near(t, "hf talk", hf.Talk, 180)
+	// Call 2's talk in all is 120 s + 180 s: once, not twice.
+	if got := *ss.Talk*2 - 240 + *hf.Talk; math.Abs(got-300) > 1e-6 {
+		t.Errorf("call 2's talk in the report = %v s, want 300", got)
+	}
+}
+
+func TestQueueReportBy15Minutes(t *testing.T) {
+	f := newReportFixture(t)
+	rows, err := postgres.QueueReport(context.Background(), f.db, postgres.ReportQuery{
+		From: dec1("10:00:00"), To: dec1("11:00:00"), Bucket: postgres.Bucket15Min, Queue: "ss"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][3]int{}
+	for _, r := range rows {
+		got[r.Bucket.Format("15:04")] = [3]int{r.Offered, r.Answered, r.Abandoned}
+	}
+	want := map[string][3]int{"10:00": {2, 2, 0}, "10:15": {1, 0, 1}, "10:30": {1, 0, 1}}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: offered/answered/abandoned = %v, want %v (all: %v)", k, got[k], w, got)
+		}
+	}
+	if _, err := postgres.QueueReport(context.Background(), f.db, postgres.ReportQuery{Bucket: "month"}); err == nil {
+		t.Error("bucket month accepted")
+	}
+}
+
+func TestAgentReport(t *testing.T) {
+	f := newReportFixture(t)
+	rows, err := postgres.AgentReport(context.Background(), f.db, postgres.ReportQuery{From: dec1("10:00:00"), To: dec1("11:00:00")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("rows = %+v", rows)
+	}
+	a1, a2 := rows[0], rows[1]
+	if a1.Answered != 1 || a1.Transfers != 1 || a1.Missed != 1 {
+		t.Errorf("a1 = %+v", a1)
+	}
+	near(t, "a1 AHT", a1.AHT, 150)
+	if a2.Answered != 2 || a2.Missed != 0 || a2.Surveyed != 2 || a2.Satisfied != 1 {
+		t.Errorf("a2 = %+v", a2)
+	}
+	near(t, "a2 AHT", a2.AHT, (330.0+190)/2)
+	near(t, "a2 hold", a2.Hold, 30)
+	// a1's hour, from the state log: every second in exactly one state.
+	want := map[string]float64{"available": 1 + 580 + 1940, "ringing": 15, "missed": 14, "talking": 120, "wrap_up": 30, "paused": 900}
+	var total float64
+	for state, secs := range want {
+		if math.Abs(a1.States[state]-secs) > 1e-6 {
+			t.Errorf("a1 %s = %v s, want %v", state, a1.States[state], secs)
+		}
+		total += a1.States[state]
+	}
+	if total != 3600 {
+		t.Errorf("a1's states add up to %v s, want 3600", total)
+	}
+}
+
+func TestIVRFunnelAndSatisfaction(t *testing.T) {
+	f := newReportFixture(t)
+	q := postgres.ReportQuery{From: dec1("00:00:00"), To: dec1("23:59:59")}
+	funnel, err := postgres.IVRFunnel(context.Background(), f.db, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]postgres.FlowFunnel{}
+	for _, r := range funnel {
+		got[r.Flow] = r
+	}
+	if m := got["main"]; m != (postgres.FlowFunnel{Flow: "main", Entered: 6, SelfServed: 1, AskedAgent: 5, AgentAnswer: 2}) {
+		t.Errorf("main funnel = %+v", m)
+	}
+	if _, ok := got["desk"]; ok {
+		t.Error("the desk's call control counted as a flow")
+	}
+	sat, err := postgres.Satisfaction(context.Background(), f.db, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sat) != 2 || sat[0] != (postgres.QueueSatisfaction{QueueID: "hf", Surveyed: 1, Satisfied: 0}) ||
+		sat[1] != (postgres.QueueSatisfaction{QueueID: "ss", Surveyed: 1, Satisfied: 1}) {
+		t.Errorf("satisfaction = %+v", sat)
+	}
+}
