@@ -32,8 +32,8 @@ var openAPISpec = func() []byte {
 // OpenAPISpec returns the API's OpenAPI document.
 func OpenAPISpec() []byte { return openAPISpec }
 
-// mergeOpenAPI returns openapi.yaml with the paths and component schemas of openapi/*.yaml
-// added; a path or schema described twice is an error.
+// mergeOpenAPI returns openapi.yaml with the paths and components of openapi/*.yaml added;
+// a path or component described twice is an error.
 func mergeOpenAPI(files fs.FS) ([]byte, error) {
 	var doc yaml.Node
 	raw, err := fs.ReadFile(files, "openapi.yaml")
@@ -65,8 +65,14 @@ func mergeOpenAPI(files fs.FS) ([]byte, error) {
 		if err := mergeMap(mapping(root, "paths"), mapping(p, "paths"), name); err != nil {
 			return nil, err
 		}
-		if err := mergeMap(mapping(mapping(root, "components"), "schemas"), mapping(mapping(p, "components"), "schemas"), name); err != nil {
-			return nil, err
+		// Every kind of component: schemas, parameters, responses …
+		if comps := mapping(p, "components"); comps != nil {
+			for i := 0; i+1 < len(comps.Content); i += 2 {
+				kind := comps.Content[i].Value
+				if err := mergeMap(mapping(mapping(root, "components"), kind), comps.Content[i+1], name); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	return yaml.Marshal(&doc)

@@ -26,7 +26,7 @@ type route struct {
 // routeTable lists every endpoint; openapi.yaml describes the same ones (a test compares
 // them).
 func (s *Server) routeTable() []route {
-	return slices.Concat(s.coreRoutes(), s.callRoutes(), s.workOrderRoutes(), s.knowledgeRoutes(), s.supervisorRoutes(), s.flowRoutes(), s.auditRoutes(), s.softphoneRoutes())
+	return slices.Concat(s.coreRoutes(), s.callRoutes(), s.workOrderRoutes(), s.knowledgeRoutes(), s.supervisorRoutes(), s.flowRoutes(), s.auditRoutes(), s.softphoneRoutes(), s.reportRoutes())
 }
 
 // coreRoutes are login, sessions and the agent's own state.
