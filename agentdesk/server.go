@@ -80,6 +80,9 @@ type Options struct {
 	InstanceLease time.Duration
 	// Phones are the desk's softphones; nil when every agent has a desk phone.
 	Phones PhoneLines
+	// Flows checks, tests and publishes call flows for /api/flows; nil leaves only the
+	// reading of flows, drafts and versions.
+	Flows Flows
 }
 
 // Server is the agent API: login and sessions, the agent's state commands and the events
