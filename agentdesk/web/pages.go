@@ -9,7 +9,7 @@ const sessionCookie = "hotline_session"
 // deskModules are the desk page's modules, entry first: all are preloaded so that the
 // desk is ready, and a screen-pop rendered, without waiting for import chains.
 var deskModules = []string{"js/desk.js", "js/api.js", "js/events.js", "js/format.js", "js/keys.js",
-	"js/statebar.js", "js/offer.js", "js/card.js", "js/controls.js", "js/wrapup.js", "js/search.js"}
+	"js/statebar.js", "js/offer.js", "js/card.js", "js/controls.js", "js/wrapup.js", "js/search.js", "js/softphone.js"}
 
 // deskStyles are the desk page's style sheets.
 var deskStyles = []string{"css/base.css", "css/desk.css", "css/card.css", "css/call.css"}
@@ -28,4 +28,16 @@ func (h *handler) desk(w http.ResponseWriter, r *http.Request) {
 // login is GET /desk/login: the login page.
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "login.html", []string{"css/base.css"}, []string{"js/login.js", "js/api.js"})
+}
+
+// reports is GET /desk/reports: the supervisors' reports (the API refuses anyone else).
+func (h *handler) reports(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
+		pageHeaders(w, r)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, "reports.html", []string{"css/base.css", "css/card.css", "css/reports.css"},
+		[]string{"js/reports.js", "js/api.js", "js/format.js"})
 }
