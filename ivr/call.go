@@ -81,7 +81,7 @@ func (e *Engine) startCall(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel, orp
 	c := &call{
 		e: e, id: ari.NewID(), conn: conn, inbox: inbox, channel: conn.Client().Channel(ch.ID),
 		caller: ch.Caller.Number, called: ch.Dialplan.Exten, ctx: ctx, cancel: cancel,
-		flows: e.flows.Load(), lang: e.cfg.Language, keepKeys: true, mailbox: make(chan jobResult, 1),
+		flows: e.flowsFor(ch.Caller.Number), lang: e.cfg.Language, keepKeys: true, mailbox: make(chan jobResult, 1),
 	}
 	c.log = e.cfg.Log.With("call_id", c.id, "channel_id", ch.ID, "node_name", conn.Name())
 	key := liveKey{conn.Name(), ch.ID}
