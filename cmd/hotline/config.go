@@ -124,6 +124,9 @@ type IVRConfig struct {
 	LookupTimeout time.Duration `mapstructure:"lookup_timeout" yaml:"lookup_timeout"`
 	// HotlineNumber is the caller ID of the calls the hotline places (callbacks).
 	HotlineNumber string `mapstructure:"hotline_number" yaml:"hotline_number"`
+	// TestNumbers are caller numbers whose calls run the flows' drafts instead of the
+	// published flows: supervisors try a draft by calling from one of them.
+	TestNumbers []string `mapstructure:"test_numbers" yaml:"test_numbers"`
 }
 
 // DemoConfig sizes the demo's seeded data and says where it keeps its state.
@@ -171,6 +174,7 @@ var defaults = map[string]any{
 	"ivr.sound_uri":      "sound:hotline",
 	"ivr.lookup_timeout": "2s",
 	"ivr.hotline_number": "12345",
+	"ivr.test_numbers":   []string{},
 	"demo.dir":           ".demo",
 	"demo.citizens":      2000,
 	"demo.seed":          1,

@@ -163,6 +163,11 @@ func (c *Config) validate() []error {
 	if !validNumber(c.IVR.HotlineNumber) {
 		bad("ivr.hotline_number", "must be 3 to 20 digits, got %q", c.IVR.HotlineNumber)
 	}
+	for i, n := range c.IVR.TestNumbers {
+		if !validNumber(n) {
+			bad(fmt.Sprintf("ivr.test_numbers[%d]", i), "must be 3 to 20 digits, got %q", n)
+		}
+	}
 	for i, o := range c.HTTP.AllowedOrigins {
 		if p, err := url.Parse(o); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.Path != "" {
 			bad(fmt.Sprintf("http.allowed_origins[%d]", i), "must be an origin such as https://desk.example.org, got %q", o)

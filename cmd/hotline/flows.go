@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -8,20 +10,29 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/spf13/cobra"
 
 	"github.com/foshan-hotline/hotline/ivr/flow"
 	"github.com/foshan-hotline/hotline/ivr/flowtest"
 	"github.com/foshan-hotline/hotline/ivr/prompts"
+	"github.com/foshan-hotline/hotline/postgres"
 )
 
 func (a *app) flowsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "flows",
-		Short: "Check call flows and draw them",
-		Long: `Call flows are YAML documents in ivr.flows_dir (schema: flows/flow.schema.json). A flow that
-fails any check never runs; 'flows check' shows every problem as file:line: node: message.`,
+		Short: "Check, draw, test, export and import call flows",
+		Long: `Call flows are YAML documents (schema: flows/flow.schema.json). A flow that fails any check
+never runs; 'flows check' shows every problem as file:line: node: message.
+
+The database is the source of truth of the published flows: supervisors edit, test, publish and
+roll them back in the desk (/desk/flows). The files of ivr.flows_dir seed a database that has
+no flow yet; after that, 'flows import' publishes files and 'flows export' writes the published
+flows back to files, to be diffed and committed.`,
 	}
 	check := &cobra.Command{
 		Use:   "check [FILE...]",
@@ -100,7 +111,7 @@ shipped flows must be covered completely. Needs PostgreSQL's server binaries.`,
 			})
 		},
 	}
-	cmd.AddCommand(check, graph, test)
+	cmd.AddCommand(check, graph, test, a.flowsExportCmd(), a.flowsImportCmd())
 	return cmd
 }
 
@@ -198,4 +209,147 @@ func within(dir, p string) (string, bool) {
 		return "", false
 	}
 	return filepath.ToSlash(rel), true
+}
+
+// flowsExportCmd is 'hotline flows export DIR'.
+func (a *app) flowsExportCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "export DIR",
+		Short: "Write the published flows from the database to DIR/<flow>.yaml",
+		Long: `Write the active version of every published flow to DIR/<flow>.yaml, byte for byte as it was
+published; other files in DIR (calendars.yaml, prompts.yaml, tests/) are left alone. Export into
+the repository's flows/ and 'git diff' shows what was changed in the browser.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := a.flowsDatabase(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			active, err := postgres.ActiveFlows(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			if len(active) == 0 {
+				return errors.New("the database has no published flows")
+			}
+			if err := os.MkdirAll(args[0], 0o755); err != nil {
+				return err
+			}
+			for _, v := range active {
+				if err := os.WriteFile(filepath.Join(args[0], v.Flow+".yaml"), []byte(v.Source), 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\tversion %d\t%s\n", v.Flow, v.Version, publishedBy(v))
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%d flows exported to %s\n", len(active), args[0])
+			return err
+		},
+	}
+}
+
+// publishedBy says who published a version and when, in China Standard Time.
+func publishedBy(v postgres.FlowVersion) string {
+	who := v.PublishedBy
+	if who == "" {
+		who = "system"
+	}
+	return fmt.Sprintf("%s %s", who, v.PublishedAt.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04"))
+}
+
+// flowsImportCmd is 'hotline flows import [DIR]'.
+func (a *app) flowsImportCmd() *cobra.Command {
+	var skipTests bool
+	cmd := &cobra.Command{
+		Use:   "import [DIR]",
+		Short: "Publish the flows of DIR (ivr.flows_dir by default) after checking and testing them",
+		Long: `Check the flows of DIR together, run the scenario tests of DIR/tests (as 'flows test' does; needs
+PostgreSQL's server binaries), then publish them in one transaction: a flow whose text differs
+from its published version gets the next version number, audited as flow_import with the diff;
+an unchanged flow keeps its version. Every running instance takes the new versions for new calls.
+Flows published in the database but absent from DIR stay as they are.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := a.cfg.IVR.FlowsDir
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			opt, err := a.flowOptions()
+			if err != nil {
+				return err
+			}
+			opt.Root = dir
+			lib, err := flow.LoadDir(os.DirFS(dir), ".", opt)
+			if err != nil {
+				return err
+			}
+			if !skipTests {
+				err := flowtest.Main(cmd.Context(), io.Discard, flowtest.RunOptions{FlowsDir: dir, SoundsDir: a.cfg.IVR.SoundsDir,
+					LookupTimeout: a.cfg.IVR.LookupTimeout, Log: a.log})
+				if err != nil {
+					return fmt.Errorf("not imported: %w", err)
+				}
+			}
+			db, err := a.flowsDatabase(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			srcs := make([]postgres.FlowSource, 0, len(lib.Names()))
+			for _, n := range lib.Names() {
+				data, err := os.ReadFile(lib.Flow(n).File)
+				if err != nil {
+					return err
+				}
+				srcs = append(srcs, postgres.FlowSource{Name: n, Source: string(data)})
+			}
+			before, err := postgres.ActiveFlows(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			was := map[string]int{}
+			for _, v := range before {
+				was[v.Flow] = v.Version
+			}
+			if _, err := postgres.PublishFlows(cmd.Context(), db, srcs, 0); err != nil {
+				return err
+			}
+			after, err := postgres.ActiveFlows(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			changed := 0
+			for _, v := range after {
+				if lib.Flow(v.Flow) == nil {
+					continue
+				}
+				note := "unchanged"
+				if was[v.Flow] != v.Version {
+					note = fmt.Sprintf("published (was version %d)", was[v.Flow])
+					changed++
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\tversion %d\t%s\n", v.Flow, v.Version, note)
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%d flows imported from %s, %d changed\n", len(srcs), dir, changed)
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&skipTests, "skip-tests", false, "publish after the checks alone, without running the scenario tests")
+	return cmd
+}
+
+// flowsDatabase opens database.url, whose schema must be current.
+func (a *app) flowsDatabase(ctx context.Context) (*sqlx.DB, error) {
+	if a.cfg.Database.URL == "" {
+		return nil, errNoDatabase
+	}
+	db, err := a.openDatabase(ctx, a.cfg.Database.URL)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireCurrentSchema(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }

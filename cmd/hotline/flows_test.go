@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/foshan-hotline/hotline/ivr/flow"
+	"github.com/foshan-hotline/hotline/postgres/pgtest"
 )
 
 // lookupFlows writes a flows directory holding the shipped calendars and a flow with two
@@ -137,5 +138,141 @@ func TestFlowPaths(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", tt.want, out.String())
 			}
 		})
+	}
+}
+
+// copyFlows copies the shipped flows (and calendars) into a new directory, with the scenario
+// files named in tests; it returns the directory.
+func copyFlows(t *testing.T, tests ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, _ := filepath.Glob("../../flows/*.yaml")
+	for _, tc := range tests {
+		files = append(files, filepath.Join("../../flows/tests", tc))
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "tests"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := filepath.Join(dir, filepath.Base(f))
+		if filepath.Base(filepath.Dir(f)) == "tests" {
+			to = filepath.Join(dir, "tests", filepath.Base(f))
+		}
+		if err := os.WriteFile(to, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// flowsCLI runs 'hotline flows …' on the database at url.
+func flowsCLI(t *testing.T, url string, args ...string) (string, error) {
+	t.Helper()
+	root, _ := filepath.Abs("../..")
+	env := []string{"HOTLINE_DATABASE_URL=" + url, "HOTLINE_IVR_FLOWS_DIR=" + filepath.Join(root, "flows"),
+		"HOTLINE_IVR_SOUNDS_DIR=" + filepath.Join(root, "sounds"), "HOTLINE_LOG_LEVEL=error"}
+	var out, logs bytes.Buffer
+	err := run(context.Background(), append([]string{"flows"}, args...), env, &out, &logs)
+	return out.String() + logs.String(), err
+}
+
+// TestFlowsExportImportRoundTrip imports the shipped flows, exports them byte for byte,
+// imports a changed copy (one new version, the rest unchanged) and exports it again.
+func TestFlowsExportImportRoundTrip(t *testing.T) {
+	url := pgtest.URL(t)
+	if out, err := flowsCLI(t, url, "export", t.TempDir()); err == nil {
+		t.Errorf("export of an empty database: %s, want an error", out)
+	}
+	if out, err := flowsCLI(t, url, "import", "--skip-tests", "../../flows"); err != nil || !strings.Contains(out, "9 flows imported from ../../flows, 9 changed") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	exported := t.TempDir()
+	if out, err := flowsCLI(t, url, "export", exported); err != nil || !strings.Contains(out, "survey\tversion 1\tsystem") {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	shipped, _ := filepath.Glob("../../flows/*.yaml")
+	for _, f := range shipped {
+		name := filepath.Base(f)
+		if name == "calendars.yaml" || name == "prompts.yaml" {
+			continue
+		}
+		want, _ := os.ReadFile(f)
+		got, err := os.ReadFile(filepath.Join(exported, name))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("exported %s differs from the file imported (%v)", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(exported, "calendars.yaml")); err == nil {
+		t.Error("export wrote calendars.yaml, which is not a flow")
+	}
+
+	// A change in one file publishes that flow's next version only.
+	changed := copyFlows(t)
+	survey := filepath.Join(changed, "survey.yaml")
+	data, _ := os.ReadFile(survey)
+	edited := strings.Replace(string(data), "\nnodes:", "\n# changed in the browser, exported, committed\nnodes:", 1)
+	os.WriteFile(survey, []byte(edited), 0o644)
+	out, err := flowsCLI(t, url, "import", "--skip-tests", changed)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	for _, want := range []string{"survey\tversion 2\tpublished (was version 1)", "main\tversion 1\tunchanged", ", 1 changed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import says\n%s\nwant a line with %q", out, want)
+		}
+	}
+	again := t.TempDir()
+	if out, err := flowsCLI(t, url, "export", again); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	if got, _ := os.ReadFile(filepath.Join(again, "survey.yaml")); string(got) != edited {
+		t.Errorf("exported survey.yaml is not the one imported:\n%s", got)
+	}
+	db := openTestDB(t, url)
+	var diff string
+	if err := db.Get(&diff, `SELECT detail->>'diff' FROM hotline.audit_log WHERE action = 'flow_import' AND object_id = 'survey'
+		ORDER BY id DESC LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(diff, "+# changed in the browser, exported, committed") {
+		t.Errorf("audit diff of the import:\n%s", diff)
+	}
+}
+
+// TestFlowsImportRunsTheScenarios refuses files whose scenario tests fail, and publishes
+// them once they pass.
+func TestFlowsImportRunsTheScenarios(t *testing.T) {
+	url := pgtest.URL(t)
+	dir := copyFlows(t, "survey.yaml")
+	survey := filepath.Join(dir, "survey.yaml")
+	good, _ := os.ReadFile(survey)
+	// The survey thanks the caller with the goodbye prompt instead: the scenarios that expect
+	// the thanks fail.
+	bad := strings.Replace(string(good), "survey/thanks", "common/goodbye", 1)
+	if bad == string(good) {
+		t.Fatal("survey.yaml has no survey/thanks prompt to change")
+	}
+	os.WriteFile(survey, []byte(bad), 0o644)
+	out, err := flowsCLI(t, url, "import", dir)
+	if err == nil || !strings.Contains(err.Error(), "not imported") {
+		t.Fatalf("import of failing flows: %v\n%s", err, out)
+	}
+	db := openTestDB(t, url)
+	var n int
+	db.Get(&n, `SELECT count(*) FROM hotline.flow_versions`)
+	if n != 0 {
+		t.Errorf("%d versions published after a refused import", n)
+	}
+	os.WriteFile(survey, good, 0o644)
+	if out, err := flowsCLI(t, url, "import", dir); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	db.Get(&n, `SELECT count(*) FROM hotline.flow_versions WHERE active`)
+	if n != 9 {
+		t.Errorf("%d active versions after the import, want 9", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/foshan-hotline/hotline/agentdesk"
 	"github.com/foshan-hotline/hotline/agentdesk/acd"
+	"github.com/foshan-hotline/hotline/agentdesk/flowedit"
 	"github.com/foshan-hotline/hotline/agentdesk/web"
 	"github.com/foshan-hotline/hotline/ivr"
 	"github.com/foshan-hotline/hotline/ivr/ari"
@@ -38,6 +39,7 @@ type system struct {
 	dispatcher *acd.Dispatcher
 	commands   *postgres.CommandBus
 	desk       *agentdesk.Server
+	flows      *flowedit.Service
 	phones     *deskPhones // nil without softphone.registrar
 	mux        *http.ServeMux
 	probes     *ops.Probes
@@ -79,7 +81,7 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 	}
 	h := &system{db: db, store: postgres.New(db, protector, nil), mux: http.NewServeMux(), reg: prometheus.NewRegistry(),
 		probes: ops.NewProbes(a.cfg.Database.ConnectTimeout)}
-	versions, err := a.publishFlows(ctx, db, flows.lib.Names())
+	lib, versions, err := a.databaseFlows(ctx, db, flows)
 	if err != nil {
 		return nil, err
 	}
@@ -90,14 +92,15 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 	h.acd.SetLease(a.cfg.ACD.InstanceLease)
 	services := postgres.NewIVRServices(h.store)
 	h.engine, err = ivr.New(ivr.Config{
-		Instance: instance, Flows: flows.lib, Versions: versions, Manifest: flows.manifest, SoundsDir: a.cfg.IVR.SoundsDir,
+		Instance: instance, Flows: lib, Versions: versions, Manifest: flows.manifest, SoundsDir: a.cfg.IVR.SoundsDir,
 		SoundURI: soundURI(a.cfg.IVR.SoundURI), Calendars: flows.calendars, Sources: &ivr.PlatformSources{Data: h.store},
 		Services: services, Recorder: h.calls, ACD: h.acd, Recordings: h.store, Callbacks: h.store,
-		HotlineNumber: a.cfg.IVR.HotlineNumber, Log: a.log,
+		HotlineNumber: a.cfg.IVR.HotlineNumber, TestNumbers: a.cfg.IVR.TestNumbers, Log: a.log,
 	})
 	if err != nil {
 		return nil, err
 	}
+	h.flows = flowedit.New(a.flowEditOptions(db, url, flows, h.engine))
 	h.dispatcher = acd.New(h.acd, h.engine, url, acd.Options{Lease: a.cfg.ACD.InstanceLease, Log: a.log.With("component", "acd")})
 	h.commands = postgres.NewCommandBus(db, url, instance, h.engine, a.log.With("component", "commands"))
 	phones, err := a.newDeskPhones(h)
@@ -108,7 +111,7 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 	h.desk, err = agentdesk.New(agentdesk.Options{
 		DB: db, DatabaseURL: url, States: h.acd, Log: a.log.With("component", "desk"), Phones: phonesOrNil(phones),
 		AllowedOrigins: a.cfg.HTTP.AllowedOrigins, SecureCookies: a.cfg.HTTP.SecureCookies,
-		InstanceLease: a.cfg.ACD.InstanceLease,
+		InstanceLease: a.cfg.ACD.InstanceLease, Flows: h.flows,
 		Sessions:      postgres.SessionOptions{IdleTimeout: a.cfg.Desk.IdleTimeout, AbsoluteTimeout: a.cfg.Desk.AbsoluteTimeout},
 	})
 	if err != nil {
@@ -143,6 +146,39 @@ func soundURI(prefix string) string {
 	return prefix
 }
 
+// databaseFlows returns the published flows the engine starts on, from the database, which is
+// their source of truth: the files of ivr.flows_dir only seed a database that has no flow
+// yet ('hotline flows import' publishes them later).
+func (a *app) databaseFlows(ctx context.Context, db *sqlx.DB, flows *callFlows) (*flow.Library, map[string]int64, error) {
+	active, err := postgres.ActiveFlows(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(active) == 0 {
+		if _, err := a.publishFlows(ctx, db, flows.lib.Names()); err != nil {
+			return nil, nil, err
+		}
+		a.log.Info("flows seeded from files", "dir", a.cfg.IVR.FlowsDir, "flows", len(flows.lib.Names()))
+	}
+	return flowedit.New(a.flowEditOptions(db, "", flows, nil)).Published(ctx)
+}
+
+// flowEditOptions are the options of the flow service on db, telling engine (nil for none).
+func (a *app) flowEditOptions(db *sqlx.DB, url string, flows *callFlows, engine flowedit.Engine) flowedit.Options {
+	cals := make([]string, 0, len(flows.calendars))
+	for n := range flows.calendars {
+		cals = append(cals, n)
+	}
+	sort.Strings(cals)
+	o := flowedit.Options{DB: db, URL: url, FlowsDir: a.cfg.IVR.FlowsDir, SoundsDir: a.cfg.IVR.SoundsDir,
+		Check: flow.Options{Manifest: flows.manifest, Calendars: cals, LookupTimeout: a.cfg.IVR.LookupTimeout},
+		Log:   a.log.With("component", "flows")}
+	if engine != nil {
+		o.Engine = engine
+	}
+	return o
+}
+
 // publishFlows records the flows' texts as the active versions.
 func (a *app) publishFlows(ctx context.Context, db *sqlx.DB, names []string) (map[string]int64, error) {
 	sort.Strings(names)
@@ -174,6 +210,7 @@ func (h *system) run(ctx context.Context, a *app, ln net.Listener) error {
 	g.Go(func() error { return h.dispatcher.Run(gctx) })
 	g.Go(func() error { return h.commands.Run(gctx) })
 	g.Go(func() error { return h.desk.Run(gctx) })
+	g.Go(func() error { return h.flows.Run(gctx) })
 	g.Go(func() error { h.housekeeping(gctx, a); return nil })
 	err := g.Wait()
 	if h.phones != nil {
