@@ -41,3 +41,16 @@ func (h *handler) reports(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "reports.html", []string{"css/base.css", "css/card.css", "css/reports.css"},
 		[]string{"js/reports.js", "js/api.js", "js/format.js"})
 }
+
+// flows is GET /desk/flows: the call flows, edited, tested, published and rolled back by
+// supervisors (the API refuses anyone else).
+func (h *handler) flows(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
+		pageHeaders(w, r)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, "flows.html", []string{"css/base.css", "css/card.css", "css/flows.css"},
+		[]string{"js/flows.js", "js/api.js", "js/format.js", "js/flow-editor.js"})
+}
