@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -84,29 +85,43 @@ func fileOf(name string) string { return name + ".yaml" }
 // problem of every flow, and a flow whose text names another flow than its own.
 func Load(set map[string]string, opt flow.Options) (*flow.Library, []agentdesk.FlowProblem) {
 	fsys := fstest.MapFS{}
-	for name, src := range set {
-		fsys[fileOf(name)] = &fstest.MapFile{Data: []byte(src), Mode: 0o644}
+	var named []agentdesk.FlowProblem
+	for _, name := range slices.Sorted(maps.Keys(set)) {
+		fsys[fileOf(name)] = &fstest.MapFile{Data: []byte(set[name]), Mode: 0o644}
+		if p, ok := misnamed(name, set[name]); ok {
+			named = append(named, p)
+		}
 	}
 	opt.Root, opt.Flows = "", nil
 	lib, err := flow.LoadDir(fsys, ".", opt)
 	var probs flow.Problems
-	if errors.As(err, &probs) {
-		return nil, convert(probs)
-	}
-	if err != nil {
+	switch {
+	case errors.As(err, &probs):
+		return nil, append(convert(probs), named...)
+	case err != nil:
 		return nil, []agentdesk.FlowProblem{{Line: 1, Message: err.Error()}}
-	}
-	var out []agentdesk.FlowProblem
-	for _, name := range slices.Sorted(maps.Keys(set)) {
-		if lib.Flow(name) == nil {
-			out = append(out, agentdesk.FlowProblem{Flow: name, Line: 1,
-				Message: fmt.Sprintf("flow: the flow must be called %q, its name", name)})
-		}
-	}
-	if len(out) > 0 {
-		return nil, out
+	case len(named) > 0:
+		return nil, named
 	}
 	return lib, nil
+}
+
+// flowKey is the top-level key naming a flow.
+var flowKey = regexp.MustCompile(`(?m)^flow:[ \t]*["']?([^"'\s#]*)`)
+
+// misnamed reports a flow whose text calls it something else than name.
+func misnamed(name, src string) (agentdesk.FlowProblem, bool) {
+	m := flowKey.FindStringSubmatchIndex(src)
+	if m == nil {
+		return agentdesk.FlowProblem{}, false // the checks say the name is missing
+	}
+	got := src[m[2]:m[3]]
+	if got == name || got == "" {
+		return agentdesk.FlowProblem{}, false
+	}
+	line := strings.Count(src[:m[0]], "\n") + 1
+	return agentdesk.FlowProblem{Flow: name, Line: line,
+		Message: fmt.Sprintf("flow: the flow must be called %q, its name, not %q", name, got)}, true
 }
 
 // convert turns the flow language's problems into the API's.

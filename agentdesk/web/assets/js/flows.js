@@ -86,6 +86,7 @@ async function reload() {
   buttons();
   graph();
   versions();
+  $("fe-diffview").replaceChildren();
 }
 
 function buttons() {
