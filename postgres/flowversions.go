@@ -174,7 +174,11 @@ func publishVersion(ctx context.Context, tx *sqlx.Tx, name, source string, cur c
 	if _, err := tx.ExecContext(ctx, flowNotify, name); err != nil {
 		return FlowVersion{}, fmt.Errorf("notify flow %s: %w", name, err)
 	}
-	return v, nil
+	var out FlowVersion
+	if err := tx.GetContext(ctx, &out, flowVersionSource, name, v.Version); err != nil {
+		return FlowVersion{}, fmt.Errorf("publish flow %s: %w", name, err)
+	}
+	return out, nil
 }
 
 // ActiveFlows returns the active version of every flow, with its source, by name.
