@@ -34,7 +34,7 @@ type shipped struct {
 	dir      string
 }
 
-func loadShipped(t *testing.T) shipped {
+func loadShipped(t testing.TB) shipped {
 	t.Helper()
 	m, err := prompts.Load("../../sounds")
 	if err != nil {
@@ -301,4 +301,24 @@ func asRefusal(err error, ref **agentdesk.FlowRefusal) bool {
 		*ref = r
 	}
 	return ok
+}
+
+// BenchmarkCheck is the check the editor asks for as a supervisor types: the shipped flows
+// loaded together with one of them replaced.
+func BenchmarkCheck(b *testing.B) {
+	sh := loadShipped(b)
+	files, _ := filepath.Glob("../../flows/*.yaml")
+	set := map[string]string{}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		if name != "calendars" && name != "prompts" {
+			src, _ := os.ReadFile(f)
+			set[name] = string(src)
+		}
+	}
+	for b.Loop() {
+		if _, probs := flowedit.Load(set, sh.check); len(probs) > 0 {
+			b.Fatal(probs)
+		}
+	}
 }
