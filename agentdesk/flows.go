@@ -32,6 +32,8 @@ type Flows interface {
 	// Rollback publishes version v's source as the flow's next version once the set passes
 	// its checks; a *FlowRefusal says why it did not.
 	Rollback(ctx context.Context, name string, v int, by int64) (postgres.FlowVersion, error)
+	// Schema is the JSON Schema of flow documents, for the editor's hints.
+	Schema() []byte
 }
 
 // FlowProblem is one thing wrong with a flow: the flow and line it is at (as the editor numbers
@@ -92,6 +94,7 @@ func (r *FlowRefusal) Unwrap() error { return hotline.ErrConflict }
 func (s *Server) flowRoutes() []route {
 	return []route{
 		{"GET /api/flows", hotline.RoleSupervisor, s.listFlows},
+		{"GET /api/flows/schema.json", hotline.RoleSupervisor, s.flowSchema},
 		{"GET /api/flows/{name}", hotline.RoleSupervisor, s.getFlow},
 		{"GET /api/flows/{name}/versions/{version}", hotline.RoleSupervisor, s.getFlowVersion},
 		{"GET /api/flows/{name}/diff", hotline.RoleSupervisor, s.diffFlow},
@@ -135,6 +138,17 @@ func (s *Server) listFlows(w http.ResponseWriter, r *http.Request, _ *postgres.S
 		list = []postgres.FlowSummary{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"flows": list})
+	return nil
+}
+
+// flowSchema is GET /api/flows/schema.json: the JSON Schema of flow documents.
+func (s *Server) flowSchema(w http.ResponseWriter, _ *http.Request, _ *postgres.Session) error {
+	fl, err := s.flows()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/schema+json")
+	w.Write(fl.Schema())
 	return nil
 }
 

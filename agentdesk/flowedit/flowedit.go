@@ -134,6 +134,9 @@ func convert(ps flow.Problems) []agentdesk.FlowProblem {
 	return out
 }
 
+// Schema is the JSON Schema of flow documents.
+func (s *Service) Schema() []byte { return flow.Schema() }
+
 // published returns the sources and version ids of the active flows.
 func (s *Service) published(ctx context.Context) (map[string]string, map[string]int64, error) {
 	all, err := postgres.ActiveFlows(ctx, s.o.DB)

@@ -99,6 +99,8 @@ func TestFlowsPage(t *testing.T) {
 		t.Errorf("%s lines marked, want 1", got)
 	}
 	p.do("go to the problem", chromedp.Click(`#fe-problems .fe-jump`))
+	p.waitText("fe-hints", "节点 ask（survey）可用字段")
+	p.wait("the survey node's fields", `[...document.querySelectorAll("#fe-hints .fe-chip")].some((c) => c.textContent === "follow_up_at" && c.classList.contains("has"))`)
 	p.shoot("flows-error")
 
 	// Saving keeps the draft with its problem; publishing it is refused.

@@ -13,7 +13,7 @@ const checkDelay = 400; // ms after the last key
  * ([{line, node, message}]) of this flow's text; onChange is called on every edit.
  */
 export class FlowEditor {
-  constructor({ text, gutter, layer, problems, check, onChange }) {
+  constructor({ text, gutter, layer, problems, hints, schema, check, onChange }) {
     this.text = text;
     this.gutter = gutter;
     this.layer = layer;
@@ -23,6 +23,10 @@ export class FlowEditor {
     this.timer = 0;
     this.seq = 0; // answers of older checks are dropped
     this.problems = [];
+    this.hints = hints;
+    this.schema = null;
+    if (schema) schema.then((s) => { this.schema = s; this.hint(); }, () => {});
+    for (const ev of ["keyup", "click", "focus"]) text.addEventListener(ev, () => this.hint());
     text.addEventListener("input", () => {
       this.renderLines();
       this.onChange();
@@ -78,6 +82,7 @@ export class FlowEditor {
     this.text.setSelectionRange(at, at);
     const lineHeight = parseFloat(getComputedStyle(this.text).lineHeight) || 20;
     this.text.scrollTop = Math.max(0, (n - 4) * lineHeight);
+    this.hint();
   }
 
   lineCount() {
@@ -137,6 +142,57 @@ export class FlowEditor {
       num.classList.toggle("err", msgs.has(Number(num.dataset.line)));
     }
     this.sync();
+  }
+
+  /** hint shows the fields the schema allows where the caret is: a node's by its kind, the
+   * kinds on a kind line, the document's at the top level. */
+  hint() {
+    if (!this.hints || !this.schema) return;
+    const defs = this.schema.$defs || {};
+    const lines = this.text.value.split("\n");
+    const at = this.text.value.slice(0, this.text.selectionStart).split("\n").length - 1;
+    const line = lines[at] || "";
+    const chips = (props, required, present) => Object.entries(props).map(([name, p]) => h("span", {
+      class: `fe-chip${required.includes(name) ? " must" : ""}${present.has(name) ? " has" : ""}`,
+      title: p.description || "",
+    }, name));
+    if (/^\s{4}kind:/.test(line)) {
+      const kinds = Object.keys(defs).filter((k) => k.startsWith("node_")).map((k) => k.slice(5));
+      this.hints.replaceChildren(h("strong", null, "可用的节点类型："), ...kinds.map((k) => h("span", { class: "fe-chip" }, k)));
+      return;
+    }
+    // The node the caret is in: the last "  id:" line above it under nodes.
+    let start = -1;
+    for (let i = at; i >= 0; i--) {
+      if (/^\S/.test(lines[i]) && lines[i].trim()) break;
+      if (/^ {2}[a-z][a-z0-9_]*:\s*(#.*)?$/.test(lines[i])) {
+        start = i;
+        break;
+      }
+    }
+    if (start < 0) {
+      const present = new Set(lines.map((l) => (/^([a-z_]+):/.exec(l) || [])[1]).filter(Boolean));
+      this.hints.replaceChildren(h("strong", null, "流程顶层字段（悬停看说明）："),
+        ...chips(this.schema.properties || {}, this.schema.required || [], present));
+      return;
+    }
+    const id = lines[start].trim().replace(/:.*$/, "");
+    const present = new Set();
+    let kind = "";
+    for (let i = start + 1; i < lines.length && !/^ {0,2}\S/.test(lines[i]); i++) {
+      const m = /^ {4}([a-z_]+):\s*(\S*)/.exec(lines[i]);
+      if (!m) continue;
+      present.add(m[1]);
+      if (m[1] === "kind") kind = m[2];
+    }
+    const def = defs[`node_${kind}`];
+    if (!def) {
+      this.hints.replaceChildren(h("strong", null, `节点 ${id}：`), "先写 kind:（例如 play、menu、collect）");
+      return;
+    }
+    this.hints.replaceChildren(h("strong", null, `节点 ${id}（${kind}）可用字段：`),
+      ...chips(def.properties || {}, def.required || [], present),
+      h("small", null, "　加粗为必填，灰色为已写；悬停看说明"));
   }
 
   sync() {

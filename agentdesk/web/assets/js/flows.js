@@ -360,6 +360,7 @@ async function main() {
   $("fe-shell").hidden = false;
   state.editor = new FlowEditor({
     text: $("fe-text"), gutter: $("fe-gutter"), layer: $("fe-layer"), problems: $("fe-problems"),
+    hints: $("fe-hints"), schema: api.get("/api/flows/schema.json"),
     check: async (source) => problemsOf((await api.post(`/api/flows/${enc(state.name)}/check`, { source })).problems),
     onChange: buttons,
   });
