@@ -243,7 +243,8 @@ func (s *Service) test(ctx context.Context, name string, set map[string]string) 
 	for _, x := range run.Results {
 		r := agentdesk.FlowScenarioResult{Name: x.Scenario.Name, Line: x.Scenario.Line, Passed: x.Err == nil}
 		if x.Err != nil {
-			r.Error, r.Heard, r.Path = x.Err.Error(), x.Heard, x.Path
+			// The scenario file is named as the page shows it, not by the server's path.
+			r.Error, r.Heard, r.Path = strings.ReplaceAll(x.Err.Error(), file, rep.File), x.Heard, x.Path
 		}
 		rep.Scenarios = append(rep.Scenarios, r)
 	}

@@ -116,6 +116,20 @@ func TestFlowsPage(t *testing.T) {
 	}
 
 	edit("fix line 10", "[survey/aks]", "[survey/ask]")
+	// Valid, but the survey no longer thanks the caller: its scenarios fail.
+	edit("thank with goodbye", "[survey/thanks]", "[common/goodbye]")
+	p.waitText("fe-problems", "校验通过")
+	p.do("publish", chromedp.Click(chromedp.ID("fe-publish")))
+	p.wait("the confirmation", `document.getElementById("fe-confirm").open`)
+	p.do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
+	p.waitText("fe-msg", "个未通过")
+	p.waitText("fe-test-summary", "个场景未通过")
+	p.waitText("fe-tests", "survey/thanks")
+	p.shoot("flows-tests-failed")
+	if v := e.activeVersion("survey"); v != 1 {
+		t.Fatalf("a draft failing its scenarios was published: version %d", v)
+	}
+	edit("thank again", "[common/goodbye]", "[survey/thanks]")
 	edit("reword the description", "一至五级", "一到五级")
 	p.waitText("fe-problems", "校验通过")
 	p.do("run the tests", chromedp.Click(chromedp.ID("fe-test")))

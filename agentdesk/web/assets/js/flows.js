@@ -21,6 +21,7 @@ const state = {
   detail: null, // GET /api/flows/{name}
   saved: "", // the text as last saved or loaded
   editor: null,
+  csrf: "",
 };
 
 function say(text, bad) {
@@ -175,30 +176,49 @@ async function publish() {
   if (!ok) return;
   say("正在校验并运行场景测试，然后发布…");
   $("fe-publish").disabled = true;
-  try {
-    const v = await api.post(`/api/flows/${enc(state.name)}/publish`);
-    say(`已发布 ${state.name} 版本 ${v.version}`);
-    $("fe-tests").hidden = true;
-    await loadList();
-    await reload();
-  } catch (e) {
-    await refused(e, "未发布");
+  const res = await postRefusable(`/api/flows/${enc(state.name)}/publish`);
+  if (res.refusal) {
+    refused(res.refusal, "未发布");
     buttons();
-  }
-}
-
-// refused shows why a publish or rollback was refused: the API's 409 carries the problems
-// or the test report, which api.js does not keep, so they are asked for again.
-async function refused(e, what) {
-  if (e.status !== 409) {
-    say(`${what}：${e.message}`, true);
     return;
   }
-  say(`${what}：${refusalText(e.reason || e.message)}`, true);
-  if (/scenario tests failed/.test(e.reason || "")) {
-    await runTests();
-  } else {
-    await state.editor.runCheck();
+  say(`已发布 ${state.name} 版本 ${res.ok.version}`);
+  $("fe-tests").hidden = true;
+  await loadList();
+  await reload();
+}
+
+// postRefusable sends a publish or rollback: {ok} with the new version, or {refusal} with
+// the 409's problems or test report, which the API sends beside its reason.
+async function postRefusable(path, body) {
+  const headers = { Accept: "application/json", "X-CSRF-Token": state.csrf };
+  const init = { method: "POST", headers, credentials: "same-origin", cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let resp;
+  try {
+    resp = await fetch(path, init);
+  } catch (e) {
+    throw new api.ApiError(0, "network", String(e && e.message ? e.message : e));
+  }
+  const data = await resp.json().catch(() => null);
+  if (resp.status === 409 && data && Array.isArray(data.problems)) return { refusal: data };
+  if (!resp.ok) throw new api.ApiError(resp.status, (data && data.error) || `http_${resp.status}`, data && data.reason);
+  return { ok: data };
+}
+
+// refused shows why a publish or rollback was refused: the problems of the flows (on their
+// lines when they are the editor's) or the failed scenario tests.
+function refused(ref, what) {
+  say(`${what}：${refusalText(ref.reason)}`, true);
+  if (ref.tests) showTests(ref.tests);
+  if (ref.problems.length && what === "未发布") {
+    state.editor.show(problemsOf(ref.problems));
+  } else if (ref.problems.length) {
+    const m = $("fe-msg");
+    m.append(h("ul", null, ref.problems.map((p) => h("li", null, `流程 ${p.flow} 第 ${p.line} 行：${p.message}`))));
   }
 }
 
@@ -253,14 +273,14 @@ async function rollback(v) {
   const ok = await confirmDialog(`回滚 ${state.name} 到版本 ${v}？`,
     `版本 ${v} 的内容将作为新的版本 ${next} 发布（历史保留）。新来电立即使用它，通话中的来电不受影响。草稿保持不变。此操作会记入审计日志。`, "回滚");
   if (!ok) return;
-  try {
-    const out = await api.post(`/api/flows/${enc(state.name)}/rollback`, { version: v });
-    say(`已回滚：版本 ${out.version} 即版本 ${v} 的内容`);
-    await loadList();
-    await reload();
-  } catch (e) {
-    await refused(e, "未回滚");
+  const res = await postRefusable(`/api/flows/${enc(state.name)}/rollback`, { version: v });
+  if (res.refusal) {
+    refused(res.refusal, "未回滚");
+    return;
   }
+  say(`已回滚：版本 ${res.ok.version} 即版本 ${v} 的内容`);
+  await loadList();
+  await reload();
 }
 
 async function diff() {
@@ -353,6 +373,7 @@ async function main() {
     return;
   }
   api.setCsrfToken(me.csrf_token);
+  state.csrf = me.csrf_token;
   if (me.user.role !== "supervisor" && me.user.role !== "admin") {
     $("fe-denied").hidden = false;
     return;
