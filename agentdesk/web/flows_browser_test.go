@@ -175,6 +175,37 @@ func TestFlowsPage(t *testing.T) {
 	p.shoot("flows-rollback")
 }
 
+// A supervisor starts a new flow: it opens on a skeleton without problems, is listed once
+// saved, and published as its version 1.
+func TestFlowsPageNewFlow(t *testing.T) {
+	e := newEnv(t, withFlows(t))
+	hash, _ := bcrypt.GenerateFromPassword([]byte("lead-pw"), bcrypt.MinCost)
+	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('lead', '王班长', 'supervisor', $1)`, string(hash))
+	p := newPage(t, e)
+	p.do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), "lead"), chromedp.SendKeys(chromedp.ID("password"), "lead-pw"),
+		chromedp.Click(chromedp.ID("login-submit")))
+	p.wait("the desk", `location.pathname === "/desk/"`)
+	p.do("open the flows", chromedp.Navigate(e.url+"/desk/flows"))
+	p.wait("the flows page", `document.body.dataset.ready === "true"`)
+	p.do("a bad name", chromedp.SendKeys(chromedp.ID("fe-new-name"), "Holiday!"), chromedp.Click(`#fe-new button`))
+	p.waitText("fe-msg", "流程名须以小写字母开头")
+	p.do("a new flow", chromedp.SetValue(chromedp.ID("fe-new-name"), "holiday"), chromedp.Click(`#fe-new button`))
+	p.waitText("fe-name", "holiday")
+	p.waitText("fe-state", "尚未发布")
+	p.waitText("fe-problems", "校验通过")
+	p.do("save", chromedp.Click(chromedp.ID("fe-save")))
+	p.waitText("fe-msg", "草稿已保存")
+	p.waitText("fe-flows", "holiday")
+	p.do("publish", chromedp.Click(chromedp.ID("fe-publish")))
+	p.wait("the confirmation", `document.getElementById("fe-confirm").open`)
+	p.do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
+	p.waitText("fe-msg", "已发布 holiday 版本 1")
+	if v := e.activeVersion("holiday"); v != 1 {
+		t.Errorf("holiday version %d, want 1", v)
+	}
+}
+
 // An agent opening the flows page is told it is for supervisors.
 func TestFlowsPageRefusesAgents(t *testing.T) {
 	e := newEnv(t, withFlows(t))

@@ -72,7 +72,14 @@ async function open(name) {
 
 // reload reads the flow again and shows its draft, or its published text to start one.
 async function reload() {
-  const d = await api.get(`/api/flows/${enc(state.name)}`);
+  let d;
+  try {
+    d = await api.get(`/api/flows/${enc(state.name)}`);
+  } catch (e) {
+    if (e.status !== 404) throw e;
+    // A new flow: nothing saved yet; its first draft starts from a skeleton.
+    d = { flow: state.name, published: null, draft: null, versions: [], skeleton: true };
+  }
   state.detail = d;
   $("fe-name").textContent = d.flow;
   const parts = [];
@@ -83,11 +90,16 @@ async function reload() {
   $("fe-state").textContent = parts.join("　");
   const text = d.draft ? d.draft.source : d.published ? d.published.source : "";
   state.saved = text;
-  state.editor.set(text);
+  state.editor.set(d.skeleton ? skeleton(d.flow) : text);
   buttons();
   graph();
   versions();
   $("fe-diffview").replaceChildren();
+}
+
+// skeleton is the text a new flow starts with.
+function skeleton(name) {
+  return `flow: ${name}\ndescription: 新流程\nstart: bye\nnodes:\n  bye:\n    kind: hangup\n    prompts: [common/goodbye]\n`;
 }
 
 function buttons() {
@@ -100,6 +112,13 @@ function buttons() {
 
 function graph() {
   const d = state.detail;
+  if (!d.draft && !d.published) {
+    $("fe-graph").hidden = true;
+    $("fe-graph-none").hidden = false;
+    $("fe-graph-none").textContent = "保存草稿后显示流程图";
+    return;
+  }
+  $("fe-graph-none").textContent = "草稿有错误，暂时无法绘制流程图";
   const img = $("fe-graph");
   $("fe-graph-none").hidden = true;
   img.hidden = false;
@@ -390,6 +409,16 @@ async function main() {
   $("fe-publish").addEventListener("click", guard(publish));
   $("fe-discard").addEventListener("click", guard(discard));
   $("fe-diff").addEventListener("click", guard(diff));
+  $("fe-new").addEventListener("submit", guard(async (e) => {
+    e.preventDefault();
+    const name = $("fe-new-name").value.trim();
+    if (!/^[a-z][a-z0-9_]{0,39}$/.test(name)) {
+      say("流程名须以小写字母开头，只含小写字母、数字和下划线，最长 40 个字符", true);
+      return;
+    }
+    $("fe-new-name").value = "";
+    location.hash = name;
+  }));
   $("fe-graph").addEventListener("error", () => {
     $("fe-graph").hidden = true;
     $("fe-graph-none").hidden = false;
