@@ -15,6 +15,7 @@ func (a *app) seedCmd() *cobra.Command {
 	var seedValue int64
 	var now string
 	var replace bool
+	var history seed.HistoryOptions
 	cmd := &cobra.Command{
 		Use:   "seed",
 		Short: "Load realistic, deterministic Foshan data into the database",
@@ -52,9 +53,21 @@ hashed with pii.lookup_key, so seed with the keys the hotline will run with.`,
 				return err
 			}
 			printSummary(cmd.OutOrStdout(), sum)
+			if history.Days > 0 {
+				history.Now = day
+				start := time.Now()
+				if err := seed.History(cmd.Context(), db, history); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "call history: %d days of %d calls for %d agents in %v\n",
+					history.Days, history.CallsPerDay, history.Agents, time.Since(start).Round(time.Second))
+			}
 			return nil
 		},
 	}
+	cmd.Flags().IntVar(&history.Days, "history-days", 0, "also generate this many days of call history (for the reports)")
+	cmd.Flags().IntVar(&history.CallsPerDay, "history-calls", 2000, "calls a day in the history")
+	cmd.Flags().IntVar(&history.Agents, "history-agents", 300, "agents answering the history's calls (more are added without a login)")
 	cmd.Flags().IntVar(&citizens, "citizens", 10000, "number of citizens")
 	cmd.Flags().Int64Var(&seedValue, "seed", 1, "data set: the same seed gives the same data")
 	cmd.Flags().StringVar(&now, "now", seed.DefaultNow.Format("2006-01-02"), "the data's today (bills run up to it)")
