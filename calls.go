@@ -27,6 +27,9 @@ type CallStep struct {
 	LeftAt    time.Time // zero while the node runs
 	Exit      string
 	Input     string
+	// Detail is a short summary, in Chinese, of what the caller looked up and heard at the node
+	// ("电费 2026年11月 应缴 356元2角 逾期", "验证通过"); identifiers in it are masked.
+	Detail string
 }
 
 // Call outcomes, as recorded when a call ends.

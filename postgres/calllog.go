@@ -329,6 +329,9 @@ func mergeStep(earlier, later hotline.CallStep) hotline.CallStep {
 	if later.Input == "" {
 		later.Input = earlier.Input
 	}
+	if later.Detail == "" {
+		later.Detail = earlier.Detail
+	}
 	return later
 }
 
@@ -482,12 +485,12 @@ func permanent(err error) bool {
 // The batch statements take one array per column, so they are the same text for any number of
 // rows. Times travel as RFC 3339 text, empty for NULL.
 const stepsUpsert = `
-	INSERT INTO hotline.call_steps AS s (call_id, seq, flow, node, kind, entered_at, left_at, exit, input)
+	INSERT INTO hotline.call_steps AS s (call_id, seq, flow, node, kind, entered_at, left_at, exit, input, detail)
 	SELECT r.call_id::uuid, r.seq, r.flow, r.node, r.kind, NULLIF(r.entered_at, '')::timestamptz,
-	       NULLIF(r.left_at, '')::timestamptz, NULLIF(r.exit, ''), NULLIF(r.input, '')
+	       NULLIF(r.left_at, '')::timestamptz, NULLIF(r.exit, ''), NULLIF(r.input, ''), NULLIF(r.detail, '')
 	FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-	            $8::text[], $9::text[])
-	     AS r (call_id, seq, flow, node, kind, entered_at, left_at, exit, input)
+	            $8::text[], $9::text[], $10::text[])
+	     AS r (call_id, seq, flow, node, kind, entered_at, left_at, exit, input, detail)
 	ON CONFLICT (call_id, seq) DO UPDATE SET
 		flow = EXCLUDED.flow,
 		node = EXCLUDED.node,
@@ -495,7 +498,8 @@ const stepsUpsert = `
 		entered_at = COALESCE(EXCLUDED.entered_at, s.entered_at),
 		left_at = COALESCE(EXCLUDED.left_at, s.left_at),
 		exit = COALESCE(EXCLUDED.exit, s.exit),
-		input = COALESCE(EXCLUDED.input, s.input)`
+		input = COALESCE(EXCLUDED.input, s.input),
+		detail = COALESCE(EXCLUDED.detail, s.detail)`
 
 const endsUpdate = `
 	UPDATE hotline.calls AS c SET
@@ -517,13 +521,15 @@ func (l *CallLog) insertSteps(ctx context.Context, rows []stepRow) ([]int, error
 	n := len(rows)
 	calls, flows, nodes, kinds := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	entered, left, exits, inputs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	seqs := make([]int64, n)
+	seqs, details := make([]int64, n), make([]string, n)
 	for i, r := range rows {
 		calls[i], seqs[i], flows[i], nodes[i], kinds[i] = r.CallID, int64(r.Seq), r.Flow, r.Node, r.Kind
 		entered[i], left[i], exits[i], inputs[i] = timeText(r.EnteredAt), timeText(r.LeftAt), r.Exit, r.Input
+		details[i] = r.Detail
 	}
 	_, err := l.db.ExecContext(ctx, stepsUpsert, pq.Array(calls), pq.Array(seqs), pq.Array(flows),
-		pq.Array(nodes), pq.Array(kinds), pq.Array(entered), pq.Array(left), pq.Array(exits), pq.Array(inputs))
+		pq.Array(nodes), pq.Array(kinds), pq.Array(entered), pq.Array(left), pq.Array(exits), pq.Array(inputs),
+		pq.Array(details))
 	if err != nil {
 		return nil, fmt.Errorf("write %d call steps: %w", n, err)
 	}
