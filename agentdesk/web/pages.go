@@ -12,7 +12,7 @@ var deskModules = []string{"js/desk.js", "js/api.js", "js/events.js", "js/format
 	"js/statebar.js", "js/offer.js", "js/card.js", "js/controls.js", "js/wrapup.js", "js/search.js", "js/softphone.js"}
 
 // deskStyles are the desk page's style sheets.
-var deskStyles = []string{"css/base.css", "css/desk.css", "css/card.css", "css/call.css"}
+var deskStyles = []string{"css/base.css", "css/desk.css", "css/card.css", "css/call.css", "css/workorders.css"}
 
 // desk is GET /desk/: the desk, or a redirect to the login page without a session cookie.
 func (h *handler) desk(w http.ResponseWriter, r *http.Request) {
@@ -53,4 +53,17 @@ func (h *handler) flows(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, "flows.html", []string{"css/base.css", "css/card.css", "css/flows.css"},
 		[]string{"js/flows.js", "js/api.js", "js/format.js", "js/flow-editor.js"})
+}
+
+// department is GET /desk/department: a department's work orders, for its department users
+// (the API gives anyone else none of them).
+func (h *handler) department(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
+		pageHeaders(w, r)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, "department.html", []string{"css/base.css", "css/desk.css", "css/workarea.css", "css/workorders.css"},
+		[]string{"js/department.js", "js/api.js", "js/format.js", "js/workorders.js"})
 }

@@ -30,8 +30,9 @@ form.addEventListener("submit", async (e) => {
   submit.disabled = true;
   error.hidden = true;
   try {
-    await api.post("/api/login", { username, password });
-    location.replace("/desk/");
+    const r = await api.post("/api/login", { username, password });
+    // A department user's page is their department's work orders.
+    location.replace(r && r.user && r.user.role === "department" ? "/desk/department" : "/desk/");
   } catch (err) {
     error.textContent = err.status === 429 && err.retryAfter ? `${err.message}（约 ${Math.ceil(err.retryAfter / 60)} 分钟后）` : err.message;
     error.dataset.kind = "error";

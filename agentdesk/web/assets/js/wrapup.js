@@ -1,5 +1,6 @@
 // wrapup.js: after the call. The queue's dispositions (required where the queue says so),
-// notes, the time left, one extension, and submit (Ctrl+Enter), which returns the agent to
+// notes, the time left, one extension, 需要建工单 (Alt+G: the work-order form, prefilled from
+// the call, see workorder-form.js), and submit (Ctrl+Enter), which returns the agent to
 // available or to the pause they asked for. The notes draft is kept per call in localStorage,
 // so a refresh or a second tab does not lose it.
 
@@ -28,7 +29,7 @@ function writeDraft(id, d) {
 }
 
 /** createWrapUp wires the wrap-up panel; reasonName names a pause reason code. */
-export function createWrapUp({ reasonName }) {
+export function createWrapUp({ reasonName, notify }) {
   const panel = $("wrapup");
   const left = $("wrapup-left");
   const callLine = $("wrapup-call");
@@ -43,6 +44,11 @@ export function createWrapUp({ reasonName }) {
   const callNotesBox = $("call-notes-box");
   const callNotes = $("call-notes");
   let talkingOn = ""; // the call whose notes are being taken during the conversation
+
+  // 需要建工单: a button and the orders already created from this call.
+  const woButton = h("button", { type: "button", class: "btn", id: "btn-wrapup-wo", "aria-controls": "stage" }, "需要建工单", h("kbd", null, "Alt+G"));
+  const woDone = h("p", { class: "wrapup-wo-done", id: "wrapup-wo-done", hidden: true });
+  after.before(h("div", { class: "wrapup-wo" }, woButton, woDone));
 
   let w = null; // the snapshot's wrap_up
   let until = "";
@@ -109,6 +115,49 @@ export function createWrapUp({ reasonName }) {
     }
   }
 
+  async function openOrderForm() {
+    if (!w) return false;
+    const callId = w.call_id;
+    try {
+      const form = await import("./workorder-form.js");
+      await form.openWorkOrderForm({
+        api, notify: notify || (() => {}), host: $("stage"), callId, notes: notes.value.trim(),
+        onCreated(o) {
+          if (w && w.call_id === callId) {
+            // The queue's 已建工单 disposition, when it has one and none is chosen yet.
+            const r = list.querySelector('input[name=disposition][value="work_order"]');
+            if (r && !chosen()) {
+              r.checked = true;
+              r.dispatchEvent(new Event("change", { bubbles: true }));
+            }
+            showOrders(callId);
+            submit.focus();
+          }
+        },
+        onClose() {
+          if (w) woButton.focus();
+        },
+      });
+    } catch (e) {
+      setError({ message: `工单表单无法打开：${e.message}`, reason: "" });
+    }
+  }
+
+  async function showOrders(callId) {
+    let made = [];
+    try {
+      made = (await import("./workorder-form.js")).createdFor(callId);
+    } catch {
+      // none shown
+    }
+    if (!w || w.call_id !== callId) return;
+    woDone.hidden = made.length === 0;
+    text(woDone, made.length ? `已建工单：${made.map((o) => o.number).join("、")}` : "");
+    text(woButton.firstChild, made.length ? "再建一张工单" : "需要建工单");
+  }
+
+  woButton.addEventListener("click", openOrderForm);
+  bind("Alt+G", () => (w ? openOrderForm() : false));
   submit.addEventListener("click", doSubmit);
   extend.addEventListener("click", doExtend);
   callNotes.addEventListener("input", () => {
@@ -126,12 +175,14 @@ export function createWrapUp({ reasonName }) {
     save();
     setError(null);
   });
-  bind("Ctrl+Enter", () => (w ? doSubmit() : false));
+  // Ctrl+Enter in a work-order form submits that form, not the wrap-up.
+  const inOrderForm = (e) => !!(e.target && e.target.closest && e.target.closest(".wo-create, .wo-action-form"));
+  bind("Ctrl+Enter", (e) => (w && !inOrderForm(e) ? doSubmit() : false));
   bind("Alt+Y", () => (w ? doExtend() : false));
   // Number keys pick a disposition while the notes are not being typed in.
   document.addEventListener("keydown", (e) => {
     if (!w || e.ctrlKey || e.altKey || e.metaKey || !/^[1-9]$/.test(e.key)) return;
-    if (e.target.closest && e.target.closest("input[type=text], textarea, input:not([type])")) return;
+    if (e.target.closest && e.target.closest("input[type=text], textarea, input:not([type]), .wo-create, .wo-root")) return;
     if (!document.getElementById("pause-menu").hidden) return;
     const r = list.querySelectorAll("input[name=disposition]")[Number(e.key) - 1];
     if (r) {
@@ -188,6 +239,7 @@ export function createWrapUp({ reasonName }) {
               h("kbd", null, String(i + 1)), h("span", null, d.name))),
         );
         if (w.dispositions.length === 0) list.append(h("p", { class: "empty" }, "本队列未设置小结"));
+        showOrders(w.call_id);
         // The first disposition takes the focus: number keys pick one, Tab goes on to the notes.
         const first = list.querySelector("input:checked") || list.querySelector("input") || notes;
         setTimeout(() => first.focus({ preventScroll: true }), 0);
