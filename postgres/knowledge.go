@@ -19,7 +19,8 @@ import (
 // the query's runs of Chinese characters become their bigrams (户籍迁入 → 户籍 籍迁 迁入), a
 // lone character stays itself, other words stay whole. An entry matches when its text
 // contains at least a third of the query's terms; entries are ranked by how many terms their
-// name, their keywords and their whole text contain. So 户籍 finds 户籍迁入, and 户籍迁移
+// name, their keywords and their whole text contain, and for a query of three terms or more
+// those scoring under a third of the best are left out. So 户籍 finds 户籍迁入, and 户籍迁移
 // still finds it by 户籍 and 籍迁. The catalogue is small (tens of items, a few hundred
 // stations), so a scan is faster than any index would be.
 
@@ -279,6 +280,12 @@ func SearchKnowledge(ctx context.Context, db *sqlx.DB, q KnowledgeQuery) ([]Know
 	}
 	if len(kinds) > 1 {
 		slices.SortStableFunc(hits, func(a, b KnowledgeHit) int { return b.Score - a.Score })
+	}
+	// A query of several words that found a good match drops the entries that share only a
+	// common word with it (身份证丢了怎么补办: every item whose materials include 身份证).
+	if len(terms) >= 3 && len(hits) > 0 {
+		best := slices.MaxFunc(hits, func(a, b KnowledgeHit) int { return a.Score - b.Score }).Score
+		hits = slices.DeleteFunc(hits, func(h KnowledgeHit) bool { return h.Score*3 < best })
 	}
 	if len(hits) > q.Limit {
 		hits = hits[:q.Limit]

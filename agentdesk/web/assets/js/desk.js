@@ -1,7 +1,8 @@
 // desk.js: the desk page. It asks who is logged in, opens the events websocket and renders
-// every snapshot, whole, into the state bar, the ringing banner, the card, the call controls
-// and the wrap-up; a one-second tick moves the timers. The view depends on the latest
-// snapshot alone, so a refresh, a second tab or a reconnect shows the same desk.
+// every snapshot, whole, into the state bar, the ringing banner, the card, the call controls,
+// the wrap-up and the work area (knowledge base, lists); a one-second tick moves the timers.
+// The view depends on the latest snapshot alone, so a refresh, a second tab or a reconnect
+// shows the same desk.
 
 import * as api from "./api.js";
 import { connect } from "./events.js";
@@ -13,6 +14,7 @@ import { createControls } from "./controls.js";
 import { createWrapUp } from "./wrapup.js";
 import { createSearch } from "./search.js";
 import { createSoftphone } from "./softphone.js";
+import { createWorkArea } from "./workarea.js";
 
 const $ = (id) => document.getElementById(id);
 const notice = $("notice");
@@ -120,6 +122,7 @@ async function main() {
   const idle = $("idle");
 
   let snapshot = null;
+  const workarea = createWorkArea({ api, notify, snapshot: () => snapshot });
   const render = () => {
     if (!snapshot) return;
     const s = snapshot;
@@ -129,6 +132,7 @@ async function main() {
     controls.update(s);
     wrapup.update(s);
     search.update(s);
+    workarea.update(s);
     const busy = !!(s.offer || s.call || s.wrap_up);
     idle.hidden = busy;
     if (!busy) {
@@ -173,6 +177,7 @@ async function main() {
     offer.tick();
     controls.tick();
     wrapup.tick();
+    workarea.tick();
   }, 1000);
 }
 
