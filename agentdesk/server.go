@@ -83,6 +83,9 @@ type Options struct {
 	// Flows checks, tests and publishes call flows for /api/flows; nil leaves only the
 	// reading of flows, drafts and versions.
 	Flows Flows
+	// WallboardRefresh is how often the supervisors' wallboard is read while anyone watches
+	// it; zero means DefaultWallboardRefresh.
+	WallboardRefresh time.Duration
 }
 
 // Server is the agent API: login and sessions, the agent's state commands and the events
@@ -94,6 +97,7 @@ type Server struct {
 	sessions *postgres.Sessions
 	states   AgentStates
 	hub      *hub
+	wall     *wallboardHub
 	origins  map[string]bool // allowed origins, scheme://host[:port]
 	handler  http.Handler
 }
@@ -118,6 +122,9 @@ func New(o Options) (*Server, error) {
 	if o.InstanceLease <= 0 {
 		o.InstanceLease = DefaultInstanceLease
 	}
+	if o.WallboardRefresh <= 0 {
+		o.WallboardRefresh = DefaultWallboardRefresh
+	}
 	s := &Server{o: o, log: o.Log, now: o.Now, states: o.States, origins: map[string]bool{}}
 	for _, origin := range o.AllowedOrigins {
 		u, err := url.Parse(origin)
@@ -134,6 +141,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.sessions = sessions
 	s.hub = newHub(s)
+	s.wall = newWallboardHub(s)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -150,5 +158,6 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.o.DatabaseURL == "" {
 		return errors.New("agentdesk: run: no database URL to listen on")
 	}
+	defer s.wall.stop()
 	return s.hub.run(ctx, s.o.DatabaseURL)
 }

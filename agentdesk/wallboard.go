@@ -1,0 +1,235 @@
+package agentdesk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/foshan-hotline/hotline/postgres"
+)
+
+// The supervisors' wallboard: GET /api/wallboard reads it once; GET /api/wallboard/events
+// pushes it. One loop reads the board every WallboardRefresh while anyone watches — one query
+// round per refresh whatever the number of supervisors — and pushes it to every watcher when
+// it changed (at least every wallboardResend otherwise, so that a watcher sees the server is
+// alive). Durations are sent as the moments they started: the page counts them itself.
+
+// DefaultWallboardRefresh is how often the board is read while watched.
+const DefaultWallboardRefresh = time.Second
+
+// wallboardResend is the longest a watcher goes without a message.
+const wallboardResend = 15 * time.Second
+
+// wallboardMessage is what the wallboard websocket sends.
+type wallboardMessage struct {
+	Type       string              `json:"type"` // board
+	ServerTime time.Time           `json:"server_time"`
+	Board      *postgres.Wallboard `json:"board"`
+}
+
+// watcher is one wallboard websocket; send holds the newest message not yet written.
+type watcher struct {
+	send chan []byte
+	done chan struct{}
+	end  endReason
+}
+
+// offer replaces any unwritten message with msg: a slow browser skips boards, never falls
+// behind.
+func (w *watcher) offer(msg []byte) {
+	for {
+		select {
+		case w.send <- msg:
+			return
+		default:
+		}
+		select {
+		case <-w.send:
+		default:
+		}
+	}
+}
+
+// wallboardHub keeps the watchers and the loop reading the board.
+type wallboardHub struct {
+	s        *Server
+	mu       sync.Mutex
+	watchers map[*watcher]bool
+	running  bool
+	stopped  bool
+	last     []byte // the last board sent, without its time
+	lastMsg  []byte
+	lastSent time.Time
+}
+
+func newWallboardHub(s *Server) *wallboardHub {
+	return &wallboardHub{s: s, watchers: map[*watcher]bool{}}
+}
+
+// add registers w, sends it the newest board and starts the loop if it is not running;
+// false once the hub has stopped.
+func (h *wallboardHub) add(w *watcher) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return false
+	}
+	h.watchers[w] = true
+	if h.lastMsg != nil {
+		w.offer(h.lastMsg)
+	}
+	if !h.running {
+		h.running = true
+		h.last, h.lastMsg = nil, nil
+		go h.loop()
+	}
+	return true
+}
+
+func (h *wallboardHub) remove(w *watcher) {
+	h.mu.Lock()
+	delete(h.watchers, w)
+	h.mu.Unlock()
+}
+
+// stop ends every watcher; the loop ends with them.
+func (h *wallboardHub) stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
+	for w := range h.watchers {
+		w.end = endShutdown
+		close(w.done)
+		delete(h.watchers, w)
+	}
+}
+
+// loop reads and pushes the board until nobody watches.
+func (h *wallboardHub) loop() {
+	refresh := h.s.o.WallboardRefresh
+	t := time.NewTicker(refresh)
+	defer t.Stop()
+	for {
+		h.mu.Lock()
+		if len(h.watchers) == 0 {
+			h.running = false
+			h.mu.Unlock()
+			return
+		}
+		h.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), max(refresh*5, 5*time.Second))
+		err := h.refresh(ctx)
+		cancel()
+		if err != nil {
+			h.s.log.Warn("wallboard: refresh", "err", err)
+		}
+		<-t.C
+	}
+}
+
+// refresh reads the board and pushes it to every watcher if it changed.
+func (h *wallboardHub) refresh(ctx context.Context) error {
+	now := h.s.now()
+	wb, err := postgres.LoadWallboard(ctx, h.s.o.DB, now, h.s.o.InstanceLease)
+	if err != nil {
+		return err
+	}
+	at := wb.At
+	wb.At = time.Time{}
+	key, err := json.Marshal(wb)
+	if err != nil {
+		return err
+	}
+	wb.At = at
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if bytes.Equal(key, h.last) && now.Sub(h.lastSent) < wallboardResend {
+		return nil
+	}
+	msg, err := json.Marshal(wallboardMessage{Type: "board", ServerTime: now, Board: &wb})
+	if err != nil {
+		return err
+	}
+	h.last, h.lastMsg, h.lastSent = key, msg, now
+	for w := range h.watchers {
+		w.offer(msg)
+	}
+	return nil
+}
+
+// wallboard is GET /api/wallboard: the board now.
+func (s *Server) wallboard(w http.ResponseWriter, r *http.Request, _ *postgres.Session) error {
+	now := s.now()
+	wb, err := postgres.LoadWallboard(r.Context(), s.o.DB, now, s.o.InstanceLease)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, wallboardMessage{Type: "board", ServerTime: now, Board: &wb})
+	return nil
+}
+
+// wallboardEvents is GET /api/wallboard/events: the board's websocket. It sends a "board"
+// message at once (or within a refresh) and again whenever the board changes; the browser
+// sends nothing. It closes when the supervisor's session ends.
+func (s *Server) wallboardEvents(w http.ResponseWriter, r *http.Request, sess *postgres.Session) error {
+	if !s.originAllowed(r) {
+		return forbidden("origin %q is not allowed", r.Header.Get("Origin"))
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: slices.Sorted(maps.Keys(s.origins))})
+	if err != nil {
+		return nil // Accept has answered
+	}
+	defer conn.CloseNow()
+	c := &watcher{send: make(chan []byte, 1), done: make(chan struct{})}
+	if !s.wall.add(c) {
+		conn.Close(endShutdown.status, endShutdown.text)
+		return nil
+	}
+	defer s.wall.remove(c)
+	ctx := conn.CloseRead(r.Context())
+	ping := time.NewTicker(pingEvery)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case msg := <-c.send:
+			if err := write(ctx, conn, msg); err != nil {
+				return nil
+			}
+		case <-c.done:
+			conn.Close(c.end.status, c.end.text)
+			return nil
+		case <-ping.C:
+			if !s.sessionAlive(ctx, sess) {
+				msg, _ := json.Marshal(message{Type: endExpired.message, ServerTime: s.now()})
+				write(ctx, conn, msg)
+				conn.Close(endExpired.status, endExpired.text)
+				return nil
+			}
+			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return nil
+			}
+		}
+	}
+}
+
+// sessionAlive reports whether sess is still a live session (a database error counts as
+// alive: the next ping asks again).
+func (s *Server) sessionAlive(ctx context.Context, sess *postgres.Session) bool {
+	live, err := s.sessions.SessionsOf(ctx, sess.Agent.ID)
+	if err != nil {
+		return true
+	}
+	return slices.ContainsFunc(live, func(l postgres.Session) bool { return l.ID == sess.ID })
+}
