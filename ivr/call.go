@@ -36,6 +36,7 @@ type call struct {
 	lastKeyAt   time.Time
 	keyPending  bool // a key came and no prompt has been started since
 	lookedUp    bool // a lookup ran since the last key
+	detail      string // the running step's detail, set by the node (see stepDetail)
 	playStarted time.Time
 	timer       *time.Timer // wait's, reused: one per call rather than one per wait
 
@@ -168,8 +169,9 @@ func (c *call) step(n flow.Node) (flow.Node, error) {
 	fr := c.top()
 	st := hotline.CallStep{CallID: c.id, Seq: c.seq, Flow: fr.flow.Name, Node: n.ID(), Kind: string(n.Kind()), EnteredAt: time.Now()}
 	c.record(st)
+	c.detail = ""
 	exit, input, err := c.exec(n)
-	st.LeftAt, st.Input = time.Now(), input
+	st.LeftAt, st.Input, st.Detail = time.Now(), input, c.detail
 	switch {
 	case c.lost.Load():
 		c.log.Warn("call lost with its Asterisk node", "err", err)

@@ -23,7 +23,9 @@ func (c *call) exec(n flow.Node) (*flow.Exit, string, error) {
 		x, err := c.lookup(n)
 		return x, "", err
 	case *flow.Verify:
-		return c.verify(n)
+		x, result, err := c.verify(n)
+		c.detail = verifyDetails[result]
+		return x, result, err
 	case *flow.Branch:
 		env := c.env()
 		for _, cs := range n.Cases {
@@ -150,9 +152,11 @@ func (c *call) menu(n *flow.Menu) (*flow.Exit, string, error) {
 		case key == n.RepeatKey:
 			continue
 		case key == n.AgentKey && n.Agent != nil:
+			c.detail = "按" + key + "转人工"
 			return n.Agent, key, nil
 		}
 		if o := n.Option(key); o != nil {
+			c.detail = menuDetail(o)
 			if err := c.assign(o.Set); err != nil {
 				return nil, key, err
 			}
@@ -304,6 +308,7 @@ func (c *call) lookup(n *flow.Lookup) (*flow.Exit, error) {
 		return nil, err
 	}
 	name := flow.LookupExit(res.value, res.err)
+	c.detail = c.lookupDetail(n.Source.Name, name, res.value)
 	if name == flow.ExitError {
 		c.log.Error("lookup failed", "source", n.Source.Name, "err", res.err)
 	}
@@ -435,4 +440,148 @@ func (c *call) callback(n *flow.Callback) (*flow.Exit, string, error) {
 	}
 	c.outcome = hotline.OutcomeCallback
 	return n.Next, "", nil
+}
+
+// menuDetail is a menu step's detail: the key and what it chose.
+func menuDetail(o *flow.Option) string {
+	if o.Label == "" {
+		return "按" + o.Key
+	}
+	return "按" + o.Key + " " + o.Label
+}
+
+// accountKinds name account kinds in Chinese.
+var accountKinds = map[string]string{
+	string(hotline.Water): "水费", string(hotline.Electricity): "电费",
+	string(hotline.Gas): "燃气费", string(hotline.Telecom): "通信费",
+}
+
+// applicationStatuses name application statuses in Chinese.
+var applicationStatuses = map[string]string{
+	string(hotline.StatusAccepted): "已受理", string(hotline.StatusReviewing): "审核中",
+	string(hotline.StatusCorrection): "待补正", string(hotline.StatusCompleted): "已办结",
+	string(hotline.StatusRejected): "不予受理",
+}
+
+// lookupDetail is a lookup step's detail: what the caller looked up and what the answer said,
+// in a few words for the agent's screen. Account numbers and case numbers are masked.
+func (c *call) lookupDetail(source, exit string, v any) string {
+	switch exit {
+	case flow.ExitError:
+		return "查询失败"
+	case flow.ExitFound:
+	default:
+		switch source {
+		case "citizen_by_caller":
+			return "来电号码未注册"
+		case "account_by_number", "accounts_of_citizen":
+			return "未找到账户"
+		case "application_by_case", "applications_of_citizen":
+			return "未找到办件"
+		case "latest_bill":
+			return "暂无账单"
+		}
+		return "未找到"
+	}
+	switch v := v.(type) {
+	case flow.Citizen:
+		if v.RealName {
+			return "来电号码已注册（实名）"
+		}
+		return "来电号码已注册"
+	case flow.Account:
+		return accountKinds[v.Kind] + "账户 " + maskTail(v.Number, 4)
+	case []flow.Account:
+		return fmt.Sprintf("找到%d个账户", len(v))
+	case flow.Bill:
+		kind := c.accountKind(v.AccountID)
+		if kind == "" {
+			kind = "账单"
+		}
+		period := v.Period.In(c.e.cfg.Location)
+		s := fmt.Sprintf("%s %d年%d月 应缴 %s", kind, period.Year(), int(period.Month()), yuan(v.AmountFen))
+		switch {
+		case v.Paid:
+			s += " 已缴清"
+		case v.Overdue:
+			s += " 逾期"
+		default:
+			due := v.DueDate.In(c.e.cfg.Location)
+			s += fmt.Sprintf(" %d月%d日前缴费", int(due.Month()), due.Day())
+		}
+		return s
+	case flow.Application:
+		st := applicationStatuses[v.Status]
+		if st == "" {
+			st = v.Status
+		}
+		return "办件 " + maskTail(v.CaseNumber, 4) + " " + st
+	case []flow.Application:
+		return fmt.Sprintf("找到%d件办件", len(v))
+	case flow.SocialInsurance:
+		return "社保余额 " + yuan(v.BalanceFen)
+	case flow.HousingFund:
+		return "公积金余额 " + yuan(v.BalanceFen)
+	case []flow.Station:
+		return fmt.Sprintf("找到%d个服务网点", len(v))
+	}
+	return "已查到"
+}
+
+// accountKind names the kind of an account the call looked up earlier, "" if unknown.
+func (c *call) accountKind(id int64) string {
+	for i := len(c.stack) - 1; i >= 0; i-- {
+		for _, v := range c.stack[i].vars {
+			switch v := v.(type) {
+			case flow.Account:
+				if v.ID == id {
+					return accountKinds[v.Kind]
+				}
+			case []flow.Account:
+				for _, a := range v {
+					if a.ID == id {
+						return accountKinds[a.Kind]
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// yuan writes an amount in fen the way it is read: 356元2角, 12元5分, 0元.
+func yuan(fen int64) string {
+	neg := ""
+	if fen < 0 {
+		neg, fen = "-", -fen
+	}
+	s := fmt.Sprintf("%s%d元", neg, fen/100)
+	if j := fen % 100 / 10; j > 0 {
+		s += fmt.Sprintf("%d角", j)
+	}
+	if f := fen % 10; f > 0 {
+		s += fmt.Sprintf("%d分", f)
+	}
+	return s
+}
+
+// maskTail keeps the last n characters of an identifier and stars the rest.
+func maskTail(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	out := make([]rune, len(r))
+	for i := range r {
+		out[i] = '*'
+		if i >= len(r)-n {
+			out[i] = r[i]
+		}
+	}
+	return string(out)
+}
+
+// verifyDetails name a verification's result.
+var verifyDetails = map[string]string{
+	"verified": "验证通过", "failed": "验证未通过", "locked": "密码已锁定", "not_real_name": "非实名用户，未验证",
 }
