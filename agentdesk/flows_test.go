@@ -176,6 +176,14 @@ func TestFlowsAPI(t *testing.T) {
 		t.Errorf("version 2: %d %s", status, b)
 	}
 
+	// A draft saved before a rollback is stale: publishing it would undo the rollback unseen.
+	sup.do("POST", "/api/flows/survey/draft", body(fixed+"# again\n"))
+	sup.do("POST", "/api/flows/survey/rollback", `{"version":2}`)
+	status, b = sup.do("POST", "/api/flows/survey/publish", "")
+	if status != http.StatusConflict || !strings.Contains(string(b), "started from version 3, but version 4") {
+		t.Errorf("publish of a stale draft: %d %s", status, b)
+	}
+
 	// Discarding a draft; a new flow saved as a draft is listed without a version.
 	sup.do("POST", "/api/flows/survey/draft", body(broken))
 	if status, b := sup.do("POST", "/api/flows/survey/draft/discard", ""); status != http.StatusNoContent {

@@ -43,13 +43,15 @@ const (
 FROM hotline.flow_drafts d LEFT JOIN hotline.agents a ON a.id = d.saved_by WHERE d.flow = $1`
 	flowDraftAll = `SELECT ` + flowDraftColumns + `
 FROM hotline.flow_drafts d LEFT JOIN hotline.agents a ON a.id = d.saved_by ORDER BY d.flow`
-	// A draft saved again keeps the version it was started from.
+	// A draft is based on the version published when it was last saved: whoever saved it
+	// had that version before them.
 	flowDraftSave = `
 INSERT INTO hotline.flow_drafts (flow, source, base_version, saved_by, saved_at)
 VALUES ($1, $2, (SELECT version FROM hotline.flow_versions WHERE flow = $1 AND active), $3, now())
-ON CONFLICT (flow) DO UPDATE SET source = EXCLUDED.source, saved_by = EXCLUDED.saved_by, saved_at = EXCLUDED.saved_at`
+ON CONFLICT (flow) DO UPDATE SET source = EXCLUDED.source, base_version = EXCLUDED.base_version,
+	saved_by = EXCLUDED.saved_by, saved_at = EXCLUDED.saved_at`
 	flowDraftDelete     = `DELETE FROM hotline.flow_drafts WHERE flow = $1`
-	flowDraftForPublish = `SELECT flow, source FROM hotline.flow_drafts WHERE flow = $1 FOR UPDATE`
+	flowDraftForPublish = `SELECT flow, source, coalesce(base_version, 0) AS base_version FROM hotline.flow_drafts WHERE flow = $1 FOR UPDATE`
 	flowSummaries       = `
 SELECT coalesce(v.flow, d.flow) AS flow, coalesce(v.version, 0) AS version, coalesce(v.id, 0) AS version_id,
        coalesce(pa.display_name, '') AS published_by, v.published_at,
@@ -138,8 +140,9 @@ func DeleteFlowDraft(ctx context.Context, db *sqlx.DB, name string) error {
 // draft in place of its flow; it checks them and runs their scenario tests), then the new
 // version becomes active, the draft is gone, the audit log has the diff and FlowsChannel is
 // notified. Publishes are serialised; the draft cannot change meanwhile. hotline.ErrNotFound
-// when the flow has no draft, hotline.ErrConflict when the draft is the published text; an
-// error of verify is returned as it is.
+// when the flow has no draft, hotline.ErrConflict when the draft is the published text or
+// another version was published since the draft was last saved (publishing it would undo
+// that version unseen); an error of verify is returned as it is.
 func PublishFlowDraft(ctx context.Context, db *sqlx.DB, name string, by int64, verify FlowVerifier) (FlowVersion, error) {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -152,6 +155,7 @@ func PublishFlowDraft(ctx context.Context, db *sqlx.DB, name string, by int64, v
 	var d struct {
 		Flow   string `db:"flow"`
 		Source string `db:"source"`
+		Base   int    `db:"base_version"`
 	}
 	switch err := tx.GetContext(ctx, &d, flowDraftForPublish, name); {
 	case errors.Is(err, sql.ErrNoRows):
@@ -162,6 +166,10 @@ func PublishFlowDraft(ctx context.Context, db *sqlx.DB, name string, by int64, v
 	cur, err := activeVersion(ctx, tx, name)
 	if err != nil {
 		return FlowVersion{}, err
+	}
+	if d.Base != cur.Version {
+		return FlowVersion{}, fmt.Errorf("the draft of %s was started from version %d, but version %d has been published since: "+
+			"compare them and save the draft again: %w", name, d.Base, cur.Version, hotline.ErrConflict)
 	}
 	if cur.ID != 0 && cur.Checksum == checksum(d.Source) {
 		return FlowVersion{}, fmt.Errorf("the draft of %s is the same as version %d: %w", name, cur.Version, hotline.ErrConflict)

@@ -210,11 +210,18 @@ func TestPublishFlowDraft(t *testing.T) {
 	if got, want := s.versions(t, "bills"), "3*<1 2 1"; got != want {
 		t.Errorf("versions %s, want %s", got, want)
 	}
+	// A draft saved before the rollback is stale: publishing it would undo version 3 unseen.
+	if _, err := postgres.PublishFlowDraft(ctx, s.db, "bills", s.sup, nil); !errors.Is(err, hotline.ErrConflict) ||
+		!strings.Contains(err.Error(), "started from version 2, but version 3") {
+		t.Errorf("publish of a stale draft: %v, want conflict", err)
+	}
 	src, err := postgres.FlowVersionSource(ctx, s.db, "bills", 2)
 	if err != nil || src.Source != "flow: bills\nstart: c\n" || src.PublishedBy != "李班长" {
 		t.Errorf("version 2 = %+v, %v", src, err)
 	}
 
+	postgres.DeleteFlowDraft(ctx, s.db, "bills")
+	postgres.DeleteFlowDraft(ctx, s.db, "bills")
 	want := []string{
 		`flow_import bills system 0→1 "--- bills v0\n+++ bills v1\n@@ -0,0 +1,2 @@\n+flow: bills\n+start: b\n"`,
 		`flow_import main system 0→1 "--- main v0\n+++ main v1\n@@ -0,0 +1,2 @@\n+flow: main\n+start: a\n"`,
@@ -235,7 +242,7 @@ func TestPublishFlowDraft(t *testing.T) {
 	for _, f := range list {
 		rows = append(rows, fmt.Sprintf("%s v%d %q draft=%t", f.Flow, f.Version, f.PublishedBy, f.Draft))
 	}
-	if got, want := strings.Join(rows, "; "), `bills v3 "李班长" draft=true; main v1 "" draft=false`; got != want {
+	if got, want := strings.Join(rows, "; "), `bills v3 "李班长" draft=false; main v1 "" draft=false`; got != want {
 		t.Errorf("summaries %s, want %s", got, want)
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/agentdesk"
 	"github.com/foshan-hotline/hotline/ivr/flow"
 	"github.com/foshan-hotline/hotline/ivr/flowtest"
@@ -291,6 +292,9 @@ func (s *Service) Publish(ctx context.Context, name string, by int64) (postgres.
 		}
 		return nil
 	})
+	if ref := (*agentdesk.FlowRefusal)(nil); !errors.As(err, &ref) && errors.Is(err, hotline.ErrConflict) {
+		return v, &agentdesk.FlowRefusal{Reason: err.Error()} // a stale draft, or one that changes nothing
+	}
 	if err != nil {
 		return v, err
 	}

@@ -248,6 +248,9 @@ function refusalText(reason) {
   if ((m = /(\d+) of (\d+) scenario tests failed/.exec(reason))) return `${m[2]} 个场景测试中有 ${m[1]} 个未通过`;
   if ((m = /version (\d+) no longer fits/.exec(reason))) return `版本 ${m[1]} 与现有的其他流程不再匹配，不能恢复`;
   if ((m = /is the same as version (\d+)/.exec(reason))) return `草稿与已发布的版本 ${m[1]} 相同，无需发布`;
+  if ((m = /started from version (\d+), but version (\d+) has been published/.exec(reason))) {
+    return `草稿基于版本 ${m[1]}，但之后已发布了版本 ${m[2]}：请先比较两者，确认后再保存草稿并发布`;
+  }
   if (/is the published one/.test(reason)) return "该版本已是当前发布版本";
   if (/has no draft/.test(reason)) return "没有可发布的草稿";
   return reason;
