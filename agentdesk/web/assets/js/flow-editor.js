@@ -51,7 +51,9 @@ export class FlowEditor {
   set(value, readOnly) {
     this.text.value = value;
     this.text.readOnly = !!readOnly;
+    this.text.setSelectionRange(0, 0); // a focused textarea would keep its view at the old caret
     this.text.scrollTop = 0;
+    this.text.scrollLeft = 0;
     this.renderLines();
     this.show([]);
     this.runCheck();
