@@ -26,6 +26,9 @@ const (
 	RoleAgent      Role = "agent"      // 坐席
 	RoleSupervisor Role = "supervisor" // 班长
 	RoleAdmin      Role = "admin"      // 管理员
+	// RoleDepartment is a user of a department (部门用户) handling the work orders sent to
+	// it; it stands outside agent < supervisor < admin and reaches only what is opened to it.
+	RoleDepartment Role = "department"
 )
 
 // AtLeast reports whether r includes the rights of min.
@@ -57,6 +60,9 @@ type Agent struct {
 	// for a user who takes no calls.
 	Endpoint string `db:"endpoint"`
 	Active   bool   `db:"active"`
+	// DepartmentID is the department of a department user (platform.departments); 0 for
+	// the hotline's own users.
+	DepartmentID int64 `db:"department_id"`
 }
 
 // AgentSkill is a skill of an agent with its level, 1 (basic) to 5 (expert).
