@@ -67,3 +67,16 @@ func (h *handler) department(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "department.html", []string{"css/base.css", "css/desk.css", "css/workarea.css", "css/workorders.css"},
 		[]string{"js/department.js", "js/api.js", "js/format.js", "js/workorders.js"})
 }
+
+// supervisor is GET /desk/supervisor: the supervisors' wallboard and agent management (the
+// API refuses anyone else).
+func (h *handler) supervisor(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
+		pageHeaders(w, r)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, "supervisor.html", []string{"css/base.css", "css/card.css", "css/supervisor.css"},
+		[]string{"js/supervisor.js", "js/api.js", "js/format.js", "js/wallboard.js", "js/chart.js", "js/agentadmin.js"})
+}

@@ -47,6 +47,7 @@ func New(o Options) http.Handler {
 	mux.HandleFunc("GET /desk/login", h.login)
 	mux.HandleFunc("GET /desk/reports", h.reports)
 	mux.HandleFunc("GET /desk/flows", h.flows)
+	mux.HandleFunc("GET /desk/supervisor", h.supervisor)
 	mux.HandleFunc("GET /desk/department", h.department)
 	mux.HandleFunc("GET /desk/static/{version}/{file...}", h.static)
 	mux.HandleFunc("/desk/", func(w http.ResponseWriter, r *http.Request) {
