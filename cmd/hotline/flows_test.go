@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/foshan-hotline/hotline/ivr/flow"
+	"github.com/foshan-hotline/hotline/postgres"
 	"github.com/foshan-hotline/hotline/postgres/pgtest"
 )
 
@@ -274,5 +276,55 @@ func TestFlowsImportRunsTheScenarios(t *testing.T) {
 	db.Get(&n, `SELECT count(*) FROM hotline.flow_versions WHERE active`)
 	if n != 9 {
 		t.Errorf("%d active versions after the import, want 9", n)
+	}
+}
+
+// TestStartupRunsTheDatabaseFlows: an empty database is seeded from the files; a database
+// with flows runs its own, whatever the files say.
+func TestStartupRunsTheDatabaseFlows(t *testing.T) {
+	root, _ := filepath.Abs("../..")
+	dir := copyFlows(t)
+	cfg, err := configFrom(t, "", []string{"HOTLINE_IVR_FLOWS_DIR=" + dir, "HOTLINE_IVR_SOUNDS_DIR=" + filepath.Join(root, "sounds")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{cfg: cfg, log: slog.New(slog.DiscardHandler)}
+	db := openTestDB(t, pgtest.URL(t))
+	ctx := context.Background()
+	flows, err := a.loadCallFlows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, versions, err := a.databaseFlows(ctx, db, flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lib.Names()) != 9 || versions["main"] == 0 {
+		t.Fatalf("seeded flows %v, versions %v", lib.Names(), versions)
+	}
+	// A supervisor publishes a change; then the file changes too, without an import.
+	src, _ := os.ReadFile(filepath.Join(dir, "survey.yaml"))
+	published := strings.Replace(string(src), "一至五级", "一到五级", 1)
+	if _, err := postgres.SaveFlowDraft(ctx, db, "survey", published, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.PublishFlowDraft(ctx, db, "survey", 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "survey.yaml"), []byte(strings.Replace(string(src), "一至五级", "一到九级", 1)), 0o644)
+	if flows, err = a.loadCallFlows(); err != nil {
+		t.Fatal(err)
+	}
+	lib, versions, err = a.databaseFlows(ctx, db, flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lib.Flow("survey").Description; !strings.Contains(got, "一到五级") {
+		t.Errorf("survey at startup: %q, want the published 一到五级", got)
+	}
+	var v int
+	db.Get(&v, `SELECT version FROM hotline.flow_versions WHERE id = $1`, versions["survey"])
+	if v != 2 {
+		t.Errorf("survey runs version %d, want 2", v)
 	}
 }
