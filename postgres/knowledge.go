@@ -68,6 +68,20 @@ type KnowledgeHit struct {
 
 	// Text is the entry as plain text to copy into a reply.
 	Text string `json:"text"`
+
+	base int // the score without the bonus of a name holding the whole query
+}
+
+// wholeBonus is added to the score of an entry whose name holds the whole query.
+const wholeBonus = 10
+
+// scored sets h's score from the terms' score and whether its name holds the whole query.
+func (h KnowledgeHit) scored(score int, whole bool) KnowledgeHit {
+	h.base, h.Score = score, score
+	if whole {
+		h.Score += wholeBonus
+	}
+	return h
 }
 
 // questionWords are words of a spoken question that say nothing about what is asked; they
@@ -143,15 +157,15 @@ func needed(n int) int {
 }
 
 // The searches of each kind: $1 the terms, $2 how many must match, $3 the limit, $4 the whole
-// query lower-cased (an entry whose name contains it comes first), $5 the district ("" for
-// any). score = 3 × terms in the name + 2 × terms in the keywords + terms in the whole text,
-// + 10 when the name contains the whole query.
+// query lower-cased, $5 the district ("" for
+// any). score = 3 × terms in the name + 2 × terms in the keywords + terms in the whole text;
+// whole is whether the name contains the whole query (worth wholeBonus, 10, more).
 const (
 	knowledgeScore = `
 	       (SELECT count(*) FROM unnest($1::text[]) g WHERE strpos(lower(name), g) > 0) * 3
 	     + (SELECT count(*) FROM unnest($1::text[]) g WHERE strpos(lower(keys), g) > 0) * 2
-	     + hits
-	     + CASE WHEN $4 <> '' AND strpos(lower(name), $4) > 0 THEN 10 ELSE 0 END AS score`
+	     + hits AS score,
+	       $4 <> '' AND strpos(lower(name), $4) > 0 AS whole`
 
 	serviceSearch = `
 	WITH doc AS (
@@ -161,12 +175,15 @@ const (
 		        WHERE strpos(lower(concat_ws(' ', i.name, i.code, i.category, array_to_string(i.keywords, ' '),
 		                      d.name, array_to_string(i.materials, ' '), i.description)), g) > 0) AS hits
 		FROM platform.service_items i
-		JOIN platform.departments d ON d.id = i.department_id)
-	SELECT id, code, name, category, materials, fee_fen, time_limit_days, description, department, department_phone,` +
+		JOIN platform.departments d ON d.id = i.department_id),
+	scored AS (
+		SELECT id, code, name, category, materials, fee_fen, time_limit_days, description, department, department_phone,` +
 		knowledgeScore + `
-	FROM doc
-	WHERE hits >= $2 AND $5::text IS NOT NULL
-	ORDER BY score DESC, code
+		FROM doc
+		WHERE hits >= $2 AND $5::text IS NOT NULL)
+	SELECT id, code, name, category, materials, fee_fen, time_limit_days, description, department, department_phone, score, whole
+	FROM scored
+	ORDER BY score + whole::int * 10 DESC, code
 	LIMIT $3`
 
 	stationSearch = `
@@ -176,11 +193,14 @@ const (
 		        WHERE strpos(lower(concat_ws(' ', s.name, d.name, s.address, s.phone)), g) > 0) AS hits
 		FROM platform.service_stations s
 		JOIN platform.districts d ON d.code = s.district_code
-		WHERE $5 = '' OR s.district_code = $5)
-	SELECT id, name, address, hours, phone, district_code, district_name,` + knowledgeScore + `
-	FROM doc
-	WHERE hits >= $2
-	ORDER BY score DESC, district_code, id
+		WHERE $5 = '' OR s.district_code = $5),
+	scored AS (
+		SELECT id, name, address, hours, phone, district_code, district_name,` + knowledgeScore + `
+		FROM doc
+		WHERE hits >= $2)
+	SELECT id, name, address, hours, phone, district_code, district_name, score, whole
+	FROM scored
+	ORDER BY score + whole::int * 10 DESC, district_code, id
 	LIMIT $3`
 
 	ruleSearch = `
@@ -188,11 +208,14 @@ const (
 		SELECT a.id, a.title AS name, a.body, a.position, array_to_string(a.keywords, ' ') AS keys,
 		       (SELECT count(*) FROM unnest($1::text[]) g
 		        WHERE strpos(lower(concat_ws(' ', a.title, array_to_string(a.keywords, ' '), a.body)), g) > 0) AS hits
-		FROM hotline.knowledge_articles a)
-	SELECT id, name, body,` + knowledgeScore + `
-	FROM doc
-	WHERE hits >= $2 AND $5::text IS NOT NULL
-	ORDER BY score DESC, position, id
+		FROM hotline.knowledge_articles a),
+	scored AS (
+		SELECT id, name, body, position,` + knowledgeScore + `
+		FROM doc
+		WHERE hits >= $2 AND $5::text IS NOT NULL)
+	SELECT id, name, body, score, whole
+	FROM scored
+	ORDER BY score + whole::int * 10 DESC, position, id
 	LIMIT $3`
 )
 
@@ -208,6 +231,7 @@ type serviceRow struct {
 	Department      string         `db:"department"`
 	DepartmentPhone string         `db:"department_phone"`
 	Score           int            `db:"score"`
+	Whole           bool           `db:"whole"`
 }
 
 type stationRow struct {
@@ -219,6 +243,7 @@ type stationRow struct {
 	DistrictCode string `db:"district_code"`
 	DistrictName string `db:"district_name"`
 	Score        int    `db:"score"`
+	Whole        bool   `db:"whole"`
 }
 
 type ruleRow struct {
@@ -226,6 +251,7 @@ type ruleRow struct {
 	Name  string `db:"name"`
 	Body  string `db:"body"`
 	Score int    `db:"score"`
+	Whole bool   `db:"whole"`
 }
 
 // SearchKnowledge searches the knowledge base: the entries of q.Kind (every kind when "")
@@ -284,8 +310,8 @@ func SearchKnowledge(ctx context.Context, db *sqlx.DB, q KnowledgeQuery) ([]Know
 	// A query of several words that found a good match drops the entries that share only a
 	// common word with it (身份证丢了怎么补办: every item whose materials include 身份证).
 	if len(terms) >= 3 && len(hits) > 0 {
-		best := slices.MaxFunc(hits, func(a, b KnowledgeHit) int { return a.Score - b.Score }).Score
-		hits = slices.DeleteFunc(hits, func(h KnowledgeHit) bool { return h.Score*3 < best })
+		best := slices.MaxFunc(hits, func(a, b KnowledgeHit) int { return a.base - b.base }).base
+		hits = slices.DeleteFunc(hits, func(h KnowledgeHit) bool { return h.base*3 < best })
 	}
 	if len(hits) > q.Limit {
 		hits = hits[:q.Limit]
@@ -295,9 +321,9 @@ func SearchKnowledge(ctx context.Context, db *sqlx.DB, q KnowledgeQuery) ([]Know
 
 func (r serviceRow) hit() KnowledgeHit {
 	fee, days := r.FeeFen, r.TimeLimitDays
-	h := KnowledgeHit{Kind: KnowledgeService, ID: r.ID, Title: r.Name, Score: r.Score, Code: r.Code, Category: r.Category,
+	h := KnowledgeHit{Kind: KnowledgeService, ID: r.ID, Title: r.Name, Code: r.Code, Category: r.Category,
 		Department: r.Department, DepartmentPhone: r.DepartmentPhone, Materials: []string(r.Materials),
-		FeeFen: &fee, TimeLimitDays: &days, Description: r.Description}
+		FeeFen: &fee, TimeLimitDays: &days, Description: r.Description}.scored(r.Score, r.Whole)
 	var b strings.Builder
 	fmt.Fprintf(&b, "【%s】", r.Name)
 	if r.Description != "" {
@@ -317,14 +343,15 @@ func (r serviceRow) hit() KnowledgeHit {
 }
 
 func (r stationRow) hit() KnowledgeHit {
-	return KnowledgeHit{Kind: KnowledgeStation, ID: r.ID, Title: r.Name, Score: r.Score, DistrictCode: r.DistrictCode,
+	return KnowledgeHit{Kind: KnowledgeStation, ID: r.ID, Title: r.Name, DistrictCode: r.DistrictCode,
 		DistrictName: r.DistrictName, Address: r.Address, Hours: r.Hours, Phone: r.Phone,
-		Text: fmt.Sprintf("【%s】%s\n地址：%s\n办公时间：%s\n电话：%s", r.Name, r.DistrictName, r.Address, r.Hours, r.Phone)}
+		Text: fmt.Sprintf("【%s】%s\n地址：%s\n办公时间：%s\n电话：%s", r.Name, r.DistrictName, r.Address, r.Hours, r.Phone),
+	}.scored(r.Score, r.Whole)
 }
 
 func (r ruleRow) hit() KnowledgeHit {
-	return KnowledgeHit{Kind: KnowledgeRule, ID: r.ID, Title: r.Name, Score: r.Score, Body: r.Body,
-		Text: fmt.Sprintf("【%s】%s", r.Name, r.Body)}
+	return KnowledgeHit{Kind: KnowledgeRule, ID: r.ID, Title: r.Name, Body: r.Body,
+		Text: fmt.Sprintf("【%s】%s", r.Name, r.Body)}.scored(r.Score, r.Whole)
 }
 
 // feeText writes an amount in fen as a fee is told: 免费, 120元, 12元5角, 0.05元 as 5分.

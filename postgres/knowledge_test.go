@@ -8,8 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/pii"
 	"github.com/foshan-hotline/hotline/postgres"
+	"github.com/foshan-hotline/hotline/postgres/pgtest"
+	"github.com/foshan-hotline/hotline/postgres/seed"
 )
 
 func TestSearchTerms(t *testing.T) {
@@ -238,5 +243,37 @@ func TestAgentLists(t *testing.T) {
 		if err := postgres.CallBackNow(ctx, f.db, agent, tc.id, now); !errors.Is(err, tc.want) {
 			t.Errorf("call back %d now: %v, want %v", tc.id, err, tc.want)
 		}
+	}
+}
+
+// BenchmarkSearchKnowledge searches the seeded catalogue (about forty service items, thirty
+// stations, the rules) as agents do: a word, a partial phrase, a spoken question, a district.
+func BenchmarkSearchKnowledge(b *testing.B) {
+	db := pgtest.DB(b)
+	keys, err := pii.GenerateKeys()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := pii.NewProtector(keys)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := seed.Run(b.Context(), db, seed.Options{Citizens: 20, Seed: 1, Protector: p, PINCost: bcrypt.MinCost}); err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []postgres.KnowledgeQuery{
+		{Q: "户籍"}, {Q: "户籍迁移"}, {Q: "身份证丢了怎么补办"}, {Kind: postgres.KnowledgeStation, District: "440605"},
+	} {
+		name := q.Q
+		if name == "" {
+			name = "district"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := postgres.SearchKnowledge(b.Context(), db, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
