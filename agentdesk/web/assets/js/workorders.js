@@ -61,6 +61,13 @@ function parse(v) {
   return d && !Number.isNaN(d.getTime()) ? d : null;
 }
 
+// A deadline at midnight in Asia/Shanghai (UTC+8, no summer time) is the end of the day before.
+function dueDay(v) {
+  const d = parse(v);
+  if (d && (d.getTime() + 8 * 3600000) % 86400000 === 0) return new Date(d.getTime() - 1000);
+  return d;
+}
+
 /** longDay formats a time's day as 2026年12月22日 星期二 (Asia/Shanghai). */
 export function longDay(v) {
   const d = parse(v);
@@ -93,9 +100,9 @@ export function left(due) {
 /** dueLine is the deadline the due endpoint answers, in words: 2026年12月22日 星期二 截止，剩13个工作日. */
 export function dueLine(r) {
   if (!r || !r.due_at) return "";
-  if (r.working_days) return `${longDay(r.due_at)} 截止，剩${r.working_days}个工作日`;
+  if (r.working_days) return `${longDay(dueDay(r.due_at))} 截止，剩${r.working_days}个工作日`;
   if (r.hours) return `${longDay(r.due_at)} ${hmFmt.format(parse(r.due_at))} 截止，限${r.hours}小时内`;
-  return `${longDay(r.due_at)} 截止`;
+  return `${longDay(dueDay(r.due_at))} 截止`;
 }
 
 /** options returns <option>s of a name map, after a first option when given. */
@@ -179,7 +186,7 @@ function flags(o) {
 function dueCell(o) {
   const done = ["resolved", "followed_up", "archived"].includes(o.status);
   return h("span", { class: "wo-due", data: { tone: o.overdue ? "late" : "" } },
-    h("span", { class: "wo-due-day" }, o.due_at ? `${shortFmt.format(parse(o.due_at))}截止` : "无期限"),
+    h("span", { class: "wo-due-day" }, o.due_at ? `${shortFmt.format(dueDay(o.due_at))}截止` : "无期限"),
     o.due_at && !done ? h("span", { class: "wo-left" }, left(o.due_at)) : null);
 }
 
@@ -389,13 +396,13 @@ export function mount(root, ctx) {
     const ext = o.extension;
     const facts = h("dl", { class: "wo-facts" },
       fact("分类", `${categories[o.category] || o.category} · ${urgencies[o.urgency] || o.urgency}`),
-      fact("截止", h("span", { class: "wo-due", data: { tone: o.overdue ? "late" : "" } }, longDay(o.due_at),
+      fact("截止", h("span", { class: "wo-due", data: { tone: o.overdue ? "late" : "" } }, longDay(dueDay(o.due_at)),
         !done && o.due_at ? h("b", { class: "wo-left" }, left(o.due_at)) : null)),
       fact("来电号码", caller),
       fact("市民", ...citizen),
       fact("主办部门", deptNames),
       co ? fact("协办部门", co) : null,
-      ext ? fact("延期", `${extensionStates[ext.state] || ext.state} · 至 ${longDay(ext.requested_due_at)}${ext.reason ? "（" + ext.reason + "）" : ""}`) : null,
+      ext ? fact("延期", `${extensionStates[ext.state] || ext.state} · 至 ${longDay(dueDay(ext.requested_due_at))}${ext.reason ? "（" + ext.reason + "）" : ""}`) : null,
       o.satisfaction ? fact("满意度", `${o.satisfaction} 分 · ${satisfactionNames[o.satisfaction] || ""}`) : null,
       o.merged_into ? fact("已并入", orderLink(o.merged_into)) : null,
       o.merged && o.merged.length ? fact("并入本单", ...o.merged.map(orderLink)) : null,
