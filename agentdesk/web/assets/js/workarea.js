@@ -47,7 +47,8 @@ export function createWorkArea(ctx) {
   let current = tabs.includes(store.get("tab")) ? store.get("tab") : "knowledge";
   // During a call: open or folded; null until the agent chooses (then the window decides).
   let busyOpen = store.get("busy-open") === null ? null : store.get("busy-open") === "true";
-  const mounted = {}; // tab → the mounted module's handle, or a promise while it loads
+  const mounted = {}; // tab → the mounted module's handle
+  const loads = {}; // tab → the promise of its mounting
 
   const knowledge = createKnowledge(ctx);
   // Before the first snapshot the desk does not know; the server refuses a user without a phone.
@@ -76,26 +77,39 @@ export function createWorkArea(ctx) {
   function load(tab) {
     if (tab === "calls") calls.load();
     else if (tab === "callbacks") callbacks.load();
-    else if (modules[tab]) mount(tab);
+    else if (modules[tab]) return mount(tab);
+    return Promise.resolve();
   }
 
-  async function mount(tab) {
-    if (mounted[tab]) return;
+  /** mount imports and mounts a module's tab, once; it resolves when the tab is there. */
+  function mount(tab) {
+    if (!loads[tab]) loads[tab] = mountNow(tab);
+    return loads[tab];
+  }
+
+  async function mountNow(tab) {
     const root = $("pane-" + tab);
-    mounted[tab] = "loading";
+    const closed = (title, note) => {
+      mounted[tab] = {};
+      root.replaceChildren(h("div", { class: "wa-closed" }, h("p", { class: "wa-closed-title" }, title), h("p", { class: "wa-note" }, note)));
+    };
+    let m;
     try {
-      const m = await import(modules[tab]);
-      if (typeof m.mount !== "function") throw new Error("no mount");
+      m = await import(modules[tab]);
+    } catch {
+      m = null;
+    }
+    if (!m || typeof m.mount !== "function") {
+      closed(`${tabNames[tab]}功能尚未开通`, "开通后会在这里显示。");
+      return;
+    }
+    try {
       mounted[tab] = m.mount(root, ctx) || {};
       const s = ctx.snapshot();
       if (s && typeof mounted[tab].update === "function") mounted[tab].update(s);
-    } catch {
-      mounted[tab] = {};
-      root.replaceChildren(
-        h("div", { class: "wa-closed" },
-          h("p", { class: "wa-closed-title" }, `${tabNames[tab]}功能尚未开通`),
-          h("p", { class: "wa-note" }, "开通后会在这里显示。")),
-      );
+    } catch (e) {
+      console.error(`work area: ${tab}:`, e);
+      closed(`${tabNames[tab]}加载出错`, "请刷新页面；仍不行请报告班长。");
     }
   }
 
@@ -113,10 +127,20 @@ export function createWorkArea(ctx) {
       store.set("busy-open", "true");
     }
     layout();
-    load(tab);
+    const loaded = load(tab);
     if (!focus) return;
-    if (tab === "knowledge") knowledge.focus();
-    else $("tab-" + tab).focus();
+    if (tab === "knowledge") {
+      knowledge.focus();
+      return;
+    }
+    $("tab-" + tab).focus();
+    // A module's tab: its first field (a search box) once it is there.
+    if (modules[tab]) {
+      loaded.then(() => {
+        const field = $("pane-" + tab).querySelector("input:not([type=checkbox]):not([type=radio]), textarea");
+        if (field && current === tab && document.activeElement === $("tab-" + tab)) field.focus();
+      });
+    }
   }
 
   function fold() {
@@ -168,8 +192,14 @@ export function createWorkArea(ctx) {
         lastCall = callID;
         if (current === "calls") calls.load();
       }
-      for (const m of Object.values(mounted)) {
-        if (m && typeof m.update === "function") m.update(s);
+      // A module's failure stays in its tab: the rest of the desk renders on.
+      for (const [tab, m] of Object.entries(mounted)) {
+        if (!m || typeof m.update !== "function") continue;
+        try {
+          m.update(s);
+        } catch (e) {
+          console.error(`work area: ${tab}:`, e);
+        }
       }
     },
     tick() {
