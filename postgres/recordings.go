@@ -2,10 +2,14 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/agentdesk/workorder"
 )
 
 const recordingUpsert = `
@@ -50,4 +54,70 @@ func (s *Store) DeleteRecording(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete recording %d: %w", id, err)
 	}
 	return nil
+}
+
+// SetWorkOrderRules sets the calendar and limits of the orders voice messages make; until
+// set, working days are Monday to Friday in China Standard Time with the default limits.
+func (s *Store) SetWorkOrderRules(r WorkOrderRules) { s.workOrders = r }
+
+// weekdays is the calendar of working days when none is configured: Monday to Friday.
+type weekdays struct{}
+
+func (weekdays) WorkingDay(t time.Time) bool {
+	return t.Weekday() != time.Saturday && t.Weekday() != time.Sunday
+}
+
+func (weekdays) Location() *time.Location { return chinaTime }
+
+func (s *Store) workOrderRules() WorkOrderRules {
+	r := s.workOrders
+	if r.Calendar == nil {
+		r.Calendar = weekdays{}
+	}
+	if r.Limits.WorkingDays == nil {
+		r.Limits = workorder.DefaultLimits
+	}
+	return r
+}
+
+const messageRecordingInsert = `
+	INSERT INTO hotline.recordings (call_id, kind, name, duration_ms, work_order_id)
+	VALUES ($1, 'message', $2, $3, $4)`
+
+// saveMessageOrder stores a voice message left in the IVR: a work order (category help unless
+// the flow gave a category of the practice, titled 语音留言, the call's queue) and the
+// recording linked to it, in tx. It returns the order's number.
+func (s *Store) saveMessageOrder(ctx context.Context, tx *sqlx.Tx, m hotline.Message) (string, error) {
+	cat := workorder.Category(m.Category)
+	if !cat.Valid() {
+		cat = workorder.HelpRequest
+	}
+	secs := int(m.Duration.Round(time.Second) / time.Second)
+	desc := fmt.Sprintf("语音留言录音 %d 秒，请收听录音后处理。", secs)
+	if n := len(m.CallerNumber); n >= 4 && digits(m.CallerNumber[n-4:], 4, 4) {
+		desc = "来电尾号 " + m.CallerNumber[n-4:] + "。" + desc
+	}
+	var queue sql.NullString
+	if err := tx.GetContext(ctx, &queue, `SELECT (SELECT queue_id FROM hotline.queue_entries
+		WHERE call_id = $1::uuid ORDER BY id DESC LIMIT 1)`, m.CallID); err != nil {
+		return "", fmt.Errorf("queue of the call: %w", err)
+	}
+	caller := m.CallerNumber
+	if !digits(caller, 3, 20) {
+		caller = ""
+	}
+	id, err := createWorkOrder(ctx, tx, s.workOrderRules(), s.now(), NewWorkOrder{CallID: m.CallID, CitizenID: m.CitizenID,
+		CallerNumber: caller, Category: cat, Urgency: workorder.Normal, Title: "语音留言", Description: desc,
+		QueueID: queue.String, Note: "语音留言自动生成"})
+	if err != nil {
+		return "", fmt.Errorf("work order: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, messageRecordingInsert, m.CallID, m.RecordingName, m.Duration.Milliseconds(), id); err != nil {
+		return "", fmt.Errorf("recording: %w", missingRef(err))
+	}
+	var number string
+	if err := tx.GetContext(ctx, &number, `SELECT number FROM hotline.work_orders WHERE id = $1`, id); err != nil {
+		return "", err
+	}
+	return number, nil
 }

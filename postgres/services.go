@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
@@ -69,26 +68,9 @@ func (s *IVRServices) RequestCallback(ctx context.Context, callID, number, queue
 	return nil
 }
 
-// Work order numbers are WO, the local date and the order's id, at least 6 digits: unique
-// because the id is, and readable over the phone.
-const workOrderInsert = `
-	INSERT INTO hotline.work_orders (id, number, call_id, citizen_id, caller_number, category, title, description)
-	SELECT n.id, 'WO' || $1::text || lpad(n.id::text, 6, '0'), $2, NULLIF($3::bigint, 0), $4, $5, $6, $7
-	FROM (SELECT nextval(pg_get_serial_sequence('hotline.work_orders', 'id')) AS id) n
-	RETURNING id, number`
-
-const recordingInsert = `
-	INSERT INTO hotline.recordings (call_id, kind, name, duration_ms, work_order_id)
-	VALUES ($1, 'message', $2, $3, $4)`
-
-const workOrderCreatedInsert = `
-	INSERT INTO hotline.work_order_events (work_order_id, action, to_status, note)
-	VALUES ($1, 'created', 'open', $2)`
-
-// SaveMessage turns a recorded message into an open work order (numbered WO + date + id,
-// titled with the last 4 digits of the caller's number, linked to the citizen when known), the
-// recording row linked to the call and the work order, and the order's "created" event, all or
-// nothing.
+// SaveMessage turns a recorded message into a work order (category help, titled 语音留言,
+// linked to the citizen when known, see saveMessageOrder), the recording row linked to the
+// call and the work order, and the order's history, all or nothing.
 func (s *IVRServices) SaveMessage(ctx context.Context, m hotline.Message) error {
 	_, err := s.saveMessage(ctx, m)
 	return err
@@ -105,41 +87,19 @@ func (s *IVRServices) saveMessage(ctx context.Context, m hotline.Message) (strin
 	if m.RecordingName == "" {
 		return "", fmt.Errorf("%s: no recording: %w", what, ErrBadInput)
 	}
-	category := m.Category
-	if category == "" {
-		category = "message"
-	}
-	title := "来电留言"
-	if n := len(m.CallerNumber); n >= 4 && digits(m.CallerNumber[n-4:], 4, 4) {
-		title += " 尾号" + m.CallerNumber[n-4:]
-	}
-	secs := int(m.Duration.Round(time.Second) / time.Second)
-	description := fmt.Sprintf("来电留言录音 %d 秒，请收听录音后处理。", secs)
-
 	tx, err := s.store.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return "", fmt.Errorf("%s: begin: %w", what, err)
 	}
 	defer tx.Rollback()
-	var order struct {
-		ID     int64  `db:"id"`
-		Number string `db:"number"`
-	}
-	date := s.store.now().Format("20060102")
-	if err := tx.GetContext(ctx, &order, workOrderInsert, date, m.CallID, m.CitizenID, m.CallerNumber,
-		category, title, description); err != nil {
-		return "", fmt.Errorf("%s: work order: %w", what, missingRef(err))
-	}
-	if _, err := tx.ExecContext(ctx, recordingInsert, m.CallID, m.RecordingName, m.Duration.Milliseconds(), order.ID); err != nil {
-		return "", fmt.Errorf("%s: recording: %w", what, missingRef(err))
-	}
-	if _, err := tx.ExecContext(ctx, workOrderCreatedInsert, order.ID, "来电留言自动生成"); err != nil {
-		return "", fmt.Errorf("%s: work order event: %w", what, err)
+	number, err := s.store.saveMessageOrder(ctx, tx, m)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return "", fmt.Errorf("%s: commit: %w", what, err)
 	}
-	return order.Number, nil
+	return number, nil
 }
 
 // surveyUpsert flags the call for a follow-up when asked and stores the answer with the call's

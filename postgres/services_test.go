@@ -259,14 +259,14 @@ func TestIVRServicesSaveMessage(t *testing.T) {
 		t.Fatalf("%d work orders, want 2", len(orders))
 	}
 	o := orders[0]
-	if o.Number != number || !regexp.MustCompile(`^WO20260310\d{6,}$`).MatchString(o.Number) || orders[1].Number == o.Number {
+	if o.Number != number || !regexp.MustCompile(`^FS20260310-\d{4}$`).MatchString(o.Number) || orders[1].Number == o.Number {
 		t.Errorf("numbers %q, %q (returned %q)", o.Number, orders[1].Number, number)
 	}
-	if o.Call != known || o.Citizen == nil || *o.Citizen != f.real || o.Caller != "13800138000" || o.Category != "message" ||
-		o.Title != "来电留言 尾号8000" || o.Status != "open" {
+	if o.Call != known || o.Citizen == nil || *o.Citizen != f.real || o.Caller != "13800138000" || o.Category != "help" ||
+		o.Title != "语音留言" || o.Status != "accepted" {
 		t.Errorf("work order = %+v", o)
 	}
-	if o := orders[1]; o.Citizen != nil || o.Title != "来电留言 尾号1234" || o.Category != "message" {
+	if o := orders[1]; o.Citizen != nil || o.Title != "语音留言" || o.Category != "help" {
 		t.Errorf("unknown caller's work order = %+v", o)
 	}
 
@@ -281,7 +281,7 @@ func TestIVRServicesSaveMessage(t *testing.T) {
 		t.Errorf("recording = %+v", rec)
 	}
 	if got, want := f.count(t, `SELECT count(*) FROM hotline.work_order_events WHERE work_order_id = $1
-		AND action = 'created' AND to_status = 'open'`, o.ID), 1; got != want {
+		AND action = 'create' AND to_status = 'accepted'`, o.ID), 1; got != want {
 		t.Errorf("%d created events, want %d", got, want)
 	}
 

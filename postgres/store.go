@@ -26,6 +26,8 @@ type Store struct {
 	stmts   sync.Map // query text → *sqlx.Stmt
 
 	callbackSpacing time.Duration
+	// workOrders are the deadline rules of the orders voice messages make (SetWorkOrderRules).
+	workOrders WorkOrderRules
 }
 
 // New returns a Store on db. protector opens and hashes ID numbers; clock tells the time used

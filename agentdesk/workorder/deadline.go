@@ -20,6 +20,39 @@ const (
 	Report       Category = "report"       // 举报
 )
 
+// Categories lists every category with its Chinese name.
+var Categories = []struct {
+	Code Category
+	Name string
+}{{Consultation, "咨询"}, {HelpRequest, "求助"}, {Complaint, "投诉"}, {Suggestion, "建议"}, {Praise, "表扬"}, {Report, "举报"}}
+
+// Valid reports whether c is a category of the practice.
+func (c Category) Valid() bool { return c.Name() != "" }
+
+// Name is the category's Chinese name; "" for an unknown one.
+func (c Category) Name() string {
+	for _, k := range Categories {
+		if k.Code == c {
+			return k.Name
+		}
+	}
+	return ""
+}
+
+// Valid reports whether u is an urgency of the practice.
+func (u Urgency) Valid() bool { return u == Normal || u == Urgent || u == Emergency }
+
+// Name is the urgency's Chinese name; "" for an unknown one.
+func (u Urgency) Name() string {
+	return map[Urgency]string{Normal: "普通", Urgent: "紧急", Emergency: "应急"}[u]
+}
+
+// Name is the status's Chinese name; "" for an unknown one.
+func (s Status) Name() string {
+	return map[Status]string{Accepted: "已受理", Dispatched: "已派单", Signed: "已签收", InProgress: "办理中",
+		Resolved: "已办结", FollowedUp: "已回访", Archived: "已归档"}[s]
+}
+
 // Urgency is how fast a work order must be handled.
 type Urgency string
 
@@ -54,6 +87,22 @@ var DefaultLimits = Limits{
 	},
 	EmergencyHours: 24,
 	UrgentDays:     2,
+}
+
+// Allowance is the time limit of an order of category cat and urgency urg: working days, or
+// hours for an emergency.
+func (l Limits) Allowance(cat Category, urg Urgency) (workingDays, hours int, err error) {
+	if urg == Emergency {
+		return 0, l.EmergencyHours, nil
+	}
+	n, ok := l.WorkingDays[cat]
+	if !ok {
+		return 0, 0, fmt.Errorf("work order: unknown category %q", cat)
+	}
+	if urg == Urgent && l.UrgentDays > 0 && l.UrgentDays < n {
+		n = l.UrgentDays
+	}
+	return n, 0, nil
 }
 
 // Due returns when an order accepted at created must be done: for an emergency, created plus

@@ -39,7 +39,18 @@ const (
 	Reopen           Action = "reopen"            // 不满意: back to the department for review
 	Archive          Action = "archive"           // 归档
 	Merge            Action = "merge"             // 并单 into an existing order
+	Urge             Action = "urge"              // 催办 an overdue order
+	FollowUpCall     Action = "follow_up_call"    // 回访 by a callback to the caller
 )
+
+// Actions lists every action.
+var Actions = []Action{Dispatch, Sign, Start, Resolve, Return, RequestExtension, ApproveExtension,
+	RejectExtension, FollowUp, Reopen, Archive, Merge, Urge, FollowUpCall}
+
+// Open reports whether an order in status s is still being handled (its deadline runs).
+func (s Status) Open() bool {
+	return s == Accepted || s == Dispatched || s == Signed || s == InProgress
+}
 
 // Actor is who acts on work orders.
 type Actor string
@@ -71,6 +82,20 @@ var transitions = map[Action]transition{
 	Reopen:           {from: []Status{Resolved, FollowedUp}, to: Dispatched, by: []Actor{Hotline, Supervisor}},
 	Archive:          {from: []Status{FollowedUp}, to: Archived, by: []Actor{Supervisor}},
 	Merge:            {from: []Status{Accepted, Dispatched}, to: Archived, by: []Actor{Hotline, Supervisor}},
+	Urge:             {from: []Status{Accepted, Dispatched, Signed, InProgress}, by: []Actor{Hotline, Supervisor}},
+	FollowUpCall:     {from: []Status{Resolved}, by: []Actor{Hotline, Supervisor}},
+}
+
+// Allowed lists the actions actor may take on an order in status from, in the order of
+// Actions.
+func Allowed(from Status, by Actor) []Action {
+	var out []Action
+	for _, a := range Actions {
+		if _, err := Next(from, a, by); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Next returns the status after action a by actor on an order in status from, or an error
