@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -12,6 +13,23 @@ import (
 // queue entries, offers, call steps, the agents' state log, callbacks and survey answers —
 // for any range of days, per queue or per agent, by 15 minutes, hour, day or week, in
 // Asia/Shanghai time. The definitions are those of README ("Reports") and of the page.
+
+// reportWorkMem is the memory a report query's sorts and hashes may use before spilling to
+// disk: a year's rows aggregate in memory.
+const reportWorkMem = "128MB"
+
+// reportSelect runs a report query in a read-only transaction with reportWorkMem.
+func reportSelect(ctx context.Context, db *sqlx.DB, dst any, query string, args ...any) error {
+	tx, err := db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '"+reportWorkMem+"'"); err != nil {
+		return err
+	}
+	return tx.SelectContext(ctx, dst, query, args...)
+}
 
 // Bucket is a report's time step.
 type Bucket string
@@ -82,30 +100,50 @@ type QueueFigures struct {
 
 // conversations are the accepted offers with their talk, hold and wrap-up in seconds and
 // their transfers: one row per agent's part of a call, so that a transferred call's talk is
-// split between the agents, never counted twice.
+// split between the agents, never counted twice. A hold lasts until the next resume, or the
+// end of the talk. The desk's steps are read once for the range and joined by call: holds and
+// transfers are few.
 const conversations = `
+holds AS (
+    SELECT call_id, entered_at AS held_at, CASE WHEN next_node = 'resume' THEN next_at END AS resumed_at
+    FROM (SELECT call_id, node, entered_at,
+                 lead(entered_at) OVER w AS next_at, lead(node) OVER w AS next_node
+          FROM hotline.call_steps
+          WHERE flow = 'desk' AND node IN ('hold', 'resume')
+            AND entered_at >= $1 AND entered_at < $2::timestamptz + interval '1 day'
+          WINDOW w AS (PARTITION BY call_id ORDER BY seq)) x
+    WHERE node = 'hold'
+),
+transfers AS (
+    SELECT call_id, entered_at FROM hotline.call_steps
+    WHERE flow = 'desk' AND node IN ('transfer', 'complete')
+      AND entered_at >= $1 AND entered_at < $2::timestamptz + interval '1 day'
+),
+offered AS (
+    -- answered in the range, or up to a day after it (a call that entered before the end)
+    SELECT o.* FROM hotline.offers o
+    WHERE o.state = 'accepted' AND o.call_id IS NOT NULL
+      AND o.decided_at >= $1 AND o.decided_at < $2::timestamptz + interval '1 day'
+),
+hold_of AS (
+    SELECT o.id, sum(extract(epoch FROM least(coalesce(h.resumed_at, o.talk_ended_at, h.held_at),
+                                              coalesce(o.talk_ended_at, 'infinity')) - h.held_at)) AS hold
+    FROM offered o JOIN holds h ON h.call_id = o.call_id
+     AND h.held_at >= o.decided_at AND h.held_at < coalesce(o.talk_ended_at, 'infinity')
+    GROUP BY o.id
+),
+transfers_of AS (
+    SELECT o.id, count(*) AS n
+    FROM offered o JOIN transfers t ON t.call_id = o.call_id
+     AND t.entered_at >= o.decided_at AND t.entered_at <= coalesce(o.talk_ended_at, 'infinity')
+    GROUP BY o.id
+),
 conv AS (
     SELECT o.id, o.call_id, o.agent_id, o.queue_id, o.entry_id, o.decided_at,
            extract(epoch FROM coalesce(o.talk_ended_at, o.decided_at) - o.decided_at) AS talk_all,
            extract(epoch FROM coalesce(o.wrapped_up_at, o.talk_ended_at, o.decided_at) - coalesce(o.talk_ended_at, o.decided_at)) AS wrap,
            coalesce(h.hold, 0) AS hold, coalesce(t.n, 0) AS transfers
-    FROM hotline.offers o
-    LEFT JOIN LATERAL (
-        SELECT sum(extract(epoch FROM least(coalesce(r.entered_at, o.talk_ended_at, hs.entered_at), coalesce(o.talk_ended_at, 'infinity'))
-                                      - hs.entered_at)) AS hold
-        FROM hotline.call_steps hs
-        LEFT JOIN LATERAL (SELECT r.entered_at FROM hotline.call_steps r
-                           WHERE r.call_id = hs.call_id AND r.flow = 'desk' AND r.node = 'resume' AND r.seq > hs.seq
-                           ORDER BY r.seq LIMIT 1) r ON true
-        WHERE hs.call_id = o.call_id AND hs.flow = 'desk' AND hs.node = 'hold'
-          AND hs.entered_at >= o.decided_at AND hs.entered_at < coalesce(o.talk_ended_at, 'infinity')
-    ) h ON true
-    LEFT JOIN LATERAL (
-        SELECT count(*) AS n FROM hotline.call_steps ts
-        WHERE ts.call_id = o.call_id AND ts.flow = 'desk' AND ts.node IN ('transfer', 'complete')
-          AND ts.entered_at >= o.decided_at AND ts.entered_at <= coalesce(o.talk_ended_at, 'infinity')
-    ) t ON true
-    WHERE o.state = 'accepted' AND o.call_id IS NOT NULL
+    FROM offered o LEFT JOIN hold_of h ON h.id = o.id LEFT JOIN transfers_of t ON t.id = o.id
 )`
 
 const queueReportQuery = `
@@ -156,7 +194,7 @@ func QueueReport(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]QueueFigure
 		return nil, err
 	}
 	var out []QueueFigures
-	if err := db.SelectContext(ctx, &out, queueReportQuery, q.From, q.To, iv, q.Queue); err != nil {
+	if err := reportSelect(ctx, db, &out, queueReportQuery, q.From, q.To, iv, q.Queue); err != nil {
 		return nil, fmt.Errorf("queue report: %w", err)
 	}
 	for i := range out {
@@ -191,42 +229,56 @@ type AgentFigures struct {
 }
 
 const agentReportQuery = `
-WITH ` + conversations + `
-SELECT a.id AS agent_id, a.display_name,
-       count(c.id) AS answered,
-       avg(c.talk_all + c.wrap) AS aht, avg(c.talk_all - c.hold) AS talk, avg(c.hold) AS hold, avg(c.wrap) AS wrap,
-       coalesce(sum(c.transfers), 0) AS transfers,
-       (SELECT count(*) FROM hotline.offers m WHERE m.agent_id = a.id AND m.state IN ('timeout', 'rejected')
-           AND m.offered_at >= $1 AND m.offered_at < $2) AS missed,
-       (SELECT count(*) FROM hotline.survey_answers s WHERE s.agent_id = a.id AND s.answered_at >= $1 AND s.answered_at < $2) AS surveyed,
-       (SELECT count(*) FROM hotline.survey_answers s WHERE s.agent_id = a.id AND s.score >= 4
-           AND s.answered_at >= $1 AND s.answered_at < $2) AS satisfied
+WITH ` + conversations + `,
+work AS (
+    SELECT agent_id, count(*) AS answered, avg(talk_all + wrap) AS aht, avg(talk_all - hold) AS talk,
+           avg(hold) AS hold, avg(wrap) AS wrap, sum(transfers) AS transfers
+    FROM conv WHERE decided_at < $2 GROUP BY agent_id
+),
+missed AS (
+    SELECT agent_id, count(*) AS n FROM hotline.offers
+    WHERE state IN ('timeout', 'rejected') AND offered_at >= $1 AND offered_at < $2 GROUP BY agent_id
+),
+surveys AS (
+    SELECT agent_id, count(*) AS surveyed, count(*) FILTER (WHERE score >= 4) AS satisfied
+    FROM hotline.survey_answers WHERE answered_at >= $1 AND answered_at < $2 AND agent_id IS NOT NULL GROUP BY agent_id
+)
+SELECT a.id AS agent_id, a.display_name, coalesce(w.answered, 0) AS answered, w.aht, w.talk, w.hold, w.wrap,
+       coalesce(w.transfers, 0) AS transfers, coalesce(m.n, 0) AS missed,
+       coalesce(s.surveyed, 0) AS surveyed, coalesce(s.satisfied, 0) AS satisfied
 FROM hotline.agents a
-LEFT JOIN conv c ON c.agent_id = a.id AND c.decided_at >= $1 AND c.decided_at < $2
+LEFT JOIN work w ON w.agent_id = a.id
+LEFT JOIN missed m ON m.agent_id = a.id
+LEFT JOIN surveys s ON s.agent_id = a.id
 WHERE a.endpoint IS NOT NULL AND ($3 = 0 OR a.id = $3)
-GROUP BY a.id, a.display_name
 ORDER BY a.display_name`
 
 // stateTimeQuery sums each agent's time per state within [$1, $2): each log row lasts until
 // the agent's next row (or now), clipped to the range; the state an agent was in at $1 comes
 // from their last row before it.
 const stateTimeQuery = `
-WITH log AS (
-    SELECT agent_id, state, at,
-           lead(at) OVER (PARTITION BY agent_id ORDER BY at, id) AS until
-    FROM hotline.agent_state_log
-    WHERE ($3 = 0 OR agent_id = $3) AND at < $2
+WITH rows AS (
+    SELECT agent_id, state, at, id FROM hotline.agent_state_log
+    WHERE at >= $1 AND at < $2 AND ($3 = 0 OR agent_id = $3)
+    UNION ALL
+    SELECT b.agent_id, b.state, b.at, b.id FROM hotline.agents a,
+    LATERAL (SELECT agent_id, state, at, id FROM hotline.agent_state_log l
+             WHERE l.agent_id = a.id AND l.at < $1 ORDER BY l.at DESC, l.id DESC LIMIT 1) b
+    WHERE ($3 = 0 OR a.id = $3)
+),
+log AS (
+    SELECT agent_id, state, at, lead(at) OVER (PARTITION BY agent_id ORDER BY at, id) AS until FROM rows
 )
 SELECT agent_id, state,
        sum(extract(epoch FROM least(coalesce(until, now()), $2) - greatest(at, $1))) AS seconds
 FROM log
-WHERE coalesce(until, now()) > $1 AND least(coalesce(until, now()), $2) > greatest(at, $1)
+WHERE least(coalesce(until, now()), $2) > greatest(at, $1)
 GROUP BY agent_id, state`
 
 // AgentReport returns each agent's figures over [q.From, q.To) (the bucket is not used).
 func AgentReport(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]AgentFigures, error) {
 	var out []AgentFigures
-	if err := db.SelectContext(ctx, &out, agentReportQuery, q.From, q.To, q.AgentID); err != nil {
+	if err := reportSelect(ctx, db, &out, agentReportQuery, q.From, q.To, q.AgentID); err != nil {
 		return nil, fmt.Errorf("agent report: %w", err)
 	}
 	var times []struct {
@@ -234,7 +286,7 @@ func AgentReport(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]AgentFigure
 		State   string  `db:"state"`
 		Seconds float64 `db:"seconds"`
 	}
-	if err := db.SelectContext(ctx, &times, stateTimeQuery, q.From, q.To, q.AgentID); err != nil {
+	if err := reportSelect(ctx, db, &times, stateTimeQuery, q.From, q.To, q.AgentID); err != nil {
 		return nil, fmt.Errorf("agent report: state times: %w", err)
 	}
 	byAgent := map[int64]map[string]float64{}
@@ -256,7 +308,8 @@ func AgentReport(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]AgentFigure
 // FlowFunnel is the IVR containment of one flow over a range: calls that entered the flow,
 // those that ended in the IVR served (outcome self_served: ended by the caller or the flow
 // without an agent, a message, a callback, a transfer or an error), those that asked for an
-// agent (entered a queue), and those an agent answered.
+// agent (entered a queue: the call's queue is set) and those an agent answered (its agent is
+// set).
 type FlowFunnel struct {
 	Flow        string `db:"flow" json:"flow"`
 	Entered     int    `db:"entered" json:"entered"`
@@ -266,20 +319,21 @@ type FlowFunnel struct {
 }
 
 const funnelQuery = `
-WITH c AS (SELECT id, outcome FROM hotline.calls WHERE started_at >= $1 AND started_at < $2),
-f AS (SELECT DISTINCT s.flow, s.call_id FROM hotline.call_steps s JOIN c ON c.id = s.call_id WHERE s.flow <> 'desk')
 SELECT f.flow, count(*) AS entered,
        count(*) FILTER (WHERE c.outcome = 'self_served') AS self_served,
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM hotline.queue_entries q WHERE q.call_id = f.call_id)) AS asked_agent,
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM hotline.queue_entries q WHERE q.call_id = f.call_id AND q.outcome = 'answered')) AS answered
-FROM f JOIN c ON c.id = f.call_id
+       count(*) FILTER (WHERE c.queue_id IS NOT NULL) AS asked_agent,
+       count(*) FILTER (WHERE c.agent_id IS NOT NULL) AS answered
+FROM (SELECT DISTINCT s.call_id, s.flow
+      FROM hotline.call_steps s JOIN hotline.calls c ON c.id = s.call_id
+      WHERE c.started_at >= $1 AND c.started_at < $2 AND s.flow <> 'desk') f
+JOIN hotline.calls c ON c.id = f.call_id
 GROUP BY f.flow ORDER BY entered DESC, f.flow`
 
 // IVRFunnel returns the containment funnel of each flow over [q.From, q.To), counting calls
 // by when they started.
 func IVRFunnel(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]FlowFunnel, error) {
 	var out []FlowFunnel
-	if err := db.SelectContext(ctx, &out, funnelQuery, q.From, q.To); err != nil {
+	if err := reportSelect(ctx, db, &out, funnelQuery, q.From, q.To); err != nil {
 		return nil, fmt.Errorf("IVR funnel: %w", err)
 	}
 	return out, nil
@@ -302,7 +356,7 @@ GROUP BY c.queue_id ORDER BY c.queue_id`
 // Satisfaction returns each queue's survey answers over [q.From, q.To).
 func Satisfaction(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]QueueSatisfaction, error) {
 	var out []QueueSatisfaction
-	if err := db.SelectContext(ctx, &out, satisfactionQuery, q.From, q.To, q.Queue); err != nil {
+	if err := reportSelect(ctx, db, &out, satisfactionQuery, q.From, q.To, q.Queue); err != nil {
 		return nil, fmt.Errorf("satisfaction: %w", err)
 	}
 	return out, nil

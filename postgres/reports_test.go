@@ -54,6 +54,9 @@ func newReportFixture(t *testing.T) *reportFixture {
 		id := "00000000-0000-4000-8000-00000000000" + string(rune('0'+n))
 		db.MustExec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at, outcome, queue_id)
 			VALUES ($1, 'ast1', $2, '13800138000', $3, NULLIF($4, ''), NULLIF($5, ''))`, id, id, started, outcome, queue)
+		if outcome == "agent" { // the call record names the last agent, as the call log writes it
+			db.MustExec(`UPDATE hotline.calls SET agent_id = $2 WHERE id = $1`, id, f.a2)
+		}
 		for i, flow := range []string{"main", "consultation"} {
 			if queue == "" && flow == "consultation" {
 				continue
