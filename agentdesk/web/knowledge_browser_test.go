@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -192,4 +194,35 @@ func TestWorkArea(t *testing.T) {
 	p.shoot("27-ringing-knowledge")
 	p.key("Alt+0", "0", chromedp.ModifierAlt)
 	p.wait("folded again", `document.getElementById("workspace").dataset.work === "folded"`)
+}
+
+// TestWorkAreaWithoutModules: when the 留言 and 工单 modules cannot be loaded, their tabs say
+// 尚未开通 and the rest of the desk works.
+func TestWorkAreaWithoutModules(t *testing.T) {
+	e := newEnv(t)
+	e.queues()
+	e.catalogue()
+	p := newPage(t, e)
+	// The browser fails every request for the two modules, as a server without them would.
+	paused := chromedp.Events(p.b, fetch.RequestPaused)
+	go func() {
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			chromedp.Call(p.b, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+		}
+	}()
+	if _, err := chromedp.Call(p.b, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+		{URLPattern: "*/js/messages.js"}, {URLPattern: "*/js/workorders.js"}}}); err != nil {
+		t.Fatal(err)
+	}
+	p.login()
+	for key, tab := range map[string]string{"4": "messages", "5": "workorders"} {
+		p.key("Alt+"+key, key, chromedp.ModifierAlt)
+		p.waitText("pane-"+tab, "功能尚未开通")
+	}
+	p.key("Alt+1", "1", chromedp.ModifierAlt)
+	p.do("search", chromedp.SendKeys(chromedp.ID("kb-q"), "社保卡"))
+	p.wait("社会保障卡申领", `document.querySelector("#kb-results .kb-title")?.textContent === "社会保障卡申领"`)
 }
