@@ -107,14 +107,11 @@ func (s *Server) forceState(w http.ResponseWriter, r *http.Request, sess *postgr
 		return errors.New("the ACD cannot force states")
 	}
 	ctx := r.Context()
-	code := req.PauseReason
-	if req.State == hotline.AgentOffline {
-		code = ""
-	}
-	// The audit row keeps the pause code and the words: "break: 现场辅导".
+	// A pause is forced with its reason code (the ACD audits it) and the words audited beside
+	// it; a logout's audit row has the words.
 	reason := req.Reason
-	if code != "" {
-		reason = code + ": " + req.Reason
+	if req.State == hotline.AgentPaused {
+		reason = req.PauseReason
 	}
 	st, err := forcer.ForceState(ctx, sess.Agent.ID, a.ID, req.State, reason)
 	if err != nil && req.State == hotline.AgentPaused && errors.Is(err, hotline.ErrInvalid) {
@@ -122,6 +119,11 @@ func (s *Server) forceState(w http.ResponseWriter, r *http.Request, sess *postgr
 	}
 	if err != nil {
 		return err
+	}
+	if req.State == hotline.AgentPaused {
+		if err := postgres.AuditForcedPause(ctx, s.o.DB, s.now(), sess.Agent.ID, a.ID, req.PauseReason, req.Reason, clientIP(r)); err != nil {
+			return err
+		}
 	}
 	if req.State == hotline.AgentOffline {
 		s.phoneOffline(a.ID)

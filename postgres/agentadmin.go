@@ -30,6 +30,9 @@ const (
 	AuditAgentSkills      = "agent_skills_changed"
 	AuditAgentDeactivated = "agent_deactivated"
 	AuditAgentPassword    = "agent_password_reset"
+	// AuditForceReason keeps the words a supervisor gave for a forced pause, beside the
+	// ACD's agent_state_forced row, which has the pause reason code.
+	AuditForceReason = "agent_state_forced_reason"
 )
 
 // MinPasswordLength is the shortest password an admin may set.
@@ -46,7 +49,13 @@ type ManagedAgent struct {
 	State       string               `db:"state" json:"state"`
 	Reason      string               `db:"reason" json:"reason"`
 	Since       *time.Time           `db:"since" json:"since"`
-	Skills      []hotline.AgentSkill `db:"-" json:"skills"`
+	Skills      []SkillLevel `db:"-" json:"skills"`
+}
+
+// SkillLevel is one of an agent's skills with its level, 1 (basic) to 5 (expert).
+type SkillLevel struct {
+	Skill string `db:"skill_id" json:"skill"`
+	Level int    `db:"level" json:"level"`
 }
 
 // Skill is a skill queues ask for.
@@ -71,19 +80,19 @@ func ManagedAgents(ctx context.Context, db *sqlx.DB) ([]ManagedAgent, error) {
 	}
 	var skills []struct {
 		AgentID int64 `db:"agent_id"`
-		hotline.AgentSkill
+		SkillLevel
 	}
 	if err := db.SelectContext(ctx, &skills, managedSkillsQuery); err != nil {
 		return nil, fmt.Errorf("agents' skills: %w", err)
 	}
 	byID := map[int64]int{}
 	for i := range out {
-		out[i].Skills = []hotline.AgentSkill{}
+		out[i].Skills = []SkillLevel{}
 		byID[out[i].ID] = i
 	}
 	for _, s := range skills {
 		if i, ok := byID[s.AgentID]; ok {
-			out[i].Skills = append(out[i].Skills, s.AgentSkill)
+			out[i].Skills = append(out[i].Skills, s.SkillLevel)
 		}
 	}
 	return out, nil
@@ -131,7 +140,7 @@ func inAdminTx(ctx context.Context, db *sqlx.DB, what string, fn func(tx *sqlx.T
 }
 
 // checkSkills refuses unknown skills, levels outside 1–5 and a skill named twice.
-func checkSkills(ctx context.Context, tx *sqlx.Tx, skills []hotline.AgentSkill) error {
+func checkSkills(ctx context.Context, tx *sqlx.Tx, skills []SkillLevel) error {
 	seen := map[string]bool{}
 	for _, s := range skills {
 		if s.Level < 1 || s.Level > 5 {
@@ -162,7 +171,7 @@ func lockManaged(ctx context.Context, tx *sqlx.Tx, agentID int64) (active bool, 
 }
 
 // SetSkills replaces agentID's skills and levels (1–5), audited with the old and new ones.
-func SetSkills(ctx context.Context, db *sqlx.DB, now time.Time, actorID, agentID int64, skills []hotline.AgentSkill, ip string) error {
+func SetSkills(ctx context.Context, db *sqlx.DB, now time.Time, actorID, agentID int64, skills []SkillLevel, ip string) error {
 	return inAdminTx(ctx, db, fmt.Sprintf("skills of agent %d", agentID), func(tx *sqlx.Tx) error {
 		if _, err := lockManaged(ctx, tx, agentID); err != nil {
 			return err
@@ -170,7 +179,7 @@ func SetSkills(ctx context.Context, db *sqlx.DB, now time.Time, actorID, agentID
 		if err := checkSkills(ctx, tx, skills); err != nil {
 			return err
 		}
-		old := []hotline.AgentSkill{}
+		old := []SkillLevel{}
 		if err := tx.SelectContext(ctx, &old, `SELECT skill_id, level FROM hotline.agent_skills WHERE agent_id = $1 ORDER BY skill_id`, agentID); err != nil {
 			return err
 		}
@@ -186,7 +195,7 @@ func SetSkills(ctx context.Context, db *sqlx.DB, now time.Time, actorID, agentID
 	})
 }
 
-func skillMap(skills []hotline.AgentSkill) map[string]int {
+func skillMap(skills []SkillLevel) map[string]int {
 	m := map[string]int{}
 	for _, s := range skills {
 		m[s.Skill] = s.Level
@@ -201,7 +210,7 @@ type NewAgent struct {
 	Role        hotline.Role         `json:"role"`
 	Endpoint    string               `json:"endpoint"`
 	Password    string               `json:"password"`
-	Skills      []hotline.AgentSkill `json:"skills"`
+	Skills      []SkillLevel `json:"skills"`
 }
 
 var (
@@ -314,5 +323,12 @@ func ResetPassword(ctx context.Context, db *sqlx.DB, now time.Time, actorID, age
 			return err
 		}
 		return adminAudit(ctx, tx, now, actorID, AuditAgentPassword, agentID, map[string]any{}, ip)
+	})
+}
+
+// AuditForcedPause writes why actorID paused agentID: the pause reason code and the words.
+func AuditForcedPause(ctx context.Context, db *sqlx.DB, now time.Time, actorID, agentID int64, code, words, ip string) error {
+	return inAdminTx(ctx, db, fmt.Sprintf("audit the forced pause of agent %d", agentID), func(tx *sqlx.Tx) error {
+		return adminAudit(ctx, tx, now, actorID, AuditForceReason, agentID, map[string]string{"pause_reason": code, "reason": words}, ip)
 	})
 }
