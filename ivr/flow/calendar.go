@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -36,8 +37,16 @@ type CalendarSpec struct {
 // span is an opening interval in minutes after midnight, [from, to).
 type span struct{ from, to int }
 
-// Calendar says when a service is open.
+// Calendar says when a service is open. Supervisors edit calendars while calls run: Replace
+// swaps a calendar's days for another's at once, for every call and work-order deadline that
+// holds it.
 type Calendar struct {
+	days atomic.Pointer[calendarDays]
+}
+
+// calendarDays is a calendar's content, never changed once built.
+type calendarDays struct {
+	spec     CalendarSpec
 	loc      *time.Location
 	weekly   [7][]span
 	workday  []span
@@ -50,7 +59,23 @@ var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 
 // NewCalendar builds a calendar from its configuration.
 func NewCalendar(spec CalendarSpec) (*Calendar, error) {
-	c := &Calendar{loc: time.FixedZone("CST", 8*3600), holidays: map[string]bool{}, workdays: map[string]bool{}}
+	d, err := newCalendarDays(spec)
+	if err != nil {
+		return nil, err
+	}
+	c := &Calendar{}
+	c.days.Store(d)
+	return c, nil
+}
+
+// Replace gives c the days of other, from now on.
+func (c *Calendar) Replace(other *Calendar) { c.days.Store(other.days.Load()) }
+
+// Spec returns the configuration c was built from.
+func (c *Calendar) Spec() CalendarSpec { return c.days.Load().spec }
+
+func newCalendarDays(spec CalendarSpec) (*calendarDays, error) {
+	c := &calendarDays{spec: spec, loc: time.FixedZone("CST", 8*3600), holidays: map[string]bool{}, workdays: map[string]bool{}}
 	if spec.Timezone != "" {
 		loc, err := time.LoadLocation(spec.Timezone)
 		switch {
@@ -125,8 +150,11 @@ func parseClock(s string) (int, error) {
 	return t.Hour()*60 + t.Minute(), nil
 }
 
+// addDates adds a date or a range of dates; what follows them after a space names them
+// ("2026-10-01..2026-10-07 国庆节") and is kept in the spec only.
 func addDates(into map[string]bool, s string) error {
-	a, b, isRange := strings.Cut(s, "..")
+	dates, _, _ := strings.Cut(strings.TrimSpace(s), " ")
+	a, b, isRange := strings.Cut(dates, "..")
 	from, err := time.Parse(time.DateOnly, strings.TrimSpace(a))
 	if err != nil {
 		return fmt.Errorf("bad date %q", s)
@@ -145,6 +173,10 @@ func addDates(into map[string]bool, s string) error {
 
 // Open reports whether the calendar is open at t.
 func (c *Calendar) Open(t time.Time) bool {
+	return c.days.Load().open(t)
+}
+
+func (c *calendarDays) open(t time.Time) bool {
 	t = t.In(c.loc)
 	day := t.Format(time.DateOnly)
 	var spans []span

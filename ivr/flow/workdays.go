@@ -6,6 +6,10 @@ import "time"
 // day: Monday to Friday unless a public holiday, or a make-up workday (调休). This is the day
 // count of government deadlines, whatever the hotline's own opening hours.
 func (c *Calendar) WorkingDay(t time.Time) bool {
+	return c.days.Load().workingDay(t)
+}
+
+func (c *calendarDays) workingDay(t time.Time) bool {
 	t = t.In(c.loc)
 	day := t.Format(time.DateOnly)
 	switch {
@@ -19,4 +23,4 @@ func (c *Calendar) WorkingDay(t time.Time) bool {
 }
 
 // Location returns the calendar's time zone.
-func (c *Calendar) Location() *time.Location { return c.loc }
+func (c *Calendar) Location() *time.Location { return c.days.Load().loc }
