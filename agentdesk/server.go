@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/pii"
 	"github.com/foshan-hotline/hotline/postgres"
 )
 
@@ -86,6 +88,17 @@ type Options struct {
 	// WallboardRefresh is how often the supervisors' wallboard is read while anyone watches
 	// it; zero means DefaultWallboardRefresh.
 	WallboardRefresh time.Duration
+	// Calls carries out call control (POST /api/calls/{id}/control) wherever the call is
+	// owned; nil refuses it with 409. *postgres.CommandBus implements it.
+	Calls CallControl
+	// Answerer answers or rejects an offered call's ringing phone for the agent; nil when
+	// agents answer on their phones (the demo's simulator sets one, see SetAnswerer).
+	Answerer Answerer
+	// PII hashes ID numbers for the citizen search by ID number; nil refuses that search.
+	PII *pii.Protector
+	// CallFlows names the flows (the card's journey) and lists those an agent may send a
+	// caller to (GET /api/transfer-targets).
+	CallFlows []CallFlow
 }
 
 // Server is the agent API: login and sessions, the agent's state commands and the events
@@ -98,7 +111,8 @@ type Server struct {
 	states   AgentStates
 	hub      *hub
 	wall     *wallboardHub
-	origins  map[string]bool // allowed origins, scheme://host[:port]
+	origins  map[string]bool             // allowed origins, scheme://host[:port]
+	answerer atomic.Pointer[answererBox] // set by SetAnswerer, else o.Answerer
 	handler  http.Handler
 }
 

@@ -34,9 +34,9 @@ type call struct {
 	keepKeys    bool
 	hungUp      bool
 	lastKeyAt   time.Time
-	keyPending  bool // a key came and no prompt has been started since
-	lookedUp    bool // a lookup ran since the last key
-	detail      string // the running step's detail, set by the node (see stepDetail)
+	keyPending  bool   // a key came and no prompt has been started since
+	lookedUp    bool   // a lookup ran since the last key
+	detail      string // the running step's detail, set by the node (lookupDetail …)
 	playStarted time.Time
 	timer       *time.Timer // wait's, reused: one per call rather than one per wait
 

@@ -108,6 +108,7 @@ func (a *app) demo(ctx context.Context, out io.Writer) (err error) {
 	sim := arisim.New(arisim.Options{Logger: a.log.With("component", "arisim"), SoundDirs: dirs, RecordingDir: recordings, Users: simUsers(a.cfg)})
 	defer sim.Close()
 	demoPhones(sim, sum)
+	h.desk.SetAnswerer(simAnswerer{sim})
 	manifest, err := prompts.Load(a.cfg.IVR.SoundsDir)
 	if err != nil {
 		return err
@@ -203,4 +204,42 @@ func demoPhones(sim *arisim.Sim, s seed.Summary) {
 		sim.SetEndpoint(arisim.EndpointConfig{Technology: tech, Resource: res, Registered: true,
 			Behaviour: arisim.PhoneBehaviour{Mode: arisim.PhoneManual}})
 	}
+}
+
+// simAnswerer answers and rejects the demo's simulated agent phones for the desk (POST
+// /api/calls/{id}/control with answer or reject): the phone of the agent's endpoint that
+// rings.
+type simAnswerer struct{ sim *arisim.Sim }
+
+func (a simAnswerer) ringing(endpoint string) (*arisim.Call, error) {
+	for _, c := range a.sim.Calls() {
+		if c.Kind == "agent" && c.Endpoint == endpoint && c.State == "ringing" {
+			return a.sim.Call(c.ID)
+		}
+	}
+	return nil, fmt.Errorf("no phone ringing at %s: %w", endpoint, hotline.ErrConflict)
+}
+
+func (a simAnswerer) Answer(_ context.Context, endpoint, _ string) error {
+	c, err := a.ringing(endpoint)
+	if err != nil {
+		return err
+	}
+	return simPhoneError(c.Answer())
+}
+
+func (a simAnswerer) Reject(_ context.Context, endpoint, _ string) error {
+	c, err := a.ringing(endpoint)
+	if err != nil {
+		return err
+	}
+	return simPhoneError(c.Reject())
+}
+
+// simPhoneError makes a phone that stopped ringing meanwhile a conflict.
+func simPhoneError(err error) error {
+	if errors.Is(err, arisim.ErrCallEnded) {
+		return fmt.Errorf("the phone stopped ringing: %w", hotline.ErrConflict)
+	}
+	return err
 }

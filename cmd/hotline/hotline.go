@@ -112,7 +112,8 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		DB: db, DatabaseURL: url, States: h.acd, Log: a.log.With("component", "desk"), Phones: phonesOrNil(phones),
 		AllowedOrigins: a.cfg.HTTP.AllowedOrigins, SecureCookies: a.cfg.HTTP.SecureCookies,
 		InstanceLease: a.cfg.ACD.InstanceLease, Flows: h.flows,
-		Sessions:      postgres.SessionOptions{IdleTimeout: a.cfg.Desk.IdleTimeout, AbsoluteTimeout: a.cfg.Desk.AbsoluteTimeout},
+		Sessions: postgres.SessionOptions{IdleTimeout: a.cfg.Desk.IdleTimeout, AbsoluteTimeout: a.cfg.Desk.AbsoluteTimeout},
+		Calls:    h.commands, PII: protector, CallFlows: agentdesk.CallFlowsOf(lib),
 	})
 	if err != nil {
 		return nil, err
