@@ -11,13 +11,15 @@ import (
 type Route struct {
 	Pattern string
 	Role    hotline.Role
+	// Department tells that department users may call it too.
+	Department bool
 }
 
 // Routes lists s's routes.
 func Routes(s *Server) []Route {
 	var out []Route
 	for _, rt := range s.routeTable() {
-		out = append(out, Route{rt.pattern, rt.role})
+		out = append(out, Route{rt.pattern, rt.role, rt.allows(hotline.RoleDepartment) && rt.role != ""})
 	}
 	return out
 }

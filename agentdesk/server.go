@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -99,6 +100,12 @@ type Options struct {
 	// CallFlows names the flows (the card's journey) and lists those an agent may send a
 	// caller to (GET /api/transfer-targets).
 	CallFlows []CallFlow
+	// WorkOrders are the deadline rules of work orders: the calendar of working days
+	// (flow.Calendar of flows/calendars.yaml) and the limits; unset parts are Monday to
+	// Friday and workorder.DefaultLimits.
+	WorkOrders postgres.WorkOrderRules
+	// RecordingAudio opens a recording's audio (WAV) where it is stored; nil answers 404.
+	RecordingAudio func(ctx context.Context, rec hotline.Recording) (io.ReadCloser, error)
 }
 
 // Server is the agent API: login and sessions, the agent's state commands and the events
@@ -139,6 +146,7 @@ func New(o Options) (*Server, error) {
 	if o.WallboardRefresh <= 0 {
 		o.WallboardRefresh = DefaultWallboardRefresh
 	}
+	o.WorkOrders = o.WorkOrders.OrDefault()
 	s := &Server{o: o, log: o.Log, now: o.Now, states: o.States, origins: map[string]bool{}}
 	for _, origin := range o.AllowedOrigins {
 		u, err := url.Parse(origin)

@@ -69,8 +69,11 @@ func (weekdays) WorkingDay(t time.Time) bool {
 
 func (weekdays) Location() *time.Location { return chinaTime }
 
-func (s *Store) workOrderRules() WorkOrderRules {
-	r := s.workOrders
+func (s *Store) workOrderRules() WorkOrderRules { return s.workOrders.OrDefault() }
+
+// OrDefault fills what r lacks: Monday to Friday in China Standard Time for the calendar,
+// workorder.DefaultLimits for the limits.
+func (r WorkOrderRules) OrDefault() WorkOrderRules {
 	if r.Calendar == nil {
 		r.Calendar = weekdays{}
 	}
