@@ -12,7 +12,7 @@ import (
 
 // CalendarSpec is the configuration of a business-hours calendar: opening hours per weekday,
 // public holidays (closed) and make-up workdays (调休: a weekend day worked with workday
-// hours). It decodes from YAML or from viper (mapstructure):
+// hours). It decodes from YAML, viper (mapstructure) or JSON (the calendars the database keeps):
 //
 //	timezone: Asia/Shanghai
 //	weekly:
@@ -23,15 +23,15 @@ import (
 //	workdays: ["2026-09-27"]
 type CalendarSpec struct {
 	// Timezone is an IANA name; empty means China Standard Time (UTC+8).
-	Timezone string `yaml:"timezone" mapstructure:"timezone"`
+	Timezone string `yaml:"timezone" mapstructure:"timezone" json:"timezone"`
 	// Weekly maps mon … sun to opening spans "HH:MM-HH:MM"; a day not listed is closed.
-	Weekly map[string][]string `yaml:"weekly" mapstructure:"weekly"`
+	Weekly map[string][]string `yaml:"weekly" mapstructure:"weekly" json:"weekly"`
 	// WorkdayHours are the spans of a make-up workday; Monday's when empty.
-	WorkdayHours []string `yaml:"workday_hours" mapstructure:"workday_hours"`
+	WorkdayHours []string `yaml:"workday_hours" mapstructure:"workday_hours" json:"workday_hours"`
 	// Holidays are closed dates, "2006-01-02" or ranges "2006-01-02..2006-01-08".
-	Holidays []string `yaml:"holidays" mapstructure:"holidays"`
+	Holidays []string `yaml:"holidays" mapstructure:"holidays" json:"holidays"`
 	// Workdays are make-up workdays (调休), dates or ranges as Holidays.
-	Workdays []string `yaml:"workdays" mapstructure:"workdays"`
+	Workdays []string `yaml:"workdays" mapstructure:"workdays" json:"workdays"`
 }
 
 // span is an opening interval in minutes after midnight, [from, to).
