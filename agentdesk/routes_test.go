@@ -20,6 +20,7 @@ type operation struct {
 	method, path string
 	minRole      string
 	body         bool // takes a JSON request body
+	department   bool // x-department: department users may call it too
 }
 
 // loadSpec reads the operations of openapi.yaml.
@@ -30,6 +31,7 @@ func loadSpec(t *testing.T) []operation {
 		OpenAPI string `yaml:"openapi"`
 		Paths   map[string]map[string]struct {
 			MinRole     string    `yaml:"x-min-role"`
+			Department  bool      `yaml:"x-department"`
 			RequestBody yaml.Node `yaml:"requestBody"`
 			Responses   map[string]yaml.Node
 		} `yaml:"paths"`
@@ -50,7 +52,7 @@ func loadSpec(t *testing.T) []operation {
 				t.Errorf("%s %s: no responses", method, path)
 			}
 			ops = append(ops, operation{method: strings.ToUpper(method), path: path, minRole: op.MinRole,
-				body: !op.RequestBody.IsZero()})
+				body: !op.RequestBody.IsZero(), department: op.Department})
 		}
 	}
 	slices.SortFunc(ops, func(a, b operation) int { return strings.Compare(a.path+a.method, b.path+b.method) })
@@ -59,15 +61,21 @@ func loadSpec(t *testing.T) []operation {
 
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	d := newDesk(t)
-	spec := map[string]string{} // "METHOD /path" → min role
+	spec := map[string]string{} // "METHOD /path" → min role, +department when x-department
 	for _, op := range loadSpec(t) {
 		spec[op.method+" "+op.path] = op.minRole
+		if op.department {
+			spec[op.method+" "+op.path] += "+department"
+		}
 	}
 	routes := map[string]string{}
 	for _, r := range agentdesk.Routes(d.srv) {
 		role := string(r.Role)
 		if role == "" {
 			role = "public"
+		}
+		if r.Department {
+			role += "+department"
 		}
 		routes[r.Pattern] = role
 	}
@@ -104,8 +112,17 @@ var validBodies = map[string]string{
 	"POST /api/agent/wrapup/extend": `{"seconds":30}`,
 }
 
-// roleRank orders the roles of x-min-role.
+// roleRank orders the roles of x-min-role. The department role is outside that order: it
+// passes only public operations and those marked x-department.
 var roleRank = map[string]int{"public": 0, "agent": 1, "supervisor": 2, "admin": 3}
+
+// roleAllowed reports whether a user of role may call op.
+func roleAllowed(role string, op operation) bool {
+	if role == "department" {
+		return op.minRole == "public" || op.department
+	}
+	return roleRank[role] >= roleRank[op.minRole]
+}
 
 // TestEveryRouteGuards walks openapi.yaml and checks, for every operation: no session or a
 // bad one is 401; a role below x-min-role is 403 and the roles at or above it pass; a POST
@@ -113,7 +130,9 @@ var roleRank = map[string]int{"public": 0, "agent": 1, "supervisor": 2, "admin":
 // 400.
 func TestEveryRouteGuards(t *testing.T) {
 	d := newDesk(t)
-	users := map[string]*client{"agent": d.login("agent01"), "supervisor": d.login("supervisor"), "admin": d.login("admin")}
+	dept, _ := d.departmentUser("dept-routes")
+	users := map[string]*client{"agent": d.login("agent01"), "supervisor": d.login("supervisor"), "admin": d.login("admin"),
+		"department": dept}
 	self := strconv.FormatInt(d.ids["agent01"], 10)
 	for _, op := range loadSpec(t) {
 		pattern := op.method + " " + op.path
@@ -141,7 +160,7 @@ func TestEveryRouteGuards(t *testing.T) {
 					break // the state-changing operations are run by their own tests
 				}
 				status, b := c.do(op.method, path, "")
-				allowed := roleRank[role] >= roleRank[op.minRole]
+				allowed := roleAllowed(role, op)
 				switch {
 				case allowed && (status == http.StatusUnauthorized || status == http.StatusForbidden):
 					t.Errorf("role %s: %d %s, want let through", role, status, b)
@@ -150,7 +169,7 @@ func TestEveryRouteGuards(t *testing.T) {
 				}
 			}
 			for role, c := range users {
-				if op.method == "GET" || roleRank[role] >= roleRank[op.minRole] {
+				if op.method == "GET" || roleAllowed(role, op) {
 					continue
 				}
 				if status, b := c.do(op.method, path, body); status != http.StatusForbidden {
