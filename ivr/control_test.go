@@ -126,14 +126,39 @@ func TestBlindTransfers(t *testing.T) {
 		must(t, a.caller.Expect(a.ctx, "insurance/intro"))
 		must(t, a.caller.Hangup())
 	})
-	t.Run("to a number that does not answer", func(t *testing.T) {
+	t.Run("to a number that is busy", func(t *testing.T) {
 		a, phone, id := talking(t)
+		a.h.Sim.SetNumber("075712345678", arisim.PhoneBehaviour{Mode: arisim.PhoneBusy})
 		must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionTransfer, AgentID: 1, Transfer: hotline.TransferTarget{Number: "075712345678"}}))
 		<-phone.Done()
-		// The simulated node has no hotline-out context: the dial fails and the caller goes
-		// on as after the conversation.
+		// The dial through hotline-out fails: the caller goes on as after the conversation.
 		must(t, a.caller.Expect(a.ctx, "survey/ask"))
 		must(t, a.caller.Hangup())
+	})
+	t.Run("to a number that answers", func(t *testing.T) {
+		a, phone, id := talking(t)
+		a.h.Sim.SetNumber("075712345679", arisim.PhoneBehaviour{Mode: arisim.PhoneAnswer, AnswerAfter: time.Second})
+		must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionTransfer, AgentID: 1, Transfer: hotline.TransferTarget{Number: "075712345679"}}))
+		<-phone.Done()
+		var far *arisim.Call
+		waitFor(t, a.ctx, "the outside phone", func() bool {
+			for _, c := range a.h.Sim.Calls() {
+				if c.Kind == "outbound" && c.Exten == "075712345679" && c.State == "up" {
+					far, _ = a.h.Sim.Call(c.ID)
+					return far != nil
+				}
+			}
+			return false
+		})
+		if got := far.Info().Caller; got != "13800138000" {
+			t.Errorf("the outside phone shows %q, want the caller's number", got)
+		}
+		// The far end hangs up: a caller transferred out is done with the hotline.
+		must(t, far.Hangup())
+		must(t, a.caller.WaitEnd(a.ctx))
+		if slices.Contains(a.caller.Heard, "survey/ask") {
+			t.Error("the caller transferred out came back to the survey")
+		}
 	})
 	t.Run("to an unknown flow", func(t *testing.T) {
 		a, _, id := talking(t)

@@ -54,8 +54,10 @@ type channel struct {
 	pending    func() // command waiting for the current playback to end
 	snoops     []*channel
 	ep         *endpoint
-	call       *Call
-	moh, hold  bool
+	// dialee is the outside phone a Dial() of this ;2 half rings; dialedBy is the reverse.
+	dialee, dialedBy *channel
+	call             *Call
+	moh, hold        bool
 }
 
 func (s *Sim) newChannel(id, name, state string) *channel {

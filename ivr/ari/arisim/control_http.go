@@ -19,11 +19,14 @@ import (
 //	GET    /calls/{id}                 → CallInfo
 //	POST   /calls/{id}/dtmf            {"digits":"12#","gap_ms":300} → 204
 //	POST   /calls/{id}/hangup          → 204
-//	POST   /calls/{id}/answer|reject   agent phones in manual mode → 204
+//	POST   /calls/{id}/answer|reject   agent and outside phones in manual mode → 204
 //	GET    /calls/{id}/events          websocket of HeardEvent JSON
 //	GET    /events                     websocket of every call's HeardEvents
 //	GET    /endpoints                  → [endpoint]
 //	PUT    /endpoints/{tech}/{res}     {"registered","mode","ring_after_ms","answer_after_ms"} → 204
+//	GET    /numbers                    → [outside phone]
+//	PUT    /numbers/{number}           {"mode","ring_after_ms","answer_after_ms"} → 204: how the
+//	                                   outside phone of a number the hotline dials behaves
 //	GET    /sounds/{lang}/{name}.wav   the WAV a play event refers to
 //	GET    /recordings/{name}.wav      a stored recording
 //
@@ -92,6 +95,33 @@ func (s *Sim) ControlHandler() http.Handler {
 		}
 		ctlJSON(w, 200, out)
 	})
+	mux.HandleFunc("GET /numbers", func(w http.ResponseWriter, r *http.Request) { ctlJSON(w, 200, s.numberList()) })
+	mux.HandleFunc("PUT /numbers/{number}", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Mode          string `json:"mode"`
+			RingAfterMS   int    `json:"ring_after_ms"`
+			AnswerAfterMS int    `json:"answer_after_ms"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			ctlError(w, 400, err)
+			return
+		}
+		switch body.Mode {
+		case "", PhoneAnswer, PhoneBusy, PhoneNoAnswer, PhoneManual, PhoneReject:
+		default:
+			ctlError(w, 400, errors.New("mode must be answer, busy, noanswer, reject or manual"))
+			return
+		}
+		number := r.PathValue("number")
+		if number == "" || strings.Trim(number, "0123456789") != "" {
+			ctlError(w, 400, errors.New("number must be digits"))
+			return
+		}
+		s.SetNumber(number, PhoneBehaviour{Mode: body.Mode,
+			RingAfter:   time.Duration(body.RingAfterMS) * time.Millisecond,
+			AnswerAfter: time.Duration(body.AnswerAfterMS) * time.Millisecond})
+		w.WriteHeader(204)
+	})
 	mux.HandleFunc("PUT /endpoints/{tech}/{res}", func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Registered    bool   `json:"registered"`
@@ -104,9 +134,9 @@ func (s *Sim) ControlHandler() http.Handler {
 			return
 		}
 		switch body.Mode {
-		case "", PhoneAnswer, PhoneBusy, PhoneNoAnswer, PhoneManual:
+		case "", PhoneAnswer, PhoneBusy, PhoneNoAnswer, PhoneManual, PhoneReject:
 		default:
-			ctlError(w, 400, errors.New("mode must be answer, busy, noanswer or manual"))
+			ctlError(w, 400, errors.New("mode must be answer, busy, noanswer, reject or manual"))
 			return
 		}
 		s.SetEndpoint(EndpointConfig{Technology: r.PathValue("tech"), Resource: r.PathValue("res"),

@@ -18,6 +18,10 @@ type Context struct {
 	// Fallback is played when Stasis() fails (no application connected)
 	// before Hangup(); empty means hang up at once.
 	Fallback []string
+	// Dial makes the context dial out instead of entering Stasis:
+	// Dial(PJSIP/${EXTEN}@carrier,60) then Hangup(), reaching the outside
+	// phone of the number (Sim.SetNumber); see numbers.go.
+	Dial bool
 }
 
 // DefaultDialplan is the dialplan of the recorded Asterisk, plus a spoken
@@ -25,10 +29,15 @@ type Context struct {
 //
 //	[hotline-in]  exten => _X.,1,Set(CALLERID(num)=${EXTEN}) same => n,Stasis(hotline) same => n,Hangup()
 //	[caller-side] exten => s,1,Stasis(caller) same => n,Hangup()
+//	[hotline-out] exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier,60) same => n,Hangup()
+//
+// hotline-out reaches the outside phones of numbers (Sim.SetNumber), as the hotline's own
+// dialplan (asterisk/extensions.conf) reaches the carrier.
 func DefaultDialplan() map[string]Context {
 	return map[string]Context{
 		"hotline-in":  {App: "hotline", Pattern: "_X.", SetCallerID: true, Fallback: []string{"sound:ss-noservice"}},
 		"caller-side": {App: "caller", Pattern: "s"},
+		"hotline-out": {Pattern: "_X.", Dial: true},
 	}
 }
 
@@ -69,6 +78,10 @@ func (s *Sim) runDialplan(ch *channel, ctxName, exten string, prio int) {
 		return
 	}
 	ch.dp.Context, ch.dp.Exten = ctxName, exten
+	if c.Dial {
+		s.dialOut(ch, c, exten)
+		return
+	}
 	step := 1
 	if c.SetCallerID {
 		if prio <= step {
@@ -203,6 +216,9 @@ func (s *Sim) hangup(ch *channel, hr hangupReq, cause int) {
 	for _, sn := range ch.snoops {
 		s.hangup(sn, reqPeer(16), 16)
 	}
+	if ch.dialee != nil && !ch.dialee.hungup {
+		s.hangup(ch.dialee, reqPeer(16), 16)
+	}
 	if p := ch.peer; p != nil && !p.hungup {
 		hr := reqPeer(cause)
 		if ch.quietPeer {
@@ -223,6 +239,9 @@ func (s *Sim) hangup(ch *channel, hr hangupReq, cause int) {
 		ch.ep.removeChannel(ch)
 	}
 	s.callHungup(ch, cause)
+	if ch.dialedBy != nil {
+		s.dialOutEnded(ch, cause)
+	}
 }
 
 // continueDialplan implements POST /channels/{id}/continue.

@@ -16,6 +16,8 @@ const (
 	PhoneNoAnswer = "noanswer"
 	// PhoneManual rings until the control API answers or rejects it.
 	PhoneManual = "manual"
+	// PhoneReject rings, then declines the call (cause 21, call rejected) after AnswerAfter.
+	PhoneReject = "reject"
 )
 
 // PhoneBehaviour says how a simulated phone reacts to a call.
@@ -138,8 +140,17 @@ func (s *Sim) dial(ch *channel, dialString string, timeout time.Duration) {
 		s.setState(ch, "Ringing")
 		s.emitDial(ch, "RINGING", ch.dialString)
 		s.callEvent(ch, HeardEvent{Type: "ringing"})
-		if b.Mode == PhoneAnswer || b.Mode == "" {
+		switch b.Mode {
+		case PhoneAnswer, "":
 			ch.phoneTimer = s.after(b.AnswerAfter, func() { s.phoneAnswer(ch) })
+		case PhoneReject:
+			ch.phoneTimer = s.after(b.AnswerAfter, func() {
+				if !ch.hungup && ch.state != "Up" {
+					s.emitDial(ch, "BUSY", ch.dialString)
+					ch.dialing = false
+					s.hangup(ch, reqPeer(21), 21)
+				}
+			})
 		}
 	})
 }
@@ -151,6 +162,9 @@ func (s *Sim) phoneAnswer(ch *channel) {
 	}
 	s.setState(ch, "Up")
 	s.farAnswered(ch)
+	if d := ch.dialedBy; d != nil && !d.hungup {
+		s.answer(d) // Dial() answers the ;2 half, and so the ;1 half
+	}
 }
 
 func init() {

@@ -81,6 +81,7 @@ type Sim struct {
 	live      map[string]*liveRecording
 	apps      map[string]*app
 	endpoints map[string]*endpoint
+	numbers   map[string]PhoneBehaviour // outside phones (SetNumber)
 	globals   map[string]string
 	calls     map[string]*Call
 	callSeq   uint64
