@@ -83,6 +83,8 @@ type Options struct {
 	InstanceLease time.Duration
 	// Phones are the desk's softphones; nil when every agent has a desk phone.
 	Phones PhoneLines
+	// Calendars are the business-hours calendars supervisors edit; nil: none.
+	Calendars *postgres.Calendars
 	// Flows checks, tests and publishes call flows for /api/flows; nil leaves only the
 	// reading of flows, drafts and versions.
 	Flows Flows
