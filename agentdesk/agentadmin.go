@@ -30,7 +30,13 @@ type adminAgentsResponse struct {
 	ServerTime   time.Time               `json:"server_time"`
 	Agents       []postgres.ManagedAgent `json:"agents"`
 	Skills       []postgres.Skill        `json:"skills"`
-	PauseReasons []hotline.PauseReason   `json:"pause_reasons"`
+	PauseReasons []pauseReasonView       `json:"pause_reasons"`
+}
+
+// pauseReasonView is a pause reason as the page reads it.
+type pauseReasonView struct {
+	Code string `db:"code" json:"code"`
+	Name string `db:"name" json:"name"`
 }
 
 // adminAgents is GET /api/admin/agents: every desk user with skills and state, and the skills
@@ -45,7 +51,7 @@ func (s *Server) adminAgents(w http.ResponseWriter, r *http.Request, _ *postgres
 	if err != nil {
 		return err
 	}
-	reasons := []hotline.PauseReason{}
+	reasons := []pauseReasonView{}
 	if err := s.o.DB.SelectContext(ctx, &reasons, `SELECT code, name FROM hotline.pause_reasons ORDER BY position, code`); err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func TestAgentManagementAPI(t *testing.T) {
 
 	// The list: every user with skills and state, never a password hash.
 	status, body := sup.do("GET", "/api/admin/agents", "")
-	if status != http.StatusOK || !strings.Contains(string(body), `"skill":"general","level":3`) || !strings.Contains(string(body), `"pause_reasons"`) {
+	if status != http.StatusOK || !strings.Contains(string(body), `"skill":"general","level":3`) || !strings.Contains(string(body), `{"code":"meeting","name":"会议"}`) {
 		t.Fatalf("GET /api/admin/agents: %d %s", status, body)
 	}
 	if strings.Contains(string(body), "$2a$") || strings.Contains(string(body), "password") {

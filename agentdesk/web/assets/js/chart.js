@@ -29,6 +29,7 @@ export function drawIntraday(box, buckets) {
   let first = buckets.findIndex((b) => b.offered > 0);
   const seven = 28; // 07:00
   first = first < 0 ? seven : Math.min(first, seven);
+  first = Math.max(0, Math.min(first, buckets.length - 8)); // at least two hours when there are
   const shown = buckets.slice(first);
   const max = niceMax(Math.max(0, ...shown.map((b) => b.offered)));
   const n = Math.max(shown.length, 1);

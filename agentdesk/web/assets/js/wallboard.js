@@ -51,7 +51,8 @@ function agentTitle(a) {
   return s;
 }
 
-function renderAgents(agents) {
+function renderAgents(agents, queues) {
+  const queueName = new Map(queues.map((q) => [q.id, q.name]));
   const counts = {};
   for (const a of agents) counts[a.state] = (counts[a.state] || 0) + 1;
   text($("sv-agent-counts"), ["available", "talking", "wrap_up", "paused", "missed"]
@@ -62,7 +63,7 @@ function renderAgents(agents) {
       h("span", { class: "state" }, agentTitle(a), a.stuck ? h("b", { class: "flag" }, " 需关注") : null),
       h("span", { class: "time", data: { since: a.since }, title: "当前状态持续时间" }, duration(since(a.since))),
       a.call_since ? h("span", { class: "call", data: { since: a.call_since }, title: "本次通话时长" }, `通话 ${duration(since(a.call_since))}`) : null,
-      a.queue ? h("span", { class: "queue" }, a.queue) : null,
+      a.queue ? h("span", { class: "queue" }, queueName.get(a.queue) || a.queue) : null,
     ));
   if (!items.length) items.push(h("li", { class: "empty" }, "没有坐席"));
   $("sv-agent-grid").replaceChildren(...items);
@@ -71,7 +72,7 @@ function renderAgents(agents) {
 function render(b) {
   board = b;
   renderQueues(b.queues);
-  renderAgents(b.agents);
+  renderAgents(b.agents, b.queues);
   const key = JSON.stringify(b.intraday);
   if (key !== chartKey) {
     chartKey = key;

@@ -1,0 +1,86 @@
+package web_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/foshan-hotline/hotline/agentdesk"
+	"github.com/foshan-hotline/hotline/postgres"
+)
+
+// A supervisor opens the wallboard: the queues with their waiting calls, a call arriving
+// within the refresh, an agent stuck in 未接 standing out, a forced pause from agent
+// management reaching the board, and the full-screen mode.
+func TestSupervisorWallboard(t *testing.T) {
+	e := newEnv(t, func(o *agentdesk.Options) {
+		o.States = postgres.NewACD(postgres.New(o.DB, nil, nil), "live")
+	})
+	e.queues()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("boss-pw"), bcrypt.MinCost)
+	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash, endpoint) VALUES ('boss', '张班长', 'supervisor', $1, 'PJSIP/1100')`, string(hash))
+	// agent01 rang out a minute ago and is still in 未接.
+	e.exec(`INSERT INTO hotline.agent_status (agent_id, state, reason, since) VALUES ($1, 'missed', 'timeout', now() - interval '1 minute')`, e.ids["agent01"])
+	// Calls of today that ended: one answered in 8 s, one abandoned.
+	for i, c := range []struct{ outcome, after string }{{"answered", "8 seconds"}, {"abandoned", "40 seconds"}} {
+		id := fmt.Sprintf("6d6d6d6d-0000-4000-8000-00000000000%d", i)
+		e.exec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at) VALUES ($1, 'node1', $2, '13900139000', now() - interval '3 minutes')`, id, "done-"+id)
+		e.exec(`INSERT INTO hotline.queue_entries (call_id, queue_id, entered_at, left_at, outcome, instance_id)
+			VALUES ($1, 'general', now() - interval '2 minutes', now() - interval '2 minutes' + $2::interval, $3, 'live')`, id, c.after, c.outcome)
+	}
+	e.exec(`INSERT INTO hotline.offers (call_id, entry_id, agent_id, queue_id, state, offered_at, decided_at)
+		SELECT call_id, id, $1, 'general', 'accepted', entered_at, left_at FROM hotline.queue_entries WHERE outcome = 'answered'`, e.ids["agent02"])
+
+	p := newPage(t, e)
+	p.do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
+		chromedp.Click(chromedp.ID("login-submit")))
+	p.wait("the desk", `location.pathname === "/desk/"`)
+	p.do("open the wallboard", chromedp.Navigate(e.url+"/desk/supervisor"))
+	p.wait("the board", `document.body.dataset.ready === "true" && !!document.body.dataset.board`)
+	p.wait("live", `document.body.dataset.conn === "open"`)
+
+	row := func(queue string) string {
+		return fmt.Sprintf(`document.querySelector('#sv-queue-rows tr[data-queue=%q]')`, queue)
+	}
+	p.wait("two calls waiting for 社会保障", row("social_security")+`.querySelector('[data-field=waiting]').textContent === "2"`)
+	p.wait("one for 综合咨询", row("general")+`.querySelector('[data-field=waiting]').textContent === "1"`)
+	// 综合咨询 today: two calls ended, one answered within 15 s: 50%, ASA 8 s.
+	p.wait("the service level", row("general")+`.querySelector('.sl').textContent === "50.0%"`)
+	if got := p.eval(row("general") + `.textContent`); got == "" {
+		t.Error("no row for 综合咨询")
+	}
+	p.waitText("sv-defs", "15 秒内接通")
+	p.wait("agent01 stuck in 未接", fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"]').classList.contains("stuck")`, e.ids["agent01"]))
+	p.wait("agent02 available", fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"]').dataset.state === "available"`, e.ids["agent02"]))
+	p.wait("the chart", `document.querySelectorAll("#sv-chart rect.bar-offered").length >= 1`)
+
+	// A call arrives: the board shows it within the refresh, without a reload.
+	e.exec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at) VALUES ('7e7e7e7e-0000-4000-8000-000000000001', 'node1', 'new-1', '13700137000', now())`)
+	e.exec(`INSERT INTO hotline.queue_entries (call_id, queue_id, entered_at, instance_id) VALUES ('7e7e7e7e-0000-4000-8000-000000000001', 'general', now(), 'live')`)
+	p.wait("the new call", row("general")+`.querySelector('[data-field=waiting]').textContent === "2"`)
+
+	// Agent management: force agent02's pause with a reason.
+	p.wait("the management list", fmt.Sprintf(`!!document.querySelector('#sv-admin-rows tr[data-agent="%d"] button[data-act=pause]')`, e.ids["agent02"]))
+	p.shoot("supervisor")
+	p.do("force a pause", chromedp.Click(fmt.Sprintf(`#sv-admin-rows tr[data-agent="%d"] button[data-act=pause]`, e.ids["agent02"])))
+	p.wait("the dialog", `document.getElementById("sv-dialog").open`)
+	p.eval(`document.querySelector("#sv-dialog select[name=pause_reason]").value = "meeting"`)
+	p.do("say why", chromedp.SendKeys(`#sv-dialog input[name=reason]`, "班前会"), chromedp.Click(chromedp.ID("sv-dialog-ok")))
+	p.wait("the dialog closed", `!document.getElementById("sv-dialog").open || (document.getElementById("sv-dialog-error").hidden ? false : (() => { throw new Error(document.getElementById("sv-dialog-error").textContent) })())`)
+	p.wait("agent02 paused on the board", fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"]').dataset.state === "paused"`, e.ids["agent02"]))
+	p.waitText("sv-agent-grid", "示忙（会议）")
+	var n int
+	if err := e.db.Get(&n, `SELECT count(*) FROM hotline.audit_log WHERE action IN ('agent_state_forced', 'agent_state_forced_reason') AND object_id = $1::text`, e.ids["agent02"]); err != nil || n != 2 {
+		t.Errorf("%d audit rows of the forced pause (%v), want 2", n, err)
+	}
+
+	// The wall display: F, and back.
+	p.key("full screen", "f")
+	p.wait("the wall mode", `document.body.classList.contains("wall") && getComputedStyle(document.getElementById("sv-admin")).display === "none"`)
+	p.shoot("supervisor-wall")
+	p.key("back", "f")
+	p.wait("the normal mode", `!document.body.classList.contains("wall")`)
+}
