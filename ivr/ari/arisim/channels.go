@@ -53,6 +53,7 @@ type channel struct {
 	fallback   bool
 	pending    func() // command waiting for the current playback to end
 	snoops     []*channel
+	spying     *spying // set on a Snoop channel
 	ep         *endpoint
 	// dialee is the outside phone a Dial() of this ;2 half rings; dialedBy is the reverse.
 	dialee, dialedBy *channel

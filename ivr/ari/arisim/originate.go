@@ -253,37 +253,6 @@ func (s *Sim) dialCreated(ch *channel, r *req) resp {
 	return noContent()
 }
 
-// snoop implements POST /channels/{id}/snoop[/{snoopId}].
-func (s *Sim) snoop(r *req) resp {
-	target := s.channels[r.vars["channelId"]]
-	if target == nil {
-		return fail(errProvidedChannel)
-	}
-	appName := r.p.get("app")
-	if appName == "" {
-		return fail(errMissingApp)
-	}
-	id := r.vars["snoopId"]
-	if id == "" {
-		id = r.p.get("snoopId")
-	}
-	if id == "" {
-		id = s.newUniqueID()
-	} else if s.channels[id] != nil {
-		return fail(errChannelExists)
-	}
-	sn := s.newChannel(id, "Snoop/"+target.id+"-"+s.nextSnoopHex(), "Up")
-	sn.dp = dialplanJSON{Context: "default", Exten: "s", Priority: 1}
-	out := sn.json()
-	args := r.p.list("appArgs")
-	sn.dp.AppName, sn.dp.AppData = "Stasis", strings.Join(append([]string{appName}, args...), ",")
-	target.snoops = append(target.snoops, sn)
-	if !s.enterStasis(sn, appName, args, false) {
-		s.hangup(sn, reqSilent, 16)
-	}
-	return ok(out)
-}
-
 func init() {
 	handle("POST", "channels", func(s *Sim, r *req) resp { return s.originate(r) })
 	handle("POST", "channels/{channelId}", func(s *Sim, r *req) resp { return s.originate(r) })
@@ -295,6 +264,4 @@ func init() {
 		}
 		return s.dialCreated(ch, r)
 	})
-	handle("POST", "channels/{channelId}/snoop", func(s *Sim, r *req) resp { return s.snoop(r) })
-	handle("POST", "channels/{channelId}/snoop/{snoopId}", func(s *Sim, r *req) resp { return s.snoop(r) })
 }
