@@ -147,6 +147,8 @@ func TestWorkArea(t *testing.T) {
 	if first := p.eval(`document.querySelector("#calls-rows tr").innerText`); !strings.Contains(first, "075783001234") {
 		t.Errorf("the newest call is not first: %s", first)
 	}
+	p.do("copy a number", chromedp.Click(`#calls-rows tr:first-child button.wa-num`))
+	p.wait("the number's desk:copy", `window.copied.length === 3 && window.copied[2].text === "075783001234" && window.copied[2].source === "calls"`)
 	p.shoot("24-recent-calls")
 
 	// Alt+3: the callbacks, the due one first; 立即回拨 names this agent.
@@ -155,8 +157,8 @@ func TestWorkArea(t *testing.T) {
 	if first := p.eval(`document.querySelector("#callbacks-rows tr").innerText`); !strings.Contains(first, "13700001111") || !strings.Contains(first, "已到期") {
 		t.Errorf("the due callback is not first: %s", first)
 	}
-	p.wait("立即回拨", `document.querySelector('#callbacks-rows tr[data-id="`+callback+`"] button')?.disabled === false`)
-	p.do("call back now", chromedp.Evaluate[chromedp.Void](`document.querySelector('#callbacks-rows tr[data-id="`+callback+`"] button').click()`))
+	p.wait("立即回拨", `document.querySelector('#callbacks-rows tr[data-id="`+callback+`"] button[data-id]')?.disabled === false`)
+	p.do("call back now", chromedp.Evaluate[chromedp.Void](`document.querySelector('#callbacks-rows tr[data-id="`+callback+`"] button[data-id]').click()`))
 	p.waitText("callbacks-rows", "已安排，优先给我")
 	var preferred int64
 	if err := e.db.Get(&preferred, `SELECT coalesce(preferred_agent_id, 0) FROM hotline.callbacks WHERE id = $1`, callback); err != nil || preferred != e.ids["agent01"] {

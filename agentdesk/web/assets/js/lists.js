@@ -3,6 +3,7 @@
 // 立即回拨 to have a waiting one offered to this agent next).
 
 import { dayTime, duration, h, now, text } from "./format.js";
+import { copyText } from "./knowledge.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -35,6 +36,22 @@ const attemptOutcomes = { answered: "接通", no_answer: "无人接听", busy: "
 /** inMinutes writes a span of whole minutes: 5分钟, 1小时20分. */
 function inMinutes(m) {
   return m < 60 ? `${m}分钟` : `${Math.floor(m / 60)}小时${m % 60 ? `${m % 60}分` : ""}`;
+}
+
+/** numberButton shows a phone number that copies itself when clicked. */
+function numberButton(number) {
+  if (!number) return "—";
+  return h("button", { type: "button", class: "wa-num mono", data: { number }, title: "复制号码" }, number);
+}
+
+/** copyNumbers makes the number buttons under root copy their number (clipboard and desk:copy). */
+function copyNumbers(root, ctx, source) {
+  root.addEventListener("click", async (e) => {
+    const b = e.target.closest("button.wa-num");
+    if (!b) return;
+    const ok = await copyText(b.dataset.number, { title: b.dataset.number, kind: "number", source });
+    ctx.notify(ok ? `已复制号码 ${b.dataset.number}` : `号码 ${b.dataset.number} 已放入工单（浏览器未允许写入剪贴板）`);
+  });
 }
 
 function cell(content, cls) {
@@ -86,13 +103,14 @@ export function createRecentCalls(ctx) {
     else if (c.state === "accepted" && callOutcomes[c.outcome]) result = callOutcomes[c.outcome];
     return h("tr", { data: { tone, offer: String(c.offer_id) } },
       cell(dayTime(c.offered_at), "nowrap"),
-      cell(h("span", { class: "mono" }, c.number || "—"), "nowrap"),
+      cell(numberButton(c.number), "nowrap"),
       cell(c.callback_id ? `${c.queue_name} · 回拨` : c.queue_name, "wa-col-queue"),
       cell(c.talk_seconds ? duration(c.talk_seconds * 1000) : "—", "num"),
       cell([h("span", { class: "wa-result" }, result), c.disposition_name ? h("span", { class: "wa-sub" }, c.disposition_name) : null]));
   }
 
   $("calls-refresh").addEventListener("click", load);
+  copyNumbers(rows, ctx, "calls");
   return { load };
 }
 
@@ -136,7 +154,7 @@ export function createCallbacks(ctx) {
             const last = c.last_outcome ? attemptOutcomes[c.last_outcome] || c.last_outcome : "";
             return h("tr", { data: { tone: overdue ? "late" : tone, id: String(c.id) } },
               cell(h("span", { class: "wa-due", data: { id: String(c.id) } }, dueText(c)), "nowrap"),
-              cell(h("span", { class: "mono" }, c.number), "nowrap"),
+              cell(numberButton(c.number), "nowrap"),
               cell(c.queue_name || "—", "wa-col-queue"),
               cell(`${c.attempts}/${c.max_attempts}`, "num"),
               cell([h("span", { class: "wa-result" }, c.preferred && c.status === "pending" ? "已安排，优先给我" : status),
@@ -185,7 +203,7 @@ export function createCallbacks(ctx) {
     b.disabled = true;
     try {
       await ctx.api.post(`/api/agent/callbacks/${encodeURIComponent(b.dataset.id)}/now`);
-      ctx.notify("已安排立即回拨：示闲后系统会先把它分给您");
+      ctx.notify("已安排立即回拨：这个回拨已到期，并优先分给您");
     } catch (err) {
       const why = { 404: "这个回拨不在您的队列中", 409: "这个回拨已在处理或已结束" }[err.status];
       ctx.notify(`立即回拨未成功：${why || err.message}`, "error");
@@ -193,6 +211,7 @@ export function createCallbacks(ctx) {
     load();
   });
   $("callbacks-refresh").addEventListener("click", load);
+  copyNumbers(rows, ctx, "callbacks");
 
   return {
     load,
