@@ -16,7 +16,7 @@ import (
 	"github.com/foshan-hotline/hotline"
 )
 
-// ErrCallLogClosed is returned by a CallLog's Step, EndCall and Flush after Close.
+// ErrCallLogClosed is returned by a CallLog's StartCall, Step, EndCall and Flush after Close.
 var ErrCallLogClosed = errors.New("call log closed")
 
 // errNoCall marks a call end whose call has no row: nothing was updated.
@@ -28,13 +28,18 @@ type CallLogOptions struct {
 	MaxBatch int
 	// MaxDelay is how long a record waits for its batch to fill (default 20 ms).
 	MaxDelay time.Duration
-	// Buffer is how many records may be queued before Step and EndCall block (default 8192).
+	// Buffer is how many records are held in memory (default 8192). Beyond it records go to
+	// the spool file in SpoolDir and are replayed from there in order.
 	Buffer int
-	// Retries is how many times a batch that failed for a passing reason (a lost connection)
-	// is tried again before it is written row by row (default 3; negative for none).
-	Retries int
-	// Backoff is the wait before the first retry; it doubles with each (default 50 ms).
+	// SpoolDir is where records beyond Buffer are kept on disk. Empty keeps them in memory
+	// without bound (counted in hotline_call_log_spilled_total all the same).
+	SpoolDir string
+	// Backoff is the wait before retrying a batch that failed for a passing reason (a lost
+	// connection, a timeout); it doubles with each try up to MaxBackoff (default 50 ms).
 	Backoff time.Duration
+	// MaxBackoff bounds the wait between retries (default 2 s). A batch is retried until it
+	// is written or the log is closed and Close gives up.
+	MaxBackoff time.Duration
 	// WriteTimeout bounds each statement (default 10 s).
 	WriteTimeout time.Duration
 }
@@ -49,13 +54,14 @@ func (o CallLogOptions) withDefaults() CallLogOptions {
 	if o.Buffer <= 0 {
 		o.Buffer = 8192
 	}
-	if o.Retries < 0 {
-		o.Retries = 0
-	} else if o.Retries == 0 {
-		o.Retries = 3
-	}
 	if o.Backoff <= 0 {
 		o.Backoff = 50 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 2 * time.Second
+	}
+	if o.MaxBackoff < o.Backoff {
+		o.MaxBackoff = o.Backoff
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
@@ -63,41 +69,58 @@ func (o CallLogOptions) withDefaults() CallLogOptions {
 	return o
 }
 
-// CallLog writes call records to PostgreSQL: the calls row at once when a call starts, and
-// its IVR path and end through one writer goroutine that batches them. Records of a call are
-// written in the order they were given (the end after the steps before it). Nothing is
-// dropped: when the queue is full, callers wait; a batch the database refuses is retried, then
-// written row by row so one bad record does not keep the others out, and a record that still
-// cannot be written is logged and counted as failed. CallLog is safe for concurrent use.
+// CallLog writes call records to PostgreSQL through one writer goroutine that batches them:
+// each call's start, its IVR path and its end. Queueing never waits: records are held in
+// memory up to Buffer and beyond it in a spool file, and replayed in the order given, so a
+// call's start is written before its steps and its end after them. Nothing is dropped for a
+// passing failure: a batch the database cannot take (down, restarting, hung) is retried with
+// backoff until it is written. A batch refused for its data is written row by row so one bad
+// record does not keep the others out; a record that still cannot be written is logged and
+// counted as failed. Writing a call's start also closes, as node_lost, an open row of another
+// call on the same channel (a controller restarted and took the channel over). CallLog is safe
+// for concurrent use.
 type CallLog struct {
 	db   *sqlx.DB
 	log  *slog.Logger
 	opts CallLogOptions
 
-	in     chan logItem
-	mu     sync.RWMutex // held for reading while queueing, for writing by Close
-	closed bool
+	mu      sync.Mutex // guards the fields below
+	closed  bool
+	mem     []logItem // oldest first
+	memHead int
+	spool   *spool // nil until first needed
+	spooled int64  // records in the spool not yet read back
+	queued  int64  // records ever queued
+	handled int64  // records the writer is done with (written or given up)
+	flushAt int64  // the writer writes at once until handled reaches this
+	changed chan struct{} // closed and replaced when handled moves
+	starts  map[string]chan struct{} // calls whose start is queued, closed when written
+
+	wake   chan struct{}      // capacity 1: something was queued, a flush or the stop
 	done   chan struct{}      // closed when the writer has stopped
 	ctx    context.Context    // the writer's; cancelled when Close gives up
 	cancel context.CancelFunc // cancels ctx
 
-	pending, written, failed, batches atomic.Int64
+	pending, written, failed, batches, spilled, retries, orphans atomic.Int64
 }
 
 // CallLogStats counts a CallLog's records since it was made.
 type CallLogStats struct {
 	Pending int64 // queued or being written
 	Written int64 // written (two records merged into one row count as two)
-	Failed  int64 // given up after retries
+	Failed  int64 // given up: refused for their data, or left when Close gave up
 	Batches int64 // statements that wrote records
+	Spilled int64 // records queued to the spool file (or beyond Buffer) because memory was full
+	Retries int64 // batches tried again after a passing failure
+	Orphans int64 // open call rows closed as node_lost because a new call took their channel
 }
 
-// logItem is what travels to the writer: a step, an end, a flush request or the stop.
+// logItem is one record for the writer.
 type logItem struct {
 	kind  itemKind
+	start hotline.CallRecord
 	step  hotline.CallStep
 	end   hotline.CallEnd
-	flush chan struct{}
 }
 
 type itemKind uint8
@@ -105,139 +128,270 @@ type itemKind uint8
 const (
 	itemStep itemKind = iota
 	itemEnd
-	itemFlush
-	itemStop
+	itemStart
 )
 
 // NewCallLog starts a CallLog writing to db, logging with logger. Close it to write what is
-// queued and stop its goroutine.
+// queued and stop its goroutine. Records a previous process left in the spool directory are
+// written first.
 func NewCallLog(db *sqlx.DB, logger *slog.Logger, opts CallLogOptions) *CallLog {
 	opts = opts.withDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &CallLog{
-		db:     db,
-		log:    logger,
-		opts:   opts,
-		in:     make(chan logItem, opts.Buffer),
-		done:   make(chan struct{}),
-		ctx:    ctx,
-		cancel: cancel,
+		db:      db,
+		log:     logger,
+		opts:    opts,
+		changed: make(chan struct{}),
+		starts:  make(map[string]chan struct{}),
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		ctx:     ctx,
+		cancel:  cancel,
+	}
+	if opts.SpoolDir != "" {
+		if s, err := openSpool(opts.SpoolDir); err != nil {
+			logger.Error("call log: spool unusable, records beyond the buffer stay in memory", "err", err)
+		} else {
+			l.spool = s
+			if s.n > 0 {
+				l.spooled = s.n
+				l.queued = s.n
+				l.pending.Add(s.n)
+				logger.Info("call log: replaying records left in the spool", "count", s.n)
+			}
+		}
 	}
 	go l.run()
+	if l.spooled > 0 {
+		l.poke()
+	}
 	return l
 }
 
+const callClose = `
+	UPDATE hotline.calls AS c SET ended_at = GREATEST(c.started_at, r.started_at::timestamptz), outcome = 'node_lost'
+	FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS r (id, node, channel_id, started_at)
+	WHERE c.node = r.node AND c.channel_id = r.channel_id AND c.ended_at IS NULL AND c.id <> r.id`
+
 const callInsert = `
 	INSERT INTO hotline.calls (id, node, channel_id, caller_number, language, flow_version_id, started_at, instance_id)
-	VALUES ($1, $2, $3, $4, COALESCE(NULLIF($5::text, ''), 'zh'), NULLIF($6::bigint, 0), $7, NULLIF($8, ''))
-	ON CONFLICT (id) DO NOTHING`
+	SELECT r.id, r.node, r.channel_id, r.caller_number, COALESCE(NULLIF(r.language, ''), 'zh'),
+	       NULLIF(r.flow_version_id, 0), r.started_at::timestamptz, NULLIF(r.instance_id, '')
+	FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])
+	     AS r (id, node, channel_id, caller_number, language, flow_version_id, started_at, instance_id)
+	ON CONFLICT DO NOTHING`
 
-// StartCall inserts the call's row before it returns, so the steps that follow can refer to
-// it. Starting a call already recorded changes nothing.
+// StartCall queues the call's row; it never waits for the database. The row is written
+// before anything else queued for the call; AwaitStart tells when it is there. Starting a
+// call already recorded changes nothing.
 func (l *CallLog) StartCall(ctx context.Context, c hotline.CallRecord) error {
-	_, err := l.db.ExecContext(ctx, callInsert, c.ID, c.Node, c.ChannelID, c.CallerNumber,
-		c.Language, c.FlowVersionID, c.StartedAt, c.Instance)
-	if err != nil {
-		return fmt.Errorf("start call %s: %w", c.ID, err)
+	if c.ID == "" || c.Node == "" || c.ChannelID == "" {
+		return fmt.Errorf("call start %q: need a call id, node and channel", c.ID)
 	}
-	return nil
+	return l.enqueue(logItem{kind: itemStart, start: c})
+}
+
+// AwaitStart returns when the start of call queued by StartCall has been written (or given
+// up on), or at once for a call not waiting for its start. Services that write rows
+// referring to the call wait here so they never find it missing.
+func (l *CallLog) AwaitStart(ctx context.Context, call string) error {
+	l.mu.Lock()
+	ch := l.starts[call]
+	l.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the record of call %s: %w", call, ctx.Err())
+	}
 }
 
 // Step queues one node of a call's path: at entry (LeftAt zero, Exit empty) and again at exit;
 // the second write completes the first. Input is stored as given (the engine masks it).
-// Step waits while the queue is full; it fails only when ctx ends first or the log is closed.
+// Step never waits; it fails only for an incomplete record or a closed log.
 func (l *CallLog) Step(ctx context.Context, s hotline.CallStep) error {
 	if s.CallID == "" || s.Seq <= 0 {
 		return fmt.Errorf("call step %q #%d: need a call id and a positive seq", s.CallID, s.Seq)
 	}
-	return l.enqueue(ctx, logItem{kind: itemStep, step: s})
+	return l.enqueue(logItem{kind: itemStep, step: s})
 }
 
 // EndCall queues the completion of a call's record: when it ended and was answered, its
 // outcome, language, citizen, queue and follow-up flag. It is written after the call's steps
-// queued before it. Give it a context that outlives the call (context.WithoutCancel of the
-// call's) so a hang-up does not keep the end out of a full queue.
+// queued before it. EndCall never waits.
 func (l *CallLog) EndCall(ctx context.Context, e hotline.CallEnd) error {
 	if e.CallID == "" {
 		return errors.New("call end: need a call id")
 	}
-	return l.enqueue(ctx, logItem{kind: itemEnd, end: e})
+	return l.enqueue(logItem{kind: itemEnd, end: e})
 }
 
 // Flush returns when every record queued before it has been written or given up on.
 func (l *CallLog) Flush(ctx context.Context) error {
-	done := make(chan struct{})
-	if err := l.enqueue(ctx, logItem{kind: itemFlush, flush: done}); err != nil {
-		return err
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrCallLogClosed
 	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("flush call log: %w", ctx.Err())
+	target := l.queued
+	l.flushAt = max(l.flushAt, target)
+	l.mu.Unlock()
+	l.poke()
+	return l.waitHandled(ctx, target)
+}
+
+// waitHandled returns when the writer is done with the first target records.
+func (l *CallLog) waitHandled(ctx context.Context, target int64) error {
+	for {
+		l.mu.Lock()
+		h, ch := l.handled, l.changed
+		l.mu.Unlock()
+		if h >= target {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-l.done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("flush call log: %w", ctx.Err())
+		}
 	}
 }
 
 // Close writes everything queued and stops the writer. If ctx ends first, the writes in
-// progress are abandoned, what is left is counted as failed, and the error says how much.
+// progress are abandoned; what is left in memory is counted as failed, what is in the spool
+// file stays there for the next start, and the error says how much.
 func (l *CallLog) Close(ctx context.Context) error {
 	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		select {
-		case <-l.done:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("close call log: %w", ctx.Err())
-		}
-	}
 	l.closed = true
 	l.mu.Unlock()
-	// No sender is queueing now and none will: the stop is the last item.
-	select {
-	case l.in <- logItem{kind: itemStop}:
-	case <-ctx.Done():
-		l.cancel()
-		l.in <- logItem{kind: itemStop} // the writer, failing fast now, makes room
-	}
+	l.poke()
 	select {
 	case <-l.done:
 		l.cancel()
 		return nil
 	case <-ctx.Done():
-		left := l.pending.Load()
 		l.cancel()
 		<-l.done
-		return fmt.Errorf("close call log: %d records not written: %w", left, ctx.Err())
+		l.mu.Lock()
+		mem, spooled := int64(len(l.mem)-l.memHead), l.spooled
+		l.mem, l.memHead = nil, 0
+		l.mu.Unlock()
+		l.failed.Add(mem)
+		l.pending.Add(-mem)
+		return fmt.Errorf("close call log: %d records not written, %d kept in the spool: %w", mem, spooled, ctx.Err())
 	}
 }
 
-// enqueue hands an item to the writer, waiting while the queue is full. A record is queued
-// whenever there is room, even if ctx has ended.
-func (l *CallLog) enqueue(ctx context.Context, it logItem) error {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.closed {
-		return ErrCallLogClosed
-	}
-	record := it.kind == itemStep || it.kind == itemEnd
-	if record {
-		l.pending.Add(1)
-	}
+// poke wakes the writer.
+func (l *CallLog) poke() {
 	select {
-	case l.in <- it:
-		return nil
+	case l.wake <- struct{}{}:
 	default:
 	}
-	select {
-	case l.in <- it:
-		return nil
-	case <-ctx.Done():
-		if record {
-			l.pending.Add(-1)
-		}
-		return fmt.Errorf("queue call record: %w", ctx.Err())
+}
+
+// enqueue hands a record to the writer without waiting: to memory while there is room and
+// nothing is in the spool, else to the spool (or memory beyond the bound if there is none).
+func (l *CallLog) enqueue(it logItem) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrCallLogClosed
 	}
+	if it.kind == itemStart {
+		if _, ok := l.starts[it.start.ID]; !ok {
+			l.starts[it.start.ID] = make(chan struct{})
+		}
+	}
+	inMem := len(l.mem) - l.memHead
+	switch {
+	case l.spooled == 0 && inMem < l.opts.Buffer:
+		l.mem = append(l.mem, it)
+	case l.spool != nil:
+		if err := l.spool.append(it); err != nil {
+			l.log.Error("call log: spool write failed, record kept in memory", "err", err)
+			l.mem = append(l.mem, it) // replayed after the spool: order within a call may suffer
+		} else {
+			l.spooled++
+		}
+		l.spilled.Add(1)
+	default:
+		l.mem = append(l.mem, it)
+		l.spilled.Add(1)
+	}
+	l.queued++
+	inMem = len(l.mem) - l.memHead
+	l.mu.Unlock()
+	l.pending.Add(1)
+	if inMem == 1 || inMem >= l.opts.MaxBatch {
+		l.poke()
+	}
+	return nil
+}
+
+// take removes up to n of the oldest records: from memory, then from the spool.
+func (l *CallLog) take(n int) []logItem {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if inMem := len(l.mem) - l.memHead; inMem > 0 {
+		k := min(n, inMem)
+		items := make([]logItem, k)
+		copy(items, l.mem[l.memHead:l.memHead+k])
+		clear(l.mem[l.memHead : l.memHead+k])
+		l.memHead += k
+		if l.memHead == len(l.mem) {
+			l.mem, l.memHead = l.mem[:0], 0
+		} else if l.memHead > 4096 && l.memHead > len(l.mem)/2 {
+			l.mem = append(l.mem[:0], l.mem[l.memHead:]...)
+			l.memHead = 0
+		}
+		return items
+	}
+	if l.spooled > 0 {
+		before := l.spool.n
+		items, err := l.spool.take(n)
+		l.spooled = l.spool.n
+		if lost := (before - l.spool.n) - int64(len(items)); lost > 0 || err != nil {
+			l.log.Error("call log: spool records unreadable", "count", lost, "err", err)
+			l.failed.Add(lost)
+			l.pending.Add(-lost)
+			l.handled += lost
+		}
+		return items
+	}
+	return nil
+}
+
+// backlog says how many records wait and whether they must be written at once (a flush, the
+// stop, or a full batch).
+func (l *CallLog) backlog() (n int64, now bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n = int64(len(l.mem)-l.memHead) + l.spooled
+	return n, l.closed || l.flushAt > l.handled || l.spooled > 0 || n >= int64(l.opts.MaxBatch)
+}
+
+// markHandled records that the writer is done with n records and wakes those waiting.
+func (l *CallLog) markHandled(n int64, starts []string) {
+	l.mu.Lock()
+	l.handled += n
+	for _, id := range starts {
+		if ch, ok := l.starts[id]; ok {
+			close(ch)
+			delete(l.starts, id)
+		}
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
 }
 
 // Stats returns the log's counters.
@@ -247,11 +401,81 @@ func (l *CallLog) Stats() CallLogStats {
 		Written: l.written.Load(),
 		Failed:  l.failed.Load(),
 		Batches: l.batches.Load(),
+		Spilled: l.spilled.Load(),
+		Retries: l.retries.Load(),
+		Orphans: l.orphans.Load(),
 	}
 }
 
-// batch is what the writer has collected: steps merged by (call, seq), ends merged by call.
+// run is the writer: it writes when MaxBatch records are waiting, when the oldest has waited
+// MaxDelay, on a flush and at the stop, after which it returns.
+func (l *CallLog) run() {
+	defer close(l.done)
+	defer func() {
+		if l.spool != nil {
+			l.spool.close()
+		}
+	}()
+	b := &batch{stepAt: make(map[stepKey]int), endAt: make(map[string]int), startAt: make(map[string]int)}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		n, now := l.backlog()
+		switch {
+		case n == 0:
+			l.mu.Lock()
+			closed := l.closed
+			l.mu.Unlock()
+			if closed {
+				return
+			}
+			select {
+			case <-l.wake:
+			case <-l.ctx.Done():
+				return
+			}
+			continue
+		case !now:
+			timer.Reset(l.opts.MaxDelay)
+			select {
+			case <-timer.C:
+			case <-l.wake:
+				timer.Stop()
+				if _, now := l.backlog(); !now {
+					// More arrived but not a batch: wait out the delay.
+					timer.Reset(l.opts.MaxDelay)
+					select {
+					case <-timer.C:
+					case <-l.ctx.Done():
+						return
+					}
+				}
+			case <-l.ctx.Done():
+				return
+			}
+		}
+		if l.ctx.Err() != nil {
+			return
+		}
+		items := l.take(l.opts.MaxBatch)
+		for _, it := range items {
+			b.add(it)
+		}
+		starts := make([]string, len(b.starts))
+		for i, s := range b.starts {
+			starts[i] = s.ID
+		}
+		l.write(b)
+		l.markHandled(int64(len(items)), starts)
+	}
+}
+
+// batch is what the writer has collected: starts by call, steps merged by (call, seq), ends
+// merged by call.
 type batch struct {
+	starts   []startRow
+	startAt  map[string]int
 	steps    []stepRow
 	stepAt   map[stepKey]int
 	ends     []endRow
@@ -270,6 +494,12 @@ type stepRow struct {
 	records int
 }
 
+// startRow is a call start to write and how many records it stands for.
+type startRow struct {
+	hotline.CallRecord
+	records int
+}
+
 // endRow is a call end to write and how many records it stands for.
 type endRow struct {
 	hotline.CallEnd
@@ -279,6 +509,13 @@ type endRow struct {
 func (b *batch) add(it logItem) {
 	b.received++
 	switch it.kind {
+	case itemStart:
+		if i, ok := b.startAt[it.start.ID]; ok {
+			b.starts[i].records++
+			return
+		}
+		b.startAt[it.start.ID] = len(b.starts)
+		b.starts = append(b.starts, startRow{it.start, 1})
 	case itemStep:
 		k := stepKey{it.step.CallID, it.step.Seq}
 		if i, ok := b.stepAt[k]; ok {
@@ -298,8 +535,10 @@ func (b *batch) add(it logItem) {
 }
 
 func (b *batch) reset() {
+	b.starts = b.starts[:0]
 	b.steps = b.steps[:0]
 	b.ends = b.ends[:0]
+	clear(b.startAt)
 	clear(b.stepAt)
 	clear(b.endAt)
 	b.received = 0
@@ -335,45 +574,13 @@ func mergeStep(earlier, later hotline.CallStep) hotline.CallStep {
 	return later
 }
 
-// run is the writer: it collects records and writes them when MaxBatch are pending, when the
-// oldest has waited MaxDelay, on a flush and at the stop.
-func (l *CallLog) run() {
-	defer close(l.done)
-	b := &batch{stepAt: make(map[stepKey]int), endAt: make(map[string]int)}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for {
-		var due <-chan time.Time
-		if b.received > 0 {
-			due = timer.C
-		}
-		select {
-		case it := <-l.in:
-			switch it.kind {
-			case itemFlush:
-				l.write(b)
-				close(it.flush)
-			case itemStop:
-				l.write(b)
-				return
-			default:
-				if b.received == 0 {
-					timer.Reset(l.opts.MaxDelay)
-				}
-				b.add(it)
-				if b.received >= l.opts.MaxBatch {
-					l.write(b)
-				}
-			}
-		case <-due:
-			l.write(b)
-		}
-	}
-}
-
-// write writes a batch, steps first so a call's end follows its path, and empties it.
+// write writes a batch, starts first so steps find their call, steps before ends so a call's
+// end follows its path, and empties it.
 func (l *CallLog) write(b *batch) {
+	if len(b.starts) > 0 {
+		l.writeRows("start", len(b.starts), func(i int) (string, int) { return b.starts[i].ID, b.starts[i].records },
+			func(ctx context.Context, lo, hi int) ([]int, error) { return l.insertStarts(ctx, b.starts[lo:hi]) })
+	}
 	if len(b.steps) > 0 {
 		l.writeRows("step", len(b.steps), func(i int) (string, int) { return b.steps[i].CallID, b.steps[i].records },
 			func(ctx context.Context, lo, hi int) ([]int, error) { return l.insertSteps(ctx, b.steps[lo:hi]) })
@@ -386,8 +593,8 @@ func (l *CallLog) write(b *batch) {
 }
 
 // writeRows writes rows 0..n-1 with exec, which returns the rows it found nothing to update
-// for. A batch refused for a passing reason (a lost connection) is tried again with backoff,
-// then given up; a batch refused for its data is written row by row, so one bad record keeps
+// for. A batch refused for a passing reason (a lost connection) is tried again with backoff
+// until it is written or Close gives up; a batch refused for its data is written row by row, so one bad record keeps
 // no other out. Rows not written are logged and counted as failed. row tells a row's call and
 // how many records it stands for.
 func (l *CallLog) writeRows(what string, n int, row func(i int) (call string, records int),
@@ -420,14 +627,18 @@ func (l *CallLog) writeRows(what string, n int, row func(i int) (call string, re
 		if _, err = attempt(0, n); err == nil {
 			return
 		}
-		if permanent(err) || try >= l.opts.Retries || !l.sleep(l.opts.Backoff<<try) {
+		if permanent(err) {
 			break
 		}
-	}
-	if !permanent(err) {
-		l.failed.Add(total)
-		l.log.Error("call log: records not written", "kind", what, "count", total, "err", err)
-		return
+		if try == 0 || try%20 == 0 {
+			l.log.Warn("call log: database unavailable, retrying", "kind", what, "count", total, "tries", try+1, "err", err)
+		}
+		l.retries.Add(1)
+		if !l.sleep(min(l.opts.Backoff<<min(try, 20), l.opts.MaxBackoff)) {
+			l.failed.Add(total)
+			l.log.Error("call log: records not written, the log was closed", "kind", what, "count", total, "err", err)
+			return
+		}
 	}
 	var lost int64
 	for i := range n {
@@ -517,6 +728,38 @@ const endsUpdate = `
 	WHERE c.id = r.id
 	RETURNING c.id::text`
 
+func (l *CallLog) insertStarts(ctx context.Context, rows []startRow) ([]int, error) {
+	n := len(rows)
+	ids, nodes, channels, callers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	langs, started, instances, flows := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
+	for i, r := range rows {
+		ids[i], nodes[i], channels[i], callers[i] = r.ID, r.Node, r.ChannelID, r.CallerNumber
+		langs[i], started[i], instances[i], flows[i] = r.Language, timeText(r.StartedAt), r.Instance, r.FlowVersionID
+	}
+	tx, err := l.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("write %d call starts: %w", n, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, callClose, pq.Array(ids), pq.Array(nodes), pq.Array(channels), pq.Array(started))
+	if err != nil {
+		return nil, fmt.Errorf("close calls on the channels of %d call starts: %w", n, err)
+	}
+	closed, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, callInsert, pq.Array(ids), pq.Array(nodes), pq.Array(channels), pq.Array(callers),
+		pq.Array(langs), pq.Array(flows), pq.Array(started), pq.Array(instances)); err != nil {
+		return nil, fmt.Errorf("write %d call starts: %w", n, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("write %d call starts: %w", n, err)
+	}
+	if closed > 0 {
+		l.orphans.Add(closed)
+		l.log.Warn("call log: open calls on a channel taken over closed as node_lost", "count", closed)
+	}
+	return nil, nil
+}
+
 func (l *CallLog) insertSteps(ctx context.Context, rows []stepRow) ([]int, error) {
 	n := len(rows)
 	calls, flows, nodes, kinds := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -576,22 +819,26 @@ func timeText(t time.Time) string {
 	return t.Format(time.RFC3339Nano)
 }
 
-// Collector returns the log's metrics for a prometheus.Registerer: records pending, written
-// and failed, and the statements that wrote them.
+// Collector returns the log's metrics for a prometheus.Registerer: records pending, written,
+// failed, spilled beyond memory, retried batches, the statements that wrote records, and
+// the open calls closed as node_lost when their channel was taken over.
 func (l *CallLog) Collector() prometheus.Collector {
 	return &callLogCollector{
 		log:     l,
 		pending: prometheus.NewDesc("hotline_call_log_pending", "Call records queued or being written.", nil, nil),
 		written: prometheus.NewDesc("hotline_call_log_written_total", "Call records written.", nil, nil),
-		failed:  prometheus.NewDesc("hotline_call_log_failed_total", "Call records given up after retries.", nil, nil),
+		failed:  prometheus.NewDesc("hotline_call_log_failed_total", "Call records refused for their data or left when the log was closed.", nil, nil),
 		batches: prometheus.NewDesc("hotline_call_log_batches_total", "Statements that wrote call records.", nil, nil),
+		spilled: prometheus.NewDesc("hotline_call_log_spilled_total", "Call records queued beyond the memory buffer, to the spool file.", nil, nil),
+		retries: prometheus.NewDesc("hotline_call_log_retries_total", "Batches of call records tried again after the database failed.", nil, nil),
+		orphans: prometheus.NewDesc("hotline_call_log_orphans_closed_total", "Open call rows closed as node_lost because a new call took their channel.", nil, nil),
 	}
 }
 
 // callLogCollector reads a CallLog's counters when scraped.
 type callLogCollector struct {
-	log                               *CallLog
-	pending, written, failed, batches *prometheus.Desc
+	log                                                         *CallLog
+	pending, written, failed, batches, spilled, retries, orphans *prometheus.Desc
 }
 
 func (c *callLogCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
@@ -602,4 +849,7 @@ func (c *callLogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.written, prometheus.CounterValue, float64(s.Written))
 	ch <- prometheus.MustNewConstMetric(c.failed, prometheus.CounterValue, float64(s.Failed))
 	ch <- prometheus.MustNewConstMetric(c.batches, prometheus.CounterValue, float64(s.Batches))
+	ch <- prometheus.MustNewConstMetric(c.spilled, prometheus.CounterValue, float64(s.Spilled))
+	ch <- prometheus.MustNewConstMetric(c.retries, prometheus.CounterValue, float64(s.Retries))
+	ch <- prometheus.MustNewConstMetric(c.orphans, prometheus.CounterValue, float64(s.Orphans))
 }

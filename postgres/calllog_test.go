@@ -193,8 +193,8 @@ func TestCallLogRecordsACall(t *testing.T) {
 			t.Errorf("step %d entered at %v", s.Seq, s.EnteredAt)
 		}
 	}
-	if st := l.Stats(); st.Written != 6 || st.Failed != 0 || st.Pending != 0 {
-		t.Errorf("stats = %+v, want 6 written", st)
+	if st := l.Stats(); st.Written != 8 || st.Failed != 0 || st.Pending != 0 { // the starts count too
+		t.Errorf("stats = %+v, want 8 written", st)
 	}
 }
 
@@ -210,9 +210,9 @@ func TestCallLogMergesAStepsRecordsInABatch(t *testing.T) {
 	must(t, l.EndCall(ctx, hotline.CallEnd{CallID: call, EndedAt: t0.Add(time.Minute), Outcome: hotline.OutcomeSelfServed}))
 	must(t, l.Flush(ctx))
 
-	// One statement for the four step records (two rows), one for the end: a statement that
-	// touched a row twice would have been refused and written row by row.
-	if got, want := l.Stats(), (postgres.CallLogStats{Written: 5, Batches: 2}); got != want {
+	// One statement for the start, one for the four step records (two rows), one for the end:
+	// a statement that touched a row twice would have been refused and written row by row.
+	if got, want := l.Stats(), (postgres.CallLogStats{Written: 6, Batches: 3}); got != want {
 		t.Errorf("stats = %+v, want %+v", got, want)
 	}
 	got := steps(t, db, call)
@@ -240,7 +240,7 @@ func TestCallLogUpdatesAStepAtExit(t *testing.T) {
 		str(s[0].Exit) != "ok" || str(s[0].Input) != "**************123X" {
 		t.Fatalf("at exit: %+v", s)
 	}
-	if got, want := l.Stats().Batches, int64(2); got != want {
+	if got, want := l.Stats().Batches, int64(3); got != want { // the start, the entry, the exit
 		t.Errorf("%d statements, want %d", got, want)
 	}
 }
@@ -299,8 +299,8 @@ func TestCallLogConcurrentCalls(t *testing.T) {
 	const calls, stepsPerCall = 200, 20
 	db := pgtest.DB(t)
 	ctx := context.Background()
-	// A small queue makes callers wait for the writer.
-	l, out := newCallLog(t, db, postgres.CallLogOptions{Buffer: 64, MaxBatch: 100})
+	// A small buffer sends most records through the spool file.
+	l, out := newCallLog(t, db, postgres.CallLogOptions{Buffer: 64, MaxBatch: 100, SpoolDir: t.TempDir()})
 	var wg sync.WaitGroup
 	errs := make(chan error, calls)
 	for i := range calls {
@@ -340,7 +340,7 @@ func TestCallLogConcurrentCalls(t *testing.T) {
 		t.Errorf("written %+v, want %d steps all closed, %d calls ended", n, calls*stepsPerCall, calls)
 	}
 	st := l.Stats()
-	if got, want := st.Written, int64(calls*(2*stepsPerCall+1)); got != want || st.Failed != 0 || st.Pending != 0 {
+	if got, want := st.Written, int64(calls*(2*stepsPerCall+2)); got != want || st.Failed != 0 || st.Pending != 0 {
 		t.Errorf("stats = %+v, want %d written, none failed or pending", st, want)
 	}
 	if s := out.String(); s != "" {
@@ -373,7 +373,7 @@ func TestCallLogBadRecordsKeepOthersOut(t *testing.T) {
 	if got, want := strings.Join(outcomes, ","), "hangup,-"; got != want {
 		t.Errorf("outcomes of a, b = %s, want %s", got, want)
 	}
-	if got, want := l.Stats(), (postgres.CallLogStats{Written: 3, Failed: 3, Batches: 3}); got != want {
+	if got, want := l.Stats(), (postgres.CallLogStats{Written: 5, Failed: 3, Batches: 4}); got != want {
 		t.Errorf("stats = %+v, want %+v", got, want)
 	}
 	log := out.String()
@@ -387,12 +387,13 @@ func TestCallLogBadRecordsKeepOthersOut(t *testing.T) {
 	}
 }
 
-func TestCallLogGivesUpWhileTheDatabaseHangs(t *testing.T) {
+func TestCallLogRetriesWhileTheDatabaseHangs(t *testing.T) {
 	db := pgtest.DB(t)
 	ctx := context.Background()
-	l := postgres.NewCallLog(db, quiet(), postgres.CallLogOptions{MaxDelay: time.Hour, Retries: 2,
-		Backoff: time.Millisecond, WriteTimeout: 100 * time.Millisecond})
+	l := postgres.NewCallLog(db, quiet(), postgres.CallLogOptions{MaxDelay: time.Hour,
+		Backoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, WriteTimeout: 100 * time.Millisecond})
 	call := startCall(t, l, "chan-1")
+	must(t, l.Flush(ctx))
 	// Another transaction holds the table: every write times out, a passing failure.
 	lock, err := db.BeginTxx(ctx, nil)
 	must(t, err)
@@ -402,28 +403,37 @@ func TestCallLogGivesUpWhileTheDatabaseHangs(t *testing.T) {
 
 	must(t, l.Step(ctx, entry(call, 1, "welcome")))
 	must(t, l.Step(ctx, entry(call, 2, "menu")))
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if err := l.Flush(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("flush while locked: %v, want the context's deadline", err)
+	}
+	if st := l.Stats(); st.Failed != 0 || st.Pending != 2 {
+		t.Errorf("while locked: stats = %+v, want 2 pending, none failed", st)
+	}
+	must(t, lock.Rollback())
 	must(t, l.Flush(ctx))
-	if got, want := l.Stats(), (postgres.CallLogStats{Failed: 2}); got != want {
-		t.Errorf("while locked: stats = %+v, want %+v", got, want)
+	if st := l.Stats(); st.Retries == 0 || st.Failed != 0 {
+		t.Errorf("after the lock: stats = %+v, want retries, none failed", st)
+	}
+	if got := steps(t, db, call); len(got) != 2 {
+		t.Errorf("after the lock: steps %+v, want 2", got)
 	}
 
 	// Close gives up on what it cannot write when its context ends, and says so.
+	lock, err = db.BeginTxx(ctx, nil)
+	must(t, err)
+	defer lock.Rollback()
+	_, err = lock.Exec(`LOCK TABLE hotline.call_steps IN ACCESS EXCLUSIVE MODE`)
+	must(t, err)
 	must(t, l.Step(ctx, entry(call, 3, "bills")))
-	closing, cancel := context.WithCancel(ctx)
-	cancel()
-	if err := l.Close(closing); !errors.Is(err, context.Canceled) {
-		t.Errorf("Close with an ended context: %v, want context.Canceled", err)
+	closing, cancelClose := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelClose()
+	if err := l.Close(closing); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close with an ended context: %v, want context.DeadlineExceeded", err)
 	}
-	if got, want := l.Stats(), (postgres.CallLogStats{Failed: 3}); got != want {
-		t.Errorf("after Close: stats = %+v, want %+v", got, want)
-	}
-
-	must(t, lock.Rollback())
-	l2, _ := newCallLog(t, db, manual)
-	must(t, l2.Step(ctx, entry(call, 4, "survey")))
-	must(t, l2.Flush(ctx))
-	if got := steps(t, db, call); len(got) != 1 || got[0].Seq != 4 {
-		t.Errorf("after the lock: steps %+v, want only #4", got)
+	if got := l.Stats(); got.Failed != 1 || got.Pending != 0 {
+		t.Errorf("after Close: stats = %+v, want 1 failed, none pending", got)
 	}
 }
 
@@ -451,10 +461,13 @@ func TestCallLogCollector(t *testing.T) {
 		}
 	}
 	want := map[string]float64{
-		"hotline_call_log_pending":       1,
-		"hotline_call_log_written_total": 1,
-		"hotline_call_log_failed_total":  1,
-		"hotline_call_log_batches_total": 1,
+		"hotline_call_log_pending":              1,
+		"hotline_call_log_written_total":        2,
+		"hotline_call_log_failed_total":         1,
+		"hotline_call_log_batches_total":        2,
+		"hotline_call_log_spilled_total":        0,
+		"hotline_call_log_retries_total":        0,
+		"hotline_call_log_orphans_closed_total": 0,
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("metrics = %v, want %v", got, want)
