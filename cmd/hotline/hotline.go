@@ -41,6 +41,8 @@ type system struct {
 	desk       *agentdesk.Server
 	flows      *flowedit.Service
 	phones     *deskPhones // nil without softphone.registrar
+	calendars  *postgres.Calendars
+	url        string // the database's, for the listeners
 	mux        *http.ServeMux
 	probes     *ops.Probes
 	reg        *prometheus.Registry
@@ -80,7 +82,14 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		return nil, err
 	}
 	h := &system{db: db, store: postgres.New(db, protector, nil), mux: http.NewServeMux(), reg: prometheus.NewRegistry(),
-		probes: ops.NewProbes(a.cfg.Database.ConnectTimeout)}
+		probes: ops.NewProbes(a.cfg.Database.ConnectTimeout), url: url}
+	// The calendars supervisors edit: the database's (the file seeds an empty one), held by
+	// the engine and the work-order deadlines alike and changed in place.
+	h.calendars, err = postgres.LoadCalendars(ctx, db, flows.calendars, a.log.With("component", "calendars"))
+	if err != nil {
+		return nil, err
+	}
+	flows.calendars = h.calendars.Live()
 	lib, versions, err := a.databaseFlows(ctx, db, flows)
 	if err != nil {
 		return nil, err
@@ -109,7 +118,7 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 	}
 	h.phones = phones
 	h.desk, err = agentdesk.New(agentdesk.Options{
-		DB: db, DatabaseURL: url, States: h.acd, Log: a.log.With("component", "desk"), Phones: phonesOrNil(phones),
+		DB: db, DatabaseURL: url, States: h.acd, Log: a.log.With("component", "desk"), Phones: phonesOrNil(phones), Calendars: h.calendars,
 		AllowedOrigins: a.cfg.HTTP.AllowedOrigins, SecureCookies: a.cfg.HTTP.SecureCookies,
 		InstanceLease: a.cfg.ACD.InstanceLease, Flows: h.flows,
 		Sessions: postgres.SessionOptions{IdleTimeout: a.cfg.Desk.IdleTimeout, AbsoluteTimeout: a.cfg.Desk.AbsoluteTimeout},
@@ -212,6 +221,7 @@ func (h *system) run(ctx context.Context, a *app, ln net.Listener) error {
 	g.Go(func() error { return h.commands.Run(gctx) })
 	g.Go(func() error { return h.desk.Run(gctx) })
 	g.Go(func() error { return h.flows.Run(gctx) })
+	g.Go(func() error { return h.calendars.Follow(gctx, h.url) })
 	g.Go(func() error { h.housekeeping(gctx, a); return nil })
 	err := g.Wait()
 	if h.phones != nil {
