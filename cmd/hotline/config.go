@@ -32,6 +32,7 @@ type Config struct {
 	Privacy   PrivacyConfig   `mapstructure:"privacy" yaml:"privacy"`
 	Softphone SoftphoneConfig `mapstructure:"softphone" yaml:"softphone"`
 	Demo      DemoConfig      `mapstructure:"demo" yaml:"demo"`
+	Orders    OrdersConfig    `mapstructure:"workorders" yaml:"workorders"` // work orders (工单)
 	Log       LogConfig       `mapstructure:"log" yaml:"log"`
 }
 

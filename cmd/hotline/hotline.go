@@ -96,6 +96,11 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 	}
 	instance := a.instance()
 	h.store.SetCallbackSpacing(a.cfg.ACD.CallbackSpacing)
+	orderRules, err := a.workOrderRules(flows.calendars)
+	if err != nil {
+		return nil, err
+	}
+	h.store.SetWorkOrderRules(orderRules)
 	h.calls = postgres.NewCallLog(db, a.log, postgres.CallLogOptions{})
 	h.acd = postgres.NewACD(h.store, instance)
 	h.acd.SetLease(a.cfg.ACD.InstanceLease)
@@ -123,6 +128,7 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		InstanceLease: a.cfg.ACD.InstanceLease, Flows: h.flows,
 		Sessions: postgres.SessionOptions{IdleTimeout: a.cfg.Desk.IdleTimeout, AbsoluteTimeout: a.cfg.Desk.AbsoluteTimeout},
 		Calls:    h.commands, PII: protector, CallFlows: agentdesk.CallFlowsOf(lib),
+		WorkOrders: orderRules,
 	})
 	if err != nil {
 		return nil, err

@@ -191,6 +191,14 @@ func Run(ctx context.Context, db *sqlx.DB, opts Options) (Summary, error) {
 	if err := l.syncIdentities(ctx); err != nil {
 		return Summary{}, err
 	}
+	if err := seedDispositions(ctx, tx); err != nil {
+		return Summary{}, err
+	}
+	deptUsers, err := seedDepartmentUsers(ctx, tx, opts.Seed, opts.PINCost, g.now)
+	if err != nil {
+		return Summary{}, err
+	}
+	l.rows["hotline.agents"] += int64(len(deptUsers))
 	if err := tx.Commit(); err != nil {
 		return Summary{}, fmt.Errorf("seed: commit: %w", err)
 	}
@@ -199,7 +207,7 @@ func Run(ctx context.Context, db *sqlx.DB, opts Options) (Summary, error) {
 		return Summary{}, fmt.Errorf("seed: analyze: %w", err)
 	}
 	opts.Log.Info("seed analysed", "took", time.Since(t).Round(time.Millisecond))
-	return Summary{Rows: l.rows, Staff: g.staff, Citizens: g.demo.list(), Elapsed: time.Since(start)}, nil
+	return Summary{Rows: l.rows, Staff: append(g.staff, deptUsers...), Citizens: g.demo.list(), Elapsed: time.Since(start)}, nil
 }
 
 // prepare makes sure the seeded tables are empty, emptying them if replace is set.
