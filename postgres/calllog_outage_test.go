@@ -1,0 +1,252 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/postgres"
+	"github.com/foshan-hotline/hotline/postgres/pgtest"
+)
+
+// dbProxy stands between a pool and the test server; down cuts every connection and refuses
+// new ones (the server is unreachable), up lets them through again.
+type dbProxy struct {
+	t             testing.TB
+	network, addr string // where the proxy listens
+	tNet, tAddr   string // the server
+	mu            sync.Mutex
+	ln            net.Listener
+	conns         map[net.Conn]struct{}
+}
+
+// newDBProxy returns a proxy to the server of url and the URL that goes through it.
+func newDBProxy(t testing.TB, raw string) (*dbProxy, string) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &dbProxy{t: t, conns: map[net.Conn]struct{}{}}
+	q := u.Query()
+	if dir := q.Get("host"); strings.HasPrefix(dir, "/") {
+		port := q.Get("port")
+		p.tNet, p.tAddr = "unix", filepath.Join(dir, ".s.PGSQL."+port)
+		mine := t.TempDir()
+		p.network, p.addr = "unix", filepath.Join(mine, ".s.PGSQL."+port)
+		q.Set("host", mine)
+		u.RawQuery = q.Encode()
+	} else {
+		p.tNet, p.tAddr = "tcp", u.Host
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.network, p.addr = "tcp", ln.Addr().String()
+		ln.Close()
+		u.Host = p.addr
+	}
+	p.up()
+	t.Cleanup(p.down)
+	return p, u.String()
+}
+
+func (p *dbProxy) up() {
+	ln, err := net.Listen(p.network, p.addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial(p.tNet, p.tAddr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			if p.ln != ln {
+				p.mu.Unlock()
+				c.Close()
+				s.Close()
+				return
+			}
+			p.conns[c], p.conns[s] = struct{}{}, struct{}{}
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close(); c.Close() }()
+			go func() { io.Copy(c, s); s.Close(); c.Close() }()
+		}
+	}()
+}
+
+func (p *dbProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+// TestCallLogLosesNothingInADatabaseOutage records calls from 30 callers while the database
+// is unreachable for 30 s (connections cut, new ones refused): no caller waits on the log,
+// records beyond the memory buffer go to the spool file, and when the database is back every
+// call, step and end is written.
+func TestCallLogLosesNothingInADatabaseOutage(t *testing.T) {
+	const callers, stepsPerCall = 30, 8
+	raw := pgtest.URL(t)
+	proxy, through := newDBProxy(t, raw)
+	check, err := sqlx.Open("postgres", raw)
+	must(t, err)
+	defer check.Close()
+	db, err := sqlx.Open("postgres", through)
+	must(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	l := postgres.NewCallLog(db, quiet(), postgres.CallLogOptions{Buffer: 500, SpoolDir: t.TempDir(),
+		MaxBackoff: 200 * time.Millisecond, WriteTimeout: 2 * time.Second})
+	defer l.Close(ctx)
+
+	stop := make(chan struct{})
+	var (
+		mu    sync.Mutex
+		calls []string
+		wg    sync.WaitGroup
+		errs  = make(chan error, callers)
+	)
+	for i := range callers {
+		wg.Go(func() {
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				id := newUUID()
+				err := l.StartCall(ctx, hotline.CallRecord{ID: id, Node: "ast1", ChannelID: fmt.Sprintf("c-%d-%d", i, n),
+					CallerNumber: "13800138000", StartedAt: t0})
+				for seq := 1; seq <= stepsPerCall && err == nil; seq++ {
+					if err = l.Step(ctx, entry(id, seq, "n")); err == nil {
+						time.Sleep(25 * time.Millisecond)
+						err = l.Step(ctx, exit(id, seq, "n", "next", ""))
+					}
+				}
+				if err == nil {
+					err = l.EndCall(ctx, hotline.CallEnd{CallID: id, EndedAt: t0.Add(time.Minute), Outcome: hotline.OutcomeSelfServed})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				calls = append(calls, id)
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(2 * time.Second)
+	proxy.down()
+	time.Sleep(30 * time.Second)
+	if st := l.Stats(); st.Spilled == 0 || st.Retries == 0 {
+		t.Errorf("during the outage: stats = %+v, want records spilled and batches retried", st)
+	}
+	proxy.up()
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	flush, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	must(t, l.Flush(flush))
+
+	var n struct {
+		Calls int `db:"calls"`
+		Ended int `db:"ended"`
+		Steps int `db:"steps"`
+		Open  int `db:"open"`
+	}
+	must(t, check.Get(&n, `SELECT (SELECT count(*) FROM hotline.calls) AS calls,
+		(SELECT count(*) FROM hotline.calls WHERE ended_at IS NOT NULL) AS ended,
+		(SELECT count(*) FROM hotline.call_steps) AS steps,
+		(SELECT count(*) FROM hotline.call_steps WHERE left_at IS NULL) AS open`))
+	want := len(calls)
+	if n.Calls != want || n.Ended != want || n.Steps != want*stepsPerCall || n.Open != 0 {
+		t.Errorf("written %+v, want %d calls ended with %d steps each, none open", n, want, stepsPerCall)
+	}
+	st := l.Stats()
+	if st.Failed != 0 || st.Pending != 0 {
+		t.Errorf("stats = %+v, want none failed or pending", st)
+	}
+	t.Logf("%d calls, %d records; %d spilled to disk, %d retries", want, st.Written, st.Spilled, st.Retries)
+}
+
+// TestCallLogNeverWaits queues many records while the database is unreachable: with a small
+// buffer every record still returns at once (to the spool file), and StartCall does not try
+// the database.
+func TestCallLogNeverWaits(t *testing.T) {
+	raw := pgtest.URL(t)
+	proxy, through := newDBProxy(t, raw)
+	proxy.down()
+	db, err := sqlx.Open("postgres", through)
+	must(t, err)
+	defer db.Close()
+	l := postgres.NewCallLog(db, quiet(), postgres.CallLogOptions{Buffer: 10, MaxBatch: 5, SpoolDir: t.TempDir()})
+	done := make(chan error, 1)
+	go func() {
+		ctx := context.Background()
+		for i := range 100 {
+			id := newUUID()
+			if err := l.StartCall(ctx, hotline.CallRecord{ID: id, Node: "ast1", ChannelID: fmt.Sprint("c-", i),
+				CallerNumber: "13800138000", StartedAt: t0}); err != nil {
+				done <- err
+				return
+			}
+			for seq := 1; seq <= 10; seq++ {
+				if err := l.Step(ctx, entry(id, seq, "n")); err != nil {
+					done <- err
+					return
+				}
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("queueing call records waited for the database")
+	}
+	if st := l.Stats(); st.Pending != 1100 || st.Spilled < 1000 {
+		t.Errorf("stats = %+v, want 1100 pending, most spilled", st)
+	}
+	proxy.up()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	must(t, l.Close(ctx))
+	if st := l.Stats(); st.Written != 1100 || st.Failed != 0 {
+		t.Errorf("after the database came back: stats = %+v, want 1100 written", st)
+	}
+}
