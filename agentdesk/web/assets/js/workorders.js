@@ -236,10 +236,12 @@ export function mount(root, ctx) {
 
   const stopPaste = pasteTarget(root, notify, () => !root.hidden && !document.querySelector(".wo-create"));
 
-  departments(api).then(
-    (ds) => department.append(...ds.map((d) => h("option", { value: String(d.id) }, d.name))),
-    () => {}, // the filter stays with 全部部门
-  );
+  if (!dept) {
+    departments(api).then(
+      (ds) => department.append(...ds.map((d) => h("option", { value: String(d.id) }, d.name))),
+      () => {}, // the filter stays with 全部部门
+    );
+  }
 
   function query(extra) {
     const p = new URLSearchParams();
