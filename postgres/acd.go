@@ -230,7 +230,7 @@ func (a *ACD) txStmt(ctx context.Context, tx *sqlx.Tx, query string) (*sqlx.Stmt
 
 // offerSelect reads offers with their queue's ring timeout and whisper prompt.
 const offerSelect = `
-	SELECT o.id, o.call_id::text AS call_id, COALESCE(o.entry_id, 0) AS entry_id, o.agent_id, o.queue_id,
+	SELECT o.id, COALESCE(o.call_id::text, '') AS call_id, COALESCE(o.entry_id, 0) AS entry_id, o.agent_id, o.queue_id,
 	       o.endpoint, COALESCE(o.instance_id, '') AS instance_id, o.state, o.offered_at,
 	       q.ring_timeout_seconds, q.whisper_prompt
 	FROM hotline.offers o
@@ -299,7 +299,7 @@ const offerAgentLock = `
 const offerAgentQuery = `SELECT agent_id FROM hotline.offers WHERE id = $1`
 
 const offerLock = `
-	SELECT o.id, o.call_id::text AS call_id, o.agent_id, o.queue_id, o.state, COALESCE(o.entry_id, 0) AS entry_id,
+	SELECT o.id, COALESCE(o.call_id::text, '') AS call_id, o.agent_id, o.queue_id, o.state, COALESCE(o.entry_id, 0) AS entry_id,
 	       o.talk_ended_at IS NOT NULL AS talk_ended, q.wrap_up_seconds
 	FROM hotline.offers o
 	JOIN hotline.queues q ON q.id = o.queue_id
@@ -378,15 +378,18 @@ func (a *ACD) OfferAnswered(ctx context.Context, offerID int64) error {
 	})
 }
 
-// offerEnd ends offer $1 with outcome $2 at $3 for cause $4; its queue entry waits again,
-// keeping its entry time, and a round is asked for.
+// offerEnd ends offer $1 with outcome $2 at $3 for cause $4; its queue entry (or callback)
+// waits again, keeping its entry time, and a round is asked for.
 const offerEnd = `
 	WITH o AS (
 		UPDATE hotline.offers SET state = $2, decided_at = $3, cause = $4 WHERE id = $1
-		RETURNING id, entry_id),
+		RETURNING id, entry_id, callback_id),
 	e AS (
 		UPDATE hotline.queue_entries e SET offer_id = NULL
-		FROM o WHERE e.id = o.entry_id AND e.offer_id = o.id)
+		FROM o WHERE e.id = o.entry_id AND e.offer_id = o.id),
+	cb AS (
+		UPDATE hotline.callbacks c SET status = 'pending', agent_id = NULL
+		FROM o WHERE c.id = o.callback_id AND c.status = 'assigned')
 	SELECT pg_notify('hotline_acd', '') FROM o`
 
 // endedOutcomes are the outcomes of an offer that did not connect.

@@ -3,8 +3,12 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/foshan-hotline/hotline"
 )
@@ -37,7 +41,7 @@ const callbackAfterAttempt = `
 		              ELSE 'pending' END,
 		agent_id = CASE WHEN $3 = 'answered' THEN agent_id END,
 		done_at = CASE WHEN $3 = 'answered' OR $2 >= max_attempts THEN $4::timestamptz END,
-		next_attempt_at = $4::timestamptz + $5 * $2 * interval '1 second'
+		next_attempt_at = $4::timestamptz + $5::float8 * $2 * interval '1 second'
 	WHERE id = $1`
 
 // CallbackAttempted records one try of a callback and schedules the next: answered ends it as
@@ -76,4 +80,129 @@ func (s *Store) CallbackAttempted(ctx context.Context, task hotline.CallbackTask
 		return fmt.Errorf("%s: commit: %w", what, err)
 	}
 	return nil
+}
+
+// Callbacks are dispatched by the same ACD as calls (AssignCallbacks): a callback is due once
+// its next_attempt_at has passed, and is offered only while no live call waits in its queue
+// (live calls of a queue go first). It goes to an available agent with the queue's skill —
+// the agent who asked to call back now (preferred_agent_id) when available, else the one idle
+// longest — whose session is on a live instance; that instance rings the agent and then
+// dials the citizen. The offer has a callback instead of a call; the callback is assigned
+// while it rings and talks, and CallbackAttempted records how each try went.
+
+// assignCallback offers one due callback (at $1, instances live after $2, skipping the
+// callbacks in $3) to an agent. It returns one row: the callback's id when one was due and
+// locked, and the offer when an agent was found.
+const assignCallback = `
+	WITH cb AS (
+		SELECT c.id, c.queue_id, c.number, c.attempts, c.preferred_agent_id, q.skill_id
+		FROM hotline.callbacks c
+		JOIN hotline.queues q ON q.id = c.queue_id
+		WHERE c.status = 'pending' AND c.next_attempt_at <= $1 AND c.id <> ALL($3::bigint[])
+		  AND NOT EXISTS (SELECT 1 FROM hotline.queue_entries e
+		                  JOIN hotline.instances i ON i.id = e.instance_id
+		                  WHERE e.queue_id = c.queue_id AND e.left_at IS NULL AND i.heartbeat_at > $2)
+		  AND NOT EXISTS (SELECT 1 FROM hotline.offers p WHERE p.callback_id = c.id AND p.state = 'pending')
+		ORDER BY c.next_attempt_at, c.id
+		LIMIT 1
+		FOR UPDATE OF c SKIP LOCKED),
+	pick AS (
+		SELECT st.agent_id, a.endpoint, st.instance_id
+		FROM cb
+		JOIN hotline.agent_skills s ON s.skill_id = cb.skill_id
+		JOIN hotline.agent_status st ON st.agent_id = s.agent_id
+		JOIN hotline.agents a ON a.id = st.agent_id
+		JOIN hotline.instances i ON i.id = st.instance_id
+		WHERE st.state = 'available' AND a.active AND a.endpoint <> '' AND i.heartbeat_at > $2
+		  AND NOT EXISTS (SELECT 1 FROM hotline.offers p WHERE p.agent_id = st.agent_id AND p.state = 'pending')
+		ORDER BY st.agent_id IS NOT DISTINCT FROM cb.preferred_agent_id DESC, st.idle_since, st.agent_id
+		LIMIT 1
+		FOR UPDATE OF st SKIP LOCKED),
+	offer AS (
+		INSERT INTO hotline.offers (callback_id, agent_id, queue_id, offered_at, endpoint, instance_id)
+		SELECT cb.id, pick.agent_id, cb.queue_id, $1, pick.endpoint, pick.instance_id FROM cb, pick
+		RETURNING id, agent_id, endpoint, instance_id, queue_id),
+	assigned AS (
+		UPDATE hotline.callbacks c SET status = 'assigned', agent_id = offer.agent_id
+		FROM offer WHERE c.id = (SELECT id FROM cb)),
+	ringing AS (
+		UPDATE hotline.agent_status st
+		SET state = 'ringing', reason = '', since = $1, call_id = NULL, offer_id = offer.id
+		FROM offer WHERE st.agent_id = offer.agent_id),
+	logged AS (
+		INSERT INTO hotline.agent_state_log (agent_id, state, previous, reason, cause, at)
+		SELECT agent_id, 'ringing', 'available', '', 'callback_offer', $1 FROM offer),
+	notified AS (
+		SELECT pg_notify('hotline_offer_' || offer.instance_id, offer.id::text),
+		       pg_notify('hotline_agent', offer.agent_id::text)
+		FROM offer)
+	SELECT cb.id AS callback_id, cb.number, cb.attempts, offer.id, offer.agent_id, offer.endpoint,
+	       offer.instance_id, offer.queue_id, (SELECT count(*) FROM notified) AS notified
+	FROM cb LEFT JOIN offer ON true`
+
+// AssignCallbacks offers up to max due callbacks to available agents (see above), in one
+// transaction, and returns the offers made with their callbacks.
+func (a *ACD) AssignCallbacks(ctx context.Context, max int) ([]hotline.Offer, []hotline.CallbackTask, error) {
+	if max <= 0 {
+		return nil, nil, nil
+	}
+	var offers []hotline.Offer
+	var tasks []hotline.CallbackTask
+	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
+		now := a.store.now()
+		live := now.Add(-a.lease)
+		skipped := []int64{}
+		for len(offers) < max {
+			var r struct {
+				CallbackID sql.NullInt64  `db:"callback_id"`
+				Number     string         `db:"number"`
+				Attempts   int            `db:"attempts"`
+				ID         sql.NullInt64  `db:"id"`
+				AgentID    sql.NullInt64  `db:"agent_id"`
+				Endpoint   sql.NullString `db:"endpoint"`
+				Instance   sql.NullString `db:"instance_id"`
+				Queue      sql.NullString `db:"queue_id"`
+				Notified   int            `db:"notified"`
+			}
+			err := a.txGet(ctx, tx, &r, assignCallback, now, live, pq.Array(skipped))
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // nothing due
+			}
+			if err != nil {
+				return err
+			}
+			if !r.ID.Valid {
+				skipped = append(skipped, r.CallbackID.Int64) // nobody to take it now
+				continue
+			}
+			offers = append(offers, hotline.Offer{ID: r.ID.Int64, AgentID: r.AgentID.Int64, QueueID: r.Queue.String,
+				Endpoint: r.Endpoint.String, Instance: r.Instance.String, State: hotline.OfferPending, OfferedAt: now})
+			tasks = append(tasks, hotline.CallbackTask{ID: r.CallbackID.Int64, Number: r.Number, Attempt: r.Attempts + 1})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("assign callbacks: %w", err)
+	}
+	// The ring timeout and whisper come from the queue, as for calls.
+	for i := range offers {
+		if o, err := a.Offer(ctx, offers[i].ID); err == nil {
+			offers[i].RingTimeout = o.RingTimeout
+		}
+	}
+	return offers, tasks, nil
+}
+
+const offerCallbackQuery = `
+	SELECT c.id, c.number, c.attempts + 1 AS attempt
+	FROM hotline.offers o JOIN hotline.callbacks c ON c.id = o.callback_id
+	WHERE o.id = $1`
+
+// OfferCallback returns the callback an offer is for; ok is false for an offer of a call.
+func (a *ACD) OfferCallback(ctx context.Context, offerID int64) (task hotline.CallbackTask, ok bool, err error) {
+	err = a.store.get(ctx, fmt.Sprintf("offer %d callback", offerID), &task, offerCallbackQuery, offerID)
+	if errors.Is(err, hotline.ErrNotFound) {
+		return task, false, nil
+	}
+	return task, err == nil, err
 }

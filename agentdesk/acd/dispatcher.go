@@ -44,6 +44,24 @@ type Router interface {
 
 var _ Router = (*postgres.ACD)(nil)
 
+// CallbackRouter is a Router that also dispatches callbacks, after the live calls of their
+// queue. *postgres.ACD implements it.
+type CallbackRouter interface {
+	// AssignCallbacks offers up to max due callbacks and returns the offers and callbacks.
+	AssignCallbacks(ctx context.Context, max int) ([]hotline.Offer, []hotline.CallbackTask, error)
+	// OfferCallback returns the callback an offer is for; ok is false for a call's offer.
+	OfferCallback(ctx context.Context, offerID int64) (task hotline.CallbackTask, ok bool, err error)
+}
+
+var _ CallbackRouter = (*postgres.ACD)(nil)
+
+// CallbackSink places the callbacks offered to the agents of this instance: the IVR engine
+// rings the agent, then dials the citizen. Callback must not block; it reports false when
+// no Asterisk node can place it, and the dispatcher ends the offer as failed.
+type CallbackSink interface {
+	Callback(ctx context.Context, o hotline.Offer, task hotline.CallbackTask) bool
+}
+
 // Sink takes the offers for the calls of this instance: the IVR engine, which rings the
 // agent's phone and reports how it went to the ACD. Offer must not block. It reports false
 // when the call is not (or no longer) waiting in a queue here; the dispatcher then ends the
@@ -213,9 +231,46 @@ func (d *Dispatcher) assigner(ctx context.Context) {
 				}
 			}
 			if len(offers) < d.o.Batch {
+				d.assignCallbacks(ctx, d.o.Batch-len(offers))
 				break
 			}
 		}
+	}
+}
+
+// assignCallbacks offers due callbacks once the round has offered every call it could.
+func (d *Dispatcher) assignCallbacks(ctx context.Context, max int) {
+	cr, ok := d.r.(CallbackRouter)
+	if !ok {
+		return
+	}
+	if _, ok := d.sink.(CallbackSink); !ok {
+		return
+	}
+	offers, tasks, err := cr.AssignCallbacks(ctx, max)
+	d.result("assign callbacks", err)
+	for i, o := range offers {
+		if o.Instance == d.r.Instance() {
+			d.deliverCallback(ctx, o, tasks[i])
+		}
+	}
+}
+
+// deliverCallback hands a callback offer to the sink once.
+func (d *Dispatcher) deliverCallback(ctx context.Context, o hotline.Offer, task hotline.CallbackTask) {
+	d.mu.Lock()
+	_, done := d.delivered[o.ID]
+	if !done {
+		d.delivered[o.ID] = time.Now()
+	}
+	d.mu.Unlock()
+	cs, ok := d.sink.(CallbackSink)
+	if done || ok && cs.Callback(ctx, o, task) {
+		return
+	}
+	err := d.r.OfferEnded(ctx, o.ID, hotline.OfferCancelled, "no Asterisk node to place the callback on instance "+d.r.Instance())
+	if err != nil && !errors.Is(err, hotline.ErrConflict) && ctx.Err() == nil {
+		d.log.Error("acd: cancel callback offer", "offer_id", o.ID, "callback_id", task.ID, "err", err)
 	}
 }
 
@@ -281,7 +336,23 @@ func (d *Dispatcher) deliver(ctx context.Context, o hotline.Offer) {
 		d.delivered[o.ID] = time.Now()
 	}
 	d.mu.Unlock()
-	if done || d.sink.Offer(ctx, o) {
+	if done {
+		return
+	}
+	if o.CallID == "" {
+		// A callback's offer, loaded from its notification or the resync.
+		if cr, ok := d.r.(CallbackRouter); ok {
+			task, isCallback, err := cr.OfferCallback(ctx, o.ID)
+			if err == nil && isCallback {
+				d.mu.Lock()
+				delete(d.delivered, o.ID)
+				d.mu.Unlock()
+				d.deliverCallback(ctx, o, task)
+				return
+			}
+		}
+	}
+	if d.sink.Offer(ctx, o) {
 		return
 	}
 	err := d.r.OfferEnded(ctx, o.ID, hotline.OfferCancelled, "the call is not waiting on instance "+d.r.Instance())
