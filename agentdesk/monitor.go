@@ -1,0 +1,238 @@
+package agentdesk
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/postgres"
+)
+
+// Monitor runs supervisors' monitoring sessions (listen, whisper, barge) on the calls of
+// this instance. The call controller (Options.Calls) provides it where the IVR engine runs
+// in the same process; without it the monitoring endpoints answer 409.
+type Monitor interface {
+	// StartMonitor calls the supervisor's phone and, once answered, lets them hear the
+	// agent's call. Errors: hotline.ErrNotFound for a call this instance does not own,
+	// hotline.ErrConflict when the call is not talking with the agent or is monitored already.
+	StartMonitor(ctx context.Context, m MonitorStart) error
+	// SetMonitorMode switches a live session's mode without calling the supervisor again;
+	// hotline.ErrNotFound when no such session is live here.
+	SetMonitorMode(ctx context.Context, id, mode string) error
+	// StopMonitor ends a live session; the call goes on.
+	StopMonitor(ctx context.Context, id string) error
+	// LiveMonitors lists the live sessions of this instance.
+	LiveMonitors() []LiveMonitor
+}
+
+// MonitorStart is a monitoring session to start: ID is its hotline.monitoring_sessions row.
+type MonitorStart struct {
+	ID            string
+	CallID        string
+	AgentID       int64
+	AgentEndpoint string
+	Supervisor    string
+	Mode          string
+}
+
+// LiveMonitor is a live session: ringing the supervisor, then active.
+type LiveMonitor struct {
+	ID      string    `json:"id"`
+	CallID  string    `json:"call_id"`
+	AgentID int64     `json:"agent_id"`
+	Mode    string    `json:"mode"`
+	State   string    `json:"state"`
+	Since   time.Time `json:"since"`
+}
+
+// Monitoring modes.
+var monitorModes = map[string]bool{"listen": true, "whisper": true, "barge": true}
+
+// monitorRoutes are the supervisors' listening in on agents' calls.
+func (s *Server) monitorRoutes() []route {
+	return []route{
+		{"GET /api/monitoring", hotline.RoleSupervisor, s.monitoring},
+		{"POST /api/monitoring", hotline.RoleSupervisor, s.startMonitoring},
+		{"POST /api/monitoring/{id}/mode", hotline.RoleSupervisor, s.monitoringMode},
+		{"POST /api/monitoring/{id}/stop", hotline.RoleSupervisor, s.stopMonitoring},
+	}
+}
+
+func (s *Server) monitor() (Monitor, error) {
+	m, ok := s.o.Calls.(Monitor)
+	if !ok {
+		return nil, conflict("listening in is not available on this server")
+	}
+	return m, nil
+}
+
+// monitoring is GET /api/monitoring: the live sessions of this instance and the latest ones.
+func (s *Server) monitoring(w http.ResponseWriter, r *http.Request, sess *postgres.Session) error {
+	live := []LiveMonitor{}
+	if m, ok := s.o.Calls.(Monitor); ok {
+		live = append(live, m.LiveMonitors()...)
+	}
+	recent, err := postgres.MonitoringSessions(r.Context(), s.o.DB, 0, 50)
+	if err != nil {
+		return err
+	}
+	if recent == nil {
+		recent = []postgres.MonitoringSession{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"live": live, "recent": recent})
+	return nil
+}
+
+type startMonitoringRequest struct {
+	AgentID int64  `json:"agent_id"`
+	Mode    string `json:"mode"`
+}
+
+// startMonitoring is POST /api/monitoring: the supervisor's phone rings, and once answered
+// they hear the agent's call in the mode asked for. Audited.
+func (s *Server) startMonitoring(w http.ResponseWriter, r *http.Request, sess *postgres.Session) error {
+	var req startMonitoringRequest
+	if err := decode(w, r, &req, false); err != nil {
+		return err
+	}
+	switch {
+	case !monitorModes[req.Mode]:
+		return badRequest("mode %q: listen, whisper or barge", req.Mode)
+	case req.AgentID < 1:
+		return badRequest("agent_id is required")
+	case req.AgentID == sess.Agent.ID:
+		return badRequest("you cannot listen to yourself")
+	}
+	m, err := s.monitor()
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	phones, err := postgres.MonitorPhonesOf(ctx, s.o.DB, req.AgentID, sess.Agent.ID)
+	if err != nil {
+		return err
+	}
+	if phones.Supervisor == "" {
+		return conflict("you have no phone to listen on")
+	}
+	st, err := s.states.Status(ctx, req.AgentID)
+	if err != nil {
+		return err
+	}
+	if st.State != hotline.AgentTalking || st.CallID == "" || phones.Agent == "" {
+		return conflict("the agent is not talking on a call")
+	}
+	now := s.now()
+	id, err := postgres.StartMonitoring(ctx, s.o.DB, now, sess.Agent.ID, req.AgentID, st.CallID, phones.Supervisor, req.Mode, clientIP(r))
+	if err != nil {
+		return err
+	}
+	sid := strconv.FormatInt(id, 10)
+	err = m.StartMonitor(ctx, MonitorStart{ID: sid, CallID: st.CallID, AgentID: req.AgentID,
+		AgentEndpoint: phones.Agent, Supervisor: phones.Supervisor, Mode: req.Mode})
+	if err != nil {
+		if endErr := postgres.EndMonitoring(context.WithoutCancel(ctx), s.o.DB, id, time.Time{}, s.now(), nil, "failed"); endErr != nil {
+			s.log.Error("close a failed monitoring session", "err", endErr)
+		}
+		switch {
+		case errors.Is(err, hotline.ErrNotFound):
+			return conflict("the call is served by another instance or has ended")
+		case errors.Is(err, hotline.ErrConflict):
+			return conflict("the call cannot be listened to now: %v", err)
+		}
+		return err
+	}
+	writeJSON(w, http.StatusCreated, LiveMonitor{ID: sid, CallID: st.CallID, AgentID: req.AgentID, Mode: req.Mode, State: "ringing", Since: now})
+	return nil
+}
+
+// ownSession returns the live session of the path, the caller's own (an admin may act on
+// any).
+func (s *Server) ownSession(r *http.Request, sess *postgres.Session) (postgres.MonitoringSession, error) {
+	id, err := pathID(r, "monitoring session")
+	if err != nil {
+		return postgres.MonitoringSession{}, err
+	}
+	rows, err := postgres.MonitoringSessions(r.Context(), s.o.DB, id, 1)
+	if err != nil {
+		return postgres.MonitoringSession{}, err
+	}
+	ms := rows[0]
+	switch {
+	case ms.SupervisorID != sess.Agent.ID && sess.Agent.Role != hotline.RoleAdmin:
+		return ms, forbidden("the session is another supervisor's")
+	case ms.Ended:
+		return ms, conflict("the session has ended")
+	}
+	return ms, nil
+}
+
+type monitoringModeRequest struct {
+	Mode string `json:"mode"`
+}
+
+// monitoringMode is POST /api/monitoring/{id}/mode: listen, whisper or barge from now on,
+// on the same call of the supervisor's phone. Audited.
+func (s *Server) monitoringMode(w http.ResponseWriter, r *http.Request, sess *postgres.Session) error {
+	var req monitoringModeRequest
+	if err := decode(w, r, &req, false); err != nil {
+		return err
+	}
+	if !monitorModes[req.Mode] {
+		return badRequest("mode %q: listen, whisper or barge", req.Mode)
+	}
+	ms, err := s.ownSession(r, sess)
+	if err != nil {
+		return err
+	}
+	m, err := s.monitor()
+	if err != nil {
+		return err
+	}
+	if err := m.SetMonitorMode(r.Context(), strconv.FormatInt(ms.ID, 10), req.Mode); err != nil {
+		if errors.Is(err, hotline.ErrNotFound) {
+			return conflict("the session has ended or is served by another instance")
+		}
+		return err
+	}
+	if err := postgres.AuditMonitoringMode(r.Context(), s.o.DB, s.now(), sess.Agent.ID, ms.ID, req.Mode, clientIP(r)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.liveMonitor(m, ms))
+	return nil
+}
+
+// stopMonitoring is POST /api/monitoring/{id}/stop: the supervisor's phone is hung up, the
+// call goes on.
+func (s *Server) stopMonitoring(w http.ResponseWriter, r *http.Request, sess *postgres.Session) error {
+	ms, err := s.ownSession(r, sess)
+	if err != nil {
+		return err
+	}
+	m, err := s.monitor()
+	if err != nil {
+		return err
+	}
+	if err := m.StopMonitor(r.Context(), strconv.FormatInt(ms.ID, 10)); err != nil {
+		if errors.Is(err, hotline.ErrNotFound) {
+			return conflict("the session has ended or is served by another instance")
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": strconv.FormatInt(ms.ID, 10), "stopped": true})
+	return nil
+}
+
+// liveMonitor is the live state of ms, or what the row says once it is gone.
+func (s *Server) liveMonitor(m Monitor, ms postgres.MonitoringSession) LiveMonitor {
+	id := strconv.FormatInt(ms.ID, 10)
+	for _, l := range m.LiveMonitors() {
+		if l.ID == id {
+			return l
+		}
+	}
+	return LiveMonitor{ID: id, CallID: ms.CallID, AgentID: ms.AgentID, State: "ended", Since: ms.StartedAt}
+}
