@@ -127,7 +127,7 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		AllowedOrigins: a.cfg.HTTP.AllowedOrigins, SecureCookies: a.cfg.HTTP.SecureCookies,
 		InstanceLease: a.cfg.ACD.InstanceLease, Flows: h.flows,
 		Sessions: postgres.SessionOptions{IdleTimeout: a.cfg.Desk.IdleTimeout, AbsoluteTimeout: a.cfg.Desk.AbsoluteTimeout},
-		Calls:    h.commands, PII: protector, CallFlows: agentdesk.CallFlowsOf(lib),
+		Calls:    newDeskCalls(db, h.commands, h.engine, a.log.With("component", "monitor")), PII: protector, CallFlows: agentdesk.CallFlowsOf(lib),
 		WorkOrders: orderRules,
 	})
 	if err != nil {
