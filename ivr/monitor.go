@@ -171,7 +171,7 @@ func (m *Monitors) Start(ctx context.Context, req MonitorRequest) error {
 	}
 	s := &monitor{m: m, req: req, client: c.conn.Client(), app: c.conn.App(), callCtx: c.ctx,
 		cmds: make(chan monitorCmd), superID: ari.NewID(), bridgeID: ari.NewID(), mode: req.Mode,
-		log: m.log.With("call_id", req.CallID, "agent_id", req.AgentID, "monitor_id", req.ID),
+		log:   m.log.With("call_id", req.CallID, "agent_id", req.AgentID, "monitor_id", req.ID),
 		state: MonitorState{ID: req.ID, CallID: req.CallID, AgentID: req.AgentID, Mode: req.Mode, State: "ringing", Since: time.Now()}}
 	m.sessions[req.ID] = s // reserved while the phone is called
 	m.mu.Unlock()
