@@ -30,53 +30,32 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "login.html", []string{"css/base.css"}, []string{"js/login.js", "js/api.js"})
 }
 
-// reports is GET /desk/reports: the supervisors' reports (the API refuses anyone else).
-func (h *handler) reports(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
-		pageHeaders(w, r)
-		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
-		return
+// sessionPage returns the handler of a page for logged-in users: without a session cookie it
+// redirects to the login page. The page's API requests are checked for the user's role; the
+// page itself holds no data.
+func (h *handler) sessionPage(page string, styles, modules []string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
+			pageHeaders(w, r)
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
+			return
+		}
+		h.render(w, r, page, styles, modules)
 	}
-	h.render(w, r, "reports.html", []string{"css/base.css", "css/card.css", "css/reports.css"},
-		[]string{"js/reports.js", "js/api.js", "js/format.js"})
 }
 
-// flows is GET /desk/flows: the call flows, edited, tested, published and rolled back by
-// supervisors (the API refuses anyone else).
-func (h *handler) flows(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
-		pageHeaders(w, r)
-		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
-		return
-	}
-	h.render(w, r, "flows.html", []string{"css/base.css", "css/card.css", "css/flows.css"},
-		[]string{"js/flows.js", "js/api.js", "js/format.js", "js/flow-editor.js"})
-}
-
-// department is GET /desk/department: a department's work orders, for its department users
-// (the API gives anyone else none of them).
-func (h *handler) department(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
-		pageHeaders(w, r)
-		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
-		return
-	}
-	h.render(w, r, "department.html", []string{"css/base.css", "css/desk.css", "css/workarea.css", "css/workorders.css"},
-		[]string{"js/department.js", "js/api.js", "js/format.js", "js/workorders.js"})
-}
-
-// supervisor is GET /desk/supervisor: the supervisors' wallboard and agent management (the
-// API refuses anyone else).
-func (h *handler) supervisor(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
-		pageHeaders(w, r)
-		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
-		return
-	}
-	h.render(w, r, "supervisor.html", []string{"css/base.css", "css/card.css", "css/supervisor.css"},
-		[]string{"js/supervisor.js", "js/api.js", "js/format.js", "js/wallboard.js", "js/chart.js", "js/agentadmin.js"})
-}
+// The pages besides the desk: for supervisors (the API refuses anyone else) and for
+// departments' users.
+var (
+	// reportsPage is the supervisors' reports.
+	reportsPage = []string{"css/base.css", "css/card.css", "css/reports.css"}
+	// flowsPage is the call flows, edited, tested, published and rolled back.
+	flowsPage = []string{"css/base.css", "css/card.css", "css/flows.css"}
+	// departmentPage is a department's work orders.
+	departmentPage = []string{"css/base.css", "css/desk.css", "css/workarea.css", "css/workorders.css"}
+	// supervisorPage is the wallboard and agent management.
+	supervisorPage = []string{"css/base.css", "css/card.css", "css/supervisor.css"}
+	// calendarPage is the business-hours calendar.
+	calendarPage = []string{"css/base.css", "css/card.css", "css/reports.css", "css/calendar.css"}
+)

@@ -45,10 +45,16 @@ func New(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /desk/{$}", h.desk)
 	mux.HandleFunc("GET /desk/login", h.login)
-	mux.HandleFunc("GET /desk/reports", h.reports)
-	mux.HandleFunc("GET /desk/flows", h.flows)
-	mux.HandleFunc("GET /desk/supervisor", h.supervisor)
-	mux.HandleFunc("GET /desk/department", h.department)
+	mux.HandleFunc("GET /desk/reports", h.sessionPage("reports.html", reportsPage,
+		[]string{"js/reports.js", "js/api.js", "js/format.js"}))
+	mux.HandleFunc("GET /desk/flows", h.sessionPage("flows.html", flowsPage,
+		[]string{"js/flows.js", "js/api.js", "js/format.js", "js/flow-editor.js"}))
+	mux.HandleFunc("GET /desk/supervisor", h.sessionPage("supervisor.html", supervisorPage,
+		[]string{"js/supervisor.js", "js/api.js", "js/format.js", "js/wallboard.js", "js/chart.js", "js/agentadmin.js"}))
+	mux.HandleFunc("GET /desk/department", h.sessionPage("department.html", departmentPage,
+		[]string{"js/department.js", "js/api.js", "js/format.js", "js/workorders.js"}))
+	mux.HandleFunc("GET /desk/calendar", h.sessionPage("calendar.html", calendarPage,
+		[]string{"js/calendar.js", "js/api.js", "js/format.js"}))
 	mux.HandleFunc("GET /desk/static/{version}/{file...}", h.static)
 	mux.HandleFunc("/desk/", func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w, r)

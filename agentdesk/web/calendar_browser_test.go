@@ -1,0 +1,64 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/foshan-hotline/hotline/agentdesk"
+	"github.com/foshan-hotline/hotline/ivr/flow"
+	"github.com/foshan-hotline/hotline/postgres"
+)
+
+// A supervisor makes a Monday a holiday: saved as version 2, and the month view shows the day
+// as a rest day with no agents.
+func TestCalendarPage(t *testing.T) {
+	seed, err := flow.NewCalendar(flow.CalendarSpec{Timezone: "Asia/Shanghai", Weekly: map[string][]string{
+		"mon": {"08:30-18:00"}, "tue": {"08:30-18:00"}, "wed": {"08:30-18:00"}, "thu": {"08:30-18:00"}, "fri": {"08:30-18:00"},
+		"sat": {"09:00-17:00"}, "sun": {"09:00-17:00"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var book *postgres.Calendars
+	e := newEnv(t, func(o *agentdesk.Options) {
+		book, err = postgres.LoadCalendars(context.Background(), o.DB, map[string]*flow.Calendar{"hotline": seed}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Calendars = book
+	})
+	hash, _ := bcrypt.GenerateFromPassword([]byte("boss-pw"), bcrypt.MinCost)
+	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('boss', '张班长', 'supervisor', $1)`, string(hash))
+
+	// A Monday two weeks ahead: within the page's two months.
+	now := time.Now().In(time.FixedZone("CST", 8*3600))
+	d := now.AddDate(0, 0, 14)
+	for d.Weekday() != time.Monday {
+		d = d.AddDate(0, 0, 1)
+	}
+	day := d.Format(time.DateOnly)
+	p := newPage(t, e)
+	p.do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
+		chromedp.Click(chromedp.ID("login-submit")))
+	p.wait("the desk", `location.pathname === "/desk/"`)
+	p.do("open the calendar", chromedp.Navigate(e.url+"/desk/calendar"))
+	p.wait("the calendar", `document.body.dataset.ready === "true"`)
+	p.waitText("cal-version", "版本 1")
+	p.wait("the Monday open", `document.querySelector('[data-date="`+day+`"]').classList.contains("working")`)
+	p.do("add the holiday", chromedp.SendKeys(chromedp.ID("cal-holidays"), day+" 临时假日"))
+	p.do("save", chromedp.Click(chromedp.ID("cal-save")))
+	p.wait("saved", `document.body.dataset.saved === "2"`)
+	p.waitText("cal-version", "版本 2 · 张班长")
+	p.wait("the Monday a rest day", `document.querySelector('[data-date="`+day+`"]').classList.contains("rest")`)
+	if got := p.eval(`document.querySelector('[data-date="` + day + `"] small').textContent`); got != "—" {
+		t.Errorf("the holiday shows hours %q", got)
+	}
+	if live := book.Live()["hotline"]; live.Spec().Holidays[0] != day+" 临时假日" {
+		t.Errorf("the calendar in use has holidays %v", live.Spec().Holidays)
+	}
+	p.shoot("calendar")
+}
