@@ -104,6 +104,10 @@ func TestWorkOrderJourney(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`document.querySelector(".wo-create [name=department_id]").dispatchEvent(new Event("change", {bubbles: true}))`))
 	p.do("open 协办", chromedp.Click(`.wo-co-box summary`), chromedp.Click(`.wo-create input[name=co][value="4"]`))
 	p.waitText("stage", "已选 1 家")
+	// Text copied from the knowledge base goes into the description last typed in.
+	p.do("focus the description", chromedp.Focus(`.wo-create [name=description]`),
+		chromedp.Evaluate[chromedp.Void](`window.dispatchEvent(new CustomEvent("desk:copy", {detail: {text: "供电服务热线 95598"}}))`))
+	p.wait("the pasted text", `document.querySelector(".wo-create [name=description]").value.endsWith("怀疑电表故障\n供电服务热线 95598")`)
 	p.shoot("wo-01-create")
 
 	// Ctrl+Enter in the form creates the order, not the wrap-up.
