@@ -173,6 +173,7 @@ func (m *Monitors) Start(ctx context.Context, req MonitorRequest) error {
 		cmds: make(chan monitorCmd), superID: ari.NewID(), bridgeID: ari.NewID(), mode: req.Mode,
 		log:   m.log.With("call_id", req.CallID, "agent_id", req.AgentID, "monitor_id", req.ID),
 		state: MonitorState{ID: req.ID, CallID: req.CallID, AgentID: req.AgentID, Mode: req.Mode, State: "ringing", Since: time.Now()}}
+	s.inbox = c.conn.Router().NewInbox(ari.ChannelRef(s.superID), ari.BridgeRef(s.bridgeID))
 	m.sessions[req.ID] = s // reserved while the phone is called
 	m.mu.Unlock()
 
@@ -206,9 +207,9 @@ func (s *monitor) begin(ctx context.Context, c *call) error {
 		}
 	}
 	if s.legID == "" {
+		s.inbox.Close()
 		return fmt.Errorf("call %s: no channel of %s: %w", s.req.CallID, s.req.AgentEndpoint, hotline.ErrConflict)
 	}
-	s.inbox = c.conn.Router().NewInbox(ari.ChannelRef(s.superID), ari.BridgeRef(s.bridgeID))
 	_, err := s.client.CreateBridge(ctx, ari.BridgeOptions{ID: s.bridgeID, Types: []string{ari.BridgeMixing}, Name: "monitor-" + s.req.ID})
 	if err == nil {
 		_, err = s.client.Originate(ctx, ari.OriginateRequest{Endpoint: s.req.Supervisor, App: s.app,
@@ -415,9 +416,7 @@ func (s *monitor) setState(state string) {
 func (s *monitor) cleanup() {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.m.e.ctx), s.m.e.cfg.RequestTimeout)
 	defer cancel()
-	if s.inbox != nil {
-		s.inbox.Close()
-	}
+	s.inbox.Close()
 	for _, id := range []string{s.snoopID, s.superID} {
 		if id == "" {
 			continue
