@@ -35,7 +35,12 @@ func TestReportsPage(t *testing.T) {
 	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
 		chromedp.Click(chromedp.ID("login-submit")))
 	p.wait("the desk", `location.pathname === "/desk/"`)
-	p.do("open the reports", chromedp.Navigate(e.url+"/desk/reports"))
+	// A supervisor's desk links to their pages.
+	p.waitText("statebar", "报表")
+	if got := p.eval(`[...document.querySelectorAll(".sb-links a")].map(a => a.textContent).join(" ")`); got != "班长台 报表 流程 日历" {
+		t.Errorf("the supervisor's links: %q", got)
+	}
+	p.do("open the reports", chromedp.Click(`.sb-links a[href="/desk/reports"]`))
 	p.wait("the reports", `document.body.dataset.ready === "true"`)
 	p.do("choose 1 December by the hour",
 		chromedp.SetValue(chromedp.ID("rp-from"), "2026-12-01"), chromedp.SetValue(chromedp.ID("rp-to"), "2026-12-01"),

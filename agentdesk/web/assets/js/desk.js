@@ -96,6 +96,22 @@ function renderIdle(s, bar) {
   );
 }
 
+// supervisorLinks gives supervisors and admins the way to their pages, in the state bar.
+function supervisorLinks(role) {
+  if (role !== "supervisor" && role !== "admin") return;
+  const pages = [["/desk/supervisor", "班长台"], ["/desk/reports", "报表"], ["/desk/flows", "流程"], ["/desk/calendar", "日历"]];
+  const nav = document.createElement("nav");
+  nav.className = "sb-links";
+  nav.setAttribute("aria-label", "班长页面");
+  for (const [href, name] of pages) {
+    const a = document.createElement("a");
+    a.href = href;
+    a.textContent = name;
+    nav.append(a);
+  }
+  $("who").before(nav);
+}
+
 async function main() {
   let me;
   try {
@@ -111,6 +127,7 @@ async function main() {
 
   const bar = createStateBar({ notify });
   bar.setUser(me.user);
+  supervisorLinks(me.user.role);
   const offer = createOffer();
   const card = createCard();
   const controls = createControls({ notify });
