@@ -47,12 +47,18 @@ export function monitorControls(agent) {
       b.setAttribute("aria-pressed", "true");
       b.classList.add("on");
     }
-    b.addEventListener("click", () => act(id, mode));
+    b.addEventListener("click", (ev) => {
+      ev.stopPropagation(); // not the tile's click, which scrolls to agent management
+      act(id, mode);
+    });
     box.append(b);
   }
   const stop = h("button", { type: "button", class: "mon-stop" }, "结束");
   stop.hidden = !live;
-  stop.addEventListener("click", () => act(id, ""));
+  stop.addEventListener("click", (ev) => {
+    ev.stopPropagation();
+    act(id, "");
+  });
   box.append(stop);
   box.append(h("span", { class: "mon-state", data: { monitor: live ? live.id : "" }, role: "status" }, stateText(live) || errors.get(id) || ""));
   return box;
