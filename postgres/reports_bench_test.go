@@ -2,32 +2,38 @@ package postgres_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/foshan-hotline/hotline/postgres"
-	"github.com/foshan-hotline/hotline/postgres/pgtest"
-	"github.com/foshan-hotline/hotline/postgres/seed"
 )
 
 // BenchmarkReportsYear times the supervisors' reports over a year of history for 300 agents:
 // 2,000 calls a day (730,000 calls, 440,000 queue entries, 1.5 million IVR steps, 1.1 million
-// state changes), generated with seed.History. Run it with
-// go test ./postgres -run '^$' -bench ReportsYear -benchtime 3x (the history takes a minute).
+// state changes). It reads a database with that history:
+//
+//	hotline seed --citizens 1000 --history-days 365   # with HOTLINE_DATABASE_URL set
+//	HOTLINE_BENCH_DATABASE_URL=postgres://... go test -run '^$' -bench ReportsYear -benchtime 3x ./postgres
 func BenchmarkReportsYear(b *testing.B) {
-	db := pgtest.DB(b)
+	url := os.Getenv(benchURLEnv)
+	if url == "" {
+		b.Fatalf("%s is not set: this benchmark needs a database with a year of call history: "+
+			"hotline seed --history-days 365 with HOTLINE_DATABASE_URL set, then %s=<that URL>", benchURLEnv, benchURLEnv)
+	}
 	ctx := context.Background()
-	db.MustExec(`INSERT INTO hotline.skills (id, name) VALUES ('ss', '社保'), ('hf', '公积金'), ('ut', '水电气'), ('gen', '综合')`)
-	db.MustExec(`INSERT INTO hotline.queues (id, name, skill_id) VALUES ('ss', '社保', 'ss'), ('hf', '公积金', 'hf'),
-		('ut', '水电气', 'ut'), ('gen', '综合', 'gen')`)
-	now := time.Date(2026, 12, 1, 0, 0, 0, 0, cst)
-	start := time.Now()
-	if err := seed.History(ctx, db, seed.HistoryOptions{Days: 365, CallsPerDay: 2000, Agents: 300, Now: now, Seed: 0.5}); err != nil {
+	db, err := postgres.Connect(ctx, url)
+	if err != nil {
 		b.Fatal(err)
 	}
+	defer db.Close()
+	var end time.Time
 	var calls int
-	db.Get(&calls, `SELECT count(*) FROM hotline.calls`)
-	b.Logf("history: %d calls in %v", calls, time.Since(start).Round(time.Second))
+	if err := db.QueryRow(`SELECT max(started_at), count(*) FROM hotline.calls`).Scan(&end, &calls); err != nil || calls == 0 {
+		b.Fatalf("no call history in %s (%v)", benchURLEnv, err)
+	}
+	now := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, cst).AddDate(0, 0, 1)
+	b.Logf("%d calls, the last on %s", calls, end.In(cst).Format(time.DateOnly))
 	year := postgres.ReportQuery{From: now.AddDate(-1, 0, 0), To: now, Bucket: postgres.BucketDay}
 	month := postgres.ReportQuery{From: now.AddDate(0, -1, 0), To: now, Bucket: postgres.Bucket15Min}
 	for _, r := range []struct {
