@@ -153,6 +153,7 @@ func TestBlindTransfers(t *testing.T) {
 		if got := far.Info().Caller; got != "13800138000" {
 			t.Errorf("the outside phone shows %q, want the caller's number", got)
 		}
+		heard(t, a.ctx, far, "bridged")
 		// The far end hangs up: a caller transferred out is done with the hotline.
 		must(t, far.Hangup())
 		must(t, a.caller.WaitEnd(a.ctx))
@@ -199,6 +200,7 @@ func isSubsequence(got, want []string) bool {
 
 func TestCallControlIsInTheCallHistory(t *testing.T) {
 	a, _, id := talking(t)
+	a.h.Sim.SetNumber("075712345678", arisim.PhoneBehaviour{Mode: arisim.PhoneBusy}) // the transfer fails
 	must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionHold, AgentID: 1}))
 	must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionResume, AgentID: 1}))
 	must(t, a.h.Engine.Control(a.ctx, id, hotline.CallCommand{Action: hotline.ActionDTMF, AgentID: 1, Digits: "123456"}))
