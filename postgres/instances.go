@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/foshan-hotline/hotline"
 )
@@ -36,8 +38,8 @@ const instanceStart = `
 	ON CONFLICT (id) DO UPDATE SET started_at = EXCLUDED.started_at, heartbeat_at = EXCLUDED.heartbeat_at`
 
 // Start registers this instance as starting now. What an earlier process of the same instance
-// left behind (calls queued and offers made before NewACD) is released as if it had died: its
-// calls cannot have survived it, so their queue entries are lost and their pending offers
+// left behind (calls started, queued and offered before NewACD) is released as if it had died: its
+// calls cannot have survived it, so their rows are closed as node_lost, their queue entries lost, their pending offers
 // cancelled, and the agents ringing or talking for them are released. Agents' sessions are
 // left alone: they log in again and take over.
 func (a *ACD) Start(ctx context.Context) error {
@@ -66,12 +68,14 @@ const deadInstancesQuery = `
 	       OR EXISTS (SELECT 1 FROM hotline.queue_entries e
 	                  WHERE e.instance_id = i.id AND e.left_at IS NULL AND e.offer_id IS NULL)
 	       OR EXISTS (SELECT 1 FROM hotline.agent_status st JOIN hotline.offers o ON o.id = st.offer_id
-	                  WHERE o.instance_id = i.id AND st.state = 'talking'))
+	                  WHERE o.instance_id = i.id AND st.state = 'talking')
+	       OR EXISTS (SELECT 1 FROM hotline.calls c WHERE c.instance_id = i.id AND c.ended_at IS NULL))
 	ORDER BY i.id`
 
 // ReleaseDead releases what belongs to the instances whose heartbeat is older than lease
-// (this one excepted): their calls' pending offers are cancelled and their waiting calls
-// leave their queues as hotline.QueueLost (so they are no longer counted as waiting); agents
+// (this one excepted): their open call rows are closed as node_lost, their calls' pending
+// offers are cancelled and their waiting calls leave their queues as hotline.QueueLost (so
+// they are no longer counted in a later caller's position or wait); agents
 // ringing for those calls become available again, agents talking on them go to wrap-up, and
 // agents whose desk session was on a dead instance are logged out with cause instance_lost
 // unless they are still ringing or talking on a live instance's call (they are released when
@@ -122,6 +126,30 @@ const releaseEntries = `
 	UPDATE hotline.queue_entries SET left_at = $2, outcome = 'lost'
 	WHERE left_at IS NULL AND instance_id = ANY($1) AND ($3::timestamptz IS NULL OR entered_at < $3)`
 
+// releaseCalls closes the open call rows of the instances $1 (started before $3, if not NULL)
+// as node_lost: their process is gone and its calls' records would stay open forever.
+const releaseCalls = `
+	UPDATE hotline.calls SET ended_at = GREATEST(started_at, $2), outcome = 'node_lost'
+	WHERE ended_at IS NULL AND instance_id = ANY($1) AND ($3::timestamptz IS NULL OR started_at < $3)`
+
+// deadCallsClosed counts the call rows closed by release, for ReleaseCollector.
+var deadCallsClosed atomic.Int64
+
+var deadCallsDesc = prometheus.NewDesc("hotline_calls_closed_dead_instance_total",
+	"Open call rows of a dead or restarted controller instance closed as node_lost by this process.", nil, nil)
+
+// ReleaseCollector returns the count of call rows this process closed for dead or restarted
+// instances, for a prometheus.Registerer.
+func ReleaseCollector() prometheus.Collector { return releaseCollector{} }
+
+type releaseCollector struct{}
+
+func (releaseCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deadCallsDesc }
+
+func (releaseCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(deadCallsDesc, prometheus.CounterValue, float64(deadCallsClosed.Load()))
+}
+
 // release frees what belongs to the instances (made before before, if valid), in tx: see
 // ReleaseDead; sessions says whether the agents logged in on them are logged out too. It
 // returns how many agents it moved.
@@ -140,6 +168,13 @@ func (a *ACD) release(ctx context.Context, tx *sqlx.Tx, instances []string, sess
 	}
 	if _, err := a.txExec(ctx, tx, releaseEntries, pq.Array(instances), now, before); err != nil {
 		return 0, fmt.Errorf("close queue entries: %w", err)
+	}
+	res, err := a.txExec(ctx, tx, releaseCalls, pq.Array(instances), now, before)
+	if err != nil {
+		return 0, fmt.Errorf("close calls: %w", err)
+	}
+	if closed, _ := res.RowsAffected(); closed > 0 {
+		deadCallsClosed.Add(closed) // counted before commit: a rolled-back release may count twice
 	}
 	n := 0
 	for _, ag := range agents {
