@@ -110,6 +110,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Flows == nil || cfg.Manifest == nil || cfg.Sources == nil || cfg.Services == nil || cfg.Recorder == nil {
 		return nil, errors.New("ivr: Flows, Manifest, Sources, Services and Recorder are required")
 	}
+	if a, ok := cfg.Recorder.(StartAwaiter); ok {
+		cfg.Services = awaitingServices{cfg.Services, a}
+	}
 	if cfg.Entry == "" {
 		cfg.Entry = "main"
 	}

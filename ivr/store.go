@@ -34,3 +34,51 @@ type Services interface {
 	// LeaveQueue records how the call left the queue.
 	LeaveQueue(ctx context.Context, e hotline.QueueEntry, outcome string) error
 }
+
+// StartAwaiter is a Recorder that writes call starts in the background and tells when one is
+// written. The engine waits for it before a service writes a row referring to the call, so
+// the caller never waits for the call log, and a service never finds its call missing.
+type StartAwaiter interface {
+	AwaitStart(ctx context.Context, callID string) error
+}
+
+// awaitingServices waits for a call's start record before each service that refers to it.
+type awaitingServices struct {
+	Services
+	rec StartAwaiter
+}
+
+func (s awaitingServices) VerifyPIN(ctx context.Context, callID, idNumber, pin string) (*hotline.Citizen, error) {
+	if err := s.rec.AwaitStart(ctx, callID); err != nil {
+		return nil, err
+	}
+	return s.Services.VerifyPIN(ctx, callID, idNumber, pin)
+}
+
+func (s awaitingServices) RequestCallback(ctx context.Context, callID, number, queue string) error {
+	if err := s.rec.AwaitStart(ctx, callID); err != nil {
+		return err
+	}
+	return s.Services.RequestCallback(ctx, callID, number, queue)
+}
+
+func (s awaitingServices) SaveMessage(ctx context.Context, m hotline.Message) error {
+	if err := s.rec.AwaitStart(ctx, m.CallID); err != nil {
+		return err
+	}
+	return s.Services.SaveMessage(ctx, m)
+}
+
+func (s awaitingServices) SaveSurvey(ctx context.Context, callID string, level int, followUp bool) error {
+	if err := s.rec.AwaitStart(ctx, callID); err != nil {
+		return err
+	}
+	return s.Services.SaveSurvey(ctx, callID, level, followUp)
+}
+
+func (s awaitingServices) EnterQueue(ctx context.Context, callID, queue string, priority int) (hotline.QueueEntry, error) {
+	if err := s.rec.AwaitStart(ctx, callID); err != nil {
+		return hotline.QueueEntry{}, err
+	}
+	return s.Services.EnterQueue(ctx, callID, queue, priority)
+}
