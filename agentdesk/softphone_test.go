@@ -195,10 +195,19 @@ func TestSoftphoneThroughTheDesk(t *testing.T) {
 		done <- rep
 	}()
 	waitState(softphone.Ringing)
-	if err := line.Answer(); err != nil {
-		t.Fatal(err)
+	// The ACD's offer of that call to agent01: the desk's answer button answers the softphone.
+	d.exec(`INSERT INTO hotline.skills (id, name) VALUES ('general', '综合')`)
+	d.exec(`INSERT INTO hotline.queues (id, name, skill_id) VALUES ('general', '综合咨询', 'general')`)
+	const callID = "00000000-0000-4000-8000-0000000000aa"
+	d.exec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at) VALUES ($1, 'ast1', 'c1', '12345', now())`, callID)
+	d.exec(`INSERT INTO hotline.offers (call_id, agent_id, queue_id, state) VALUES ($1, $2, 'general', 'pending')`, callID, d.ids["agent01"])
+	if status, body := agent.do("POST", "/api/calls/"+callID+"/control", `{"action":"answer"}`); status != http.StatusOK {
+		t.Fatalf("answer from the desk: %d %s", status, body)
 	}
 	waitState(softphone.Talking)
+	if status, body := agent.do("POST", "/api/calls/"+callID+"/control", `{"action":"answer"}`); status != http.StatusConflict {
+		t.Errorf("answering again: %d %s, want 409", status, body)
+	}
 
 	// The microphone: 1000 Hz, a frame every 20 ms; halfway, the page is refreshed.
 	mic := siptest.Tone(1000, 3*time.Second)
