@@ -34,6 +34,25 @@ type Config struct {
 	Demo      DemoConfig      `mapstructure:"demo" yaml:"demo"`
 	Orders    OrdersConfig    `mapstructure:"workorders" yaml:"workorders"` // work orders (工单)
 	Log       LogConfig       `mapstructure:"log" yaml:"log"`
+	CallLog   CallLogConfig   `mapstructure:"calllog" yaml:"calllog"`
+}
+
+// CallLogConfig bounds the call log's memory: records beyond MemoryRecords wait in a file in
+// SpoolDir until the database takes them, so callers never wait for the database.
+type CallLogConfig struct {
+	SpoolDir      string `mapstructure:"spool_dir" yaml:"spool_dir"`
+	MemoryRecords int    `mapstructure:"memory_records" yaml:"memory_records"`
+}
+
+// check reports a call log setting out of range, naming its key.
+func (c CallLogConfig) check() error {
+	if c.SpoolDir == "" {
+		return errors.New("calllog.spool_dir: must name a directory for records beyond memory")
+	}
+	if c.MemoryRecords < 100 || c.MemoryRecords > 10_000_000 {
+		return fmt.Errorf("calllog.memory_records: must be between 100 and 10000000, got %d", c.MemoryRecords)
+	}
+	return nil
 }
 
 // DatabaseConfig says where PostgreSQL is. An empty URL means a throwaway cluster (demo only).
@@ -183,6 +202,10 @@ var defaults = map[string]any{
 	"demo.sim_control":   "127.0.0.1:8089",
 	"log.level":          "info",
 	"log.format":         "text",
+	// Records of calls the database has not taken yet: in memory up to memory_records, then
+	// in a file in spool_dir replayed in order.
+	"calllog.spool_dir":      "calllog-spool",
+	"calllog.memory_records": 8192,
 }
 
 // flagKeys maps global flags to configuration keys.

@@ -101,7 +101,10 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		return nil, err
 	}
 	h.store.SetWorkOrderRules(orderRules)
-	h.calls = postgres.NewCallLog(db, a.log, postgres.CallLogOptions{})
+	if err := a.cfg.CallLog.check(); err != nil {
+		return nil, err
+	}
+	h.calls = postgres.NewCallLog(db, a.log, postgres.CallLogOptions{Buffer: a.cfg.CallLog.MemoryRecords, SpoolDir: a.cfg.CallLog.SpoolDir})
 	h.acd = postgres.NewACD(h.store, instance)
 	h.acd.SetLease(a.cfg.ACD.InstanceLease)
 	services := postgres.NewIVRServices(h.store)
@@ -144,7 +147,7 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		return nil, err
 	}
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		h.cluster.Collector(), h.calls.Collector(), h.engine.Collector())
+		h.cluster.Collector(), h.calls.Collector(), h.engine.Collector(), postgres.ReleaseCollector())
 	h.probes.Add("database", db.PingContext)
 	h.probes.Add("asterisk", func(context.Context) error { return h.cluster.Ready() })
 	ops.Register(h.mux, h.probes, h.reg)
