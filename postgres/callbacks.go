@@ -140,6 +140,27 @@ const assignCallback = `
 	       offer.instance_id, offer.queue_id, (SELECT count(*) FROM notified) AS notified
 	FROM cb LEFT JOIN offer ON true`
 
+// callbacksOrphaned puts back to waiting the callbacks still assigned with no offer of a live
+// instance ($1 the oldest live heartbeat) ringing or talking: their instance died (its offers
+// were cancelled by whoever released it) before it could record the try.
+const callbacksOrphaned = `
+	UPDATE hotline.callbacks c SET status = 'pending', agent_id = NULL
+	WHERE c.status = 'assigned'
+	  AND NOT EXISTS (SELECT 1 FROM hotline.offers o JOIN hotline.instances i ON i.id = o.instance_id
+	                  WHERE o.callback_id = c.id AND i.heartbeat_at > $1
+	                    AND (o.state = 'pending' OR o.state = 'accepted' AND o.talk_ended_at IS NULL))`
+
+// ReleaseOrphanedCallbacks puts back to waiting the callbacks a dead instance left assigned
+// (see callbacksOrphaned) and returns how many.
+func (a *ACD) ReleaseOrphanedCallbacks(ctx context.Context) (int, error) {
+	res, err := a.store.db.ExecContext(ctx, callbacksOrphaned, a.store.now().Add(-a.lease))
+	if err != nil {
+		return 0, fmt.Errorf("release orphaned callbacks: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // AssignCallbacks offers up to max due callbacks to available agents (see above), in one
 // transaction, and returns the offers made with their callbacks.
 func (a *ACD) AssignCallbacks(ctx context.Context, max int) ([]hotline.Offer, []hotline.CallbackTask, error) {

@@ -149,3 +149,20 @@ func TestCallbackTriesThenFails(t *testing.T) {
 		t.Errorf("offered %d times, want 4", n)
 	}
 }
+
+func TestCallbackLeftAssignedByADeadInstanceWaitsAgain(t *testing.T) {
+	c := newCentre(t)
+	a := postgres.NewACD(c.store, "a")
+	p := &callbackPhones{acd: a, store: c.store}
+	// Assigned by an instance that died before it rang anyone: no live offer.
+	cb := c.newCallback(t, "13900000003")
+	c.exec(t, `UPDATE hotline.callbacks SET status = 'assigned' WHERE id = $1`, cb)
+	c.run(t, a, p, acd.Options{Tick: 100 * time.Millisecond})
+	c.addAgents(t, 1, a)
+	eventually(t, func() bool {
+		return c.count(t, `SELECT count(*) FROM hotline.callbacks WHERE id = $1 AND status = 'done'`, cb) == 1
+	})
+	if got, want := p.offered(), []string{"callback 13900000003 try 1"}; !slices.Equal(got, want) {
+		t.Errorf("offered %q, want %q", got, want)
+	}
+}

@@ -51,6 +51,8 @@ type CallbackRouter interface {
 	AssignCallbacks(ctx context.Context, max int) ([]hotline.Offer, []hotline.CallbackTask, error)
 	// OfferCallback returns the callback an offer is for; ok is false for a call's offer.
 	OfferCallback(ctx context.Context, offerID int64) (task hotline.CallbackTask, ok bool, err error)
+	// ReleaseOrphanedCallbacks puts back to waiting the callbacks a dead instance left assigned.
+	ReleaseOrphanedCallbacks(ctx context.Context) (int, error)
 }
 
 var _ CallbackRouter = (*postgres.ACD)(nil)
@@ -280,6 +282,10 @@ func (d *Dispatcher) housekeep(ctx context.Context) {
 	d.result("heartbeat", d.r.Heartbeat(ctx))
 	_, err := d.r.ExpireWrapUps(ctx)
 	d.result("expire wrap-ups", err)
+	if cr, ok := d.r.(CallbackRouter); ok {
+		_, err := cr.ReleaseOrphanedCallbacks(ctx)
+		d.result("release orphaned callbacks", err)
+	}
 	n, err := d.r.ReleaseDead(ctx, d.o.Lease)
 	d.result("release dead instances", err)
 	if n > 0 {
