@@ -19,6 +19,7 @@ func (s *Server) reportRoutes() []route {
 		{"GET /api/reports/agents", hotline.RoleSupervisor, s.agentReport},
 		{"GET /api/reports/ivr", hotline.RoleSupervisor, s.ivrReport},
 		{"GET /api/reports/satisfaction", hotline.RoleSupervisor, s.satisfactionReport},
+		{"GET /api/reports/work-orders", hotline.RoleSupervisor, s.workOrderReport},
 	}
 }
 
@@ -193,6 +194,21 @@ func (s *Server) satisfactionReport(w http.ResponseWriter, r *http.Request, _ *p
 		return err
 	}
 	rows, err := postgres.Satisfaction(r.Context(), s.o.DB, rq)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rows": nonNil(rows)})
+	return nil
+}
+
+// workOrderReport is GET /api/reports/work-orders: work orders on time per category and
+// department.
+func (s *Server) workOrderReport(w http.ResponseWriter, r *http.Request, _ *postgres.Session) error {
+	rq, err := reportQuery(r)
+	if err != nil {
+		return err
+	}
+	rows, err := postgres.WorkOrderTimeliness(r.Context(), s.o.DB, rq)
 	if err != nil {
 		return err
 	}

@@ -261,3 +261,50 @@ func TestIVRFunnelAndSatisfaction(t *testing.T) {
 		t.Errorf("satisfaction = %+v", sat)
 	}
 }
+
+// Work orders on time: one resolved before its deadline, one after, one resolved late but
+// within an approved extension, one open past its deadline, one open within it, one merged.
+func TestWorkOrderTimeliness(t *testing.T) {
+	f := newReportFixture(t)
+	var dept int64
+	f.db.Get(&dept, `INSERT INTO platform.departments (name, phone) VALUES ('佛山市供电局', '0757-95598') RETURNING id`)
+	order := func(n int, category string, created, due time.Time, resolved any, extension any) int64 {
+		var id int64
+		if err := f.db.Get(&id, `INSERT INTO hotline.work_orders (number, category, title, created_at, due_at, department_id,
+			extension_due_at, extension_state)
+			VALUES ($1, $2, '停电', $3, $4, $5, $6, CASE WHEN $6::timestamptz IS NULL THEN NULL ELSE 'approved' END) RETURNING id`,
+			"FS-T"+string(rune('0'+n)), category, created, due, dept, extension); err != nil {
+			t.Fatal(err)
+		}
+		if resolved != nil {
+			f.db.MustExec(`INSERT INTO hotline.work_order_events (work_order_id, at, action, from_status, to_status)
+				VALUES ($1, $2, 'resolve', 'in_progress', 'resolved')`, id, resolved)
+			f.db.MustExec(`UPDATE hotline.work_orders SET status = 'resolved' WHERE id = $1`, id)
+		}
+		return id
+	}
+	day := dec1("09:00:00")
+	order(1, "complaint", day, day.AddDate(0, 0, 13), day.AddDate(0, 0, 5), nil)
+	order(2, "complaint", day, day.AddDate(0, 0, 13), day.AddDate(0, 0, 20), nil)
+	order(3, "complaint", day, day.AddDate(0, 0, 13), day.AddDate(0, 0, 20), day.AddDate(0, 0, 25))
+	order(4, "complaint", day, day.AddDate(0, 0, -1), nil, nil)
+	order(5, "complaint", day, day.AddDate(1, 0, 0), nil, nil)
+	into := order(6, "complaint", day, day.AddDate(0, 0, 13), nil, nil)
+	merged := order(7, "complaint", day, day.AddDate(0, 0, 13), nil, nil)
+	f.db.MustExec(`UPDATE hotline.work_orders SET merged_into = $1, status = 'archived' WHERE id = $2`, into, merged)
+
+	rows, err := postgres.WorkOrderTimeliness(context.Background(), f.db, postgres.ReportQuery{From: dec1("00:00:00"), To: dec1("23:59:59")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("rows = %+v", rows)
+	}
+	r := rows[0]
+	want := postgres.OrderTimeliness{Category: "complaint", DepartmentID: &dept, Department: "佛山市供电局",
+		Orders: 6, Resolved: 3, OnTime: 2, OverdueOpen: 1}
+	if r.Category != want.Category || r.Department != want.Department || r.Orders != want.Orders ||
+		r.Resolved != want.Resolved || r.OnTime != want.OnTime || r.OverdueOpen != want.OverdueOpen {
+		t.Errorf("timeliness = %+v, want %+v", r, want)
+	}
+}

@@ -107,11 +107,12 @@ async function load() {
   $("rp-csv-agents").href = `/api/reports/agents?${days}&format=csv`;
   $("rp-error").hidden = true;
   try {
-    const [queues, agents, ivr, sat] = await Promise.all([
+    const [queues, agents, ivr, sat, orders] = await Promise.all([
       api.get(`/api/reports/queues?${q}`),
       api.get(`/api/reports/agents?${days}`),
       api.get(`/api/reports/ivr?${days}`),
       api.get(`/api/reports/satisfaction?${days}`),
+      api.get(`/api/reports/work-orders?${days}`),
     ]);
     chart($("rp-chart"), queues.rows, bucket);
     table($("rp-queues"),
@@ -127,6 +128,10 @@ async function load() {
       ivr.rows.map((r) => [r.flow, r.entered, `${r.self_served} (${pct(r.entered ? r.self_served / r.entered : null)})`, r.asked_agent, r.answered]));
     table($("rp-sat"), ["队列", "评价数", "满意", "满意率"],
       sat.rows.map((r) => [r.queue_id, r.surveyed, r.satisfied, r.surveyed ? pct(r.satisfied / r.surveyed) : "—"]));
+    const categories = { consultation: "咨询", help: "求助", complaint: "投诉", suggestion: "建议", praise: "表扬", report: "举报" };
+    table($("rp-orders"), ["类别 · 主办部门", "受理", "已办结", "按时办结", "超时未办结", "按时办结率"],
+      orders.rows.map((r) => [`${categories[r.category] || r.category} · ${r.department || "未派单"}`, r.orders, r.resolved, r.on_time,
+        r.overdue_open, r.resolved + r.overdue_open ? pct(r.on_time / (r.resolved + r.overdue_open)) : "—"]));
     document.body.dataset.ready = "true";
   } catch (e) {
     if (e.status === 401) {
