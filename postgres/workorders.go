@@ -634,7 +634,7 @@ func PrefillWorkOrder(ctx context.Context, db *sqlx.DB, callID string) (*WorkOrd
 	}
 	var steps []string
 	if err := db.SelectContext(ctx, &steps, `SELECT detail FROM hotline.call_steps
-		WHERE call_id = $1::uuid AND detail <> '' ORDER BY id`, callID); err != nil {
+		WHERE call_id = $1::uuid AND detail <> '' ORDER BY seq`, callID); err != nil {
 		return nil, fmt.Errorf("journey of call %s: %w", callID, err)
 	}
 	p.JourneySummary = strings.Join(steps, " → ")
