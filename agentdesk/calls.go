@@ -117,12 +117,12 @@ type controlRequest struct {
 
 // controlCall is POST /api/calls/{id}/control.
 func (s *Server) controlCall(w http.ResponseWriter, r *http.Request, sess *postgres.Session) error {
-	id, err := callParam(r)
-	if err != nil {
-		return err
-	}
 	var req controlRequest
 	if err := decode(w, r, &req, false); err != nil {
+		return err
+	}
+	id, err := callParam(r)
+	if err != nil {
 		return err
 	}
 	cmd := hotline.CallCommand{Action: req.Action, AgentID: sess.Agent.ID, Digits: req.Digits, Transfer: req.Transfer}

@@ -73,12 +73,12 @@ type attachRequest struct {
 // attachCitizen is POST /api/calls/{id}/citizen: the agent on the call (offered, talking or
 // wrapping up) records the citizen found by a search as the caller; the card then shows them.
 func (s *Server) attachCitizen(w http.ResponseWriter, r *http.Request, sess *postgres.Session) error {
-	id, err := callParam(r)
-	if err != nil {
-		return err
-	}
 	var req attachRequest
 	if err := decode(w, r, &req, false); err != nil {
+		return err
+	}
+	id, err := callParam(r)
+	if err != nil {
 		return err
 	}
 	if req.CitizenID <= 0 {
