@@ -2,7 +2,9 @@ package ivr_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"testing"
@@ -276,6 +278,23 @@ func TestConversationIsRecordedAndPurged(t *testing.T) {
 	}
 	if !stored() {
 		t.Fatalf("recording %s is not stored on the node", got.Name)
+	}
+	// The desk plays it: the file comes from its node, or from any node when the row names
+	// none; one that no node has is not found.
+	for _, node := range []string{got.Node, ""} {
+		rec := got
+		rec.Node = node
+		audio, err := r.h.Engine.RecordingAudio(ctx, rec)
+		must(t, err)
+		data, _ := io.ReadAll(audio)
+		if len(data) < 44 || string(data[:4]) != "RIFF" {
+			t.Errorf("audio of %s (node %q): %d bytes, want a WAV file", got.Name, node, len(data))
+		}
+	}
+	missing := got
+	missing.Name = "no-such-recording"
+	if _, err := r.h.Engine.RecordingAudio(ctx, missing); !errors.Is(err, hotline.ErrNotFound) {
+		t.Errorf("a recording no node has: %v", err)
 	}
 	deleted, err := r.h.Engine.PurgeRecordings(ctx, recs, hotline.RecordingConversation, 24*time.Hour)
 	must(t, err)

@@ -131,7 +131,7 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		InstanceLease: a.cfg.ACD.InstanceLease, Flows: h.flows,
 		Sessions: postgres.SessionOptions{IdleTimeout: a.cfg.Desk.IdleTimeout, AbsoluteTimeout: a.cfg.Desk.AbsoluteTimeout},
 		Calls:    newDeskCalls(db, h.commands, h.engine, a.log.With("component", "monitor")), PII: protector, CallFlows: agentdesk.CallFlowsOf(lib),
-		WorkOrders: orderRules,
+		WorkOrders: orderRules, RecordingAudio: h.engine.RecordingAudio,
 	})
 	if err != nil {
 		return nil, err
