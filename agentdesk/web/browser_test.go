@@ -358,10 +358,10 @@ func TestCallJourney(t *testing.T) {
 	p.waitText("btn-hold", "保持")
 	p.wait("no hold timer", `document.getElementById("hold-timer").hidden`)
 
-	// The transfer panel: the targets endpoint is not in the API yet, which the panel says.
+	// The transfer panel lists the targets the agent API gives, the queues first.
 	p.key("Alt+T", "t", chromedp.ModifierAlt)
 	p.wait("the transfer panel", `!document.getElementById("transfer").hidden`)
-	p.waitText("transfer-note", "转接目标列表暂不可用")
+	p.waitText("targets", "社会保障")
 	p.shoot("09-transfer")
 	p.key("Escape", kb.Escape)
 	p.wait("the transfer panel closed", `document.getElementById("transfer").hidden`)
