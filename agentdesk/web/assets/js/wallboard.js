@@ -4,6 +4,7 @@
 
 import { duration, h, now, setServerTime, since, stateNames, text } from "./format.js";
 import { drawIntraday } from "./chart.js";
+import { monitorControls, startMonitoring } from "./monitor.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -64,6 +65,7 @@ function renderAgents(agents, queues) {
       h("span", { class: "time", data: { since: a.since }, title: "当前状态持续时间" }, duration(since(a.since))),
       a.call_since ? h("span", { class: "call", data: { since: a.call_since }, title: "本次通话时长" }, `通话 ${duration(since(a.call_since))}`) : null,
       a.queue ? h("span", { class: "queue" }, queueName.get(a.queue) || a.queue) : null,
+      monitorControls(a),
     ));
   if (!items.length) items.push(h("li", { class: "empty" }, "没有坐席"));
   $("sv-agent-grid").replaceChildren(...items);
@@ -92,6 +94,7 @@ function tick() {
 
 /** startWallboard opens the websocket and keeps the board current; onBoard gets every board. */
 export function startWallboard({ onBoard }) {
+  startMonitoring();
   const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/wallboard/events";
   let pause = 500;
   let alive = null;
