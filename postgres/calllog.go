@@ -394,6 +394,26 @@ func (l *CallLog) markHandled(n int64, starts []string) {
 	l.mu.Unlock()
 }
 
+// waitDue waits until the backlog is due: the timer (the oldest record's delay) fired, or a
+// wake-up found a full batch, a flush or the stop asked for. More records arriving do not
+// restart the delay. It returns false when the log's context ended.
+func (l *CallLog) waitDue(timer *time.Timer) bool {
+	for {
+		select {
+		case <-timer.C:
+			return true
+		case <-l.wake:
+			if _, now := l.backlog(); now {
+				timer.Stop()
+				return true
+			}
+		case <-l.ctx.Done():
+			timer.Stop()
+			return false
+		}
+	}
+}
+
 // Stats returns the log's counters.
 func (l *CallLog) Stats() CallLogStats {
 	return CallLogStats{
@@ -438,20 +458,7 @@ func (l *CallLog) run() {
 			continue
 		case !now:
 			timer.Reset(l.opts.MaxDelay)
-			select {
-			case <-timer.C:
-			case <-l.wake:
-				timer.Stop()
-				if _, now := l.backlog(); !now {
-					// More arrived but not a batch: wait out the delay.
-					timer.Reset(l.opts.MaxDelay)
-					select {
-					case <-timer.C:
-					case <-l.ctx.Done():
-						return
-					}
-				}
-			case <-l.ctx.Done():
+			if !l.waitDue(timer) {
 				return
 			}
 		}
