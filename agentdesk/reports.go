@@ -1,11 +1,14 @@
 package agentdesk
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/postgres"
@@ -173,13 +176,14 @@ func (s *Server) agentReport(w http.ResponseWriter, r *http.Request, _ *postgres
 	return nil
 }
 
-// ivrReport is GET /api/reports/ivr: the containment funnel per flow.
-func (s *Server) ivrReport(w http.ResponseWriter, r *http.Request, _ *postgres.Session) error {
+// rowsReport answers a report of rows over the request's days.
+func rowsReport[T any](s *Server, w http.ResponseWriter, r *http.Request,
+	read func(context.Context, *sqlx.DB, postgres.ReportQuery) ([]T, error)) error {
 	rq, err := reportQuery(r)
 	if err != nil {
 		return err
 	}
-	rows, err := postgres.IVRFunnel(r.Context(), s.o.DB, rq)
+	rows, err := read(r.Context(), s.o.DB, rq)
 	if err != nil {
 		return err
 	}
@@ -187,33 +191,20 @@ func (s *Server) ivrReport(w http.ResponseWriter, r *http.Request, _ *postgres.S
 	return nil
 }
 
+// ivrReport is GET /api/reports/ivr: the containment funnel per flow.
+func (s *Server) ivrReport(w http.ResponseWriter, r *http.Request, _ *postgres.Session) error {
+	return rowsReport(s, w, r, postgres.IVRFunnel)
+}
+
 // satisfactionReport is GET /api/reports/satisfaction.
 func (s *Server) satisfactionReport(w http.ResponseWriter, r *http.Request, _ *postgres.Session) error {
-	rq, err := reportQuery(r)
-	if err != nil {
-		return err
-	}
-	rows, err := postgres.Satisfaction(r.Context(), s.o.DB, rq)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"rows": nonNil(rows)})
-	return nil
+	return rowsReport(s, w, r, postgres.Satisfaction)
 }
 
 // workOrderReport is GET /api/reports/work-orders: work orders on time per category and
 // department.
 func (s *Server) workOrderReport(w http.ResponseWriter, r *http.Request, _ *postgres.Session) error {
-	rq, err := reportQuery(r)
-	if err != nil {
-		return err
-	}
-	rows, err := postgres.WorkOrderTimeliness(r.Context(), s.o.DB, rq)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"rows": nonNil(rows)})
-	return nil
+	return rowsReport(s, w, r, postgres.WorkOrderTimeliness)
 }
 
 // nonNil turns a nil slice into an empty one, so that JSON says [] rather than null.
