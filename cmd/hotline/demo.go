@@ -93,6 +93,10 @@ func (a *app) demo(ctx context.Context, out io.Writer) (err error) {
 		return err
 	}
 
+	if a.cfg.CallLog.SpoolDir == defaults["calllog.spool_dir"] {
+		// The demo keeps its state in demo.dir, the call log's spool too.
+		a.cfg.CallLog.SpoolDir = filepath.Join(a.cfg.Demo.Dir, "calllog-spool")
+	}
 	h, err := a.newHotline(ctx, db, url, flows)
 	if err != nil {
 		return err

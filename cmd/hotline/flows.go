@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/spf13/cobra"
 
@@ -221,7 +218,7 @@ published; other files in DIR (calendars.yaml, prompts.yaml, tests/) are left al
 the repository's flows/ and 'git diff' shows what was changed in the browser.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := a.flowsDatabase(cmd.Context())
+			db, err := a.openConfigured(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -290,7 +287,7 @@ Flows published in the database but absent from DIR stay as they are.`,
 					return fmt.Errorf("not imported: %w", err)
 				}
 			}
-			db, err := a.flowsDatabase(cmd.Context())
+			db, err := a.openConfigured(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -336,20 +333,4 @@ Flows published in the database but absent from DIR stay as they are.`,
 	}
 	cmd.Flags().BoolVar(&skipTests, "skip-tests", false, "publish after the checks alone, without running the scenario tests")
 	return cmd
-}
-
-// flowsDatabase opens database.url, whose schema must be current.
-func (a *app) flowsDatabase(ctx context.Context) (*sqlx.DB, error) {
-	if a.cfg.Database.URL == "" {
-		return nil, errNoDatabase
-	}
-	db, err := a.openDatabase(ctx, a.cfg.Database.URL)
-	if err != nil {
-		return nil, err
-	}
-	if err := requireCurrentSchema(ctx, db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
 }
