@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: demo test build bench vet
+.PHONY: demo test build bench vet chaos
 
 # The demo runs the built binary: `go run` exits with status 1 when it is interrupted, however
 # cleanly the program stopped, and Ctrl-C is how the demo ends.
@@ -12,6 +12,11 @@ demo: build
 
 test:
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The slow fault tests (processes killed, the database restarted, nodes restarted under load):
+# named TestChaos* and built only with the chaos tag, so `make test` stays fast.
+chaos:
+	$(GO) test -tags chaos -run Chaos -count=1 -timeout 30m ./...
 
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 BIN ?= bin/hotline
