@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -375,16 +376,26 @@ func (c *Conn) differences(ctx context.Context) (unowned []Channel, gone []strin
 		return nil, nil, fmt.Errorf("reconcile: %w", err)
 	}
 	byID := make(map[string]Channel, len(channels))
+	// The Local pairs of which the controller owns one half: it created both (an originate
+	// of Local/… into the application subscribes both halves), so neither is an orphan.
+	ownedPairs := map[string]bool{}
 	for _, ch := range channels {
 		byID[ch.ID] = ch
+		if pair, ok := localPair(ch.Name); ok && c.router.Owns(ChannelRef(ch.ID)) {
+			ownedPairs[pair] = true
+		}
 	}
 	inApp := make(map[string]bool, len(app.ChannelIDs))
 	for _, id := range app.ChannelIDs {
 		inApp[id] = true
 		ch, exists := byID[id]
-		if exists && !c.router.Owns(ChannelRef(id)) {
-			unowned = append(unowned, ch)
+		if !exists || c.router.Owns(ChannelRef(id)) {
+			continue
 		}
+		if pair, ok := localPair(ch.Name); ok && ownedPairs[pair] {
+			continue
+		}
+		unowned = append(unowned, ch)
 	}
 	for _, id := range c.router.OwnedChannels() {
 		if !inApp[id] {
@@ -393,6 +404,16 @@ func (c *Conn) differences(ctx context.Context) (unowned []Channel, gone []strin
 	}
 	slices.Sort(gone)
 	return unowned, gone, nil
+}
+
+// localPair returns the name a Local channel's two halves share ("Local/1@ctx-0000001a"
+// of "…;1" and "…;2").
+func localPair(name string) (string, bool) {
+	if !strings.HasPrefix(name, "Local/") {
+		return "", false
+	}
+	base, half, ok := strings.Cut(name, ";")
+	return base, ok && (half == "1" || half == "2")
 }
 
 func intersect(a, b []string) []string {

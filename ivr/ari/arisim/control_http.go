@@ -166,6 +166,7 @@ func (s *Sim) ControlHandler() http.Handler {
 		w.Header().Set("Content-Type", "audio/wav")
 		http.ServeFile(w, r, p)
 	})
+	s.faultRoutes(mux)
 	return s.guardControl(mux)
 }
 

@@ -271,6 +271,9 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeHTML(w, 404, "Not Found", "The requested URL was not found on this server.")
 		return
 	}
+	if s.faulty(w, r) {
+		return
+	}
 	if path == "/ari/events" && r.Method == http.MethodGet {
 		s.serveEvents(w, r)
 		return

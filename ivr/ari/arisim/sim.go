@@ -91,6 +91,7 @@ type Sim struct {
 	actionSeq uint64
 	wsConns   map[*socket]struct{}
 	lose      map[string]int // event type → how many more to lose (LoseEvents)
+	faults    faults
 	srv       []*http.Server
 }
 

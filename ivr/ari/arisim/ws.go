@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -24,6 +25,7 @@ type socket struct {
 	conn   *websocket.Conn
 	apps   []*app
 	dead   bool
+	silent atomic.Bool // black-holed (Blackhole): nothing goes out, nothing is answered
 }
 
 // queued is an event waiting for its socket, for one application.
@@ -33,6 +35,9 @@ type queued struct {
 }
 
 func (k *socket) push(e *ev, app, astID string) {
+	if k.silent.Load() {
+		return
+	}
 	k.mu.Lock()
 	if k.dead {
 		k.mu.Unlock()
@@ -56,7 +61,11 @@ func (k *socket) kill() {
 	conn := k.conn
 	k.mu.Unlock()
 	close(k.done)
-	if conn != nil {
+	switch {
+	case conn == nil:
+	case k.silent.Load():
+		conn.CloseNow() // a dead path carries no close frame
+	default:
 		conn.Close(websocket.StatusGoingAway, "")
 	}
 }
@@ -120,7 +129,8 @@ func (s *Sim) serveEvents(w http.ResponseWriter, r *http.Request) {
 		k.apps = append(k.apps, a)
 	}
 	s.mu.Unlock()
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true,
+		OnPingReceived: func(context.Context, []byte) bool { return !k.silent.Load() }})
 	if err != nil {
 		s.log.Warn("websocket accept failed", "err", err)
 		s.dropSocket(k)
@@ -140,7 +150,7 @@ func (s *Sim) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			break
 		}
-		if typ == websocket.MessageText {
+		if typ == websocket.MessageText && !k.silent.Load() {
 			s.restOverWS(k, data)
 		}
 	}
