@@ -19,12 +19,13 @@ import (
 
 // Default lifecycle settings of a Conn.
 const (
-	DefaultBackoffInitial = 500 * time.Millisecond
-	DefaultBackoffMax     = 5 * time.Second
-	DefaultPingInterval   = 4 * time.Second
-	DefaultPingTimeout    = 5 * time.Second
-	DefaultReconcileGrace = time.Second
-	maxEventSize          = 4 << 20
+	DefaultBackoffInitial   = 500 * time.Millisecond
+	DefaultBackoffMax       = 5 * time.Second
+	DefaultPingInterval     = 4 * time.Second
+	DefaultPingTimeout      = 5 * time.Second
+	DefaultReconcileGrace   = time.Second
+	DefaultReconcileTimeout = 5 * time.Second
+	maxEventSize            = 4 << 20
 )
 
 // ConnOptions configures a Conn; zero fields take the defaults.
@@ -51,6 +52,9 @@ type ConnOptions struct {
 	// difference, so that a StasisStart or originate racing with it is not
 	// reported.
 	ReconcileGrace time.Duration
+	// ReconcileTimeout bounds each look at the node during reconciliation; a
+	// look that fails is tried again with backoff (default 5 s).
+	ReconcileTimeout time.Duration
 	// HTTPClient is used for REST and the websocket handshake (it must not
 	// have a Timeout); nil means one built on NewTransport.
 	HTTPClient *http.Client
@@ -85,6 +89,8 @@ type Health struct {
 	EventsReceived uint64
 	DecodeErrors   uint64
 	Inboxes        int64
+	// ReconcileErrors counts reconciliations that failed and were tried again.
+	ReconcileErrors uint64
 }
 
 // Conn is the link to one Asterisk node for one application: the REST
@@ -99,6 +105,8 @@ type Conn struct {
 	sleep  func(ctx context.Context, d time.Duration) bool // replaced in tests
 
 	events atomic.Uint64 // events received, kept out of mu: updated per event
+	// reconcileErrors counts failed looks at the node during reconciliation.
+	reconcileErrors atomic.Uint64
 
 	mu     sync.Mutex
 	health Health
@@ -117,6 +125,7 @@ func NewConn(node Node, opts ConnOptions) (*Conn, error) {
 	opts.PingInterval = orDefault(opts.PingInterval, DefaultPingInterval)
 	opts.PingTimeout = orDefault(opts.PingTimeout, DefaultPingTimeout)
 	opts.ReconcileGrace = orDefault(opts.ReconcileGrace, DefaultReconcileGrace)
+	opts.ReconcileTimeout = orDefault(opts.ReconcileTimeout, DefaultReconcileTimeout)
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Transport: NewTransport()}
 	}
@@ -160,6 +169,7 @@ func (c *Conn) Health() Health {
 	h := c.health
 	c.mu.Unlock()
 	h.EventsReceived = c.events.Load()
+	h.ReconcileErrors = c.reconcileErrors.Load()
 	h.Inboxes = c.router.Stats().Inboxes
 	return h
 }
@@ -331,15 +341,35 @@ func (c *Conn) pinger(ctx context.Context, ws *websocket.Conn, errc chan<- error
 }
 
 // reconcile compares the node with the owned channels after a connect and
-// reports the differences that survive ReconcileGrace.
+// reports the differences that survive ReconcileGrace. A comparison that fails
+// (the node slow or refusing) is tried again, with backoff, while the session
+// lasts: a connect is the only time events lost in a gap can be made up for.
 func (c *Conn) reconcile(ctx context.Context) {
+	delay := c.opts.BackoffInitial
+	for {
+		err := c.reconcileOnce(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		c.reconcileErrors.Add(1)
+		c.log.Error("ari reconciliation failed; trying again", slog.String("error", err.Error()), slog.Duration("backoff", delay))
+		if !sleepCtx(ctx, delay) {
+			return
+		}
+		delay = nextBackoff(delay, c.opts.BackoffMax)
+	}
+}
+
+// reconcileOnce compares once (twice, ReconcileGrace apart, when it finds a
+// difference) and reports.
+func (c *Conn) reconcileOnce(ctx context.Context) error {
 	unowned, gone, err := c.differences(ctx)
 	if err == nil && (len(unowned) > 0 || len(gone) > 0) {
 		t := time.NewTimer(c.opts.ReconcileGrace)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return
+			return ctx.Err()
 		case <-t.C:
 		}
 		var unowned2 []Channel
@@ -349,10 +379,7 @@ func (c *Conn) reconcile(ctx context.Context) {
 		gone = intersect(gone, gone2)
 	}
 	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Error("ari reconciliation failed", slog.String("error", err.Error()))
-		}
-		return
+		return err
 	}
 	if len(unowned) > 0 || len(gone) > 0 {
 		c.log.Warn("ari reconciliation found differences", slog.Int("unowned", len(unowned)), slog.Int("gone", len(gone)))
@@ -360,10 +387,13 @@ func (c *Conn) reconcile(ctx context.Context) {
 	if c.opts.OnReconcile != nil {
 		c.opts.OnReconcile(ctx, Reconciliation{Node: c.node.Name, App: c.node.App, Unowned: unowned, Gone: gone})
 	}
+	return nil
 }
 
 // differences reads the application and the channel list once.
 func (c *Conn) differences(ctx context.Context) (unowned []Channel, gone []string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.ReconcileTimeout)
+	defer cancel()
 	app, err := c.client.Application(c.node.App).Get(ctx)
 	if errors.Is(err, ErrNotFound) {
 		app, err = &Application{Name: c.node.App}, nil

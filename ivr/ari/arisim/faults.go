@@ -111,13 +111,13 @@ func (s *Sim) Restart(down time.Duration) {
 }
 
 // DelayRoute makes the REST requests of one route (method and pattern as the ARI docs
-// write them: "POST", "channels/{channelId}/play") hang for d before they are served, as an
+// write them: "POST", "channels/{channelId}/play"; variables match whatever their name) hang for d before they are served, as an
 // overloaded or wedged Asterisk does. A request whose client gives up first is not served.
 // d ≤ 0 removes the delay.
 func (s *Sim) DelayRoute(method, pattern string, d time.Duration) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
-	key := strings.ToUpper(method) + " " + strings.Trim(pattern, "/")
+	key := strings.ToUpper(method) + " " + routeKey(strings.Split(strings.Trim(pattern, "/"), "/"))
 	if d <= 0 {
 		delete(s.faults.delays, key)
 		return
@@ -126,6 +126,19 @@ func (s *Sim) DelayRoute(method, pattern string, d time.Duration) {
 		s.faults.delays = map[string]time.Duration{}
 	}
 	s.faults.delays[key] = d
+}
+
+// routeKey writes a route's segments with its variables unnamed, so that a pattern matches
+// whatever it calls them ("channels/{id}/play" is "channels/{channelId}/play").
+func routeKey(segs []string) string {
+	out := make([]string, len(segs))
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") {
+			s = "{}"
+		}
+		out[i] = s
+	}
+	return strings.Join(out, "/")
 }
 
 // ClearFaults ends every injected fault: the node is up and no route is delayed (sockets
@@ -146,7 +159,7 @@ func (s *Sim) faulty(w http.ResponseWriter, r *http.Request) bool {
 	if !down && len(s.faults.delays) > 0 {
 		sub := strings.Trim(strings.TrimPrefix(r.URL.Path, "/ari"), "/")
 		if rt, _ := matchRoute(sub); rt != nil {
-			delay = s.faults.delays[r.Method+" "+strings.Join(rt.segs, "/")]
+			delay = s.faults.delays[r.Method+" "+routeKey(rt.segs)]
 		}
 	}
 	s.faults.mu.Unlock()
