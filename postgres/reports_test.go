@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -306,5 +308,186 @@ func TestWorkOrderTimeliness(t *testing.T) {
 	if r.Category != want.Category || r.Department != want.Department || r.Orders != want.Orders ||
 		r.Resolved != want.Resolved || r.OnTime != want.OnTime || r.OverdueOpen != want.OverdueOpen {
 		t.Errorf("timeliness = %+v, want %+v", r, want)
+	}
+}
+
+// sameReports checks that every report computed with the roll-ups equals the report computed
+// from the event rows alone, to the last digit, over ranges that are whole days, partial days
+// and days around the fixture's, in every bucket.
+func sameReports(t *testing.T, db *sqlx.DB) {
+	t.Helper()
+	ctx := context.Background()
+	dec := func(day int, hms string) time.Time {
+		return dec1(hms).AddDate(0, 0, day-1)
+	}
+	ranges := [][2]time.Time{
+		{dec(1, "00:00:00"), dec(2, "00:00:00")},
+		{dec(1, "00:00:00"), dec(1, "23:59:59")},
+		{dec(-1, "00:00:00"), dec(4, "00:00:00")},
+		{dec(1, "10:07:00"), dec(1, "10:50:00")},
+		{dec(0, "12:00:00"), dec(2, "06:00:00")},
+	}
+	same := func(what string, got, want any) {
+		t.Helper()
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("%s:\nwith roll-ups   %s\nfrom the rows   %s", what, g, w)
+		}
+	}
+	for _, r := range ranges {
+		for _, b := range []postgres.Bucket{postgres.Bucket15Min, postgres.BucketHour, postgres.BucketDay, postgres.BucketWeek} {
+			for _, queue := range []string{"", "ss"} {
+				q := postgres.ReportQuery{From: r[0], To: r[1], Bucket: b, Queue: queue}
+				got, err := postgres.QueueReport(ctx, db, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := postgres.QueueReportDirect(ctx, db, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(want) == 0 && r[1].Sub(r[0]) > time.Hour {
+					t.Fatalf("%v: the direct queue report is empty", q)
+				}
+				same(fmt.Sprintf("queues %v–%v by %s, queue %q", r[0], r[1], b, queue), got, want)
+			}
+		}
+		q := postgres.ReportQuery{From: r[0], To: r[1]}
+		agents, err := postgres.AgentReport(ctx, db, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantAgents, err := postgres.AgentReportDirect(ctx, db, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(fmt.Sprintf("agents %v–%v", r[0], r[1]), agents, wantAgents)
+		funnel, err := postgres.IVRFunnel(ctx, db, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFunnel, err := postgres.IVRFunnelDirect(ctx, db, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(fmt.Sprintf("funnel %v–%v", r[0], r[1]), funnel, wantFunnel)
+		sat, err := postgres.Satisfaction(ctx, db, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSat, err := postgres.SatisfactionDirect(ctx, db, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(fmt.Sprintf("satisfaction %v–%v", r[0], r[1]), sat, wantSat)
+	}
+}
+
+// The roll-ups give the figures of the definitions: before the first roll-up (everything
+// computed from the rows), after it (the fixture's day read from the roll-ups, its edges and
+// the open days computed), and the reports do read the roll-ups.
+func TestReportRollupsEqualDirect(t *testing.T) {
+	f := newReportFixture(t)
+	ctx := context.Background()
+	sameReports(t, f.db)
+
+	r, err := postgres.RollUpReports(ctx, f.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().In(cst)
+	if r.Busy || r.Days < 1 || r.Upto.After(today) || today.Sub(r.Upto) > 25*time.Hour {
+		t.Fatalf("roll-up = %+v, want the days from 1 December to today's or yesterday's start", r)
+	}
+	var offered int
+	f.db.Get(&offered, `SELECT coalesce(sum(offered), 0) FROM hotline.report_queue_slots WHERE slot >= $1 AND slot < $2`,
+		dec1("00:00:00"), dec1("00:00:00").AddDate(0, 0, 1))
+	if offered != 5 {
+		t.Errorf("1 December's roll-ups offer %d entries, want 5 (4 to ss, 1 to hf)", offered)
+	}
+	sameReports(t, f.db)
+
+	// A second run has nothing to do.
+	if r, err := postgres.RollUpReports(ctx, f.db); err != nil || r.Days != 0 {
+		t.Errorf("second roll-up = %+v, %v; want no day recomputed", r, err)
+	}
+
+	// The day's figures come from the roll-ups: a changed roll-up row shows in the report.
+	f.db.MustExec(`UPDATE hotline.report_queue_slots SET offered = offered + 100 WHERE queue_id = 'hf'`)
+	rows, err := postgres.QueueReport(ctx, f.db, postgres.ReportQuery{From: dec1("00:00:00"), To: dec1("00:00:00").AddDate(0, 0, 1),
+		Bucket: postgres.BucketDay, Queue: "hf"})
+	if err != nil || len(rows) != 1 || rows[0].Offered != 101 {
+		t.Errorf("hf's day with a changed roll-up = %+v, %v; want 101 offered", rows, err)
+	}
+}
+
+// A call log replayed after an outage writes rows for a day already rolled up: the day is
+// marked stale and computed from the rows until the next roll-up recomputes it.
+func TestReportRollupsLateRows(t *testing.T) {
+	f := newReportFixture(t)
+	ctx := context.Background()
+	if _, err := postgres.RollUpReports(ctx, f.db); err != nil {
+		t.Fatal(err)
+	}
+	var stale int
+	f.db.Get(&stale, `SELECT count(*) FROM hotline.report_stale WHERE day < (SELECT upto FROM hotline.report_rollup)`)
+	if stale != 0 {
+		t.Fatalf("%d stale marks of rolled-up days after a roll-up", stale)
+	}
+	// A wrong roll-up row, which the recomputation must replace.
+	f.db.MustExec(`UPDATE hotline.report_queue_slots SET offered = offered + 100 WHERE queue_id = 'ss'`)
+
+	// The replay: call 7 to ss at 11:00, answered by a1 after 5 s with a hold, a survey answer,
+	// a1's state log of it; the pending callback completed; a flow step of call 6.
+	c7 := "00000000-0000-4000-8000-000000000007"
+	f.db.MustExec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at, outcome, queue_id, agent_id)
+		VALUES ($1, 'ast1', $4, '13700137000', $2, 'agent', 'ss', $3)`, c7, dec1("10:59:00"), f.a1, c7)
+	f.db.MustExec(`INSERT INTO hotline.call_steps (call_id, seq, flow, node, kind, entered_at) VALUES ($1, 1, 'main', 'start', 'menu', $2),
+		($1, 2, 'desk', 'hold', 'control', $3), ($1, 3, 'desk', 'resume', 'control', $4)`, c7, dec1("10:59:00"), dec1("11:01:00"), dec1("11:01:30"))
+	var e7 int64
+	if err := f.db.Get(&e7, `INSERT INTO hotline.queue_entries (call_id, queue_id, entered_at, left_at, outcome)
+		VALUES ($1, 'ss', $2, $3, 'answered') RETURNING id`, c7, dec1("11:00:00"), dec1("11:00:05")); err != nil {
+		t.Fatal(err)
+	}
+	f.db.MustExec(`INSERT INTO hotline.offers (call_id, entry_id, agent_id, queue_id, state, offered_at, decided_at, talk_ended_at, wrapped_up_at)
+		VALUES ($1, $2, $3, 'ss', 'accepted', $4, $5, $6, $7)`, c7, e7, f.a1, dec1("11:00:01"), dec1("11:00:05"), dec1("11:03:05"), dec1("11:03:35"))
+	f.db.MustExec(`INSERT INTO hotline.survey_answers (call_id, score, agent_id, answered_at) VALUES ($1, 4, $2, $3)`, c7, f.a1, dec1("11:03:10"))
+	f.db.MustExec(`INSERT INTO hotline.agent_state_log (agent_id, state, at) VALUES ($1, 'talking', $2), ($1, 'wrap_up', $3), ($1, 'available', $4)`,
+		f.a1, dec1("11:00:05"), dec1("11:03:05"), dec1("11:03:35"))
+	f.db.MustExec(`UPDATE hotline.callbacks SET status = 'done' WHERE status = 'pending'`)
+	f.db.MustExec(`INSERT INTO hotline.call_steps (call_id, seq, flow, node, kind, entered_at)
+		VALUES ('00000000-0000-4000-8000-000000000006', 2, 'bills', 'lookup', 'lookup', $1)`, dec1("10:56:00"))
+
+	var marked bool
+	f.db.Get(&marked, `SELECT EXISTS (SELECT FROM hotline.report_stale WHERE day = '2026-12-01')`)
+	if !marked {
+		t.Fatal("1 December not marked stale by the late rows")
+	}
+	// Before the next roll-up the day is computed from the rows: the wrong roll-up row is not read.
+	sameReports(t, f.db)
+	day := postgres.ReportQuery{From: dec1("00:00:00"), To: dec1("00:00:00").AddDate(0, 0, 1), Bucket: postgres.BucketDay, Queue: "ss"}
+	rows, err := postgres.QueueReport(ctx, f.db, day)
+	if err != nil || len(rows) != 1 || rows[0].Offered != 5 || rows[0].Answered != 3 || rows[0].CallbacksCompleted != 2 {
+		t.Fatalf("ss on 1 December with the late rows = %+v, %v; want 5 offered, 3 answered, 2 callbacks done", rows, err)
+	}
+
+	r, err := postgres.RollUpReports(ctx, f.db)
+	if err != nil || r.Days < 1 {
+		t.Fatalf("roll-up after the late rows = %+v, %v", r, err)
+	}
+	f.db.Get(&stale, `SELECT count(*) FROM hotline.report_stale WHERE day < (SELECT upto FROM hotline.report_rollup)`)
+	if stale != 0 {
+		t.Errorf("%d stale marks of rolled-up days after the second roll-up", stale)
+	}
+	var offered int
+	f.db.Get(&offered, `SELECT sum(offered) FROM hotline.report_queue_slots WHERE queue_id = 'ss'`)
+	if offered != 5 {
+		t.Errorf("ss's roll-ups offer %d entries after the recomputation, want 5", offered)
+	}
+	sameReports(t, f.db)
+	agents, err := postgres.AgentReport(ctx, f.db, day)
+	if err != nil || agents[0].Answered != 2 || agents[0].Surveyed != 1 || agents[0].States["talking"] != 120+180 {
+		t.Errorf("a1 with the late call = %+v, %v; want 2 answered, 1 surveyed, 300 s talking", agents, err)
 	}
 }
