@@ -21,7 +21,7 @@ type loginRequest struct {
 // meResponse is the answer of POST /api/login and GET /api/me: who is logged in and the
 // token every state-changing request must carry in X-CSRF-Token.
 type meResponse struct {
-	User      userView    `json:"user"`
+	User      meUser      `json:"user"`
 	CSRFToken string      `json:"csrf_token"`
 	Session   sessionView `json:"session"`
 	// Status is the agent's state in the ACD after logging in (login only; none for a user
@@ -32,22 +32,48 @@ type meResponse struct {
 	Softphone bool `json:"softphone"`
 }
 
+// meUser is the logged-in user; a department user (部门用户) with the department's name.
+type meUser struct {
+	userView
+	Department *postgres.Department `json:"department,omitempty"`
+}
+
 type sessionView struct {
 	CreatedAt          time.Time `json:"created_at"`
 	ExpiresAt          time.Time `json:"expires_at"`
 	IdleTimeoutSeconds int       `json:"idle_timeout_seconds"`
 }
 
-func (s *Server) me(w http.ResponseWriter, _ *http.Request, sess *postgres.Session) error {
-	writeJSON(w, http.StatusOK, s.meOf(sess, nil))
+func (s *Server) me(w http.ResponseWriter, r *http.Request, sess *postgres.Session) error {
+	me, err := s.meOf(r.Context(), sess, nil)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, me)
 	return nil
 }
 
-func (s *Server) meOf(sess *postgres.Session, st *statusView) meResponse {
-	return meResponse{User: viewUser(sess.Agent), CSRFToken: sess.CSRFToken, Status: st,
+func (s *Server) meOf(ctx context.Context, sess *postgres.Session, st *statusView) (meResponse, error) {
+	user := meUser{userView: viewUser(sess.Agent)}
+	if sess.Agent.Role == hotline.RoleDepartment {
+		id, err := postgres.AgentDepartment(ctx, s.o.DB, sess.Agent.ID)
+		if err != nil {
+			return meResponse{}, err
+		}
+		deps, err := postgres.Departments(ctx, s.o.DB)
+		if err != nil {
+			return meResponse{}, err
+		}
+		for _, d := range deps {
+			if d.ID == id {
+				user.Department = &postgres.Department{ID: d.ID, Name: d.Name}
+			}
+		}
+	}
+	return meResponse{User: user, CSRFToken: sess.CSRFToken, Status: st,
 		Session: sessionView{CreatedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt,
 			IdleTimeoutSeconds: int(s.sessions.IdleTimeout() / time.Second)},
-		Softphone: s.o.Phones != nil && s.o.Phones.Line(sess.Agent.ID) != nil}
+		Softphone: s.o.Phones != nil && s.o.Phones.Line(sess.Agent.ID) != nil}, nil
 }
 
 // login is POST /api/login. A user logs in once: a new login ends the user's other sessions,
@@ -114,7 +140,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *postgres.Sessi
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", HttpOnly: true,
 		Secure: r.TLS != nil || s.o.SecureCookies, SameSite: http.SameSiteStrictMode})
 	s.log.Info("desk login", "agent_id", a.ID, "ip", ip, "replaced", len(replaced))
-	writeJSON(w, http.StatusOK, s.meOf(&sess, status))
+	me, err := s.meOf(ctx, &sess, status)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, me)
 	return nil
 }
 
