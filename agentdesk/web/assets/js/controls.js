@@ -35,7 +35,7 @@ const consultNames = { ringing: "正在呼叫第三方…", talking: "正在与�
 export function createControls({ notify }) {
   const el = {
     state: $("call-state"), number: $("call-number"), talk: $("talk-time"), holdTimer: $("hold-timer"), hold: $("hold-time"),
-    answer: $("btn-answer"), holdBtn: $("btn-hold"), mute: $("btn-mute"), transfer: $("btn-transfer"), keypadBtn: $("btn-keypad"),
+    answer: $("btn-answer"), reject: $("btn-reject"), holdBtn: $("btn-hold"), mute: $("btn-mute"), transfer: $("btn-transfer"), keypadBtn: $("btn-keypad"),
     hangup: $("btn-hangup"), consult: $("consult"), consultState: $("consult-state"), complete: $("btn-complete"),
     conference: $("btn-conference"), cancelConsult: $("btn-cancel-consult"), error: $("control-error"),
     form: $("transfer"), targets: $("targets"), numberField: $("number-field"), number_: $("transfer-number"),
@@ -70,12 +70,12 @@ export function createControls({ notify }) {
   }
 
   const actionNames = {
-    answer: "接听", hold: "保持", resume: "恢复", mute: "静音", unmute: "取消静音", hangup: "挂断", dtmf: "发送按键",
+    answer: "接听", reject: "拒接", hold: "保持", resume: "恢复", mute: "静音", unmute: "取消静音", hangup: "挂断", dtmf: "发送按键",
     transfer: "转接", consult: "咨询", complete: "完成转接", cancel_consult: "取消咨询", conference: "三方通话",
   };
 
   async function control(body, then) {
-    const id = body.action === "answer" ? snap && snap.offer && snap.offer.call_id : callID();
+    const id = body.action === "answer" || body.action === "reject" ? snap && snap.offer && snap.offer.call_id : callID();
     if (!id || pending) return;
     pending = true;
     setError(null);
@@ -123,6 +123,7 @@ export function createControls({ notify }) {
     const t = talking();
     const consult = ctl.consult || "";
     el.answer.disabled = pending || !ringing();
+    el.reject.disabled = pending || !ringing();
     el.holdBtn.disabled = pending || !t || !!consult;
     el.mute.disabled = pending || !t;
     el.transfer.disabled = pending || !t || !!consult;
@@ -314,6 +315,7 @@ export function createControls({ notify }) {
     answer: () => !el.answer.disabled && control({ action: "answer" }),
     hold: () => !el.holdBtn.disabled && control({ action: ctl.held ? "resume" : "hold" }),
     mute: () => !el.mute.disabled && control({ action: ctl.muted ? "unmute" : "mute" }),
+    reject: () => !el.reject.disabled && control({ action: "reject" }),
     transfer: () => (el.form.hidden ? openTransfer() : closeTransfer()),
     keypad: () => openKeypad(),
     hangup: () => !el.hangup.disabled && control({ action: "hangup" }),
@@ -333,6 +335,7 @@ export function createControls({ notify }) {
   key("F9", "hangup", el.hangup);
   key("Alt+H", "hold", el.holdBtn);
   key("Alt+M", "mute", el.mute);
+  key("Alt+R", "reject", el.reject);
   key("Alt+T", "transfer", el.transfer);
   key("Alt+K", "keypad", el.keypadBtn);
   key("Alt+J", "complete", el.complete);
@@ -373,6 +376,7 @@ function refusal(e, action) {
   if (action === "answer" && (e.status === 400 || e.status === 404)) return "请在话机上接听来电";
   return api.translate(e.reason) || e.reason || e.message;
 }
+  if (action === "reject" && (e.status === 400 || e.status === 404)) return "请在话机上拒接来电";
 
 function stateName(s) {
   return { available: "空闲", ringing: "振铃", talking: "通话中", wrap_up: "话后处理", paused: "示忙", missed: "未接", offline: "未登录" }[s] || s || "";
