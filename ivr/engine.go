@@ -30,6 +30,9 @@ type Config struct {
 	Manifest  *prompts.Manifest
 	SoundsDir string
 	SoundURI  string
+	// PromptPins gives the revisions of prompts changed in the desk each flow version
+	// plays; nil plays the shipped files.
+	PromptPins PromptPins
 	// Language is the default and fallback prompt language ("zh").
 	Language  string
 	Calendars map[string]*flow.Calendar
@@ -49,7 +52,7 @@ type Config struct {
 	// TestNumbers are the caller numbers of test calls, which run the flows' drafts
 	// (SetDrafts) rather than the published flows.
 	TestNumbers []string
-	Log           *slog.Logger
+	Log         *slog.Logger
 	// Location is the time zone of business hours and spoken dates (China Standard Time).
 	Location *time.Location
 	// Now is the clock of business hours; nil means time.Now.
@@ -71,10 +74,11 @@ type Engine struct {
 	flows atomic.Pointer[pinned]
 	// drafts are what test calls run; nil when they run the published flows.
 	drafts atomic.Pointer[pinned]
-	ctx   context.Context
-	calls sync.WaitGroup
+	ctx    context.Context
+	calls  sync.WaitGroup
 
 	keyToPlay *latency
+	pins      pinCache
 
 	mu     sync.Mutex
 	active map[liveKey]*call

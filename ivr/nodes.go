@@ -365,7 +365,7 @@ func (c *call) awaitJob(done <-chan jobResult, filler flow.Prompts, fillerAfter,
 				c.log.Error("filler prompt", "err", err)
 				continue
 			}
-			if segs, _ := c.e.voice.segments(ids, c.lang); len(segs) > 0 {
+			if segs, _ := c.e.voice.pinnedSegments(ids, c.lang, c.promptPins()); len(segs) > 0 {
 				c.keepKeys = false
 				fill, err = c.startPlay(segs[0].media, segs[0].lang, segs[0].expected)
 				c.keepKeys = true

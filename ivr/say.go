@@ -65,8 +65,15 @@ func (v *voice) length(id, lang string) time.Duration {
 	return d
 }
 
-// segments turns prompt ids into playbacks, splitting where the language changes.
+// segments turns prompt ids into playbacks of the shipped files, splitting where the
+// language changes.
 func (v *voice) segments(ids []string, lang string) ([]segment, []string) {
+	return v.pinnedSegments(ids, lang, nil)
+}
+
+// pinnedSegments is segments with pins (by "lang/id"): the files of changed prompts the
+// call's flow version plays.
+func (v *voice) pinnedSegments(ids []string, lang string, pins map[string]string) ([]segment, []string) {
 	var out []segment
 	var missing []string
 	for _, id := range ids {
@@ -79,9 +86,13 @@ func (v *voice) segments(ids []string, lang string) ([]segment, []string) {
 			out = append(out, segment{lang: l})
 		}
 		s := &out[len(out)-1]
+		name := id
+		if p, ok := pins[l+"/"+id]; ok {
+			name = p
+		}
 		s.ids = append(s.ids, id)
-		s.media = append(s.media, v.uri+id)
-		s.expected += v.length(id, l)
+		s.media = append(s.media, v.uri+name)
+		s.expected += v.length(name, l)
 	}
 	return out, missing
 }
@@ -190,7 +201,7 @@ func (c *call) sayIDs(ids []string, bargeIn bool) error {
 // play plays prompt ids in turn: a key stops them with bargeIn, and keys pressed meanwhile
 // are kept for the next input with keep (dropped otherwise).
 func (c *call) play(ids []string, bargeIn, keep bool) error {
-	segs, missing := c.e.voice.segments(ids, c.lang)
+	segs, missing := c.e.voice.pinnedSegments(ids, c.lang, c.promptPins())
 	if len(missing) > 0 {
 		c.log.Error("prompts missing in every language", "prompts", missing)
 	}

@@ -142,7 +142,8 @@ func DeleteFlowDraft(ctx context.Context, db *sqlx.DB, name string) error {
 // notified. Publishes are serialised; the draft cannot change meanwhile. hotline.ErrNotFound
 // when the flow has no draft, hotline.ErrConflict when the draft is the published text or
 // another version was published since the draft was last saved (publishing it would undo
-// that version unseen); an error of verify is returned as it is.
+// that version unseen); an error of verify is returned as it is. A draft with the published
+// text is a new version when prompts were changed since that version: it plays them.
 func PublishFlowDraft(ctx context.Context, db *sqlx.DB, name string, by int64, verify FlowVerifier) (FlowVersion, error) {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -171,7 +172,12 @@ func PublishFlowDraft(ctx context.Context, db *sqlx.DB, name string, by int64, v
 		return FlowVersion{}, fmt.Errorf("the draft of %s was started from version %d, but version %d has been published since: "+
 			"compare them and save the draft again: %w", name, d.Base, cur.Version, hotline.ErrConflict)
 	}
-	if cur.ID != 0 && cur.Checksum == checksum(d.Source) {
+	upto, err := highestPrompt(ctx, tx)
+	if err != nil {
+		return FlowVersion{}, err
+	}
+	// The same text is a new version when prompts changed since: it plays them.
+	if cur.ID != 0 && cur.Checksum == checksum(d.Source) && upto == cur.PromptsUpto {
 		return FlowVersion{}, fmt.Errorf("the draft of %s is the same as version %d: %w", name, cur.Version, hotline.ErrConflict)
 	}
 	set, err := activeSet(ctx, tx)
@@ -184,7 +190,7 @@ func PublishFlowDraft(ctx context.Context, db *sqlx.DB, name string, by int64, v
 			return FlowVersion{}, err
 		}
 	}
-	v, err := publishVersion(ctx, tx, name, d.Source, cur, by, AuditFlowPublish, 0)
+	v, err := publishVersion(ctx, tx, name, d.Source, cur, by, AuditFlowPublish, 0, upto)
 	if err != nil {
 		return FlowVersion{}, err
 	}

@@ -49,7 +49,10 @@ type FlowVersion struct {
 	PublishedAt  time.Time `db:"published_at" json:"published_at"`
 	Active       bool      `db:"active" json:"active"`
 	RestoredFrom int       `db:"restored_from" json:"restored_from,omitempty"`
-	Source       string    `db:"source" json:"source,omitempty"`
+	// PromptsUpto is the highest prompt revision when it was published: the version plays,
+	// of each prompt, the newest revision up to it (see SavePromptOverride).
+	PromptsUpto int64  `db:"prompts_upto" json:"prompts_upto"`
+	Source      string `db:"source" json:"source,omitempty"`
 }
 
 // FlowVerifier checks the whole set of flows a publish would leave active, by name; an error
@@ -58,11 +61,11 @@ type FlowVerifier func(ctx context.Context, set map[string]string) error
 
 const (
 	flowsLock         = `SELECT pg_advisory_xact_lock(hashtext('hotline.flow_versions'))`
-	activeFlowVersion = `SELECT id, version, checksum, source FROM hotline.flow_versions WHERE flow = $1 AND active FOR UPDATE`
+	activeFlowVersion = `SELECT id, version, checksum, source, prompts_upto FROM hotline.flow_versions WHERE flow = $1 AND active FOR UPDATE`
 	retireFlowVersion = `UPDATE hotline.flow_versions SET active = false WHERE id = $1`
 	insertFlowVersion = `
-INSERT INTO hotline.flow_versions (flow, version, source, checksum, published_by, active, restored_from)
-VALUES ($1, (SELECT coalesce(max(version), 0) + 1 FROM hotline.flow_versions WHERE flow = $1), $2, $3, $4, true, $5)
+INSERT INTO hotline.flow_versions (flow, version, source, checksum, published_by, active, restored_from, prompts_upto)
+VALUES ($1, (SELECT coalesce(max(version), 0) + 1 FROM hotline.flow_versions WHERE flow = $1), $2, $3, $4, true, $5, $6)
 RETURNING id, version`
 	flowAudit = `
 INSERT INTO hotline.audit_log (actor_id, action, object_type, object_id, detail)
@@ -70,7 +73,7 @@ VALUES ($1, $2, 'flow', $3, $4)`
 	flowNotify = `SELECT pg_notify('` + FlowsChannel + `', $1)`
 
 	flowVersionColumns = `v.id, v.flow, v.version, v.checksum, coalesce(a.display_name, '') AS published_by,
-	v.published_at, v.active, coalesce(v.restored_from, 0) AS restored_from`
+	v.published_at, v.active, coalesce(v.restored_from, 0) AS restored_from, v.prompts_upto`
 	activeFlowSources = `SELECT ` + flowVersionColumns + `, v.source
 FROM hotline.flow_versions v LEFT JOIN hotline.agents a ON a.id = v.published_by
 WHERE v.active ORDER BY v.flow`
@@ -88,6 +91,8 @@ type current struct {
 	Version  int    `db:"version"`
 	Checksum string `db:"checksum"`
 	Source   string `db:"source"`
+	// PromptsUpto is its mark of prompt revisions.
+	PromptsUpto int64 `db:"prompts_upto"`
 }
 
 func checksum(src string) string {
@@ -123,7 +128,11 @@ func PublishFlows(ctx context.Context, db *sqlx.DB, flows []FlowSource, by int64
 			ids[f.Name] = cur.ID
 			continue
 		}
-		v, err := publishVersion(ctx, tx, f.Name, f.Source, cur, by, AuditFlowImport, 0)
+		upto, err := highestPrompt(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		v, err := publishVersion(ctx, tx, f.Name, f.Source, cur, by, AuditFlowImport, 0, upto)
 		if err != nil {
 			return nil, err
 		}
@@ -146,9 +155,9 @@ func activeVersion(ctx context.Context, tx *sqlx.Tx, name string) (current, erro
 	return cur, nil
 }
 
-// publishVersion retires cur and inserts source as the flow's next active version, with
-// its audit row and notification, in tx.
-func publishVersion(ctx context.Context, tx *sqlx.Tx, name, source string, cur current, by int64, action string, restoredFrom int) (FlowVersion, error) {
+// publishVersion retires cur and inserts source as the flow's next active version, playing
+// the prompt revisions up to promptsUpto, with its audit row and notification, in tx.
+func publishVersion(ctx context.Context, tx *sqlx.Tx, name, source string, cur current, by int64, action string, restoredFrom int, promptsUpto int64) (FlowVersion, error) {
 	if cur.ID != 0 {
 		if _, err := tx.ExecContext(ctx, retireFlowVersion, cur.ID); err != nil {
 			return FlowVersion{}, fmt.Errorf("publish flow %s: %w", name, err)
@@ -156,13 +165,16 @@ func publishVersion(ctx context.Context, tx *sqlx.Tx, name, source string, cur c
 	}
 	v := FlowVersion{Flow: name, Checksum: checksum(source), Active: true, RestoredFrom: restoredFrom, Source: source}
 	restored := sql.NullInt64{Int64: int64(restoredFrom), Valid: restoredFrom != 0}
-	if err := tx.QueryRowContext(ctx, insertFlowVersion, name, source, v.Checksum, publisher(by), restored).Scan(&v.ID, &v.Version); err != nil {
+	if err := tx.QueryRowContext(ctx, insertFlowVersion, name, source, v.Checksum, publisher(by), restored, promptsUpto).Scan(&v.ID, &v.Version); err != nil {
 		return FlowVersion{}, fmt.Errorf("publish flow %s: %w", name, err)
 	}
 	detail := map[string]any{"version": v.Version, "from_version": cur.Version,
 		"diff": UnifiedDiff(cur.Source, source, fmt.Sprintf("%s v%d", name, cur.Version), fmt.Sprintf("%s v%d", name, v.Version))}
 	if restoredFrom != 0 {
 		detail["restored_from"] = restoredFrom
+	}
+	if promptsUpto != cur.PromptsUpto {
+		detail["prompts_upto"], detail["from_prompts_upto"] = promptsUpto, cur.PromptsUpto
 	}
 	raw, err := json.Marshal(detail)
 	if err != nil {
@@ -268,7 +280,8 @@ func RollbackFlow(ctx context.Context, db *sqlx.DB, name string, v int, by int64
 			return FlowVersion{}, err
 		}
 	}
-	out, err := publishVersion(ctx, tx, name, old.Source, cur, by, AuditFlowRollback, v)
+	// A rollback restores the version's prompts as well as its text.
+	out, err := publishVersion(ctx, tx, name, old.Source, cur, by, AuditFlowRollback, v, old.PromptsUpto)
 	if err != nil {
 		return FlowVersion{}, err
 	}

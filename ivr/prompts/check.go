@@ -162,6 +162,9 @@ func findOrphans(dir string, m *Manifest) ([]string, error) {
 			continue
 		}
 		err := filepath.WalkDir(filepath.Join(dir, e.Name()), func(path string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() && d.Name() == OverrideDir {
+				return filepath.SkipDir // the desk's changed prompts, kept by the database
+			}
 			if err != nil || d.IsDir() || owned[path] {
 				return err
 			}
