@@ -65,6 +65,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// StoreTimeout bounds each write of the call record and each service call; default 3 s.
 	StoreTimeout time.Duration
+	// TransferCheck is how often a transferred call that hears nothing checks that its far
+	// end is still there (its hang-up may have been lost with the websocket); default 15 s.
+	TransferCheck time.Duration
 }
 
 // Engine runs the calls of one controller instance.
@@ -85,6 +88,8 @@ type Engine struct {
 	byCall map[string]*call // by call id
 	conns  map[string]*ari.Conn
 	stats  Stats
+
+	adm admission // the door: limits, draining, refusals (admission.go)
 }
 
 // liveKey names a live call: channel ids are unique per Asterisk node only (without
@@ -226,10 +231,17 @@ func (e *Engine) Stats() Stats {
 // returning, so the call's next events reach its inbox.
 func (e *Engine) handle(conn *ari.Conn, ev ari.Event) {
 	start, ok := ev.(*ari.StasisStart)
-	if !ok || len(start.Args) > 0 {
-		return // late events of ended calls, and legs this engine did not ask for
+	if !ok {
+		return // late events of ended calls
+	}
+	if len(start.Args) > 0 {
+		e.strayLeg(conn, start.Channel) // a leg made for a call that no longer wants it
+		return
 	}
 	inbox := conn.Router().NewInbox(ari.ChannelRef(start.Channel.ID))
+	if !e.admit(conn, inbox, start.Channel) {
+		return // draining or full: the caller hears the busy apology
+	}
 	e.startCall(conn, inbox, start.Channel, false)
 }
 

@@ -12,6 +12,12 @@ var (
 	endedDesc   = prometheus.NewDesc("hotline_ivr_calls_ended_total", "Calls ended, by outcome.", []string{"outcome"}, nil)
 	runawayDesc = prometheus.NewDesc("hotline_ivr_runaway_total", "Calls ended by the node limit.", nil, nil)
 	orphanDesc  = prometheus.NewDesc("hotline_ivr_orphans_total", "Channels found in Stasis without their call after a reconnect and taken over to be ended politely.", nil, nil)
+
+	limitDesc    = prometheus.NewDesc("hotline_ivr_calls_limit", "Calls served at once (ivr.max_calls; 0: no limit) and where degradation starts (ivr.soft_calls).", []string{"kind"}, nil)
+	rejectedDesc = prometheus.NewDesc("hotline_ivr_calls_rejected_total", "Calls answered with the busy apology and hung up: over ivr.max_calls, or arriving while the controller drains.", []string{"reason"}, nil)
+	degradedDesc = prometheus.NewDesc("hotline_ivr_degraded_total", "Queue announcements skipped and lookups cut short because more calls than ivr.soft_calls were in progress.", nil, nil)
+	strayDesc    = prometheus.NewDesc("hotline_ivr_stray_legs_total", "Legs left in Stasis by calls that gave up on them, hung up.", nil, nil)
+	drainingDesc = prometheus.NewDesc("hotline_ivr_draining", "1 while the controller drains before stopping: new calls are refused.", nil, nil)
 )
 
 // Collector returns a Prometheus collector of the engine's counters, for the caller to
@@ -44,7 +50,8 @@ func (l *latency) observe(d time.Duration, lookedUp bool) {
 
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	c.e.keyToPlay.h.Describe(ch)
-	for _, d := range []*prometheus.Desc{activeDesc, startedDesc, endedDesc, runawayDesc, orphanDesc} {
+	for _, d := range []*prometheus.Desc{activeDesc, startedDesc, endedDesc, runawayDesc, orphanDesc,
+		limitDesc, rejectedDesc, degradedDesc, strayDesc, drainingDesc} {
 		ch <- d
 	}
 }
@@ -59,4 +66,16 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	for outcome, n := range s.ByOutcome {
 		ch <- prometheus.MustNewConstMetric(endedDesc, prometheus.CounterValue, float64(n), outcome)
 	}
+	l, a := c.e.Limits(), c.e.Admission()
+	ch <- prometheus.MustNewConstMetric(limitDesc, prometheus.GaugeValue, float64(l.MaxCalls), "max")
+	ch <- prometheus.MustNewConstMetric(limitDesc, prometheus.GaugeValue, float64(l.SoftCalls), "soft")
+	ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(a.Rejected), "overload")
+	ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(a.DrainRefused), "draining")
+	ch <- prometheus.MustNewConstMetric(degradedDesc, prometheus.CounterValue, float64(a.Degraded))
+	ch <- prometheus.MustNewConstMetric(strayDesc, prometheus.CounterValue, float64(a.Strays))
+	draining := 0.0
+	if a.Draining {
+		draining = 1
+	}
+	ch <- prometheus.MustNewConstMetric(drainingDesc, prometheus.GaugeValue, draining)
 }

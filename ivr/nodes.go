@@ -296,14 +296,15 @@ func (c *call) lookup(n *flow.Lookup) (*flow.Exit, error) {
 		return c.onError(n.OnError, fmt.Errorf("lookup %s: %w", n.ID(), err))
 	}
 	c.lookedUp = true
-	ctx, cancel := context.WithTimeout(c.ctx, n.Timeout)
+	timeout := c.e.lookupTimeout(n.Timeout) // cut short when overloaded
+	ctx, cancel := context.WithTimeout(c.ctx, timeout)
 	defer cancel()
 	done := make(chan jobResult, 1)
 	go func() {
 		v, err := c.e.cfg.Sources.Lookup(ctx, n.Source.Name, args)
 		done <- jobResult{value: v, err: err}
 	}()
-	res, err := c.awaitJob(done, n.Filler, n.FillerAfter, n.Timeout)
+	res, err := c.awaitJob(done, n.Filler, n.FillerAfter, timeout)
 	if err != nil {
 		return nil, err
 	}

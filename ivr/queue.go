@@ -126,6 +126,9 @@ func (c *call) transferTo(n *flow.Queue, t *hotline.TransferTarget) (*flow.Exit,
 
 // announce tells the caller their position and estimated wait.
 func (c *call) announce(entry hotline.QueueEntry) error {
+	if c.e.degraded() {
+		return nil // overloaded: the database serves the calls, not the announcements
+	}
 	var pos int
 	var wait time.Duration
 	if err := c.service(func(ctx context.Context) (err error) {

@@ -1,7 +1,9 @@
 package ivr
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/foshan-hotline/hotline"
@@ -79,12 +81,26 @@ func (c *call) transfer(n *flow.Transfer) (*flow.Exit, string, error) {
 		defer cancel()
 		_ = client.Bridge(bridgeID).Destroy(ctx)
 	}()
-	// The conversation: it ends when either side leaves.
+	// The conversation: it ends when either side leaves. Their hang-ups come as events; a
+	// quiet spell checks that both are still there, since an event lost with the websocket
+	// would otherwise keep the caller in a bridge with nobody, forever.
+	every := cmp.Or(c.e.cfg.TransferCheck, 15*time.Second)
 	for {
-		r, err := c.wait(time.Time{}, nil)
+		r, err := c.wait(time.Now().Add(every), nil)
 		if err != nil {
 			hangupLeg()
 			return nil, "", err
+		}
+		if r.timeout {
+			if gone(c.ctx, leg, c.e.cfg.RequestTimeout) {
+				c.log.Warn("transfer: the far end is gone without a word")
+				return nil, "", nil
+			}
+			if gone(c.ctx, c.channel, c.e.cfg.RequestTimeout) {
+				hangupLeg()
+				return nil, "", errHangup
+			}
+			continue
 		}
 		switch ev := r.ev.(type) {
 		case *ari.StasisEnd:
@@ -97,4 +113,13 @@ func (c *call) transfer(n *flow.Transfer) (*flow.Exit, string, error) {
 			}
 		}
 	}
+}
+
+// gone reports whether Asterisk says the channel no longer exists; a request that fails
+// otherwise (the node slow) does not count.
+func gone(ctx context.Context, ch *ari.ChannelHandle, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, err := ch.Get(ctx)
+	return errors.Is(err, ari.ErrNotFound) || errors.Is(err, ari.ErrChannelGone)
 }
