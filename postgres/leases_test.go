@@ -1,0 +1,143 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/foshan-hotline/hotline/postgres"
+	"github.com/foshan-hotline/hotline/postgres/pgtest"
+)
+
+// Leases: an application is held by one instance; another takes it only once it expired for
+// longer than the grace, with the next epoch; the old holder's renewal then fails, and its own
+// instance asking for it back is heard by the holder.
+func TestAppLeases(t *testing.T) {
+	db := pgtest.DB(t)
+	ctx := context.Background()
+	a, b := postgres.NewLeases(db, "a"), postgres.NewLeases(db, "b")
+	ep, ok, err := a.Acquire(ctx, "hotline-a", 3*time.Second, time.Second, true)
+	if err != nil || !ok || ep != 1 {
+		t.Fatalf("a acquires = %d %v %v, want epoch 1", ep, ok, err)
+	}
+	if _, ok, err := b.Acquire(ctx, "hotline-a", 3*time.Second, time.Second, false); err != nil || ok {
+		t.Fatalf("b acquires a live lease = %v %v, want refused", ok, err)
+	}
+	if held, _, err := a.Renew(ctx, "hotline-a", 1, 3*time.Second); err != nil || !held {
+		t.Fatalf("a renews = %v %v", held, err)
+	}
+	if apps, err := b.Expired(ctx, time.Second); err != nil || len(apps) != 0 {
+		t.Fatalf("expired = %v %v, want none", apps, err)
+	}
+	// a stops renewing: the lease runs out, and after the grace b takes it.
+	if _, err := db.Exec(`UPDATE hotline.app_leases SET expires_at = now() - interval '500 milliseconds'`); err != nil {
+		t.Fatal(err)
+	}
+	if apps, _ := b.Expired(ctx, time.Second); len(apps) != 0 {
+		t.Fatalf("expired within the grace = %v, want none", apps)
+	}
+	if _, ok, _ := b.Acquire(ctx, "hotline-a", 3*time.Second, time.Second, false); ok {
+		t.Fatal("b took a lease expired within the grace")
+	}
+	if _, err := db.Exec(`UPDATE hotline.app_leases SET expires_at = now() - interval '2 seconds'`); err != nil {
+		t.Fatal(err)
+	}
+	if apps, _ := b.Expired(ctx, time.Second); len(apps) != 1 || apps[0] != "hotline-a" {
+		t.Fatalf("expired = %v, want hotline-a", apps)
+	}
+	ep, ok, err = b.Acquire(ctx, "hotline-a", 3*time.Second, time.Second, false)
+	if err != nil || !ok || ep != 2 {
+		t.Fatalf("b takes over = %d %v %v, want epoch 2", ep, ok, err)
+	}
+	if held, _, err := a.Renew(ctx, "hotline-a", 1, 3*time.Second); err != nil || held {
+		t.Fatalf("a renews a lease taken over = %v %v, want false", held, err)
+	}
+	// a, restarted, asks for its application back; b hears it at its next renewal.
+	if _, ok, _ := a.Acquire(ctx, "hotline-a", 3*time.Second, time.Second, true); ok {
+		t.Fatal("a took back a live lease")
+	}
+	if held, wanted, err := b.Renew(ctx, "hotline-a", 2, 3*time.Second); err != nil || !held || !wanted {
+		t.Fatalf("b renews = held %v wanted %v %v, want both", held, wanted, err)
+	}
+	if err := b.Release(ctx, "hotline-a", 2); err != nil {
+		t.Fatal(err)
+	}
+	if apps, _ := postgres.NewLeases(db, "c").Expired(ctx, time.Second); len(apps) != 0 {
+		t.Fatalf("expired = %v: an application asked back is left to its instance", apps)
+	}
+	if ep, ok, err := a.Acquire(ctx, "hotline-a", 3*time.Second, time.Second, true); err != nil || !ok || ep != 3 {
+		t.Fatalf("a takes back = %d %v %v, want epoch 3", ep, ok, err)
+	}
+}
+
+// Call states are written in the background, the latest per call; a write under an epoch
+// that moved on is discarded and the writer hears that the lease was lost; the adopter makes
+// the calls' rows its own and gets their pending offers.
+func TestCallStatesFencing(t *testing.T) {
+	db := pgtest.DB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, b := postgres.NewLeases(db, "a"), postgres.NewLeases(db, "b")
+	if _, ok, err := a.Acquire(ctx, "hotline-a", 3*time.Second, 0, true); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	lost := make(chan int64, 4)
+	wa := postgres.NewCallStates(db, "a", nil, 10*time.Millisecond, func(app string, epoch int64) { lost <- epoch })
+	go wa.Run(ctx)
+	const call1, call2 = "7f8a1f0e-0000-4000-8000-000000000001", "7f8a1f0e-0000-4000-8000-000000000002"
+	state := func(node string) []byte {
+		b, _ := json.Marshal(map[string]string{"node": node})
+		return b
+	}
+	wa.SaveState(call1, "hotline-a", 1, "ast1", "ch-1", state("welcome"))
+	wa.SaveState(call1, "hotline-a", 1, "ast1", "ch-1", state("main_menu"))
+	wa.SaveState(call2, "hotline-a", 1, "ast1", "ch-2", state("wait"))
+	deadline := time.Now().Add(10 * time.Second)
+	var got map[string][]byte
+	for time.Now().Before(deadline) {
+		var err error
+		if got, err = wa.LoadStates(ctx, "hotline-a", "ast1"); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var s map[string]string
+	if err := json.Unmarshal(got["ch-1"], &s); err != nil || s["node"] != "main_menu" {
+		t.Fatalf("states = %q, want call 1 at main_menu", got)
+	}
+	// b takes the application over; a's later writes are discarded and a hears it.
+	if _, err := db.Exec(`UPDATE hotline.app_leases SET expires_at = now() - interval '1 minute'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := b.Acquire(ctx, "hotline-a", 3*time.Second, 0, false); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	wa.SaveState(call1, "hotline-a", 1, "ast1", "ch-1", state("bills"))
+	wa.DropState(call2, "hotline-a", 1)
+	select {
+	case ep := <-lost:
+		if ep != 1 {
+			t.Errorf("lost epoch %d, want 1", ep)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer was not told its lease was lost")
+	}
+	got, err := wa.LoadStates(ctx, "hotline-a", "ast1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(got["ch-1"], &s); err != nil || s["node"] != "main_menu" || len(got) != 2 {
+		t.Fatalf("states after the takeover = %q, want both as a left them", got)
+	}
+	wb := postgres.NewCallStates(db, "b", nil, 0, nil)
+	if _, err := wb.AdoptCalls(ctx, "hotline-a", 2, []string{call1, call2}); err != nil {
+		t.Fatalf("b adopts: %v", err)
+	}
+	if _, err := wa.AdoptCalls(ctx, "hotline-a", 1, []string{call1}); err == nil {
+		t.Fatal("a adopted calls under an old epoch")
+	}
+}
