@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/encoding/json" // faster decoding on the call path, see events.go
@@ -26,7 +27,14 @@ type Client struct {
 	auth   string // precomputed "Basic ..." header value
 	http   *http.Client
 	logger *slog.Logger
+	// fenced is set when the application this client acts for was taken over by another
+	// controller: every request fails with ErrFenced rather than touch that one's calls.
+	fenced atomic.Bool
 }
+
+// Fence makes every later request fail with ErrFenced: the controller lost the application
+// this client acts for to another instance, which now owns its channels and bridges.
+func (c *Client) Fence() { c.fenced.Store(true) }
 
 // ClientOption configures a Client built by NewClient.
 type ClientOption func(*Client)
@@ -154,6 +162,9 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 // send performs r and returns the response of a 2xx status; any other status
 // is turned into an *Error and the body closed.
 func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
+	if c.fenced.Load() {
+		return nil, fmt.Errorf("ari: %s %s: %w", r.method, c.fullPath(r.path), ErrFenced)
+	}
 	u := *c.base
 	u.Path = c.fullPath(r.path)
 	if len(r.query) > 0 {

@@ -29,6 +29,9 @@ var (
 	// ErrApplicationReplaced is returned by Conn.Run when another websocket
 	// took over the Stasis application (ApplicationReplaced).
 	ErrApplicationReplaced = errors.New("ari: application replaced by another connection")
+	// ErrFenced is returned by every request of a client fenced off its application
+	// (Client.Fence): another controller took the application over.
+	ErrFenced = errors.New("ari: application taken over by another controller")
 )
 
 // Error is a non-2xx response from the ARI REST interface. It never holds

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,8 +46,14 @@ func (n Node) LogValue() slog.Value {
 // call is bound to the node its channel lives on: use that node's Conn for
 // its REST calls and inbox.
 type Cluster struct {
-	conns []*Conn
+	nodes []Node
+	opts  ConnOptions
 	log   *slog.Logger
+	// gate, when set, holds each configured connection until its application's lease is held.
+	gate func(ctx context.Context, app string) error
+
+	mu    sync.Mutex
+	conns []*Conn
 }
 
 // NewCluster returns a Cluster with one Conn per node, all sharing opts.
@@ -55,7 +62,7 @@ func NewCluster(nodes []Node, opts ConnOptions) (*Cluster, error) {
 		return nil, fmt.Errorf("ari: no node configured")
 	}
 	seen := make(map[string]bool)
-	cl := &Cluster{log: opts.Logger}
+	cl := &Cluster{log: opts.Logger, nodes: nodes, opts: opts}
 	if cl.log == nil {
 		cl.log = slog.New(slog.DiscardHandler)
 	}
@@ -73,12 +80,17 @@ func NewCluster(nodes []Node, opts ConnOptions) (*Cluster, error) {
 	return cl, nil
 }
 
-// Conns returns the node connections in configuration order.
-func (cl *Cluster) Conns() []*Conn { return append([]*Conn(nil), cl.conns...) }
+// Conns returns the node connections in configuration order, then those of the applications
+// adopted since.
+func (cl *Cluster) Conns() []*Conn {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return append([]*Conn(nil), cl.conns...)
+}
 
-// Conn returns the connection of the named node, or nil.
+// Conn returns the connection of the named node to its configured application, or nil.
 func (cl *Cluster) Conn(name string) *Conn {
-	for _, c := range cl.conns {
+	for _, c := range cl.Conns()[:len(cl.nodes)] {
 		if c.node.Name == name {
 			return c
 		}
@@ -92,8 +104,13 @@ func (cl *Cluster) Conn(name string) *Conn {
 // the other nodes go on.
 func (cl *Cluster) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, c := range cl.conns {
+	for _, c := range cl.Conns()[:len(cl.nodes)] {
 		wg.Go(func() {
+			if cl.gate != nil {
+				if err := cl.gate(ctx, c.App()); err != nil {
+					return
+				}
+			}
 			if err := c.Run(ctx); err != nil {
 				cl.log.Error("ari node stopped; use a distinct application name per controller instance",
 					slog.String("node", c.Name()), slog.String("app", c.App()), slog.String("error", err.Error()))
@@ -104,10 +121,47 @@ func (cl *Cluster) Run(ctx context.Context) error {
 	return nil
 }
 
+// SetGate makes Run hold each configured connection until gate returns: the controller
+// connects to its application only once it holds the application's lease. A gate that fails
+// leaves the connection down. Call it before Run.
+func (cl *Cluster) SetGate(gate func(ctx context.Context, app string) error) { cl.gate = gate }
+
+// Adopt connects to app on every node, with the options of the configured connections, and
+// keeps those connections up until ctx ends: the controller took the application over from an
+// instance that died. Their reconciliation hands over the channels the application still has.
+func (cl *Cluster) Adopt(ctx context.Context, app string) ([]*Conn, error) {
+	var conns []*Conn
+	for _, n := range cl.nodes {
+		n.App = app
+		c, err := NewConn(n, cl.opts)
+		if err != nil {
+			return nil, err
+		}
+		conns = append(conns, c)
+	}
+	cl.mu.Lock()
+	cl.conns = append(cl.conns, conns...)
+	cl.mu.Unlock()
+	for _, c := range conns {
+		go func() {
+			err := c.Run(ctx)
+			if err != nil {
+				cl.log.Warn("adopted application stopped", slog.String("node", c.Name()), slog.String("app", app),
+					slog.String("error", err.Error()))
+			}
+			cl.mu.Lock()
+			cl.conns = slices.DeleteFunc(cl.conns, func(o *Conn) bool { return o == c })
+			cl.mu.Unlock()
+		}()
+	}
+	return conns, nil
+}
+
 // Health returns the state of every node, in configuration order.
 func (cl *Cluster) Health() []Health {
-	out := make([]Health, len(cl.conns))
-	for i, c := range cl.conns {
+	conns := cl.Conns()
+	out := make([]Health, len(conns))
+	for i, c := range conns {
 		out[i] = c.Health()
 	}
 	return out
@@ -117,7 +171,7 @@ func (cl *Cluster) Health() []Health {
 // the error says which are not, for /readyz.
 func (cl *Cluster) Ready() error {
 	var errs []error
-	for _, h := range cl.Health() {
+	for _, h := range cl.Health()[:len(cl.nodes)] {
 		switch {
 		case h.Replaced:
 			errs = append(errs, fmt.Errorf("node %s: application %s replaced by another connection", h.Node, h.App))
@@ -171,7 +225,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		return 0
 	}
-	for _, conn := range c.cl.conns {
+	for _, conn := range c.cl.Conns() {
 		h := conn.Health()
 		st := conn.router.Stats()
 		l := []string{h.Node, h.App}
