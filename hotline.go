@@ -104,10 +104,16 @@ type Bill struct {
 // Paid reports whether the bill has been paid.
 func (b *Bill) Paid() bool { return b.PaidAt != nil }
 
-// Overdue reports whether the bill is unpaid after its due date at time now.
+// Overdue reports whether the bill is unpaid after its due date at time now. The due date is
+// a day of the platform's calendar, in Beijing time, whatever the zone now is given in: the
+// IVR and the desk must agree from midnight in Foshan, not from midnight UTC.
 func (b *Bill) Overdue(now time.Time) bool {
-	return !b.Paid() && now.After(b.DueDate.AddDate(0, 0, 1))
+	y, m, d := b.DueDate.Date()
+	return !b.Paid() && !now.Before(time.Date(y, m, d+1, 0, 0, 0, 0, beijing))
 }
+
+// beijing is China Standard Time, which keeps no daylight saving time.
+var beijing = time.FixedZone("CST", 8*3600)
 
 // SocialInsurance is a real-name citizen's social insurance (社保) account.
 type SocialInsurance struct {
