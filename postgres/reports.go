@@ -431,9 +431,10 @@ func bindSpan(tmpl string, n int) string {
 	return strings.NewReplacer("{a}", fmt.Sprintf("$%d", n), "{b}", fmt.Sprintf("$%d", n+1)).Replace(tmpl)
 }
 
-// queueCols are the columns of report_queue_slots and of queueSumsT, in order.
-const queueCols = `slot, queue_id, offered, answered, answered_15s, abandoned, short_abandoned, asa_sum, asa_n,
-    conv_n, aht_sum, talk_sum, hold_sum, wrap_sum, transfers, callbacks_requested, callbacks_completed`
+// queueCols are the columns of report_queue_slots after the slot, and of report_queue_days
+// after the day, in order.
+const queueCols = `queue_id, offered, answered, answered_15s, abandoned, short_abandoned, asa_us, asa_n,
+    conv_n, aht_us, talk_us, hold_us, wrap_us, transfers, callbacks_requested, callbacks_completed`
 
 // queueSumsT sums the queues' figures per 15 minutes (aligned to Beijing time) over [{a}, {b}).
 const queueSumsT = `
@@ -452,13 +453,13 @@ f AS (
            count(*) FILTER (WHERE outcome = 'answered' AND answered_at - entered_at <= interval '15 seconds') AS answered_15s,
            count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,
            count(*) FILTER (WHERE outcome = 'abandoned' AND left_at - entered_at < interval '5 seconds') AS short_abandoned,
-           sum(extract(epoch FROM answered_at - entered_at)) FILTER (WHERE outcome = 'answered') AS asa_sum,
+           ((sum(extract(epoch FROM answered_at - entered_at)) FILTER (WHERE outcome = 'answered')) * 1000000)::bigint AS asa_us,
            count(answered_at) FILTER (WHERE outcome = 'answered') AS asa_n,
            count(*) FILTER (WHERE outcome = 'answered' AND talk_all IS NOT NULL) AS conv_n,
-           sum(talk_all + wrap) FILTER (WHERE outcome = 'answered' AND talk_all IS NOT NULL) AS aht_sum,
-           sum(talk_all - hold) FILTER (WHERE outcome = 'answered' AND talk_all IS NOT NULL) AS talk_sum,
-           sum(hold) FILTER (WHERE outcome = 'answered' AND talk_all IS NOT NULL) AS hold_sum,
-           sum(wrap) FILTER (WHERE outcome = 'answered' AND talk_all IS NOT NULL) AS wrap_sum,
+           ((sum(talk_all + wrap) FILTER (WHERE outcome = 'answered' AND talk_all IS NOT NULL)) * 1000000)::bigint AS aht_us,
+           ((sum(talk_all - hold) FILTER (WHERE outcome = 'answered' AND talk_all IS NOT NULL)) * 1000000)::bigint AS talk_us,
+           ((sum(hold) FILTER (WHERE outcome = 'answered' AND talk_all IS NOT NULL)) * 1000000)::bigint AS hold_us,
+           ((sum(wrap) FILTER (WHERE outcome = 'answered' AND talk_all IS NOT NULL)) * 1000000)::bigint AS wrap_us,
            coalesce(sum(transfers), 0) AS transfers
     FROM e GROUP BY slot, queue_id
 ),
@@ -472,21 +473,21 @@ cb AS (
 SELECT coalesce(f.slot, cb.slot) AS slot, coalesce(f.queue_id, cb.queue_id) AS queue_id,
        coalesce(f.offered, 0) AS offered, coalesce(f.answered, 0) AS answered, coalesce(f.answered_15s, 0) AS answered_15s,
        coalesce(f.abandoned, 0) AS abandoned, coalesce(f.short_abandoned, 0) AS short_abandoned,
-       f.asa_sum, coalesce(f.asa_n, 0) AS asa_n, coalesce(f.conv_n, 0) AS conv_n,
-       f.aht_sum, f.talk_sum, f.hold_sum, f.wrap_sum, coalesce(f.transfers, 0) AS transfers,
+       f.asa_us, coalesce(f.asa_n, 0) AS asa_n, coalesce(f.conv_n, 0) AS conv_n,
+       f.aht_us, f.talk_us, f.hold_us, f.wrap_us, coalesce(f.transfers, 0) AS transfers,
        coalesce(cb.requested, 0) AS callbacks_requested, coalesce(cb.completed, 0) AS callbacks_completed
 FROM f FULL JOIN cb ON cb.slot = f.slot AND cb.queue_id = f.queue_id`
 
-// agentCols are the columns of report_agent_days and of agentSumsT.
-const agentCols = `day, agent_id, answered, aht_sum, talk_sum, hold_sum, wrap_sum, transfers, missed, surveyed, satisfied`
+// agentCols are the columns of report_agent_days after the day.
+const agentCols = `agent_id, answered, aht_us, talk_us, hold_us, wrap_us, transfers, missed, surveyed, satisfied`
 
 // agentSumsT sums the agents' conversations (by the day answered), missed offers (by the day
 // offered) and survey answers per Beijing day over [{a}, {b}).
 const agentSumsT = `
 WITH ` + conversationsT + `,
 work AS (
-    SELECT hotline.report_day(decided_at) AS day, agent_id, count(*) AS answered, sum(talk_all + wrap) AS aht_sum,
-           sum(talk_all - hold) AS talk_sum, sum(hold) AS hold_sum, sum(wrap) AS wrap_sum, sum(transfers) AS transfers
+    SELECT hotline.report_day(decided_at) AS day, agent_id, count(*) AS answered, ((sum(talk_all + wrap)) * 1000000)::bigint AS aht_us,
+           ((sum(talk_all - hold)) * 1000000)::bigint AS talk_us, ((sum(hold)) * 1000000)::bigint AS hold_us, ((sum(wrap)) * 1000000)::bigint AS wrap_us, sum(transfers) AS transfers
     FROM conv WHERE decided_at < {b} GROUP BY 1, 2
 ),
 missed AS (
@@ -499,17 +500,17 @@ surveys AS (
 ),
 wm AS (
     SELECT coalesce(w.day, m.day) AS day, coalesce(w.agent_id, m.agent_id) AS agent_id,
-           w.answered, w.aht_sum, w.talk_sum, w.hold_sum, w.wrap_sum, w.transfers, m.n AS missed
+           w.answered, w.aht_us, w.talk_us, w.hold_us, w.wrap_us, w.transfers, m.n AS missed
     FROM work w FULL JOIN missed m ON m.day = w.day AND m.agent_id = w.agent_id
 )
 SELECT coalesce(wm.day, s.day) AS day, coalesce(wm.agent_id, s.agent_id) AS agent_id,
-       coalesce(wm.answered, 0) AS answered, wm.aht_sum, wm.talk_sum, wm.hold_sum, wm.wrap_sum,
+       coalesce(wm.answered, 0) AS answered, wm.aht_us, wm.talk_us, wm.hold_us, wm.wrap_us,
        coalesce(wm.transfers, 0) AS transfers, coalesce(wm.missed, 0) AS missed,
        coalesce(s.surveyed, 0) AS surveyed, coalesce(s.satisfied, 0) AS satisfied
 FROM wm FULL JOIN surveys s ON s.day = wm.day AND s.agent_id = wm.agent_id`
 
-// stateCols are the columns of report_agent_state_days and of stateSumsT.
-const stateCols = `day, agent_id, state, seconds`
+// stateCols are the columns of report_agent_state_days after the day.
+const stateCols = `agent_id, state, us`
 
 // stateSumsT sums each agent's seconds per state and Beijing day over [{a}, {b}), as
 // stateTimeQuery does over the whole range.
@@ -530,15 +531,15 @@ spans AS (
     FROM log WHERE least(coalesce(until, now()), {b}) > greatest(at, {a})
 )
 SELECT g.d::date AS day, agent_id, state,
-       sum(extract(epoch FROM least(e, (g.d + interval '1 day') AT TIME ZONE 'Asia/Shanghai')
-                              - greatest(s, g.d AT TIME ZONE 'Asia/Shanghai'))) AS seconds
+       ((sum(extract(epoch FROM least(e, (g.d + interval '1 day') AT TIME ZONE 'Asia/Shanghai')
+                                 - greatest(s, g.d AT TIME ZONE 'Asia/Shanghai')))) * 1000000)::bigint AS us
 FROM spans,
      LATERAL generate_series(hotline.report_day(s)::timestamp, hotline.report_day(e - interval '1 microsecond')::timestamp,
                              interval '1 day') g(d)
 GROUP BY 1, 2, 3`
 
-// flowCols are the columns of report_flow_days and of flowSumsT.
-const flowCols = `day, flow, entered, self_served, asked_agent, answered`
+// flowCols are the columns of report_flow_days after the day.
+const flowCols = `flow, entered, self_served, asked_agent, answered`
 
 // flowSumsT counts the IVR funnel per flow and Beijing day of the calls' start over [{a}, {b}).
 const flowSumsT = `
@@ -552,8 +553,8 @@ FROM (SELECT DISTINCT s.call_id, s.flow
 JOIN hotline.calls c ON c.id = f.call_id
 GROUP BY 1, 2`
 
-// satisfactionCols are the columns of report_satisfaction_days and of satisfactionSumsT.
-const satisfactionCols = `day, queue_id, surveyed, satisfied`
+// satisfactionCols are the columns of report_satisfaction_days after the day.
+const satisfactionCols = `queue_id, surveyed, satisfied`
 
 // satisfactionSumsT counts the survey answers per queue and Beijing day over [{a}, {b}).
 const satisfactionSumsT = `
@@ -562,43 +563,64 @@ FROM hotline.survey_answers s JOIN hotline.calls c ON c.id = s.call_id
 WHERE s.answered_at >= {a} AND s.answered_at < {b} AND c.queue_id IS NOT NULL
 GROUP BY 1, 2`
 
-// rollup is one roll-up table: its sums template and how its rows are placed in time.
+// rollup is one roll-up table: its key (slot, a timestamptz, or day, a date), its columns
+// after the key, and the template of its sums over [{a}, {b}) from the event rows (key first);
+// without one, from sums of report_queue_slots.
 type rollup struct {
-	table, cols, sums string
-	// bySlot: rows keyed by a 15-minute slot's start (timestamptz) rather than a day (date).
-	bySlot bool
+	table, key, cols, sums string
 }
 
-var rollups = []rollup{
-	{"hotline.report_queue_slots", queueCols, queueSumsT, true},
-	{"hotline.report_agent_days", agentCols, agentSumsT, false},
-	{"hotline.report_agent_state_days", stateCols, stateSumsT, false},
-	{"hotline.report_flow_days", flowCols, flowSumsT, false},
-	{"hotline.report_satisfaction_days", satisfactionCols, satisfactionSumsT, false},
+var (
+	queueSlots   = rollup{"hotline.report_queue_slots", "slot", queueCols, queueSumsT}
+	queueDays    = rollup{"hotline.report_queue_days", "day", queueCols, ""}
+	agentDays    = rollup{"hotline.report_agent_days", "day", agentCols, agentSumsT}
+	stateDays    = rollup{"hotline.report_agent_state_days", "day", stateCols, stateSumsT}
+	flowDays     = rollup{"hotline.report_flow_days", "day", flowCols, flowSumsT}
+	feedbackDays = rollup{"hotline.report_satisfaction_days", "day", satisfactionCols, satisfactionSumsT}
+	// rollups in the order the job computes them.
+	rollups = []rollup{queueSlots, queueDays, agentDays, stateDays, flowDays, feedbackDays}
+)
+
+// localKey is the SQL of a key column as a timestamp of Beijing time.
+func localKey(key string) string {
+	if key == "slot" || strings.HasSuffix(key, ".slot") {
+		return key + " AT TIME ZONE 'Asia/Shanghai'"
+	}
+	return key + "::timestamp"
 }
 
-// sumsQuery is the SQL of a report's sums over [from, to): the roll-up's rows of the rolled
-// spans and the sums computed from the event rows of the live spans. Its arguments start at
-// $first.
-func (r rollup) sumsQuery(rolled, live []span, first int) (string, []any) {
+// inSpan is the SQL of a roll-up's key within the span [a, b) (of whole days for a day key).
+func (r rollup) inSpan(p, a, b string) string {
+	if r.key == "slot" {
+		return fmt.Sprintf("%sslot >= %s AND %sslot < %s", p, a, p, b)
+	}
+	return fmt.Sprintf("%sday >= hotline.report_day(%s) AND %sday < hotline.report_day(%s)", p, a, p, b)
+}
+
+// sumsQuery is the SQL of a report's sums, the key as t (a timestamp of Beijing time) and
+// r's columns: r's rows of the rolled spans, and the sums of the live spans computed by
+// live's template from the event rows. Its arguments start at $first.
+func sumsQuery(r, live rollup, rolledSpans, liveSpans []span, first int) (string, []any) {
 	var as, bs []time.Time
-	for _, s := range rolled {
+	for _, s := range rolledSpans {
 		as, bs = append(as, s.a), append(bs, s.b)
 	}
-	key := "r.day >= hotline.report_day(c.a) AND r.day < hotline.report_day(c.b)"
-	if r.bySlot {
-		key = "r.slot >= c.a AND r.slot < c.b"
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "SELECT %s FROM %s r JOIN unnest($%d::timestamptz[], $%d::timestamptz[]) c(a, b) ON %s",
-		prefixed("r.", r.cols), r.table, first, first+1, key)
+	fmt.Fprintf(&b, "SELECT %s AS t, %s FROM %s r JOIN unnest($%d::timestamptz[], $%d::timestamptz[]) c(a, b) ON %s",
+		localKey("r."+r.key), prefixed("r.", r.cols), r.table, first, first+1, r.inSpan("r.", "c.a", "c.b"))
 	args := []any{as, bs}
-	for _, s := range live {
+	for _, s := range liveSpans {
 		n := first + len(args)
-		fmt.Fprintf(&b, "\nUNION ALL\nSELECT %s FROM (%s\n) l%d", r.cols, bindSpan(r.sums, n), n)
+		fmt.Fprintf(&b, "\nUNION ALL\nSELECT %s AS t, %s FROM (%s\n) l%d", localKey(live.key), live.cols, bindSpan(live.sums, n), n)
 		args = append(args, s.a, s.b)
 	}
 	return b.String(), args
+}
+
+// secs is the SQL of a sum of microseconds as the numeric seconds the definitions' sums of
+// extract(epoch …) give: the same value, with their six decimals.
+func secs(col string) string {
+	return "round(sum(" + col + ")::numeric / 1000000, 6)"
 }
 
 // prefixed qualifies each of a comma-separated list of columns.
@@ -707,16 +729,20 @@ func QueueReport(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]QueueFigure
 		if err != nil {
 			return err
 		}
-		sums, args := rollups[0].sumsQuery(rolled, live, 3)
+		from := queueSlots
+		if q.Bucket == BucketDay || q.Bucket == BucketWeek {
+			from = queueDays
+		}
+		sums, args := sumsQuery(from, queueSlots, rolled, live, 3)
 		query := `WITH s AS (` + sums + `)
-SELECT date_bin($1::interval, slot AT TIME ZONE 'Asia/Shanghai', '2000-01-03') AS bucket, queue_id,
+SELECT date_bin($1::interval, t, '2000-01-03') AS bucket, queue_id,
        sum(offered) AS offered, sum(answered) AS answered, sum(answered_15s) AS answered_15s,
        sum(abandoned) AS abandoned, sum(short_abandoned) AS short_abandoned,
        sum(answered_15s)::float8 / nullif(sum(offered), 0) AS service_level,
        sum(answered_15s)::float8 / nullif(sum(answered) + sum(abandoned) - sum(short_abandoned), 0) AS service_level_aa,
-       sum(asa_sum) / nullif(sum(asa_n), 0) AS asa, sum(aht_sum) / nullif(sum(conv_n), 0) AS aht,
-       sum(talk_sum) / nullif(sum(conv_n), 0) AS talk, sum(hold_sum) / nullif(sum(conv_n), 0) AS hold,
-       sum(wrap_sum) / nullif(sum(conv_n), 0) AS wrap, sum(transfers) AS transfers,
+       ` + secs("asa_us") + ` / nullif(sum(asa_n), 0) AS asa, ` + secs("aht_us") + ` / nullif(sum(conv_n), 0) AS aht,
+       ` + secs("talk_us") + ` / nullif(sum(conv_n), 0) AS talk, ` + secs("hold_us") + ` / nullif(sum(conv_n), 0) AS hold,
+       ` + secs("wrap_us") + ` / nullif(sum(conv_n), 0) AS wrap, sum(transfers) AS transfers,
        sum(callbacks_requested) AS callbacks_requested, sum(callbacks_completed) AS callbacks_completed
 FROM s WHERE $2 = '' OR queue_id = $2
 GROUP BY 1, 2 ORDER BY 1, 2`
@@ -744,12 +770,12 @@ func AgentReport(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]AgentFigure
 		if err != nil {
 			return err
 		}
-		sums, args := rollups[1].sumsQuery(rolled, live, 2)
+		sums, args := sumsQuery(agentDays, agentDays, rolled, live, 2)
 		query := `WITH s AS (` + sums + `),
 w AS (
-    SELECT agent_id, sum(answered) AS answered, sum(aht_sum) / nullif(sum(answered), 0) AS aht,
-           sum(talk_sum) / nullif(sum(answered), 0) AS talk, sum(hold_sum) / nullif(sum(answered), 0) AS hold,
-           sum(wrap_sum) / nullif(sum(answered), 0) AS wrap, sum(transfers) AS transfers, sum(missed) AS missed,
+    SELECT agent_id, sum(answered) AS answered, ` + secs("aht_us") + ` / nullif(sum(answered), 0) AS aht,
+           ` + secs("talk_us") + ` / nullif(sum(answered), 0) AS talk, ` + secs("hold_us") + ` / nullif(sum(answered), 0) AS hold,
+           ` + secs("wrap_us") + ` / nullif(sum(answered), 0) AS wrap, sum(transfers) AS transfers, sum(missed) AS missed,
            sum(surveyed) AS surveyed, sum(satisfied) AS satisfied
     FROM s GROUP BY agent_id
 )
@@ -762,9 +788,9 @@ ORDER BY a.display_name`
 		if err := tx.SelectContext(ctx, &out, query, append([]any{q.AgentID}, args...)...); err != nil {
 			return err
 		}
-		sums, args = rollups[2].sumsQuery(rolled, live, 2)
+		sums, args = sumsQuery(stateDays, stateDays, rolled, live, 2)
 		query = `WITH s AS (` + sums + `)
-SELECT agent_id, state, sum(seconds) AS seconds FROM s WHERE $1 = 0 OR agent_id = $1 GROUP BY 1, 2`
+SELECT agent_id, state, ` + secs("us") + ` AS seconds FROM s WHERE $1 = 0 OR agent_id = $1 GROUP BY 1, 2`
 		if err := tx.SelectContext(ctx, &times, query, append([]any{q.AgentID}, args...)...); err != nil {
 			return fmt.Errorf("state times: %w", err)
 		}
@@ -798,7 +824,7 @@ func IVRFunnel(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]FlowFunnel, e
 		if err != nil {
 			return err
 		}
-		sums, args := rollups[3].sumsQuery(rolled, live, 1)
+		sums, args := sumsQuery(flowDays, flowDays, rolled, live, 1)
 		return tx.SelectContext(ctx, &out, `WITH s AS (`+sums+`)
 SELECT flow, sum(entered) AS entered, sum(self_served) AS self_served, sum(asked_agent) AS asked_agent,
        sum(answered) AS answered
@@ -818,7 +844,7 @@ func Satisfaction(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]QueueSatis
 		if err != nil {
 			return err
 		}
-		sums, args := rollups[4].sumsQuery(rolled, live, 2)
+		sums, args := sumsQuery(feedbackDays, feedbackDays, rolled, live, 2)
 		return tx.SelectContext(ctx, &out, `WITH s AS (`+sums+`)
 SELECT queue_id, sum(surveyed) AS surveyed, sum(satisfied) AS satisfied
 FROM s WHERE $1 = '' OR queue_id = $1 GROUP BY queue_id ORDER BY queue_id`, append([]any{q.Queue}, args...)...)
@@ -921,15 +947,18 @@ func RollUpReports(ctx context.Context, db *sqlx.DB) (RollUp, error) {
 	}
 	for _, s := range spans {
 		for _, r := range rollups {
-			key := "day >= hotline.report_day($1) AND day < hotline.report_day($2)"
-			if r.bySlot {
-				key = "slot >= $1 AND slot < $2"
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+r.table+` WHERE `+key, s.a, s.b); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+r.table+` WHERE `+r.inSpan("", "$1", "$2"), s.a, s.b); err != nil {
 				return res, fmt.Errorf("report roll-up: %s: %w", r.table, err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO `+r.table+` (`+r.cols+`) SELECT `+r.cols+` FROM (`+bindSpan(r.sums, 1)+`) s`,
-				s.a, s.b); err != nil {
+			from := `SELECT ` + r.key + `, ` + r.cols + ` FROM (` + bindSpan(r.sums, 1) + `) s`
+			if r.sums == "" { // the days of the slots
+				from = `SELECT hotline.report_day(slot), queue_id, sum(offered), sum(answered), sum(answered_15s),
+				        sum(abandoned), sum(short_abandoned), sum(asa_us), sum(asa_n), sum(conv_n), sum(aht_us),
+				        sum(talk_us), sum(hold_us), sum(wrap_us), sum(transfers), sum(callbacks_requested),
+				        sum(callbacks_completed)
+				    FROM hotline.report_queue_slots WHERE ` + queueSlots.inSpan("", "$1", "$2") + ` GROUP BY 1, 2`
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO `+r.table+` (`+r.key+`, `+r.cols+`) `+from, s.a, s.b); err != nil {
 				return res, fmt.Errorf("report roll-up: %s: %w", r.table, err)
 			}
 		}

@@ -415,10 +415,13 @@ func TestReportRollupsEqualDirect(t *testing.T) {
 
 	// The day's figures come from the roll-ups: a changed roll-up row shows in the report.
 	f.db.MustExec(`UPDATE hotline.report_queue_slots SET offered = offered + 100 WHERE queue_id = 'hf'`)
-	rows, err := postgres.QueueReport(ctx, f.db, postgres.ReportQuery{From: dec1("00:00:00"), To: dec1("00:00:00").AddDate(0, 0, 1),
-		Bucket: postgres.BucketDay, Queue: "hf"})
-	if err != nil || len(rows) != 1 || rows[0].Offered != 101 {
-		t.Errorf("hf's day with a changed roll-up = %+v, %v; want 101 offered", rows, err)
+	f.db.MustExec(`UPDATE hotline.report_queue_days SET offered = offered + 200 WHERE queue_id = 'hf'`)
+	for b, want := range map[postgres.Bucket]int{postgres.BucketHour: 101, postgres.BucketDay: 201} {
+		rows, err := postgres.QueueReport(ctx, f.db, postgres.ReportQuery{From: dec1("00:00:00"), To: dec1("00:00:00").AddDate(0, 0, 1),
+			Bucket: b, Queue: "hf"})
+		if err != nil || len(rows) != 1 || rows[0].Offered != want {
+			t.Errorf("hf by %s with a changed roll-up = %+v, %v; want %d offered", b, rows, err, want)
+		}
 	}
 }
 
@@ -437,8 +440,9 @@ func TestReportRollupsLateRows(t *testing.T) {
 	}
 	// A wrong roll-up row, which the recomputation must replace.
 	f.db.MustExec(`UPDATE hotline.report_queue_slots SET offered = offered + 100 WHERE queue_id = 'ss'`)
+	f.db.MustExec(`UPDATE hotline.report_queue_days SET offered = offered + 100 WHERE queue_id = 'ss'`)
 
-	// The replay: call 7 to ss at 11:00, answered by a1 after 5 s with a hold, a survey answer,
+	// The replay: call 7 to ss at 11:00, answered by a1 after 5.123456 s with a hold, a survey answer,
 	// a1's state log of it; the pending callback completed; a flow step of call 6.
 	c7 := "00000000-0000-4000-8000-000000000007"
 	f.db.MustExec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at, outcome, queue_id, agent_id)
@@ -451,10 +455,11 @@ func TestReportRollupsLateRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.db.MustExec(`INSERT INTO hotline.offers (call_id, entry_id, agent_id, queue_id, state, offered_at, decided_at, talk_ended_at, wrapped_up_at)
-		VALUES ($1, $2, $3, 'ss', 'accepted', $4, $5, $6, $7)`, c7, e7, f.a1, dec1("11:00:01"), dec1("11:00:05"), dec1("11:03:05"), dec1("11:03:35"))
+		VALUES ($1, $2, $3, 'ss', 'accepted', $4, $5, $6, $7)`, c7, e7, f.a1, dec1("11:00:01"), dec1("11:00:05").Add(123456*time.Microsecond),
+		dec1("11:03:05").Add(654321*time.Microsecond), dec1("11:03:35").Add(7*time.Microsecond))
 	f.db.MustExec(`INSERT INTO hotline.survey_answers (call_id, score, agent_id, answered_at) VALUES ($1, 4, $2, $3)`, c7, f.a1, dec1("11:03:10"))
 	f.db.MustExec(`INSERT INTO hotline.agent_state_log (agent_id, state, at) VALUES ($1, 'talking', $2), ($1, 'wrap_up', $3), ($1, 'available', $4)`,
-		f.a1, dec1("11:00:05"), dec1("11:03:05"), dec1("11:03:35"))
+		f.a1, dec1("11:00:05").Add(123456*time.Microsecond), dec1("11:03:05").Add(654321*time.Microsecond), dec1("11:03:35").Add(7*time.Microsecond))
 	f.db.MustExec(`UPDATE hotline.callbacks SET status = 'done' WHERE status = 'pending'`)
 	f.db.MustExec(`INSERT INTO hotline.call_steps (call_id, seq, flow, node, kind, entered_at)
 		VALUES ('00000000-0000-4000-8000-000000000006', 2, 'bills', 'lookup', 'lookup', $1)`, dec1("10:56:00"))
@@ -480,14 +485,16 @@ func TestReportRollupsLateRows(t *testing.T) {
 	if stale != 0 {
 		t.Errorf("%d stale marks of rolled-up days after the second roll-up", stale)
 	}
-	var offered int
-	f.db.Get(&offered, `SELECT sum(offered) FROM hotline.report_queue_slots WHERE queue_id = 'ss'`)
-	if offered != 5 {
-		t.Errorf("ss's roll-ups offer %d entries after the recomputation, want 5", offered)
+	for _, table := range []string{"hotline.report_queue_slots", "hotline.report_queue_days"} {
+		var offered int
+		f.db.Get(&offered, `SELECT sum(offered) FROM `+table+` WHERE queue_id = 'ss'`)
+		if offered != 5 {
+			t.Errorf("ss's %s offer %d entries after the recomputation, want 5", table, offered)
+		}
 	}
 	sameReports(t, f.db)
 	agents, err := postgres.AgentReport(ctx, f.db, day)
-	if err != nil || agents[0].Answered != 2 || agents[0].Surveyed != 1 || agents[0].States["talking"] != 120+180 {
-		t.Errorf("a1 with the late call = %+v, %v; want 2 answered, 1 surveyed, 300 s talking", agents, err)
+	if err != nil || agents[0].Answered != 2 || agents[0].Surveyed != 1 || agents[0].States["talking"] != 120+180.530865 {
+		t.Errorf("a1 with the late call = %+v, %v; want 2 answered, 1 surveyed, 300.530865 s talking", agents, err)
 	}
 }

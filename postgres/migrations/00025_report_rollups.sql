@@ -1,8 +1,9 @@
--- Roll-ups of the supervisors' reports: per 15 minutes and queue, per day and agent (and
--- state), per day and flow, per day and queue (satisfaction), for the closed days of Beijing
--- time. A report adds up the roll-ups of the days it covers that are closed and not stale,
+-- Roll-ups of the supervisors' reports: per 15 minutes and queue (and per day and queue), per
+-- day and agent (and state), per day and flow, per day and queue (satisfaction), for the
+-- closed days of Beijing time. A report adds up the roll-ups of the days it covers that are closed and not stale,
 -- and computes the rest (today, yesterday's first hour, the partial days at its ends, stale
--- days) from the event rows, with the same definitions.
+-- days) from the event rows, with the same definitions. Durations are summed in whole
+-- microseconds, as the event rows' timestamps have them: the sums are exact.
 --
 -- Staleness: every statement that writes an event row a report reads records the Beijing
 -- days whose figures it may change in report_stale (triggers below, one row per day and
@@ -33,27 +34,49 @@ CREATE TABLE hotline.report_queue_slots (
     answered_15s        integer NOT NULL,
     abandoned           integer NOT NULL,
     short_abandoned     integer NOT NULL,
-    asa_sum             numeric,                -- seconds, over asa_n answered entries
+    asa_us              bigint,                 -- microseconds, over asa_n answered entries
     asa_n               integer NOT NULL,
     conv_n              integer NOT NULL,       -- answered entries with their conversation
-    aht_sum             numeric,
-    talk_sum            numeric,
-    hold_sum            numeric,
-    wrap_sum            numeric,
+    aht_us              bigint,
+    talk_us             bigint,
+    hold_us             bigint,
+    wrap_us             bigint,
     transfers           integer NOT NULL,
     callbacks_requested integer NOT NULL,
     callbacks_completed integer NOT NULL,
     PRIMARY KEY (slot, queue_id)
 );
 
+-- The same per day, for the reports by day and week.
+CREATE TABLE hotline.report_queue_days (
+    day                 date NOT NULL,
+    queue_id            text NOT NULL,
+    offered             integer NOT NULL,
+    answered            integer NOT NULL,
+    answered_15s        integer NOT NULL,
+    abandoned           integer NOT NULL,
+    short_abandoned     integer NOT NULL,
+    asa_us              bigint,
+    asa_n               integer NOT NULL,
+    conv_n              integer NOT NULL,
+    aht_us              bigint,
+    talk_us             bigint,
+    hold_us             bigint,
+    wrap_us             bigint,
+    transfers           integer NOT NULL,
+    callbacks_requested integer NOT NULL,
+    callbacks_completed integer NOT NULL,
+    PRIMARY KEY (day, queue_id)
+);
+
 CREATE TABLE hotline.report_agent_days (
     day       date NOT NULL,
     agent_id  bigint NOT NULL,
     answered  integer NOT NULL,
-    aht_sum   numeric,
-    talk_sum  numeric,
-    hold_sum  numeric,
-    wrap_sum  numeric,
+    aht_us    bigint,                   -- microseconds, over the answered
+    talk_us   bigint,
+    hold_us   bigint,
+    wrap_us   bigint,
     transfers integer NOT NULL,
     missed    integer NOT NULL,
     surveyed  integer NOT NULL,
@@ -65,7 +88,7 @@ CREATE TABLE hotline.report_agent_state_days (
     day      date NOT NULL,
     agent_id bigint NOT NULL,
     state    text NOT NULL,
-    seconds  numeric NOT NULL,
+    us       bigint NOT NULL,          -- microseconds in the state
     PRIMARY KEY (day, agent_id, state)
 );
 
@@ -325,6 +348,7 @@ DROP TABLE hotline.report_satisfaction_days;
 DROP TABLE hotline.report_flow_days;
 DROP TABLE hotline.report_agent_state_days;
 DROP TABLE hotline.report_agent_days;
+DROP TABLE hotline.report_queue_days;
 DROP TABLE hotline.report_queue_slots;
 DROP TABLE hotline.report_stale;
 DROP TABLE hotline.report_rollup;
