@@ -23,6 +23,7 @@ import (
 // in that order.
 type Config struct {
 	Database  DatabaseConfig  `mapstructure:"database" yaml:"database"`
+	Shutdown  ShutdownConfig  `mapstructure:"shutdown" yaml:"shutdown"`
 	HTTP      HTTPConfig      `mapstructure:"http" yaml:"http"`
 	PII       PIIConfig       `mapstructure:"pii" yaml:"pii"`
 	Asterisk  AsteriskConfig  `mapstructure:"asterisk" yaml:"asterisk"`
@@ -147,6 +148,18 @@ type IVRConfig struct {
 	// TestNumbers are caller numbers whose calls run the flows' drafts instead of the
 	// published flows: supervisors try a draft by calling from one of them.
 	TestNumbers []string `mapstructure:"test_numbers" yaml:"test_numbers"`
+	// MaxCalls is how many calls the controller serves at once: a caller beyond it hears the
+	// busy apology and is hung up (0: no limit). Above SoftCalls (0: 80 % of MaxCalls) queue
+	// announcements are skipped and lookups wait at most a second.
+	MaxCalls  int `mapstructure:"max_calls" yaml:"max_calls"`
+	SoftCalls int `mapstructure:"soft_calls" yaml:"soft_calls"`
+}
+
+// ShutdownConfig is how `hotline serve` stops on SIGTERM: it refuses new calls (the busy
+// apology), lets the calls in progress finish for up to DrainTimeout, then apologises to
+// the callers still on the line and hangs them up.
+type ShutdownConfig struct {
+	DrainTimeout time.Duration `mapstructure:"drain_timeout" yaml:"drain_timeout"`
 }
 
 // DemoConfig sizes the demo's seeded data and says where it keeps its state.
@@ -195,6 +208,8 @@ var defaults = map[string]any{
 	"ivr.lookup_timeout": "2s",
 	"ivr.hotline_number": "12345",
 	"ivr.test_numbers":   []string{},
+	"ivr.max_calls":      0,
+	"ivr.soft_calls":     0,
 	"demo.dir":           ".demo",
 	"demo.citizens":      2000,
 	"demo.seed":          1,
@@ -202,6 +217,10 @@ var defaults = map[string]any{
 	"demo.sim_control":   "127.0.0.1:8089",
 	"log.level":          "info",
 	"log.format":         "text",
+
+	// SIGTERM: new calls refused, calls in progress given this long to finish.
+	"shutdown.drain_timeout": "60s",
+
 	// Records of calls the database has not taken yet: in memory up to memory_records, then
 	// in a file in spool_dir replayed in order.
 	"calllog.spool_dir":      "calllog-spool",

@@ -14,7 +14,9 @@ func (a *app) serveCmd() *cobra.Command {
 		Short: "Run the ARI controller and the agent desk",
 		Long: `Run the hotline: connect to every configured Asterisk node over ARI, run the call flows,
 and serve the agent desk with /healthz, /readyz and /metrics on http.listen. Needs database.url
-with a current schema ('hotline migrate'). SIGTERM or Ctrl-C shuts down gracefully.`,
+with a current schema ('hotline migrate'). SIGTERM or Ctrl-C shuts down gracefully: new calls
+hear the busy apology, calls in progress get shutdown.drain_timeout to finish, then the
+callers still on the line hear an apology and are hung up.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.cfg.Database.URL == "" {
@@ -48,5 +50,5 @@ func (a *app) serve(ctx context.Context, db *sqlx.DB, flows *callFlows, ln net.L
 	if err != nil {
 		return err
 	}
-	return h.run(ctx, a, ln)
+	return a.runDraining(ctx, h, ln)
 }
