@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lib/pq"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/postgres"
@@ -30,8 +31,10 @@ const (
 	sessionTouchEvery = time.Minute
 	// purgeEvery is how often expired sessions are deleted.
 	purgeEvery = 5 * time.Minute
-	// reloaders is how many agents' snapshots are read at once.
+	// reloaders is how many batches of agents' snapshots are read at once.
 	reloaders = 2
+	// maxBatch is how many agents' snapshots a reloader reads together at most.
+	maxBatch = 256
 	// reloadRetry is how soon a snapshot that could not be read is tried again.
 	reloadRetry = time.Second
 )
@@ -71,8 +74,9 @@ type agentConns struct {
 }
 
 // hub keeps the open websockets and pushes agents' snapshots to them. A change of an agent
-// marks it dirty; reloaders read the snapshot of dirty agents, one agent at a time each, so
-// that a snapshot read after a change is always the last pushed. Pushing never blocks: a
+// marks it dirty; reloaders read the snapshots of dirty agents, a batch of them at a time
+// each, and an agent is in one batch at a time, so that a snapshot read after a change is
+// always the last pushed. Pushing never blocks: a
 // browser whose buffer is full is dropped and reconnects for a fresh snapshot.
 type hub struct {
 	s *Server
@@ -228,7 +232,9 @@ func (h *hub) publishLocked(ac *agentConns) {
 	}
 }
 
-// reloader reads the snapshots of dirty agents until the hub stops.
+// reloader reads the snapshots of dirty agents until the hub stops. It takes every agent
+// waiting (up to maxBatch) at once and reads them together: a burst of offers costs a few
+// queries, not a few per agent.
 func (h *hub) reloader(ctx context.Context) {
 	for {
 		h.mu.Lock()
@@ -239,59 +245,100 @@ func (h *hub) reloader(ctx context.Context) {
 			h.mu.Unlock()
 			return
 		}
-		id := h.queue[0]
-		h.queue = h.queue[1:]
-		delete(h.dirty, id)
-		ac := h.agents[id]
-		if ac == nil {
-			h.mu.Unlock()
+		n := min(len(h.queue), maxBatch)
+		batch := make([]reloadItem, 0, n)
+		for _, id := range h.queue[:n] {
+			delete(h.dirty, id)
+			ac := h.agents[id]
+			if ac == nil {
+				continue
+			}
+			h.busy[id] = true
+			batch = append(batch, reloadItem{agent: ac.agent, clients: slices.Collect(maps.Keys(ac.clients))})
+		}
+		h.queue = slices.Delete(h.queue, 0, n)
+		if len(h.queue) > 0 {
+			h.wake.Signal() // another reloader takes the rest
+		}
+		h.mu.Unlock()
+		if len(batch) == 0 {
 			continue
 		}
-		h.busy[id] = true
-		agent := ac.agent
-		clients := slices.Collect(maps.Keys(ac.clients))
-		h.mu.Unlock()
 
-		if err := h.reload(ctx, agent, clients); err != nil && ctx.Err() == nil {
+		if err := h.reload(ctx, batch); err != nil && ctx.Err() == nil {
 			// The database failed us: try again shortly rather than wait for the next change.
-			h.s.log.Warn("agent events: reload", "agent_id", id, "err", err)
-			time.AfterFunc(reloadRetry, func() { h.mark(id) })
+			h.s.log.Warn("agent events: reload", "agents", len(batch), "agent_id", batch[0].agent.ID, "err", err)
+			time.AfterFunc(reloadRetry, func() {
+				for _, it := range batch {
+					h.mark(it.agent.ID)
+				}
+			})
 		}
 
 		h.mu.Lock()
-		delete(h.busy, id)
-		if h.dirty[id] {
-			h.queue = append(h.queue, id)
-			h.wake.Signal()
+		for _, it := range batch {
+			id := it.agent.ID
+			delete(h.busy, id)
+			if h.dirty[id] {
+				h.queue = append(h.queue, id)
+				h.wake.Signal()
+			}
 		}
 		h.mu.Unlock()
 	}
 }
 
-// reload ends the websockets of agent's sessions that are gone, then reads the agent's
-// snapshot and pushes it.
-func (h *hub) reload(ctx context.Context, agent hotline.Agent, clients []*client) error {
-	ids := make([]string, 0, len(clients))
-	for _, c := range clients {
-		ids = append(ids, c.sess.ID)
+// reloadItem is an agent to reload and their websockets when the reload began.
+type reloadItem struct {
+	agent   hotline.Agent
+	clients []*client
+}
+
+// reload reads the snapshots of a batch of agents and pushes them, having ended the
+// websockets of the batch's sessions that are gone. One statement touches every session of
+// the batch while one query per part of the snapshot reads it for every agent.
+func (h *hub) reload(ctx context.Context, batch []reloadItem) error {
+	var ids []string
+	agents := make([]hotline.Agent, 0, len(batch))
+	for _, it := range batch {
+		agents = append(agents, it.agent)
+		for _, c := range it.clients {
+			ids = append(ids, c.sess.ID)
+		}
 	}
-	alive, err := h.s.sessions.TouchSessions(ctx, ids)
-	if err != nil {
+	var alive []string
+	var parts []agentPart
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		alive, err = h.s.sessions.TouchSessions(gctx, ids)
+		return err
+	})
+	g.Go(func() (err error) {
+		parts, err = h.s.loadAgents(gctx, agents)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	if len(alive) < len(ids) {
-		if err := h.endGone(ctx, agent, clients, alive); err != nil {
-			return err
+		live := make(map[string]bool, len(alive))
+		for _, id := range alive {
+			live[id] = true
 		}
-	}
-	p, err := h.s.loadAgent(ctx, agent)
-	if err != nil {
-		return err
+		for _, it := range batch {
+			if !slices.ContainsFunc(it.clients, func(c *client) bool { return !live[c.sess.ID] }) {
+				continue
+			}
+			if err := h.endGone(ctx, it.agent, it.clients, alive); err != nil {
+				return err
+			}
+		}
 	}
 	h.mu.Lock()
 	counts := h.counts
 	h.mu.Unlock()
 	if counts == nil {
+		var err error
 		if counts, err = h.s.loadQueueCounts(ctx); err != nil {
 			return err
 		}
@@ -301,12 +348,14 @@ func (h *hub) reload(ctx context.Context, agent hotline.Agent, clients []*client
 	if h.counts == nil {
 		h.counts = counts
 	}
-	ac := h.agents[agent.ID]
-	if ac == nil {
-		return nil
+	for i, a := range agents {
+		ac := h.agents[a.ID]
+		if ac == nil {
+			continue
+		}
+		ac.part = &parts[i]
+		h.publishLocked(ac)
 	}
-	ac.part = &p
-	h.publishLocked(ac)
 	return nil
 }
 

@@ -5,9 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
+	"github.com/lib/pq"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/postgres"
 )
 
 // The snapshot of an agent: what the desk shows them, sent whole on every websocket connect
@@ -148,44 +153,54 @@ func compose(p agentPart, counts map[string]queueCount) snapshot {
 	return s
 }
 
-const pendingOfferQuery = `
-	SELECT o.id, o.call_id::text AS call_id, o.queue_id, q.name AS queue_name, c.caller_number, o.offered_at
+// The parts of the snapshots of the agents $1 (ids), each read for all of them at once.
+
+// pendingOffersQuery reads the pending offers of the agents, the latest first.
+const pendingOffersQuery = `
+	SELECT o.agent_id, o.id, o.call_id::text AS call_id, o.queue_id, q.name AS queue_name, c.caller_number, o.offered_at
 	FROM hotline.offers o
 	JOIN hotline.queues q ON q.id = o.queue_id
 	JOIN hotline.calls c ON c.id = o.call_id
-	WHERE o.agent_id = $1 AND o.state = 'pending'
-	ORDER BY o.id DESC`
+	WHERE o.agent_id = ANY ($1::bigint[]) AND o.state = 'pending'
+	ORDER BY o.agent_id, o.id DESC`
 
-// currentCallQuery reads call $1 and the queue it reached agent $2 through.
-const currentCallQuery = `
-	SELECT c.id::text AS id, c.caller_number, c.language, c.started_at,
+// currentCallsQuery reads, for each agent $1[i], the call $2[i] they are on and the queue it
+// reached them through.
+const currentCallsQuery = `
+	SELECT w.agent_id, c.id::text AS id, c.caller_number, c.language, c.started_at,
 	       COALESCE(o.queue_id, c.queue_id, '') AS queue_id, COALESCE(q.name, '') AS queue_name,
 	       CASE WHEN o.state = 'accepted' THEN o.decided_at END AS connected_at
-	FROM hotline.calls c
+	FROM unnest($1::bigint[], $2::uuid[]) AS w(agent_id, call_id)
+	JOIN hotline.calls c ON c.id = w.call_id
 	LEFT JOIN LATERAL (SELECT queue_id, state, decided_at FROM hotline.offers
-	                   WHERE call_id = c.id AND agent_id = $2
+	                   WHERE call_id = c.id AND agent_id = w.agent_id
 	                   ORDER BY id DESC LIMIT 1) o ON true
-	LEFT JOIN hotline.queues q ON q.id = COALESCE(o.queue_id, c.queue_id)
-	WHERE c.id = $1`
+	LEFT JOIN hotline.queues q ON q.id = COALESCE(o.queue_id, c.queue_id)`
 
-// lastAnsweredQuery reads the last call agent $1 answered: the one a wrap-up is for.
+// lastAnsweredQuery reads the last call each agent answered: the one a wrap-up is for.
 const lastAnsweredQuery = `
-	SELECT o.call_id::text AS call_id, o.queue_id, q.name AS queue_name, q.disposition_required
-	FROM hotline.offers o
-	JOIN hotline.queues q ON q.id = o.queue_id
-	WHERE o.agent_id = $1 AND o.state = 'accepted'
-	ORDER BY o.decided_at DESC NULLS LAST, o.id DESC
-	LIMIT 1`
+	SELECT w.agent_id, o.call_id, o.queue_id, o.queue_name, o.disposition_required
+	FROM unnest($1::bigint[]) AS w(agent_id)
+	CROSS JOIN LATERAL (
+	  SELECT o.call_id::text AS call_id, o.queue_id, q.name AS queue_name, q.disposition_required
+	  FROM hotline.offers o
+	  JOIN hotline.queues q ON q.id = o.queue_id
+	  WHERE o.agent_id = w.agent_id AND o.state = 'accepted'
+	  ORDER BY o.decided_at DESC NULLS LAST, o.id DESC
+	  LIMIT 1) o`
 
+// dispositionsQuery reads the dispositions of the queues $1, in the order to show them.
 const dispositionsQuery = `
-	SELECT code, name FROM hotline.dispositions WHERE queue_id = $1 ORDER BY position, code`
+	SELECT queue_id, code, name FROM hotline.dispositions WHERE queue_id = ANY ($1::text[])
+	ORDER BY queue_id, position, code`
 
+// agentQueuesQuery reads the queues the agents serve and at which level, highest first.
 const agentQueuesQuery = `
-	SELECT q.id AS queue_id, s.level
+	SELECT s.agent_id, q.id AS queue_id, s.level
 	FROM hotline.agent_skills s
 	JOIN hotline.queues q ON q.skill_id = s.skill_id
-	WHERE s.agent_id = $1
-	ORDER BY s.level DESC, q.id`
+	WHERE s.agent_id = ANY ($1::bigint[])
+	ORDER BY s.agent_id, s.level DESC, q.id`
 
 // queueCountsQuery counts, per queue, the calls waiting on live instances (heartbeat after
 // $1; the calls of a dead instance wait for nobody), those of them ringing an agent, and the
@@ -207,53 +222,193 @@ const queueCountsQuery = `
 // uuidPattern is the text form of a call id.
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
+// AgentStatuses is an ACD that reads the states of many agents in one query; the snapshots
+// of a batch of agents use it when the ACD has it (*postgres.ACD does). Agents without a
+// state (never logged in to the ACD, or unknown) are missing from the result.
+type AgentStatuses interface {
+	Statuses(ctx context.Context, agentIDs []int64) (map[int64]hotline.AgentStatus, error)
+}
+
+var _ AgentStatuses = (*postgres.ACD)(nil)
+
 // loadAgent reads what a snapshot shows of agent a.
 func (s *Server) loadAgent(ctx context.Context, a hotline.Agent) (agentPart, error) {
-	p := agentPart{snapshot: snapshot{Agent: viewUser(a), Status: statusView{State: hotline.AgentOffline}}}
-	if a.Endpoint == "" {
-		return p, nil // takes no calls: always offline, no queues
+	parts, err := s.loadAgents(ctx, []hotline.Agent{a})
+	if err != nil {
+		return agentPart{}, err
 	}
-	st, err := s.states.Status(ctx, a.ID)
-	switch {
-	case errors.Is(err, hotline.ErrNotFound): // never logged in to the ACD
-	case err != nil:
-		return p, fmt.Errorf("snapshot of agent %d: %w", a.ID, err)
-	default:
-		p.Status = viewStatus(st)
-	}
-	var offers []offerView
-	if err := s.o.DB.SelectContext(ctx, &offers, pendingOfferQuery, a.ID); err != nil {
-		return p, fmt.Errorf("snapshot of agent %d: offer: %w", a.ID, err)
-	}
-	if len(offers) > 0 {
-		p.Offer = &offers[0]
-	}
-	if uuidPattern.MatchString(p.Status.CallID) {
-		var calls []callView
-		if err := s.o.DB.SelectContext(ctx, &calls, currentCallQuery, p.Status.CallID, a.ID); err != nil {
-			return p, fmt.Errorf("snapshot of agent %d: call: %w", a.ID, err)
+	return parts[0], nil
+}
+
+// loadAgents reads what the snapshots show of agents, each part with one query for all of
+// them; the parts are in the order of agents. The parts that do not depend on the agents'
+// states are read at the same time as the states, on connections of their own.
+func (s *Server) loadAgents(ctx context.Context, agents []hotline.Agent) ([]agentPart, error) {
+	parts := make([]agentPart, len(agents))
+	at := make(map[int64]*agentPart, len(agents)) // of agents who take calls
+	var ids []int64
+	for i, a := range agents {
+		parts[i] = agentPart{snapshot: snapshot{Agent: viewUser(a), Status: statusView{State: hotline.AgentOffline}}}
+		if a.Endpoint == "" {
+			continue // takes no calls: always offline, no queues
 		}
-		if len(calls) > 0 {
-			p.Call = &calls[0]
+		at[a.ID] = &parts[i]
+		ids = append(ids, a.ID)
+	}
+	if len(ids) == 0 {
+		return parts, nil
+	}
+	wrap := func(what string, err error) error {
+		if len(ids) == 1 {
+			return fmt.Errorf("snapshot of agent %d: %s%w", ids[0], what, err)
+		}
+		return fmt.Errorf("snapshots of %d agents: %s%w", len(ids), what, err)
+	}
+
+	var offers []struct {
+		AgentID int64 `db:"agent_id"`
+		offerView
+	}
+	var skills []struct {
+		AgentID int64 `db:"agent_id"`
+		skillLevel
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := s.loadStatuses(gctx, ids, at); err != nil {
+			return wrap("", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.o.DB.SelectContext(gctx, &offers, pendingOffersQuery, pq.Array(ids)); err != nil {
+			return wrap("offer: ", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.o.DB.SelectContext(gctx, &skills, agentQueuesQuery, pq.Array(ids)); err != nil {
+			return wrap("queues: ", err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, o := range offers {
+		if p := at[o.AgentID]; p.Offer == nil { // the latest comes first
+			p.Offer = &o.offerView
 		}
 	}
-	if p.Status.State == hotline.AgentWrapUp {
-		var w []wrapUpView
-		if err := s.o.DB.SelectContext(ctx, &w, lastAnsweredQuery, a.ID); err != nil {
-			return p, fmt.Errorf("snapshot of agent %d: wrap-up: %w", a.ID, err)
+	for _, sk := range skills {
+		p := at[sk.AgentID]
+		p.skills = append(p.skills, sk.skillLevel)
+	}
+
+	// What the states name: the call an agent is on, the call a wrap-up is for.
+	var onCall []int64
+	var callIDs []string
+	var inWrapUp []int64
+	for _, id := range ids {
+		st := at[id].Status
+		if uuidPattern.MatchString(st.CallID) {
+			onCall, callIDs = append(onCall, id), append(callIDs, st.CallID)
 		}
-		if len(w) > 0 {
-			p.WrapUp = &w[0]
-			p.WrapUp.Dispositions = []codeName{}
-			if err := s.o.DB.SelectContext(ctx, &p.WrapUp.Dispositions, dispositionsQuery, p.WrapUp.QueueID); err != nil {
-				return p, fmt.Errorf("snapshot of agent %d: dispositions: %w", a.ID, err)
+		if st.State == hotline.AgentWrapUp {
+			inWrapUp = append(inWrapUp, id)
+		}
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	if len(onCall) > 0 {
+		g.Go(func() error {
+			var calls []struct {
+				AgentID int64 `db:"agent_id"`
+				callView
+			}
+			if err := s.o.DB.SelectContext(gctx, &calls, currentCallsQuery, pq.Array(onCall), pq.Array(callIDs)); err != nil {
+				return wrap("call: ", err)
+			}
+			for _, c := range calls {
+				at[c.AgentID].Call = &c.callView
+			}
+			return nil
+		})
+	}
+	if len(inWrapUp) > 0 {
+		g.Go(func() error { return s.loadWrapUps(gctx, inWrapUp, at, wrap) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return parts, nil
+}
+
+// loadWrapUps sets the wrap-up of the agents ids, in wrap-up, in at: the last call each
+// answered and its queue's dispositions.
+func (s *Server) loadWrapUps(ctx context.Context, ids []int64, at map[int64]*agentPart, wrap func(string, error) error) error {
+	var ws []struct {
+		AgentID int64 `db:"agent_id"`
+		wrapUpView
+	}
+	if err := s.o.DB.SelectContext(ctx, &ws, lastAnsweredQuery, pq.Array(ids)); err != nil {
+		return wrap("wrap-up: ", err)
+	}
+	var queues []string
+	for _, w := range ws {
+		w.Dispositions = []codeName{}
+		at[w.AgentID].WrapUp = &w.wrapUpView
+		if !slices.Contains(queues, w.QueueID) {
+			queues = append(queues, w.QueueID)
+		}
+	}
+	if len(queues) == 0 {
+		return nil
+	}
+	var ds []struct {
+		QueueID string `db:"queue_id"`
+		codeName
+	}
+	if err := s.o.DB.SelectContext(ctx, &ds, dispositionsQuery, pq.Array(queues)); err != nil {
+		return wrap("dispositions: ", err)
+	}
+	for _, id := range ids {
+		if w := at[id].WrapUp; w != nil {
+			for _, d := range ds {
+				if d.QueueID == w.QueueID {
+					w.Dispositions = append(w.Dispositions, d.codeName)
+				}
 			}
 		}
 	}
-	if err := s.o.DB.SelectContext(ctx, &p.skills, agentQueuesQuery, a.ID); err != nil {
-		return p, fmt.Errorf("snapshot of agent %d: queues: %w", a.ID, err)
+	return nil
+}
+
+// loadStatuses sets the state of the agents ids in at: in one query when the ACD can, else
+// agent by agent.
+func (s *Server) loadStatuses(ctx context.Context, ids []int64, at map[int64]*agentPart) error {
+	if many, ok := s.states.(AgentStatuses); ok {
+		sts, err := many.Statuses(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for id, st := range sts {
+			if p := at[id]; p != nil {
+				p.Status = viewStatus(st)
+			}
+		}
+		return nil
 	}
-	return p, nil
+	for _, id := range ids {
+		st, err := s.states.Status(ctx, id)
+		switch {
+		case errors.Is(err, hotline.ErrNotFound): // never logged in to the ACD
+		case err != nil:
+			return err
+		default:
+			at[id].Status = viewStatus(st)
+		}
+	}
+	return nil
 }
 
 // loadQueueCounts reads how busy every queue is.

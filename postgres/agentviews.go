@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/foshan-hotline/hotline"
 )
 
@@ -31,6 +33,26 @@ func (a *ACD) Status(ctx context.Context, agentID int64) (hotline.AgentStatus, e
 		return hotline.AgentStatus{}, fmt.Errorf("status of agent %d: %w", agentID, err)
 	}
 	return r.status(), nil
+}
+
+const agentStatusesQuery = `
+	SELECT agent_id, state, reason, since, idle_since, instance_id, session_id, pending_pause,
+	       wrap_up_until, call_id::text AS call_id, offer_id
+	FROM hotline.agent_status
+	WHERE agent_id = ANY ($1::bigint[])`
+
+// Statuses returns the states of the agents agentIDs now, read together; an agent who never
+// logged in to the ACD, or an unknown one, has none in the result.
+func (a *ACD) Statuses(ctx context.Context, agentIDs []int64) (map[int64]hotline.AgentStatus, error) {
+	var rows []agentRow
+	if err := a.store.db.SelectContext(ctx, &rows, agentStatusesQuery, pq.Array(agentIDs)); err != nil {
+		return nil, fmt.Errorf("status of %d agents: %w", len(agentIDs), err)
+	}
+	out := make(map[int64]hotline.AgentStatus, len(rows))
+	for _, r := range rows {
+		out[r.AgentID] = r.status()
+	}
+	return out, nil
 }
 
 const pauseReasonsQuery = `SELECT code, name FROM hotline.pause_reasons ORDER BY position, code`
