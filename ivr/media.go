@@ -133,6 +133,9 @@ func (c *call) takeKey() string {
 type playback struct {
 	id       string
 	deadline time.Time // the watchdog's: expected length plus a grace period
+	// unanswered marks a play request Asterisk did not answer within RequestTimeout: the
+	// caller misses the prompt and the call goes on rather than failing.
+	unanswered bool
 }
 
 // startPlay starts playing media (already resolved URIs, one language) on the channel.
@@ -155,6 +158,10 @@ func (c *call) startPlay(media []string, lang string, expected time.Duration) (*
 		}
 		if errors.Is(err, ari.ErrChannelGone) {
 			return nil, errHangup
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			c.log.Warn("play: Asterisk did not answer in time; going on without the prompt", "media", media, "err", err)
+			return &playback{id: id, unanswered: true}, nil
 		}
 		return nil, fmt.Errorf("play: %w", err)
 	}
@@ -179,6 +186,9 @@ func isFinished(ev ari.Event, p *playback) bool {
 // awaitPlay waits for p to finish. With bargeIn, a key stops it (and is kept). The watchdog
 // stops a playback that outlives its deadline: some bad media never report their end.
 func (c *call) awaitPlay(p *playback, bargeIn bool) error {
+	if p.unanswered {
+		return nil
+	}
 	defer c.inbox.Release(ari.PlaybackRef(p.id))
 	stopped := false
 	deadline := p.deadline
