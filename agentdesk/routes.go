@@ -45,7 +45,7 @@ func (rt route) allows(role hotline.Role) bool {
 // routeTable lists every endpoint; openapi.yaml describes the same ones (a test compares
 // them).
 func (s *Server) routeTable() []route {
-	return slices.Concat(s.coreRoutes(), s.callRoutes(), s.workOrderRoutes(), s.knowledgeRoutes(), s.supervisorRoutes(), s.flowRoutes(), s.auditRoutes(), s.softphoneRoutes(), s.reportRoutes(), s.calendarRoutes(), s.monitorRoutes())
+	return slices.Concat(s.coreRoutes(), s.callRoutes(), s.workOrderRoutes(), s.knowledgeRoutes(), s.supervisorRoutes(), s.flowRoutes(), s.auditRoutes(), s.softphoneRoutes(), s.reportRoutes(), s.calendarRoutes(), s.monitorRoutes(), s.promptRoutes(), s.recordingRoutes())
 }
 
 // coreRoutes are login, sessions and the agent's own state.

@@ -108,6 +108,11 @@ type Options struct {
 	WorkOrders postgres.WorkOrderRules
 	// RecordingAudio opens a recording's audio (WAV) where it is stored; nil answers 404.
 	RecordingAudio func(ctx context.Context, rec hotline.Recording) (io.ReadCloser, error)
+	// RecordingRetention is how long recordings of conversations are kept, as the recordings
+	// page tells.
+	RecordingRetention time.Duration
+	// Prompts are the IVR's prompts supervisors hear and change.
+	Prompts PromptOptions
 }
 
 // Server is the agent API: login and sessions, the agent's state commands and the events

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -123,4 +124,80 @@ func (s *Store) saveMessageOrder(ctx context.Context, tx *sqlx.Tx, m hotline.Mes
 		return "", err
 	}
 	return number, nil
+}
+
+// RecordingFilter selects recordings for the supervisors' list; zero fields select all.
+type RecordingFilter struct {
+	// From and To bound when the recording started: From <= started_at < To.
+	From, To time.Time
+	Queue    string
+	AgentID  int64
+	// Number matches the end of the caller's number (the whole number, or its last digits).
+	Number string
+	// Kind is conversation or message.
+	Kind          string
+	Limit, Offset int
+}
+
+// RecordingRow is a recording as the supervisors' list shows it. CallerNumber is the full
+// number: the caller of the API masks it.
+type RecordingRow struct {
+	ID           int64     `db:"id" json:"id"`
+	CallID       string    `db:"call_id" json:"call_id"`
+	Kind         string    `db:"kind" json:"kind"`
+	StartedAt    time.Time `db:"started_at" json:"started_at"`
+	DurationMs   int64     `db:"duration_ms" json:"duration_ms"`
+	CallerNumber string    `db:"caller_number" json:"-"`
+	QueueID      string    `db:"queue_id" json:"queue_id"`
+	QueueName    string    `db:"queue_name" json:"queue_name"`
+	AgentID      int64     `db:"agent_id" json:"agent_id"`
+	AgentName    string    `db:"agent_name" json:"agent_name"`
+	WorkOrder    string    `db:"work_order" json:"work_order"`
+}
+
+const recordingSearch = `
+SELECT r.id, r.call_id::text AS call_id, r.kind, r.started_at, r.duration_ms, c.caller_number,
+       coalesce(c.queue_id, '') AS queue_id, coalesce(q.name, '') AS queue_name,
+       coalesce(r.agent_id, c.agent_id, 0) AS agent_id, coalesce(a.display_name, '') AS agent_name,
+       coalesce(w.number, '') AS work_order, count(*) OVER () AS total
+FROM hotline.recordings r
+JOIN hotline.calls c ON c.id = r.call_id
+LEFT JOIN hotline.queues q ON q.id = c.queue_id
+LEFT JOIN hotline.agents a ON a.id = coalesce(r.agent_id, c.agent_id)
+LEFT JOIN hotline.work_orders w ON w.id = r.work_order_id
+WHERE ($1::timestamptz IS NULL OR r.started_at >= $1)
+  AND ($2::timestamptz IS NULL OR r.started_at < $2)
+  AND ($3 = '' OR c.queue_id = $3)
+  AND ($4 = 0 OR coalesce(r.agent_id, c.agent_id) = $4)
+  AND ($5 = '' OR c.caller_number LIKE '%' || $5)
+  AND ($6 = '' OR r.kind = $6)
+ORDER BY r.started_at DESC, r.id DESC
+LIMIT $7 OFFSET $8`
+
+// SearchRecordings returns the recordings f selects, newest first, and how many there are
+// in all.
+func SearchRecordings(ctx context.Context, db *sqlx.DB, f RecordingFilter) ([]RecordingRow, int, error) {
+	var rows []struct {
+		RecordingRow
+		Total int `db:"total"`
+	}
+	var from, to sql.NullTime
+	from.Time, from.Valid = f.From, !f.From.IsZero()
+	to.Time, to.Valid = f.To, !f.To.IsZero()
+	if err := db.SelectContext(ctx, &rows, recordingSearch, from, to, f.Queue, f.AgentID, f.Number, f.Kind, f.Limit, f.Offset); err != nil {
+		return nil, 0, fmt.Errorf("search recordings: %w", err)
+	}
+	out := make([]RecordingRow, len(rows))
+	total := 0
+	for i, r := range rows {
+		out[i], total = r.RecordingRow, r.Total
+	}
+	if len(rows) == 0 && f.Offset > 0 {
+		// Past the last page: the count still says how many there are.
+		if err := db.GetContext(ctx, &total, `SELECT count(*) FROM (`+strings.Replace(recordingSearch, "LIMIT $7 OFFSET $8", "", 1)+`) s`,
+			from, to, f.Queue, f.AgentID, f.Number, f.Kind); err != nil {
+			return nil, 0, fmt.Errorf("count recordings: %w", err)
+		}
+	}
+	return out, total, nil
 }

@@ -111,7 +111,8 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 	h.engine, err = ivr.New(ivr.Config{
 		Instance: instance, Flows: lib, Versions: versions, Manifest: flows.manifest, SoundsDir: a.cfg.IVR.SoundsDir,
 		SoundURI: soundURI(a.cfg.IVR.SoundURI), Calendars: flows.calendars, Sources: &ivr.PlatformSources{Data: h.store},
-		Services: services, Recorder: h.calls, ACD: h.acd, Recordings: h.store, Callbacks: h.store,
+		PromptPins: &postgres.PromptFiles{DB: db, Dir: a.cfg.IVR.SoundsDir},
+		Services:   services, Recorder: h.calls, ACD: h.acd, Recordings: h.store, Callbacks: h.store,
 		HotlineNumber: a.cfg.IVR.HotlineNumber, TestNumbers: a.cfg.IVR.TestNumbers, Log: a.log,
 	})
 	if err != nil {
@@ -132,6 +133,7 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		Sessions: postgres.SessionOptions{IdleTimeout: a.cfg.Desk.IdleTimeout, AbsoluteTimeout: a.cfg.Desk.AbsoluteTimeout},
 		Calls:    newDeskCalls(db, h.commands, h.engine, a.log.With("component", "monitor")), PII: protector, CallFlows: agentdesk.CallFlowsOf(lib),
 		WorkOrders: orderRules, RecordingAudio: h.engine.RecordingAudio,
+		RecordingRetention: a.cfg.ACD.RecordingRetention, Prompts: agentdesk.PromptOptions{Dir: a.cfg.IVR.SoundsDir},
 	})
 	if err != nil {
 		return nil, err
