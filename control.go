@@ -10,7 +10,7 @@ const (
 	ActionUnmute   = "unmute"   // the caller hears the agent again
 	ActionHangup   = "hangup"   // the agent leaves; the caller goes on in the flow (the survey)
 	ActionDTMF     = "dtmf"     // digits played to the caller's side (an external IVR after a transfer)
-	ActionTransfer = "transfer" // blind transfer: to a queue, an external number or a flow
+	ActionTransfer = "transfer" // blind transfer: to a queue, a named agent, an external number or a flow
 
 	// Attended transfer: the caller waits on hold while the agent calls a third party, then
 	// the agent completes the transfer (and leaves), cancels it (back to the caller) or
@@ -21,10 +21,19 @@ const (
 	ActionConference      = "conference"
 )
 
-// TransferTarget is where ActionTransfer or ActionConsult takes a caller: exactly one is set.
+// TransferTarget is where ActionTransfer or ActionConsult takes a caller: exactly one of
+// Queue, Agent, Number, Flow and Endpoint is set.
 type TransferTarget struct {
 	// Queue puts the caller back in a queue, keeping their priority.
 	Queue string `json:"queue,omitempty"`
+	// Agent puts the caller back in the queue of the call, keeping their priority and original
+	// entry time, reserved for this agent: only they are offered the call until the
+	// reservation lapses (Reserve, or twice the queue's ring timeout; at once when the agent
+	// misses or rejects the offer), then anyone in the queue is. Blind transfers only.
+	Agent int64 `json:"agent,omitempty"`
+	// Reserve is how long, in seconds, the call waits for Agent alone (5 to MaxReserve); 0
+	// takes the default.
+	Reserve int `json:"reserve_seconds,omitempty"`
 	// Number dials an external number through the dialplan context hotline-out.
 	Number string `json:"number,omitempty"`
 	// Flow takes the caller back into the IVR at a flow (insurance for a verification,
@@ -33,6 +42,9 @@ type TransferTarget struct {
 	// Endpoint is a phone to consult (another agent's PJSIP/1002); consultations only.
 	Endpoint string `json:"endpoint,omitempty"`
 }
+
+// MaxReserve is the longest a transferred call may wait for its named agent alone.
+const MaxReserve = 600
 
 // CallCommand is a call-control request for a call in conversation with an agent.
 type CallCommand struct {
@@ -66,7 +78,7 @@ func (cmd CallCommand) Validate() error {
 		ActionCompleteConsult, ActionCancelConsult, ActionConference:
 	case ActionConsult:
 		t := cmd.Transfer
-		if (t.Number == "") == (t.Endpoint == "") || t.Queue != "" || t.Flow != "" {
+		if (t.Number == "") == (t.Endpoint == "") || t.Queue != "" || t.Flow != "" || t.Agent != 0 || t.Reserve != 0 {
 			return bad("exactly one of number and endpoint")
 		}
 		if t.Number != "" && !allDigits(t.Number, 3, 20) {
@@ -89,8 +101,17 @@ func (cmd CallCommand) Validate() error {
 				n++
 			}
 		}
+		if t.Agent != 0 {
+			n++
+		}
 		if n != 1 || t.Endpoint != "" {
-			return bad("exactly one of queue, number and flow")
+			return bad("exactly one of queue, agent, number and flow")
+		}
+		if t.Agent < 0 {
+			return bad("agent %d", t.Agent)
+		}
+		if t.Reserve != 0 && (t.Agent == 0 || t.Reserve < 5 || t.Reserve > MaxReserve) {
+			return bad("reserve_seconds of 5 to %d, with an agent", MaxReserve)
 		}
 		if t.Number != "" && !allDigits(t.Number, 3, 20) {
 			return bad("number of 3 to 20 digits")

@@ -25,6 +25,18 @@ type ACD interface {
 	ConversationEnded(ctx context.Context, offerID int64) error
 }
 
+// AgentTransfers is an ACD that carries out blind transfers to a named agent; the engine's
+// ACD may implement it (*postgres.ACD does). Without it such a transfer is refused.
+type AgentTransfers interface {
+	// CheckTransferToAgent refuses, with hotline.ErrConflict and the reason, a transfer of the
+	// caller of offer offerID to agent agentID: to the transferring agent, to one logged out,
+	// without a phone or without the queue's skill; hotline.ErrInvalid for no such agent.
+	CheckTransferToAgent(ctx context.Context, offerID, agentID int64) error
+	// TransferToAgent puts the caller of offer offerID back in its queue, keeping priority and
+	// place, reserved for agentID for reserve (0: the ACD's default), and returns the entry.
+	TransferToAgent(ctx context.Context, offerID, agentID int64, reserve time.Duration) (hotline.QueueEntry, error)
+}
+
 // Offer hands an offer to the call it is for. It reports false when this engine has no such
 // call waiting in a queue (it hung up, left the queue, or belongs to another instance); the
 // ACD then ends the offer as cancelled.
@@ -123,6 +135,7 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr 
 		return false, nil, nil
 	}
 
+	c.ringingAgent(o, legID)
 	// Ringing: the agent answers (the leg enters Stasis), declines, or rings out.
 	deadline := time.Now().Add(ring + c.e.cfg.PlaybackGrace)
 	for answered := false; !answered; {
@@ -191,6 +204,7 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr 
 	// The caller is in the bridge with the agent: the music stops with no gap of silence.
 	c.stopMOH()
 	stopRecording := c.recordConversation(bridgeID, o)
+	c.talkingAgent(o, legID, bridgeID)
 	c.agentID = o.AgentID
 	c.outcome = hotline.OutcomeAgent
 	if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.OfferAnswered(ctx, o.ID) }); err != nil {
@@ -231,7 +245,8 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr 
 	case errors.Is(err, errAgentGone):
 		return true, nil, nil
 	case errors.Is(err, errTransferred):
-		log.Info("caller transferred", "queue", cv.transfer.Queue, "flow", cv.transfer.Flow, "number_tail", tail(cv.transfer.Number))
+		log.Info("caller transferred", "queue", cv.transfer.Queue, "to_agent", cv.transfer.Agent, "flow", cv.transfer.Flow,
+			"number_tail", tail(cv.transfer.Number))
 		return true, cv.transfer, nil
 	}
 	return true, nil, err

@@ -165,6 +165,11 @@ func (c *call) execute(cv *conversation, cmd *command) error {
 		if t.Flow != "" && c.flows.lib.Flow(t.Flow) == nil {
 			return fmt.Errorf("transfer: no flow %q: %w", t.Flow, hotline.ErrInvalid)
 		}
+		if t.Agent != 0 {
+			if err := c.checkAgentTransfer(cv, t.Agent); err != nil {
+				return err
+			}
+		}
 		cv.transfer = &t
 	}
 	if err != nil {
@@ -178,12 +183,28 @@ func (c *call) execute(cv *conversation, cmd *command) error {
 	return nil
 }
 
+// checkAgentTransfer asks the ACD whether the caller may be transferred to agent agentID;
+// the refusal is the ACD's (hotline.ErrConflict with the reason, or ErrInvalid).
+func (c *call) checkAgentTransfer(cv *conversation, agentID int64) error {
+	at, ok := c.e.cfg.ACD.(AgentTransfers)
+	if !ok {
+		return fmt.Errorf("transfer: transfers to an agent are not available: %w", hotline.ErrConflict)
+	}
+	if cv.offer.EntryID == 0 {
+		return fmt.Errorf("transfer: a callback cannot be transferred to an agent: %w", hotline.ErrConflict)
+	}
+	return c.service(func(ctx context.Context) error { return at.CheckTransferToAgent(ctx, cv.offer.ID, agentID) })
+}
+
 // recordControl writes a call-control action into the call's history (its IVR path), so
 // that the journey shown to the next agent and the reports see holds and transfers; the
 // number of an external transfer keeps only its last four digits.
 func (c *call) recordControl(cmd hotline.CallCommand) {
 	t := cmd.Transfer
 	input := t.Queue + t.Flow + t.Endpoint
+	if t.Agent != 0 {
+		input = fmt.Sprintf("agent:%d", t.Agent)
+	}
 	if t.Number != "" {
 		input = tail(t.Number)
 	}

@@ -16,6 +16,9 @@ import (
 // the caller waiting at their place. When the agent hangs up first the flow goes on by the
 // Answered exit.
 func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
+	if x, in, err, ok := c.resumeQueue(n); ok {
+		return x, in, err
+	}
 	if err := c.say(n.Prompts, true); err != nil {
 		return nil, "", err
 	}
@@ -28,6 +31,13 @@ func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
 		c.log.Error("enter queue", "queue", n.Queue, "err", err)
 		return n.Overflow, "", nil
 	}
+	return c.waitInQueue(n, entry)
+}
+
+// waitInQueue is the caller's wait as queue node n in the queue entry: music, announcements,
+// the ACD's offers, the conversation with the agent who answers, leaving.
+func (c *call) waitInQueue(n *flow.Queue, entry hotline.QueueEntry) (*flow.Exit, string, error) {
+	c.inQueue(entry)
 	c.queueID = n.Queue
 	var offers <-chan jobResult
 	if c.e.cfg.ACD != nil {
@@ -70,7 +80,7 @@ func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
 					return nil, "", err
 				}
 				if tr != nil {
-					return c.transferTo(n, tr)
+					return c.transferTo(n, o, tr)
 				}
 				return n.Answered, "", nil
 			}
@@ -101,11 +111,14 @@ func (c *call) queue(n *flow.Queue) (*flow.Exit, string, error) {
 	}
 }
 
-// transferTo carries out an agent's blind transfer of the caller: into another queue with
-// the same priority, out to an external number, or back into the IVR at a flow; afterwards
-// the flow goes on as after the conversation (the queue's answered exit).
-func (c *call) transferTo(n *flow.Queue, t *hotline.TransferTarget) (*flow.Exit, string, error) {
+// transferTo carries out the blind transfer of the caller by the agent of offer o: into
+// another queue with the same priority, to a named agent, out to an external number, or back
+// into the IVR at a flow; afterwards the flow goes on as after the conversation (the queue's
+// answered exit).
+func (c *call) transferTo(n *flow.Queue, o hotline.Offer, t *hotline.TransferTarget) (*flow.Exit, string, error) {
 	switch {
+	case t.Agent != 0:
+		return c.transferToAgent(n, o, t)
 	case t.Queue != "":
 		q := *n
 		q.Queue = t.Queue
@@ -122,6 +135,37 @@ func (c *call) transferTo(n *flow.Queue, t *hotline.TransferTarget) (*flow.Exit,
 		c.push(sub, n.Answered)
 		return &flow.Exit{Name: "transfer", To: sub.Start}, "", nil
 	}
+}
+
+// transferToAgent carries out a blind transfer to a named agent: the caller hears that they
+// are transferred and waits again in the queue of the call (offer o's), keeping priority and
+// place, reserved for the agent for a while (the ACD's TransferToAgent), then for anyone in
+// the queue. When the ACD cannot make the reservation the caller waits as an ordinary caller
+// of the queue.
+func (c *call) transferToAgent(n *flow.Queue, o hotline.Offer, t *hotline.TransferTarget) (*flow.Exit, string, error) {
+	q := *n
+	if o.QueueID != "" {
+		q.Queue = o.QueueID
+	}
+	q.Prompts = flow.Prompts{{Kind: flow.ItemPrompt, ID: "common/transfer_agent"}}
+	at, ok := c.e.cfg.ACD.(AgentTransfers)
+	if !ok {
+		return c.queue(&q)
+	}
+	if err := c.say(q.Prompts, true); err != nil {
+		return nil, "", err
+	}
+	var entry hotline.QueueEntry
+	err := c.service(func(ctx context.Context) (err error) {
+		entry, err = at.TransferToAgent(ctx, o.ID, t.Agent, time.Duration(t.Reserve)*time.Second)
+		return err
+	})
+	if err != nil {
+		c.log.Error("transfer to agent: reserve the call", "to_agent", t.Agent, "queue", q.Queue, "err", err)
+		q.Prompts = nil
+		return c.queue(&q)
+	}
+	return c.waitInQueue(&q, entry)
 }
 
 // announce tells the caller their position and estimated wait.

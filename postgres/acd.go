@@ -26,6 +26,11 @@ import (
 // so concurrent rounds on several instances pass each other by; the unique indexes on
 // pending offers per agent and per call back this up.
 //
+// A call an agent transferred to a named agent (TransferToAgent) waits in its queue reserved
+// for that agent until target_until: only that agent is offered it, before the other calls
+// they could take (like a contact in an agent's own queue), and it is ordered by its first
+// wait's entry time (waiting_since). Once the reservation lapses it is an ordinary entry.
+//
 // Channels: hotline_acd (a call waits, an agent became available or an offer ended: a round
 // may find work),
 // hotline_offer_<instance> (payload: the id of an offer for a call of that instance) and
@@ -47,7 +52,8 @@ func OfferChannel(instance string) string { return "hotline_offer_" + instance }
 // agent make a short list).
 const assignCandidatesQuery = `
 	SELECT e.id, e.call_id::text AS call_id, e.queue_id, e.instance_id, q.skill_id, q.strategy,
-	       q.ring_timeout_seconds, q.whisper_prompt
+	       q.ring_timeout_seconds, q.whisper_prompt,
+	       CASE WHEN e.target_until > $2 THEN e.target_agent_id END AS target_agent_id
 	FROM hotline.queue_entries e
 	JOIN hotline.instances i ON i.id = e.instance_id
 	JOIN hotline.queues q ON q.id = e.queue_id
@@ -56,13 +62,17 @@ const assignCandidatesQuery = `
 	                     FROM hotline.agent_status st
 	                     JOIN hotline.agent_skills s ON s.agent_id = st.agent_id
 	                     WHERE st.state = 'available')
-	ORDER BY e.priority + EXTRACT(EPOCH FROM ($2::timestamptz - e.entered_at)) * q.ageing_per_minute / 60.0 DESC,
-	         e.entered_at, e.id
+	  AND (e.target_agent_id IS NULL OR e.target_until <= $2
+	       OR EXISTS (SELECT 1 FROM hotline.agent_status t WHERE t.agent_id = e.target_agent_id AND t.state = 'available'))
+	ORDER BY (e.target_until > $2) IS TRUE DESC,
+	         e.priority + EXTRACT(EPOCH FROM ($2::timestamptz - COALESCE(e.waiting_since, e.entered_at))) * q.ageing_per_minute / 60.0 DESC,
+	         COALESCE(e.waiting_since, e.entered_at), e.id
 	LIMIT LEAST($3, 2 * (SELECT count(*) FROM hotline.agent_status WHERE state = 'available') + 8)`
 
 // assignOne offers entry $1 (call $4, queue $5, instance $7) to an available agent with skill
-// $2 on a live instance ($3 the oldest live heartbeat) at $6: the first in the order of the
-// queue's strategy (assignOrder). It returns one row: whether the entry could be locked and,
+// $2 on a live instance ($3 the oldest live heartbeat) at $6, agent $8 only when it is not
+// NULL (the entry is reserved for them): the first in the order of the queue's strategy
+// (assignOrder). It returns one row: whether the entry could be locked and,
 // when an agent was found, the offer. Each strategy has its own statement, so that the
 // planner walks an index in the strategy's order and stops at the first agent who fits.
 const (
@@ -80,6 +90,7 @@ const (
 		WHERE EXISTS (SELECT 1 FROM entry)
 		  AND st.state = 'available' AND a.active AND a.endpoint <> '' AND i.heartbeat_at > $3
 		  AND NOT EXISTS (SELECT 1 FROM hotline.offers p WHERE p.agent_id = st.agent_id AND p.state = 'pending')
+		  AND ($8::bigint IS NULL OR st.agent_id = $8)
 		`
 	assignRest = `
 		LIMIT 1
@@ -102,10 +113,10 @@ const (
 
 	assignLongestIdle = assignPick + `ORDER BY st.idle_since, st.agent_id` + assignRest
 	assignSkillLevel  = assignPick + `ORDER BY s.level DESC, st.idle_since, st.agent_id` + assignRest
-	// assignFewestCalls counts the accepted offers since $8, the start of the day.
+	// assignFewestCalls counts the accepted offers since $9, the start of the day.
 	assignFewestCalls = assignPick + `
 		ORDER BY (SELECT count(*) FROM hotline.offers c
-		          WHERE c.agent_id = st.agent_id AND c.state = 'accepted' AND c.decided_at >= $8),
+		          WHERE c.agent_id = st.agent_id AND c.state = 'accepted' AND c.decided_at >= $9),
 		         st.idle_since, st.agent_id` + assignRest
 )
 
@@ -131,6 +142,8 @@ type candidate struct {
 	Strategy string `db:"strategy"`
 	Ring     int    `db:"ring_timeout_seconds"`
 	Whisper  string `db:"whisper_prompt"`
+	// Target is the agent the entry is reserved for, while it is.
+	Target sql.NullInt64 `db:"target_agent_id"`
 }
 
 // Assign runs one assignment round: it offers up to max waiting calls to available agents (see
@@ -182,7 +195,7 @@ func (a *ACD) Assign(ctx context.Context, max int) ([]hotline.Offer, error) {
 				}
 				stmts[c.Strategy] = one
 			}
-			args := []any{c.EntryID, c.Skill, live, c.CallID, c.Queue, now, c.Instance}
+			args := []any{c.EntryID, c.Skill, live, c.CallID, c.Queue, now, c.Instance, c.Target}
 			if c.Strategy == hotline.StrategyFewestCalls {
 				args = append(args, dayStart)
 			}
@@ -191,6 +204,7 @@ func (a *ACD) Assign(ctx context.Context, max int) ([]hotline.Offer, error) {
 			}
 			switch {
 			case !r.Locked: // taken by another round, or gone
+			case !r.ID.Valid && c.Target.Valid: // the agent it is reserved for was taken
 			case !r.ID.Valid:
 				exhausted[c.Skill] = true
 			default:
@@ -379,13 +393,16 @@ func (a *ACD) OfferAnswered(ctx context.Context, offerID int64) error {
 }
 
 // offerEnd ends offer $1 with outcome $2 at $3 for cause $4; its queue entry (or callback)
-// waits again, keeping its entry time, and a round is asked for.
+// waits again, keeping its entry time, and a round is asked for. An entry reserved for the
+// agent of an offer that timed out, was rejected or failed is reserved no longer.
 const offerEnd = `
 	WITH o AS (
 		UPDATE hotline.offers SET state = $2, decided_at = $3, cause = $4 WHERE id = $1
-		RETURNING id, entry_id, callback_id),
+		RETURNING id, entry_id, callback_id, agent_id),
 	e AS (
-		UPDATE hotline.queue_entries e SET offer_id = NULL
+		UPDATE hotline.queue_entries e SET offer_id = NULL,
+			target_until = CASE WHEN e.target_agent_id = o.agent_id AND $2 <> 'cancelled'
+			                    THEN LEAST(e.target_until, $3) ELSE e.target_until END
 		FROM o WHERE e.id = o.entry_id AND e.offer_id = o.id),
 	cb AS (
 		UPDATE hotline.callbacks c SET status = 'pending', agent_id = NULL

@@ -62,7 +62,8 @@ func (s *IVRServices) EnterQueue(ctx context.Context, callID, queue string, prio
 
 // queuePositionQuery counts the waiting entries of the queue served before or with this one,
 // in the ACD's order: effective priority (priority raised by the wait, at the queue's ageing
-// rate), then arrival (id breaks ties). Entries of an instance whose heartbeat is older than
+// rate), then arrival (id breaks ties); a call transferred back by an agent keeps its first
+// arrival (waiting_since). Entries of an instance whose heartbeat is older than
 // $3 are not waiting: nobody can answer them; entries of no instance (no ACD runs) are.
 const queuePositionQuery = `
 	SELECT me.left_at IS NOT NULL AS gone,
@@ -71,9 +72,9 @@ const queuePositionQuery = `
 	        LEFT JOIN hotline.instances i ON i.id = w.instance_id
 	        WHERE w.queue_id = me.queue_id AND w.left_at IS NULL
 	          AND (w.instance_id IS NULL OR i.heartbeat_at > $3)
-	          AND ((w.priority - me.priority) * 60 + EXTRACT(EPOCH FROM (me.entered_at - w.entered_at)) * q.ageing_per_minute > 0
-	               OR ((w.priority - me.priority) * 60 + EXTRACT(EPOCH FROM (me.entered_at - w.entered_at)) * q.ageing_per_minute = 0
-	                   AND (w.entered_at, w.id) <= (me.entered_at, me.id)))
+	          AND ((w.priority - me.priority) * 60 + EXTRACT(EPOCH FROM (COALESCE(me.waiting_since, me.entered_at) - COALESCE(w.waiting_since, w.entered_at))) * q.ageing_per_minute > 0
+	               OR ((w.priority - me.priority) * 60 + EXTRACT(EPOCH FROM (COALESCE(me.waiting_since, me.entered_at) - COALESCE(w.waiting_since, w.entered_at))) * q.ageing_per_minute = 0
+	                   AND (COALESCE(w.waiting_since, w.entered_at), w.id) <= (COALESCE(me.waiting_since, me.entered_at), me.id)))
 	       ) AS position
 	FROM hotline.queue_entries me
 	JOIN hotline.queues q ON q.id = me.queue_id
