@@ -198,7 +198,7 @@ export function createControls({ notify }) {
       return of(["queues"]).map((q) => ({ kind, value: q.id, label: q.name, note: q.waiting !== undefined ? `排队 ${q.waiting} · 空闲 ${q.agents_available ?? "—"}` : "" }));
     if (kind === "agent")
       return of(["agents"]).map((a) => ({
-        kind, value: a.endpoint, label: a.display_name || a.username, note: a.state === "available" ? "空闲" : stateName(a.state),
+        kind, value: a.endpoint, id: a.id, label: a.display_name || a.username, note: a.state === "available" ? "空闲" : stateName(a.state),
         off: a.state && a.state !== "available",
       }));
     if (kind === "number")
@@ -210,9 +210,10 @@ export function createControls({ notify }) {
   function renderTargets() {
     const mode = formValue("mode");
     const kind = formValue("kind");
-    // A blind transfer goes to a queue, a number or a flow; a consultation to an agent or a number.
+    // A blind transfer goes to a queue, an agent (reserved for them, then their queue), a number
+    // or a flow; a consultation to an agent or a number.
     for (const input of el.form.querySelectorAll("input[name=kind]")) {
-      const ok = mode === "consult" ? input.value === "agent" || input.value === "number" : input.value !== "agent";
+      const ok = mode === "consult" ? input.value === "agent" || input.value === "number" : true;
       input.disabled = !ok;
       input.parentElement.classList.toggle("off", !ok);
     }
@@ -256,6 +257,7 @@ export function createControls({ notify }) {
     let target = null;
     const typed = el.number_.value.trim();
     if (kind === "number" && typed) target = { number: typed };
+    else if (selected && selected.kind === "agent" && mode === "transfer") target = { agent: selected.id };
     else if (selected) {
       target = { [{ queue: "queue", agent: "endpoint", number: "number", flow: "flow" }[selected.kind]]: selected.value };
     }
@@ -313,9 +315,9 @@ export function createControls({ notify }) {
   // Buttons and their keys.
   const actions = {
     answer: () => !el.answer.disabled && control({ action: "answer" }),
+    reject: () => !el.reject.disabled && control({ action: "reject" }),
     hold: () => !el.holdBtn.disabled && control({ action: ctl.held ? "resume" : "hold" }),
     mute: () => !el.mute.disabled && control({ action: ctl.muted ? "unmute" : "mute" }),
-    reject: () => !el.reject.disabled && control({ action: "reject" }),
     transfer: () => (el.form.hidden ? openTransfer() : closeTransfer()),
     keypad: () => openKeypad(),
     hangup: () => !el.hangup.disabled && control({ action: "hangup" }),
@@ -333,9 +335,9 @@ export function createControls({ notify }) {
     });
   key("F8", "answer", el.answer);
   key("F9", "hangup", el.hangup);
+  key("Alt+R", "reject", el.reject);
   key("Alt+H", "hold", el.holdBtn);
   key("Alt+M", "mute", el.mute);
-  key("Alt+R", "reject", el.reject);
   key("Alt+T", "transfer", el.transfer);
   key("Alt+K", "keypad", el.keypadBtn);
   key("Alt+J", "complete", el.complete);
@@ -374,9 +376,19 @@ export function createControls({ notify }) {
 // it, else as the server gave it.
 function refusal(e, action) {
   if (action === "answer" && (e.status === 400 || e.status === 404)) return "请在话机上接听来电";
+  if (action === "reject" && (e.status === 400 || e.status === 404)) return "请在话机上拒接来电";
+  for (const [en, zh] of transferRefusals) if (e.reason && e.reason.includes(en)) return zh;
   return api.translate(e.reason) || e.reason || e.message;
 }
-  if (action === "reject" && (e.status === 400 || e.status === 404)) return "请在话机上拒接来电";
+
+// transferRefusals are the reasons a transfer to a named agent is refused, in Chinese.
+const transferRefusals = [
+  ["to yourself", "不能转接给自己"],
+  ["the agent is logged out", "该坐席未登录"],
+  ["the agent lacks the queue's skill", "该坐席没有这个队列的技能"],
+  ["the agent has no phone", "该坐席没有配置话机"],
+  ["no such agent", "没有这个坐席"],
+];
 
 function stateName(s) {
   return { available: "空闲", ringing: "振铃", talking: "通话中", wrap_up: "话后处理", paused: "示忙", missed: "未接", offline: "未登录" }[s] || s || "";
