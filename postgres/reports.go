@@ -541,16 +541,17 @@ GROUP BY 1, 2, 3`
 // flowCols are the columns of report_flow_days after the day.
 const flowCols = `flow, entered, self_served, asked_agent, answered`
 
-// flowSumsT counts the IVR funnel per flow and Beijing day of the calls' start over [{a}, {b}).
+// flowSumsT counts the IVR funnel per flow and Beijing day of the calls' start over [{a}, {b}):
+// funnelQuery's figures, the call's columns read with its steps.
 const flowSumsT = `
-SELECT hotline.report_day(c.started_at) AS day, f.flow, count(*) AS entered,
-       count(*) FILTER (WHERE c.outcome = 'self_served') AS self_served,
-       count(*) FILTER (WHERE c.queue_id IS NOT NULL) AS asked_agent,
-       count(*) FILTER (WHERE c.agent_id IS NOT NULL) AS answered
-FROM (SELECT DISTINCT s.call_id, s.flow
-      FROM hotline.call_steps s JOIN hotline.calls c ON c.id = s.call_id
+SELECT day, flow, count(*) AS entered,
+       count(*) FILTER (WHERE outcome = 'self_served') AS self_served,
+       count(*) FILTER (WHERE asked) AS asked_agent,
+       count(*) FILTER (WHERE answered) AS answered
+FROM (SELECT DISTINCT s.call_id, s.flow, hotline.report_day(c.started_at) AS day, c.outcome,
+             c.queue_id IS NOT NULL AS asked, c.agent_id IS NOT NULL AS answered
+      FROM hotline.calls c JOIN hotline.call_steps s ON s.call_id = c.id
       WHERE c.started_at >= {a} AND c.started_at < {b} AND s.flow <> 'desk') f
-JOIN hotline.calls c ON c.id = f.call_id
 GROUP BY 1, 2`
 
 // satisfactionCols are the columns of report_satisfaction_days after the day.

@@ -26,6 +26,9 @@ CREATE TABLE hotline.report_stale (
 );
 CREATE INDEX report_stale_day ON hotline.report_stale (day);
 
+-- The missed offers of a day, which the agents' report counts.
+CREATE INDEX offers_missed_offered ON hotline.offers (offered_at) WHERE state IN ('timeout', 'rejected');
+
 CREATE TABLE hotline.report_queue_slots (
     slot                timestamptz NOT NULL,   -- start of the 15 minutes in which the entries entered
     queue_id            text NOT NULL,
@@ -350,5 +353,6 @@ DROP TABLE hotline.report_agent_state_days;
 DROP TABLE hotline.report_agent_days;
 DROP TABLE hotline.report_queue_days;
 DROP TABLE hotline.report_queue_slots;
+DROP INDEX hotline.offers_missed_offered;
 DROP TABLE hotline.report_stale;
 DROP TABLE hotline.report_rollup;
