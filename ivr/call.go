@@ -28,6 +28,16 @@ type call struct {
 	flows   *pinned
 	// lost is set, by reconciliation, when the node no longer has the call's channel.
 	lost atomic.Bool
+	// fenced is set when another controller took the call's application over: the call stops
+	// at once, touching neither the channel nor the records, which are the new owner's now.
+	fenced atomic.Bool
+	// resumed is the saved state of a call adopted from another controller, nil for a new one.
+	resumed *savedCall
+	// resuming is set until the node a resumed call was in has run again.
+	resuming bool
+	// node is the node running.
+	node    flow.Node
+	started time.Time
 
 	lang        string
 	keys        []byte
@@ -65,6 +75,13 @@ type call struct {
 	talkingWith int64
 	talkState   hotline.CallState
 	mailbox     chan jobResult
+
+	// What another controller needs to resume the call (callstate.go): the failed tries of the
+	// verify node in progress, the queue entry, the offer ringing, the conversation.
+	verifyFailures int
+	entry          *hotline.QueueEntry
+	ringing        *savedOffer
+	talk           *savedTalk
 }
 
 // frame is one run of one flow: its variables and where to go on return.
@@ -72,17 +89,27 @@ type frame struct {
 	flow   *flow.Flow
 	vars   map[string]any
 	resume *flow.Exit // the calling subflow node's exit; nil at top level
+	// resumeRef names resume as "node/exit" of the calling flow, for the saved state.
+	resumeRef string
 }
 
 // startCall runs a call in its own goroutine. orphan marks a channel found in the
 // application after a reconnect, which is ended politely rather than served from the start
 // of a flow it may have half done.
 func (e *Engine) startCall(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel, orphan bool) {
+	e.launch(conn, inbox, ch, orphan, nil)
+}
+
+// launch runs a call, new or resumed from saved (then id is the saved call's).
+func (e *Engine) launch(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel, orphan bool, saved *adoptee) {
 	ctx, cancel := context.WithCancel(e.ctx)
 	c := &call{
 		e: e, id: ari.NewID(), conn: conn, inbox: inbox, channel: conn.Client().Channel(ch.ID),
 		caller: ch.Caller.Number, called: ch.Dialplan.Exten, ctx: ctx, cancel: cancel,
 		flows: e.flowsFor(ch.Caller.Number), lang: e.cfg.Language, keepKeys: true, mailbox: make(chan jobResult, 1),
+	}
+	if saved != nil {
+		c.id, c.resumed = saved.id, saved.state
 	}
 	c.log = e.cfg.Log.With("call_id", c.id, "channel_id", ch.ID, "node_name", conn.Name())
 	key := liveKey{conn.Name(), ch.ID}
@@ -109,6 +136,10 @@ func (c *call) run(orphan bool) {
 	defer c.cancel()
 	defer c.inbox.Close()
 	started := time.Now()
+	if c.resumed != nil {
+		started = c.resumed.Started
+	}
+	c.started = started
 	rec := hotline.CallRecord{ID: c.id, Node: c.conn.Name(), ChannelID: c.channel.ID(), CallerNumber: c.caller,
 		Language: c.lang, FlowVersionID: c.flows.versions[c.e.cfg.Entry], StartedAt: started, Instance: c.e.cfg.Instance}
 	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.StartCall(ctx, rec) }); err != nil {
@@ -122,6 +153,9 @@ func (c *call) run(orphan bool) {
 
 // serve answers and runs the entry flow; the returned error says why the flow stopped.
 func (c *call) serve(orphan bool) error {
+	if c.resumed != nil {
+		return c.resume()
+	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
 	err := c.channel.Answer(ctx)
 	cancel()
@@ -147,7 +181,11 @@ var errRunaway = errors.New("runaway flow: node limit reached")
 // the caller hanging up or an error.
 func (c *call) runFlows(f *flow.Flow) error {
 	c.push(f, nil)
-	node := f.Start
+	return c.runFrom(f.Start)
+}
+
+// runFrom executes nodes from node on, in the flow run on top of the stack.
+func (c *call) runFrom(node flow.Node) error {
 	for node != nil {
 		c.nodes++
 		if c.nodes > c.e.cfg.MaxNodes {
@@ -166,11 +204,18 @@ func (c *call) runFlows(f *flow.Flow) error {
 // node (nil when the call is over).
 func (c *call) step(n flow.Node) (flow.Node, error) {
 	c.seq++
+	c.node = n
+	c.saveState(n)
 	fr := c.top()
 	st := hotline.CallStep{CallID: c.id, Seq: c.seq, Flow: fr.flow.Name, Node: n.ID(), Kind: string(n.Kind()), EnteredAt: time.Now()}
 	c.record(st)
 	c.detail = ""
 	exit, input, err := c.exec(n)
+	if c.fenced.Load() {
+		return nil, errFenced
+	}
+	c.resuming, c.verifyFailures = false, 0
+	c.entry, c.ringing, c.talk = nil, nil, nil
 	st.LeftAt, st.Input, st.Detail = time.Now(), input, c.detail
 	switch {
 	case c.lost.Load():
@@ -212,7 +257,8 @@ func (c *call) ret() (*flow.Exit, error) {
 
 func (c *call) push(f *flow.Flow, resume *flow.Exit) {
 	vars := f.NewEnv()
-	c.stack = append(c.stack, &frame{flow: f, vars: vars, resume: resume})
+	ref := c.resumeRefOf(resume)
+	c.stack = append(c.stack, &frame{flow: f, vars: vars, resume: resume, resumeRef: ref})
 }
 
 func (c *call) pop() *frame {
@@ -241,6 +287,9 @@ func (c *call) record(st hotline.CallStep) {
 // store runs a write with the store timeout, detached from the call's own context so that
 // the record of a call that just hung up is still written.
 func (c *call) store(f func(ctx context.Context) error) error {
+	if c.fenced.Load() {
+		return errFenced
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.StoreTimeout)
 	defer cancel()
 	return f(ctx)
@@ -249,6 +298,10 @@ func (c *call) store(f func(ctx context.Context) error) error {
 // finish ends the call whatever stopped its flow: an apology for errors, hang-up of the
 // channel if it is still there, and the completed record.
 func (c *call) finish(err error) {
+	if c.fenced.Load() || errors.Is(err, errFenced) {
+		c.log.Warn("call left to the controller that took its application over")
+		return
+	}
 	switch {
 	case errors.Is(err, errHangup):
 		if c.outcome == "" {
@@ -284,6 +337,7 @@ func (c *call) finish(err error) {
 	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.EndCall(ctx, end) }); err != nil {
 		c.log.Error("record call end", "err", err)
 	}
+	c.dropState()
 	c.log.Info("call ended", "outcome", c.outcome, "nodes", c.nodes)
 }
 

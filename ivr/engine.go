@@ -83,6 +83,12 @@ type Engine struct {
 	keyToPlay *latency
 	pins      pinCache
 
+	// fo holds the applications under leases and adopts those of dead instances (adopt.go);
+	// nil without SetFailover.
+	fo *failover
+	// hiddenVars caches per flow the variables a saved call state leaves out.
+	hiddenVars sync.Map
+
 	mu     sync.Mutex
 	active map[liveKey]*call
 	byCall map[string]*call // by call id
@@ -110,8 +116,12 @@ type Stats struct {
 	Runaway uint64
 	// Orphans counts the channels found in the application after a reconnect that no call
 	// owned, and which the engine took over to end politely.
-	Orphans   uint64
-	ByOutcome map[string]uint64
+	Orphans uint64
+	// Adoptions counts the applications taken over from dead instances, Resumed the calls
+	// resumed from their saved state, Fenced the calls left to the instance that took their
+	// application over.
+	Adoptions, Resumed, Fenced uint64
+	ByOutcome                  map[string]uint64
 }
 
 // New returns an engine for cfg.
@@ -230,6 +240,10 @@ func (e *Engine) Stats() Stats {
 // A StasisStart of a dialplan channel is a new call: the engine owns the channel before
 // returning, so the call's next events reach its inbox.
 func (e *Engine) handle(conn *ari.Conn, ev ari.Event) {
+	if _, ok := ev.(*ari.ApplicationReplaced); ok && e.fo != nil {
+		go e.fo.lost(conn.App(), 0, "application replaced")
+		return
+	}
 	start, ok := ev.(*ari.StasisStart)
 	if !ok {
 		return // late events of ended calls
@@ -259,10 +273,16 @@ func (e *Engine) reconcile(ctx context.Context, r ari.Reconciliation) {
 		}
 	}
 	conn := e.connOf(r.Node)
-	if conn == nil {
-		return
+	if conn == nil || conn.App() != r.App {
+		if conn = e.fo.conn(r.Node, r.App); conn == nil {
+			return
+		}
 	}
-	for _, ch := range r.Unowned {
+	resume, gone, orphans := e.resumable(ctx, r, conn)
+	if len(resume) > 0 || len(gone) > 0 {
+		e.adoptResumed(ctx, r, conn, resume, gone)
+	}
+	for _, ch := range orphans {
 		e.mu.Lock()
 		_, owned := e.active[liveKey{r.Node, ch.ID}]
 		if !owned {
@@ -291,5 +311,8 @@ func (e *Engine) attach(ctx context.Context, cluster *ari.Cluster) {
 	e.ctx = ctx
 	for _, c := range cluster.Conns() {
 		e.conns[c.Name()] = c
+	}
+	if e.fo != nil {
+		e.fo.start(ctx, cluster)
 	}
 }

@@ -17,7 +17,9 @@ import (
 func (c *call) verify(n *flow.Verify) (*flow.Exit, string, error) {
 	idSpec := collectSpec{min: 18, max: 18, terminator: "#", firstDigit: n.FirstDigitTimeout, interDigit: n.InterDigitTimeout}
 	pinSpec := collectSpec{min: 4, max: 8, terminator: "#", firstDigit: n.FirstDigitTimeout, interDigit: n.InterDigitTimeout}
-	for try := 1; try <= n.Tries; try++ {
+	// A call resumed by another controller keeps the failed tries it had.
+	for try := 1 + c.verifyFailures; try <= n.Tries; try, c.verifyFailures = try+1, try {
+		c.saveState(c.node)
 		if try > 1 {
 			if err := c.say(n.InvalidPrompts, true); err != nil {
 				return nil, "", err

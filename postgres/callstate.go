@@ -33,6 +33,7 @@ type CallStates struct {
 	done    chan struct{}
 
 	written, discarded, batches, failures atomic.Uint64
+	inflight                              atomic.Int64
 }
 
 // stateItem is the latest write asked for a call: a state, or its deletion.
@@ -85,6 +86,21 @@ func (w *CallStates) Flush() {
 	}
 }
 
+// Sync writes the pending states and returns once they are written or ctx ends.
+func (w *CallStates) Sync(ctx context.Context) error {
+	for {
+		if w.Pending() == 0 && w.inflight.Load() == 0 {
+			return nil
+		}
+		w.Flush()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("call states: %d not written: %w", w.Pending(), ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 // Pending returns how many calls have a state not yet written.
 func (w *CallStates) Pending() int {
 	w.mu.Lock()
@@ -121,7 +137,9 @@ func (w *CallStates) flush(ctx context.Context) {
 	}
 	batch := w.pending
 	w.pending = make(map[string]stateItem, len(batch))
+	w.inflight.Add(1)
 	w.mu.Unlock()
+	defer w.inflight.Add(-1)
 
 	type fence struct {
 		app   string

@@ -108,6 +108,18 @@ func (l *Leases) Expired(ctx context.Context, grace time.Duration) ([]string, er
 	return apps, nil
 }
 
+// LiveHolders lists the other instances holding a lease that has not expired: those that
+// would take over this instance's applications if it let them go.
+func (l *Leases) LiveHolders(ctx context.Context) ([]string, error) {
+	var out []string
+	if err := l.db.SelectContext(ctx, &out, `
+		SELECT DISTINCT holder FROM hotline.app_leases
+		WHERE holder <> $1 AND expires_at > now() ORDER BY holder`, l.holder); err != nil {
+		return nil, fmt.Errorf("live lease holders: %w", err)
+	}
+	return out, nil
+}
+
 // Lease is the state of one application's lease.
 type Lease struct {
 	App       string    `db:"app" json:"app"`

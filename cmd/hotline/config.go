@@ -36,6 +36,32 @@ type Config struct {
 	Orders    OrdersConfig    `mapstructure:"workorders" yaml:"workorders"` // work orders (工单)
 	Log       LogConfig       `mapstructure:"log" yaml:"log"`
 	CallLog   CallLogConfig   `mapstructure:"calllog" yaml:"calllog"`
+	Failover  FailoverConfig  `mapstructure:"failover" yaml:"failover"`
+}
+
+// FailoverConfig is how instances hold their Stasis applications and take over those of an
+// instance that died: a lease per application renewed every RenewEvery, lasting LeaseTTL,
+// taken over TakeoverGrace after it expired (with Adopt), the calls resumed where they were.
+type FailoverConfig struct {
+	Enabled       bool          `mapstructure:"enabled" yaml:"enabled"`
+	Adopt         bool          `mapstructure:"adopt" yaml:"adopt"`
+	LeaseTTL      time.Duration `mapstructure:"lease_ttl" yaml:"lease_ttl"`
+	RenewEvery    time.Duration `mapstructure:"renew_every" yaml:"renew_every"`
+	TakeoverGrace time.Duration `mapstructure:"takeover_grace" yaml:"takeover_grace"`
+}
+
+// check reports a failover setting out of range, naming its key.
+func (c FailoverConfig) check() error {
+	if c.RenewEvery < 100*time.Millisecond || c.RenewEvery >= c.LeaseTTL {
+		return fmt.Errorf("failover.renew_every: must be at least 100ms and shorter than failover.lease_ttl (%v), got %v", c.LeaseTTL, c.RenewEvery)
+	}
+	if c.LeaseTTL > time.Minute {
+		return fmt.Errorf("failover.lease_ttl: must be at most 1m, got %v", c.LeaseTTL)
+	}
+	if c.TakeoverGrace < 0 {
+		return fmt.Errorf("failover.takeover_grace: must not be negative, got %v", c.TakeoverGrace)
+	}
+	return nil
 }
 
 // CallLogConfig bounds the call log's memory: records beyond MemoryRecords wait in a file in
@@ -225,6 +251,12 @@ var defaults = map[string]any{
 	// in a file in spool_dir replayed in order.
 	"calllog.spool_dir":      "calllog-spool",
 	"calllog.memory_records": 8192,
+	// Leases of the Stasis applications and adoption of a dead instance's calls.
+	"failover.enabled":        true,
+	"failover.adopt":          true,
+	"failover.lease_ttl":      "3s",
+	"failover.renew_every":    "1s",
+	"failover.takeover_grace": "2s",
 }
 
 // flagKeys maps global flags to configuration keys.

@@ -6,6 +6,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/spf13/cobra"
+
+	"github.com/foshan-hotline/hotline/ivr"
+	"github.com/foshan-hotline/hotline/postgres"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -50,5 +53,49 @@ func (a *app) serve(ctx context.Context, db *sqlx.DB, flows *callFlows, ln net.L
 	if err != nil {
 		return err
 	}
+	stop, err := a.failover(ctx, h)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	return a.runDraining(ctx, h, ln)
+}
+
+// failover holds the instance's Stasis applications under leases, persists where each call
+// is and, with failover.adopt, takes over the applications (and calls) of instances that die
+// (failover.*). The returned stop writes the last call states once the calls have ended.
+func (a *app) failover(ctx context.Context, h *system) (stop func(), err error) {
+	fc := a.cfg.Failover
+	if !fc.Enabled {
+		return func() {}, nil
+	}
+	if err := fc.check(); err != nil {
+		return nil, err
+	}
+	instance := h.acd.Instance()
+	states := postgres.NewCallStates(h.db, instance, a.log.With("component", "callstates"), 0, h.engine.LeaseLost)
+	err = h.engine.SetFailover(ivr.Failover{Leases: postgres.NewLeases(h.db, instance), States: states,
+		TTL: fc.LeaseTTL, Renew: fc.RenewEvery, Grace: fc.TakeoverGrace, Adopt: fc.Adopt})
+	if err != nil {
+		return nil, err
+	}
+	h.reg.MustRegister(states.Collector())
+	// A drain that runs out of time hands the calls left to another instance rather than
+	// hang them up, when there is one.
+	h.engine.SetHandover(func(ctx context.Context) {
+		n, err := h.engine.HandOff(ctx, states.Sync)
+		if err != nil {
+			a.log.Error("hand calls off", "calls", n, "err", err)
+		}
+	})
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		states.Run(sctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}, nil
 }
