@@ -28,9 +28,9 @@ type savedCall struct {
 	Seq   int    `json:"seq"`
 	Nodes int    `json:"nodes"`
 
-	Verified  bool            `json:"verified,omitempty"`
-	VerifiedC *flow.Citizen   `json:"verified_citizen,omitempty"`
-	CitizenID int64           `json:"citizen_id,omitempty"`
+	Verified  bool          `json:"verified,omitempty"`
+	VerifiedC *flow.Citizen `json:"verified_citizen,omitempty"`
+	CitizenID int64         `json:"citizen_id,omitempty"`
 	// VerifyFailures counts the failed tries of the verify node the call is in.
 	VerifyFailures int    `json:"verify_failures,omitempty"`
 	Outcome        string `json:"outcome,omitempty"`
