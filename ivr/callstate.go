@@ -11,8 +11,8 @@ import (
 )
 
 // savedCall is what another controller instance needs to resume a call: where it is in its
-// flows and what it has done. Sensitive and personal inputs are never in it (their variables
-// are left out; a PIN never reaches a variable), only what the flows computed from them.
+// flows and what it has done. Sensitive inputs are never in it (their variables are left out;
+// a PIN never reaches a variable). The row lives as long as the call.
 type savedCall struct {
 	ID       string           `json:"id"`
 	Caller   string           `json:"caller"`
@@ -66,15 +66,15 @@ type savedTalk struct {
 	RecordingAt time.Time     `json:"recording_at,omitempty"`
 }
 
-// hidden returns the variables of f that must not be persisted: those sensitive or personal
-// collect nodes read into.
+// hidden returns the variables of f that must not be persisted: those sensitive collect nodes
+// read into. (A PIN never reaches a variable: verify nodes keep it to themselves.)
 func (e *Engine) hidden(f *flow.Flow) map[string]bool {
 	if v, ok := e.hiddenVars.Load(f); ok {
 		return v.(map[string]bool)
 	}
 	out := map[string]bool{}
 	for _, n := range f.Nodes {
-		if c, ok := n.(*flow.Collect); ok && (c.Sensitive || c.Personal) && c.Into != nil {
+		if c, ok := n.(*flow.Collect); ok && c.Sensitive && c.Into != nil {
 			out[c.Into.Name] = true
 		}
 	}
