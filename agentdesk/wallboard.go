@@ -11,18 +11,31 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/lib/pq"
 
 	"github.com/foshan-hotline/hotline/postgres"
 )
 
 // The supervisors' wallboard: GET /api/wallboard reads it once; GET /api/wallboard/events
-// pushes it. One loop reads the board every WallboardRefresh while anyone watches — one query
-// round per refresh whatever the number of supervisors — and pushes it to every watcher when
-// it changed (at least every wallboardResend otherwise, so that a watcher sees the server is
-// alive). Durations are sent as the moments they started: the page counts them itself.
+// pushes it. One loop reads the board while anyone watches — one query round per refresh
+// whatever the number of supervisors — and pushes it to every watcher when it changed (at
+// least every wallboardResend otherwise, so that a watcher sees the server is alive). It reads
+// the board as soon as the ACD announces a change (NOTIFY hotline_agent: an agent's state;
+// hotline_acd: a call queued or an agent free), at most once per wallboardMinGap, and every
+// WallboardRefresh in any case (for the changes nobody announces: a call that hangs up while
+// waiting, an instance's heartbeat). Durations are sent as the moments they started: the page
+// counts them itself.
 
-// DefaultWallboardRefresh is how often the board is read while watched.
+// DefaultWallboardRefresh is how often the board is read while watched and nothing is
+// announced.
 const DefaultWallboardRefresh = time.Second
+
+// wallboardMinGap is the least time between two readings of the board: under load, changes
+// are announced many times a second and a reading takes in all of them since the last.
+const wallboardMinGap = 200 * time.Millisecond
+
+// wallboardChannels are the NOTIFY channels that wake the board's loop.
+var wallboardChannels = []string{agentChannel, "hotline_acd"}
 
 // wallboardResend is the longest a watcher goes without a message.
 const wallboardResend = 15 * time.Second
@@ -111,11 +124,15 @@ func (h *wallboardHub) stop() {
 	}
 }
 
-// loop reads and pushes the board until nobody watches.
+// loop reads and pushes the board until nobody watches: when a change is announced (no
+// sooner than wallboardMinGap after the last reading) and every WallboardRefresh.
 func (h *wallboardHub) loop() {
 	refresh := h.s.o.WallboardRefresh
 	t := time.NewTicker(refresh)
 	defer t.Stop()
+	poke := make(chan struct{}, 1)
+	defer h.listen(poke)()
+	var last time.Time
 	for {
 		h.mu.Lock()
 		if len(h.watchers) == 0 {
@@ -124,13 +141,66 @@ func (h *wallboardHub) loop() {
 			return
 		}
 		h.mu.Unlock()
+		if wait := wallboardMinGap - time.Since(last); wait > 0 {
+			time.Sleep(wait)
+		}
+		last = time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), max(refresh*5, 5*time.Second))
 		err := h.refresh(ctx)
 		cancel()
 		if err != nil {
 			h.s.log.Warn("wallboard: refresh", "err", err)
 		}
-		<-t.C
+		select {
+		case <-t.C:
+		case <-poke:
+		}
+	}
+}
+
+// listen pokes the loop on every notification of wallboardChannels until the returned
+// function is called; without a database URL to listen on, the loop only polls.
+func (h *wallboardHub) listen(poke chan<- struct{}) (stop func()) {
+	url := h.s.o.DatabaseURL
+	if url == "" {
+		return func() {}
+	}
+	log := h.s.log
+	l := pq.NewListener(url, 250*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+		if err != nil {
+			log.Warn("wallboard: listener", "event", ev.String(), "err", err)
+		}
+	})
+	done := make(chan struct{})
+	go func() {
+		for _, ch := range wallboardChannels {
+			if err := l.Listen(ch); err != nil {
+				select {
+				case <-done: // closed while connecting
+				default:
+					log.Warn("wallboard: listen", "channel", ch, "err", err)
+				}
+				return
+			}
+		}
+		for {
+			select {
+			case <-done:
+				return
+			case _, ok := <-l.Notify:
+				if !ok {
+					return
+				}
+				select {
+				case poke <- struct{}{}:
+				default: // a reading is due already
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		l.Close()
 	}
 }
 
