@@ -570,6 +570,7 @@ func (c *call) ringingAgent(o hotline.Offer, leg string) {
 }
 
 func (c *call) talkingAgent(o hotline.Offer, leg, bridge string) {
+	c.agentID, c.outcome = o.AgentID, hotline.OutcomeAgent
 	c.ringing, c.talk = nil, &savedTalk{Offer: o, Leg: leg, Bridge: bridge, RecordingAt: time.Now()}
 	c.saveState(c.node)
 }

@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -39,48 +42,39 @@ type adoptRig struct {
 	sim   *arisim.Sim
 	procs map[string]*exec.Cmd
 	logs  map[string]*syncBuffer
+	http  map[string]string // instance → base URL
+	// seeded is the output of 'hotline seed' (desk logins) when the rig seeded the database.
+	seeded string
 }
 
-// adoptFlows copies the shipped flows with the agents' calendar open around the clock, so
-// that callers reach the queue whatever the time of the test.
-func adoptFlows(t *testing.T, root string) string {
-	dir := t.TempDir()
-	entries, err := os.ReadDir(filepath.Join(root, "flows"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(root, "flows", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == "calendars.yaml" {
-			all := `["00:00-24:00"]`
-			data = []byte("calendars:\n  hotline:\n    timezone: Asia/Shanghai\n    weekly:\n" +
-				"      mon: " + all + "\n      tue: " + all + "\n      wed: " + all + "\n      thu: " + all + "\n" +
-				"      fri: " + all + "\n      sat: " + all + "\n      sun: " + all + "\n    workday_hours: " + all + "\n")
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-func startAdoptRig(t *testing.T) *adoptRig {
+// startAdoptRig starts the rig; seed fills the database with 'hotline seed' (agents with
+// their desk phones on the simulator), otherwise it has the general queue only.
+func startAdoptRig(t *testing.T, seed bool) *adoptRig {
 	t.Setenv(actAsHotline, "1")
 	root := repotest.Root(t)
 	url := pgtest.URL(t)
 	db := openTestDB(t, url)
-	for _, q := range []string{
-		`INSERT INTO hotline.skills (id, name) VALUES ('general', '综合')`,
-		`INSERT INTO hotline.queues (id, name, skill_id) VALUES ('general', '综合咨询', 'general')`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
+	key := func() string {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	seal, lookup := key(), key()
+	var seeded syncBuffer
+	if seed {
+		var logs syncBuffer
+		env := []string{"HOTLINE_DATABASE_URL=" + url, "HOTLINE_PII_SEAL_KEY=" + seal, "HOTLINE_PII_LOOKUP_KEY=" + lookup, "HOTLINE_LOG_LEVEL=warn"}
+		if err := run(context.Background(), []string{"seed", "--citizens", "50"}, env, &seeded, &logs); err != nil {
+			t.Fatalf("seed: %v\n%s", err, logs.String())
+		}
+	} else {
+		for _, q := range []string{
+			`INSERT INTO hotline.skills (id, name) VALUES ('general', '综合')`,
+			`INSERT INTO hotline.queues (id, name, skill_id) VALUES ('general', '综合咨询', 'general')`,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	state := t.TempDir()
@@ -92,21 +86,21 @@ func startAdoptRig(t *testing.T) *adoptRig {
 	for _, x := range []string{"a", "b"} {
 		dialplan["in-"+x] = arisim.Context{App: "hotline-" + x, Pattern: "_X.", SetCallerID: true, Fallback: []string{"sound:ss-noservice"}}
 	}
-	sim := arisim.New(arisim.Options{SoundDirs: dirs, Speed: 20, Users: map[string]string{"hotline": "hotline-secret"}, Dialplan: dialplan})
+	sim := arisim.New(arisim.Options{SoundDirs: dirs, Speed: 20, Users: map[string]string{"hotline": "hotline-secret"}, Dialplan: dialplan,
+		RecordingDir: t.TempDir()})
 	t.Cleanup(func() { sim.Close() })
+	for _, ep := range []string{"1001", "1002"} {
+		sim.SetEndpoint(arisim.EndpointConfig{Technology: "PJSIP", Resource: ep, Registered: true,
+			Behaviour: arisim.PhoneBehaviour{Mode: arisim.PhoneManual}})
+	}
 	simAddr := loopbackAddr()
 	simCtx, stopSim := context.WithCancel(context.Background())
 	t.Cleanup(stopSim)
 	go sim.ListenAndServe(simCtx, simAddr, "")
 
-	key := func() string {
-		b := make([]byte, 32)
-		rand.Read(b)
-		return base64.StdEncoding.EncodeToString(b)
-	}
-	seal, lookup := key(), key()
-	flows := adoptFlows(t, root)
-	r := &adoptRig{t: t, db: db, sim: sim, procs: map[string]*exec.Cmd{}, logs: map[string]*syncBuffer{}}
+	flows := alwaysOpen(t, filepath.Join(root, "flows"))
+	r := &adoptRig{t: t, db: db, sim: sim, procs: map[string]*exec.Cmd{}, logs: map[string]*syncBuffer{},
+		http: map[string]string{}, seeded: seeded.String()}
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +139,7 @@ shutdown: {drain_timeout: 1s}
 			}
 		})
 		ready = append(ready, "http://"+httpAddr+"/readyz")
+		r.http[x] = "http://" + httpAddr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -248,7 +243,7 @@ func (c *adoptCaller) count() int {
 }
 
 func runAdoption(t *testing.T, calls int, stop os.Signal) {
-	r := startAdoptRig(t)
+	r := startAdoptRig(t, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	roles := []string{"menu", "collect", "queue"}
@@ -459,5 +454,169 @@ func runAdoption(t *testing.T, calls int, stop os.Signal) {
 	}
 	if states != 0 {
 		t.Errorf("%d call states left after every call ended", states)
+	}
+}
+
+// TestAdoptionOfAgentCalls kills the controller of two calls with agents: one talking, one
+// ringing. The other instance takes over: the conversation goes on in its bridge, recorded,
+// and when the agent hangs up the caller goes on to the survey; the ringing offer is cancelled
+// and made again, and the agent answers it.
+func TestAdoptionOfAgentCalls(t *testing.T) {
+	r := startAdoptRig(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	for _, user := range []string{"agent01", "agent02"} {
+		m := regexp.MustCompile(user + `\s+(\S+)`).FindStringSubmatch(r.seeded)
+		if m == nil {
+			t.Fatalf("no login of %s in:\n%s", user, r.seeded)
+		}
+		jar, _ := cookiejar.New(nil)
+		desk := &deskClient{t: t, base: r.http["b"], http: &http.Client{Jar: jar}}
+		var login struct {
+			CSRF string `json:"csrf_token"`
+		}
+		if code := desk.do("POST", "/api/login", map[string]string{"username": user, "password": m[1]}, &login); code != 200 {
+			t.Fatalf("login of %s: %d", user, code)
+		}
+		desk.csrf = login.CSRF
+		if code := desk.do("POST", "/api/agent/state", map[string]string{"state": "available"}, nil); code != 200 {
+			t.Fatalf("%s goes available: %d", user, code)
+		}
+	}
+	agentsIn := func(state string) int {
+		var n int
+		if err := r.db.Get(&n, `SELECT count(*) FROM hotline.agent_status WHERE state = $1`, state); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			if ctx.Err() != nil {
+				r.fail("no %s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitFor("two agents available", func() bool { return agentsIn("available") == 2 })
+	// ringing returns an agent's phone ringing other than those seen.
+	ringing := func(seen ...*arisim.Call) *arisim.Call {
+		t.Helper()
+		var found *arisim.Call
+		waitFor("agent's phone ringing", func() bool {
+			for _, ci := range r.sim.Calls() {
+				if ci.Kind != "agent" || slices.ContainsFunc(seen, func(c *arisim.Call) bool { return c.ID() == ci.ID }) {
+					continue
+				}
+				if c, err := r.sim.Call(ci.ID); err == nil {
+					found = c
+					return true
+				}
+			}
+			return false
+		})
+		return found
+	}
+	toAgent := func(number string) *adoptCaller {
+		call, err := r.sim.PlaceCall(ctx, arisim.CallOptions{Caller: number, Exten: "12345", Context: "in-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &adoptCaller{call: call, instance: "a", role: "agent", done: make(chan struct{})}
+		go c.listen()
+		if err := c.wait(ctx, "language menu", func(h []string, _ bool) bool { return slices.Contains(h, "common/language_choice") }); err != nil {
+			r.fail("%v", err)
+		}
+		call.Press(ctx, "1", 0)
+		if err := c.wait(ctx, "main menu", func(h []string, _ bool) bool { return slices.Contains(h, "main/menu") }); err != nil {
+			r.fail("%v", err)
+		}
+		call.Press(ctx, "0", 0)
+		return c
+	}
+	talker := toAgent("13900000101")
+	phone1 := ringing()
+	if err := phone1.Answer(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("an agent talking", func() bool { return agentsIn("talking") == 1 })
+	waiter := toAgent("13900000102")
+	phone2 := ringing(phone1)
+	waitFor("an agent ringing", func() bool { return agentsIn("ringing") == 1 })
+
+	if err := r.procs["a"].Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	r.procs["a"].Wait()
+
+	// The ring for the lost controller stops and the offer is made again from b.
+	select {
+	case <-phone2.Done():
+	case <-ctx.Done():
+		r.fail("the agent's phone rang on for a lost controller")
+	}
+	phone2b := ringing(phone1, phone2)
+	if err := phone2b.Answer(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("both agents talking", func() bool { return agentsIn("talking") == 2 })
+	select {
+	case <-phone1.Done():
+		r.fail("the talking agent's phone was hung up")
+	default:
+	}
+	var offers int
+	if err := r.db.Get(&offers, `SELECT count(*) FROM hotline.offers WHERE state = 'accepted' AND instance_id = 'b' AND talk_ended_at IS NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if offers != 2 {
+		r.fail("%d conversations b's, want 2", offers)
+	}
+	// The first agent hangs up: b ends the conversation and the caller goes on to the survey.
+	n := talker.count()
+	phone1.Hangup()
+	if err := talker.wait(ctx, "survey", func(h []string, _ bool) bool { return heardAfter(h, n, "survey/ask") }); err != nil {
+		r.fail("after the agent hung up: %v", err)
+	}
+	waitFor("the first agent in wrap-up", func() bool { return agentsIn("wrap_up") == 1 })
+	for _, c := range []*adoptCaller{talker, waiter} {
+		if c.dropped {
+			r.fail("caller dropped; heard %v", c.heard)
+		}
+		c.mu.Lock()
+		c.hungUp = true
+		c.mu.Unlock()
+		c.call.Hangup()
+		<-c.done
+	}
+	var rows []struct {
+		Instance string `db:"instance_id"`
+		Outcome  string `db:"outcome"`
+		AgentID  int64  `db:"agent_id"`
+		Recorded int64  `db:"recorded_ms"`
+	}
+	waitFor("both call rows ended", func() bool {
+		rows = nil
+		if err := r.db.Select(&rows, `SELECT COALESCE(c.instance_id, '') AS instance_id, COALESCE(c.outcome, '') AS outcome,
+			COALESCE(c.agent_id, 0) AS agent_id,
+			(SELECT COALESCE(max(duration_ms), 0) FROM hotline.recordings r WHERE r.call_id = c.id) AS recorded_ms
+			FROM hotline.calls c WHERE c.ended_at IS NOT NULL ORDER BY c.caller_number`); err != nil {
+			t.Fatal(err)
+		}
+		return len(rows) == 2
+	})
+	var total int
+	r.db.Get(&total, `SELECT count(*) FROM hotline.calls`)
+	if total != 2 {
+		r.fail("%d call rows, want 2", total)
+	}
+	for _, row := range rows {
+		if row.Instance != "b" || row.Outcome != "agent" || row.AgentID == 0 {
+			r.fail("call row %+v: want b's, with an agent", row)
+		}
+	}
+	if rows[0].Recorded == 0 {
+		r.fail("the resumed conversation's recording has no length: %+v", rows[0])
 	}
 }
