@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"golang.org/x/sync/errgroup"
 
@@ -89,12 +90,30 @@ type hub struct {
 	queue   []int64
 	counts  map[string]queueCount // nil until read
 	stopped bool
+
+	stmts sync.Map // query → *sqlx.Stmt: the snapshot's queries, prepared
 }
 
 func newHub(s *Server) *hub {
 	h := &hub{s: s, agents: map[int64]*agentConns{}, dirty: map[int64]bool{}, busy: map[int64]bool{}}
 	h.wake = sync.NewCond(&h.mu)
 	return h
+}
+
+// prepared returns query prepared on the server's database.
+func (h *hub) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := h.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := h.s.o.DB.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := h.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
 }
 
 // add registers c and asks for its first snapshot. It reports false when the hub has
@@ -295,8 +314,9 @@ type reloadItem struct {
 }
 
 // reload reads the snapshots of a batch of agents and pushes them, having ended the
-// websockets of the batch's sessions that are gone. One statement touches every session of
-// the batch while one query per part of the snapshot reads it for every agent.
+// websockets of the batch's sessions that are gone. One query checks every session of the
+// batch (a read: touchSessions marks them seen every minute) while one query per part of the
+// snapshot reads it for every agent.
 func (h *hub) reload(ctx context.Context, batch []reloadItem) error {
 	var ids []string
 	agents := make([]hotline.Agent, 0, len(batch))
@@ -310,7 +330,7 @@ func (h *hub) reload(ctx context.Context, batch []reloadItem) error {
 	var parts []agentPart
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		alive, err = h.s.sessions.TouchSessions(gctx, ids)
+		alive, err = h.s.sessions.LiveSessions(gctx, ids)
 		return err
 	})
 	g.Go(func() (err error) {

@@ -1,6 +1,7 @@
 package agentdesk_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,11 +11,14 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,10 +240,13 @@ func BenchmarkScreenPop(b *testing.B) {
 		burst := bc.burst
 		b.Run(bc.name, func(b *testing.B) {
 			var delays, afterCommit []time.Duration
+			var cpu cpuTimes // used while the offers were written and popped
+			cpuKnown := true
 			for range b.N {
 				// 100 offers per iteration: one round of 100, or 100 rounds of one.
 				for range 100 / burst {
 					round := make([]pending, burst)
+					cpu0, cpuOK0 := cpuUsed(b, db)
 					for j := range burst {
 						round[j] = pending{ch: make(chan time.Time, 1), agent: ids[(next+j)%agents]}
 					}
@@ -263,6 +270,12 @@ func BenchmarkScreenPop(b *testing.B) {
 						}
 					}
 					b.StopTimer()
+					if cpu1, ok := cpuUsed(b, db); ok && cpuOK0 {
+						cpu.self += cpu1.self - cpu0.self
+						cpu.server += cpu1.server - cpu0.server
+					} else {
+						cpuKnown = false
+					}
 					// The offers end, as a rejection would, before the next round.
 					if _, err := db.Exec(`
 						WITH o AS (UPDATE hotline.offers SET state = 'cancelled', decided_at = now()
@@ -295,6 +308,11 @@ func BenchmarkScreenPop(b *testing.B) {
 			b.ReportMetric(float64(delays[len(delays)-1].Microseconds())/1000, "max-ms")
 			b.ReportMetric(perConn, "heap-B/conn")
 			b.ReportMetric(goroutinesPerConn, "goroutines/conn")
+			if cpuKnown {
+				n := float64(len(delays))
+				b.ReportMetric(float64(cpu.self.Microseconds())/1000/n, "go-cpu-ms/offer")
+				b.ReportMetric(float64(cpu.server.Microseconds())/1000/n, "pg-cpu-ms/offer")
+			}
 		})
 	}
 	cancel()
@@ -302,4 +320,58 @@ func BenchmarkScreenPop(b *testing.B) {
 		c.CloseNow()
 	}
 	readers.Wait()
+}
+
+// cpuTimes is CPU time used by this process (the desk's server and the agents' clients) and by
+// the database server's processes.
+type cpuTimes struct{ self, server time.Duration }
+
+// cpuUsed reads the CPU time used so far, where /proc tells it (Linux): the database server's
+// is that of the postmaster of one of db's connections and its children (the connections,
+// which the bench keeps open, and the server's own workers).
+func cpuUsed(b *testing.B, db *sqlx.DB) (cpuTimes, bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return cpuTimes{}, false
+	}
+	t := cpuTimes{self: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+	var backend int
+	if err := db.Get(&backend, `SELECT pg_backend_pid()`); err != nil {
+		b.Fatal(err)
+	}
+	// /proc/<pid>/stat: pid (comm) state ppid … utime stime (fields 14 and 15, in clock ticks
+	// of 1/100 s).
+	stat := func(pid string) (ppid string, ticks int64, ok bool) {
+		data, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return "", 0, false
+		}
+		i := bytes.LastIndexByte(data, ')')
+		if i < 0 {
+			return "", 0, false
+		}
+		f := strings.Fields(string(data[i+1:])) // state ppid … : field n is f[n-3]
+		if len(f) < 13 {
+			return "", 0, false
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		return f[1], u + s, true
+	}
+	postmaster, _, ok := stat(strconv.Itoa(backend))
+	if !ok {
+		return t, false
+	}
+	children, err := os.ReadFile("/proc/" + postmaster + "/task/" + postmaster + "/children")
+	if err != nil {
+		return t, false
+	}
+	_, ticks, _ := stat(postmaster)
+	for _, pid := range strings.Fields(string(children)) {
+		if _, n, ok := stat(pid); ok {
+			ticks += n
+		}
+	}
+	t.server = time.Duration(ticks) * 10 * time.Millisecond
+	return t, true
 }

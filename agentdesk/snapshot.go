@@ -182,7 +182,10 @@ const lastAnsweredQuery = `
 	SELECT w.agent_id, o.call_id, o.queue_id, o.queue_name, o.disposition_required
 	FROM unnest($1::bigint[]) AS w(agent_id)
 	CROSS JOIN LATERAL (
-	  SELECT o.call_id::text AS call_id, o.queue_id, q.name AS queue_name, q.disposition_required
+	  -- A callback's offer has no call: its wrap-up is for the call to the citizen, if any.
+	  SELECT COALESCE(o.call_id::text, (SELECT a.call_id::text FROM hotline.callback_attempts a
+	                                    WHERE a.offer_id = o.id ORDER BY a.attempt DESC LIMIT 1), '') AS call_id,
+	         o.queue_id, q.name AS queue_name, q.disposition_required
 	  FROM hotline.offers o
 	  JOIN hotline.queues q ON q.id = o.queue_id
 	  WHERE o.agent_id = w.agent_id AND o.state = 'accepted'
@@ -281,13 +284,13 @@ func (s *Server) loadAgents(ctx context.Context, agents []hotline.Agent) ([]agen
 		return nil
 	})
 	g.Go(func() error {
-		if err := s.o.DB.SelectContext(gctx, &offers, pendingOffersQuery, pq.Array(ids)); err != nil {
+		if err := s.selectPrepared(gctx, &offers, pendingOffersQuery, pq.Array(ids)); err != nil {
 			return wrap("offer: ", err)
 		}
 		return nil
 	})
 	g.Go(func() error {
-		if err := s.o.DB.SelectContext(gctx, &skills, agentQueuesQuery, pq.Array(ids)); err != nil {
+		if err := s.selectPrepared(gctx, &skills, agentQueuesQuery, pq.Array(ids)); err != nil {
 			return wrap("queues: ", err)
 		}
 		return nil
@@ -325,7 +328,7 @@ func (s *Server) loadAgents(ctx context.Context, agents []hotline.Agent) ([]agen
 				AgentID int64 `db:"agent_id"`
 				callView
 			}
-			if err := s.o.DB.SelectContext(gctx, &calls, currentCallsQuery, pq.Array(onCall), pq.Array(callIDs)); err != nil {
+			if err := s.selectPrepared(gctx, &calls, currentCallsQuery, pq.Array(onCall), pq.Array(callIDs)); err != nil {
 				return wrap("call: ", err)
 			}
 			for _, c := range calls {
@@ -350,7 +353,7 @@ func (s *Server) loadWrapUps(ctx context.Context, ids []int64, at map[int64]*age
 		AgentID int64 `db:"agent_id"`
 		wrapUpView
 	}
-	if err := s.o.DB.SelectContext(ctx, &ws, lastAnsweredQuery, pq.Array(ids)); err != nil {
+	if err := s.selectPrepared(ctx, &ws, lastAnsweredQuery, pq.Array(ids)); err != nil {
 		return wrap("wrap-up: ", err)
 	}
 	var queues []string
@@ -368,7 +371,7 @@ func (s *Server) loadWrapUps(ctx context.Context, ids []int64, at map[int64]*age
 		QueueID string `db:"queue_id"`
 		codeName
 	}
-	if err := s.o.DB.SelectContext(ctx, &ds, dispositionsQuery, pq.Array(queues)); err != nil {
+	if err := s.selectPrepared(ctx, &ds, dispositionsQuery, pq.Array(queues)); err != nil {
 		return wrap("dispositions: ", err)
 	}
 	for _, id := range ids {
@@ -411,10 +414,20 @@ func (s *Server) loadStatuses(ctx context.Context, ids []int64, at map[int64]*ag
 	return nil
 }
 
+// selectPrepared runs query, one of the snapshot's, into dest; they run for every change of
+// every agent and are prepared once (and on each connection as needed by database/sql).
+func (s *Server) selectPrepared(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := s.hub.prepared(ctx, query)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	return st.SelectContext(ctx, dest, args...)
+}
+
 // loadQueueCounts reads how busy every queue is.
 func (s *Server) loadQueueCounts(ctx context.Context) (map[string]queueCount, error) {
 	var rows []queueCount
-	if err := s.o.DB.SelectContext(ctx, &rows, queueCountsQuery, s.now().Add(-s.o.InstanceLease)); err != nil {
+	if err := s.selectPrepared(ctx, &rows, queueCountsQuery, s.now().Add(-s.o.InstanceLease)); err != nil {
 		return nil, fmt.Errorf("queue counts: %w", err)
 	}
 	counts := make(map[string]queueCount, len(rows))

@@ -146,6 +146,7 @@ func TestSnapshotsOfABatch(t *testing.T) {
 		states AgentStates
 	}{{"states read together", acd}, {"states read one by one", oneByOne{acd}}} {
 		s := &Server{o: Options{DB: db}, states: states.states, now: time.Now}
+		s.hub = newHub(s)
 		parts, err := s.loadAgents(ctx, agents)
 		if err != nil {
 			t.Fatalf("%s: %v", states.name, err)

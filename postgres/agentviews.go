@@ -45,8 +45,8 @@ const agentStatusesQuery = `
 // logged in to the ACD, or an unknown one, has none in the result.
 func (a *ACD) Statuses(ctx context.Context, agentIDs []int64) (map[int64]hotline.AgentStatus, error) {
 	var rows []agentRow
-	if err := a.store.db.SelectContext(ctx, &rows, agentStatusesQuery, pq.Array(agentIDs)); err != nil {
-		return nil, fmt.Errorf("status of %d agents: %w", len(agentIDs), err)
+	if err := a.store.list(ctx, fmt.Sprintf("status of %d agents", len(agentIDs)), &rows, agentStatusesQuery, pq.Array(agentIDs)); err != nil {
+		return nil, err
 	}
 	out := make(map[int64]hotline.AgentStatus, len(rows))
 	for _, r := range rows {

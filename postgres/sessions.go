@@ -392,6 +392,31 @@ func (s *Sessions) TouchSessions(ctx context.Context, ids []string) ([]string, e
 	return alive, nil
 }
 
+// sessionsLive selects the live sessions among $1 (ids) at $2 (idle since $3), as
+// sessionsTouch does, without marking them seen.
+const sessionsLive = `
+	SELECT encode(s.token_hash, 'hex')
+	FROM hotline.sessions s JOIN hotline.agents a ON a.id = s.agent_id
+	WHERE s.token_hash = ANY ($1::bytea[]) AND a.active
+	  AND s.expires_at > $2 AND s.last_seen_at > $3`
+
+// LiveSessions returns the ids of the sessions among ids that are still alive, without marking
+// them seen: a read, for checking often whether the websockets of a session may stay open.
+func (s *Sessions) LiveSessions(ctx context.Context, ids []string) ([]string, error) {
+	hashes := make([][]byte, 0, len(ids))
+	for _, id := range ids {
+		if h, err := hex.DecodeString(id); err == nil {
+			hashes = append(hashes, h)
+		}
+	}
+	now := s.o.Now()
+	alive := []string{}
+	if err := s.db.SelectContext(ctx, &alive, sessionsLive, pq.Array(hashes), now, now.Add(-s.o.IdleTimeout)); err != nil {
+		return nil, fmt.Errorf("check %d sessions: %w", len(ids), err)
+	}
+	return alive, nil
+}
+
 const sessionDelete = `
 	DELETE FROM hotline.sessions WHERE token_hash = decode($1, 'hex')
 	RETURNING agent_id`

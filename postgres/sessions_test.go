@@ -472,3 +472,46 @@ func wantNotify(t *testing.T, notes <-chan *pq.Notification, agentID int64) {
 		t.Errorf("no notification for agent %d", agentID)
 	}
 }
+
+// TestLiveSessions checks that LiveSessions tells the live sessions as TouchSessions does but
+// does not mark them seen: checking keeps no session alive.
+func TestLiveSessions(t *testing.T) {
+	f := newDeskFixture(t, postgres.SessionOptions{IdleTimeout: 30 * time.Minute})
+	ctx := t.Context()
+	var ids []string
+	for range 3 {
+		_, s, err := f.sessions.CreateSession(ctx, f.agent, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.ID)
+	}
+	f.clock.Advance(20 * time.Minute)
+	if _, err := f.sessions.TouchSessions(ctx, ids[:1]); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(9 * time.Minute)
+	alive, err := f.sessions.LiveSessions(ctx, append(ids, "zz", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alive) != 3 {
+		t.Fatalf("alive after 29 minutes = %v, want all of %v", alive, ids)
+	}
+	// 2 more minutes: idle for 31 minutes but for the one touched 11 minutes ago; the check
+	// before kept none alive.
+	f.clock.Advance(2 * time.Minute)
+	alive, err = f.sessions.LiveSessions(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alive) != 1 || alive[0] != ids[0] {
+		t.Errorf("alive after 31 minutes = %v, want only %s", alive, ids[0])
+	}
+	if _, err := f.db.Exec(`UPDATE hotline.agents SET active = false WHERE id = $1`, f.agent); err != nil {
+		t.Fatal(err)
+	}
+	if alive, err := f.sessions.LiveSessions(ctx, ids); err != nil || len(alive) != 0 {
+		t.Errorf("sessions of a disabled user: %v, %v; want none", alive, err)
+	}
+}
