@@ -12,7 +12,8 @@ import (
 )
 
 // A supervisor opens the wallboard: the queues with their waiting calls, a call arriving
-// within the refresh, an agent stuck in 未接 standing out, a forced pause from agent
+// within the refresh, an agent stuck in 未接 standing out, then ringing for it and answering
+// it, a forced pause from agent
 // management reaching the board, and the full-screen mode.
 func TestSupervisorWallboard(t *testing.T) {
 	e := newEnv(t, func(o *agentdesk.Options) {
@@ -61,6 +62,35 @@ func TestSupervisorWallboard(t *testing.T) {
 	e.exec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at) VALUES ('7e7e7e7e-0000-4000-8000-000000000001', 'node1', 'new-1', '13700137000', now())`)
 	e.exec(`INSERT INTO hotline.queue_entries (call_id, queue_id, entered_at, instance_id) VALUES ('7e7e7e7e-0000-4000-8000-000000000001', 'general', now(), 'live')`)
 	p.wait("the new call", row("general")+`.querySelector('[data-field=waiting]').textContent === "2"`)
+
+	// Agents change state while calls arrive, written as the ACD writes them (the status row,
+	// the state log, NOTIFY hotline_agent): agent01 leaves 未接, rings for the new call and
+	// answers it; the board follows each step without a reload.
+	tile := func(agent string) string {
+		return fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"]')`, e.ids[agent])
+	}
+	state := func(agent, st string, offer any) {
+		e.exec(`WITH s AS (UPDATE hotline.agent_status SET state = $2, reason = '', since = now(),
+				call_id = CASE WHEN $3::bigint IS NULL THEN NULL ELSE '7e7e7e7e-0000-4000-8000-000000000001'::uuid END, offer_id = $3::bigint
+				WHERE agent_id = $1 RETURNING agent_id, call_id),
+			l AS (INSERT INTO hotline.agent_state_log (agent_id, state, reason, cause, call_id, at) SELECT agent_id, $2, '', 'acd', call_id, now() FROM s)
+			SELECT pg_notify('hotline_agent', agent_id::text) FROM s`, e.ids[agent], st, offer)
+	}
+	state("agent01", "available", nil)
+	p.wait("agent01 available, no longer stuck", tile("agent01")+`.dataset.state === "available" && !`+tile("agent01")+`.classList.contains("stuck")`)
+	var offer int64
+	if err := e.db.Get(&offer, `INSERT INTO hotline.offers (call_id, entry_id, agent_id, queue_id, instance_id)
+		SELECT call_id, id, $1, 'general', 'live' FROM hotline.queue_entries WHERE call_id = '7e7e7e7e-0000-4000-8000-000000000001'
+		RETURNING id`, e.ids["agent01"]); err != nil {
+		t.Fatal(err)
+	}
+	state("agent01", "ringing", offer)
+	p.wait("agent01 ringing", tile("agent01")+`.dataset.state === "ringing"`)
+	e.exec(`UPDATE hotline.offers SET state = 'accepted', decided_at = now() WHERE id = $1`, offer)
+	e.exec(`UPDATE hotline.queue_entries SET left_at = now(), outcome = 'answered' WHERE call_id = '7e7e7e7e-0000-4000-8000-000000000001'`)
+	state("agent01", "talking", offer)
+	p.wait("agent01 talking", tile("agent01")+`.dataset.state === "talking"`)
+	p.wait("the answered call no longer waiting", row("general")+`.querySelector('[data-field=waiting]').textContent === "1"`)
 
 	// Agent management: force agent02's pause with a reason.
 	p.wait("the management list", fmt.Sprintf(`!!document.querySelector('#sv-admin-rows tr[data-agent="%d"] button[data-act=pause]')`, e.ids["agent02"]))
