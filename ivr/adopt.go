@@ -73,6 +73,10 @@ type failover struct {
 	cluster *ari.Cluster
 	ctx     context.Context
 
+	// failedAt is when the database last failed a renewal: leases of others expired during an
+	// outage all instances saw are left to their holders for a while after it.
+	failedAt time.Time
+
 	mu      sync.Mutex
 	held    map[string]int64         // app → epoch
 	ready   map[string]chan struct{} // own apps → closed once held
@@ -193,6 +197,7 @@ func (f *failover) tick(ctx context.Context) {
 		case err != nil:
 			// The database is away: nobody else can take the lease meanwhile either.
 			log.Warn("lease not renewed", "app", app, "err", err)
+			f.failedAt = time.Now()
 		case !ok:
 			f.lost(app, ep, "lease taken over")
 		case wanted:
@@ -213,7 +218,8 @@ func (f *failover) tick(ctx context.Context) {
 		f.mu.Unlock()
 		log.Info("application lease acquired", "app", app, "epoch", ep)
 	}
-	if !f.cfg.Adopt {
+	// After a database outage every lease has run out: their holders renew them first.
+	if !f.cfg.Adopt || time.Since(f.failedAt) < f.cfg.TTL+f.cfg.Grace {
 		return
 	}
 	apps, err := f.cfg.Leases.Expired(rctx, f.cfg.Grace)
