@@ -27,6 +27,7 @@ type faultRig struct {
 	rec  *memRecorder
 	h    *flowtest.Harness // callers
 	url  string
+	tr   *http.Transport // the engine's, whose idle connections a test closes
 }
 
 // startFaultRig runs cfg (its Recorder rec) on a simulated node at speed with opts.
@@ -52,6 +53,8 @@ func startFaultRig(t *testing.T, cfg ivr.Config, rec *memRecorder, opts ari.Conn
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	tr := ari.NewTransport()
+	opts.HTTPClient = &http.Client{Transport: tr}
 	cluster, err := ari.NewCluster([]ari.Node{{Name: "sim", URL: url, User: "hotline", Password: "hotline-secret", App: "hotline"}},
 		eng.Options(opts))
 	if err != nil {
@@ -73,7 +76,7 @@ func startFaultRig(t *testing.T, cfg ivr.Config, rec *memRecorder, opts ari.Conn
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return &faultRig{sim: sim, eng: eng, conn: cluster.Conns()[0], rec: rec, h: &flowtest.Harness{Sim: sim}, url: url}
+	return &faultRig{sim: sim, eng: eng, conn: cluster.Conns()[0], rec: rec, h: &flowtest.Harness{Sim: sim}, url: url, tr: tr}
 }
 
 // fastConn are connection options that notice a silent drop within 0.3 s and come back at once.
@@ -305,4 +308,100 @@ func TestHungRequestIsBounded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	hungPlay(t, r, ctx, 50)
+}
+
+// burst places n calls at once against a limit: the callers beyond it hear the busy
+// apology and are hung up; the others are served; nothing is left running. It returns how
+// many were admitted.
+func burst(t *testing.T, r *faultRig, ctx context.Context, n, limit int) int {
+	t.Helper()
+	base := runtime.NumGoroutine()
+	r.eng.SetLimits(ivr.Limits{MaxCalls: limit})
+	type result struct {
+		admitted bool
+		err      error
+	}
+	results := make(chan result, n)
+	release := make(chan struct{}) // the admitted callers hold until every call has arrived
+	var placed sync.WaitGroup
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		placed.Add(1)
+		wg.Go(func() {
+			c, err := r.h.Call(ctx, fmt.Sprintf("138%08d", i))
+			placed.Done()
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			if err := c.Expect(ctx, "common/repeat_hint"); err != nil {
+				if slicesContains(c.Heard, "common/lines_busy") && c.Ended() {
+					results <- result{} // refused, politely
+					return
+				}
+				results <- result{err: fmt.Errorf("caller %d: %w", i, err)}
+				return
+			}
+			<-release
+			err = c.Press(ctx, "1", 0)
+			if err == nil {
+				err = c.Expect(ctx, "common/goodbye")
+			}
+			if err == nil {
+				err = c.WaitEnd(ctx)
+			}
+			results <- result{admitted: true, err: err}
+		})
+	}
+	placed.Wait()
+	t.Logf("%d calls placed in %v", n, time.Since(start).Round(time.Millisecond))
+	// Each caller is in the menu or refused by now, or fails its Expect.
+	for r.eng.Stats().Active+int(r.eng.Admission().Rejected) < n && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	close(results)
+	admitted := 0
+	for res := range results {
+		if res.err != nil {
+			t.Error(res.err)
+		}
+		if res.admitted {
+			admitted++
+		}
+	}
+	r.eng.Wait()
+	got := outcomes(r.rec)
+	if admitted != limit || got[ivr.OutcomeOverload] != n-limit || got[hotline.OutcomeSelfServed] != limit {
+		t.Errorf("%d admitted, outcomes %v; want %d served and %d refused", admitted, got, limit, n-limit)
+	}
+	if a := r.eng.Admission(); a.Rejected != uint64(n-limit) || a.Refusing != 0 {
+		t.Errorf("admission %+v, want %d rejected and none refusing", a, n-limit)
+	}
+	r.tr.CloseIdleConnections() // a burst's connections would otherwise idle for 30 s
+	settled(t, base)
+	return admitted
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestOverloadBurst: 300 calls at once against a limit of 50.
+func TestOverloadBurst(t *testing.T) {
+	cfg, rec, _ := flowConfig(t, holdFlow)
+	r := startFaultRig(t, cfg, rec, ari.ConnOptions{}, 20)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	burst(t, r, ctx, 300, 50)
+	if h := r.conn.Health(); h.Reconnects != 0 {
+		t.Errorf("the websocket reconnected %d times during the burst", h.Reconnects)
+	}
 }
