@@ -498,3 +498,27 @@ func TestReportRollupsLateRows(t *testing.T) {
 		t.Errorf("a1 with the late call = %+v, %v; want 2 answered, 1 surveyed, 300.530865 s talking", agents, err)
 	}
 }
+
+// Emptying the event tables (hotline seed --replace) empties the roll-ups; the next run
+// starts over.
+func TestReportRollupsReset(t *testing.T) {
+	f := newReportFixture(t)
+	ctx := context.Background()
+	if _, err := postgres.RollUpReports(ctx, f.db); err != nil {
+		t.Fatal(err)
+	}
+	f.db.MustExec(`TRUNCATE hotline.calls CASCADE`)
+	var rows int
+	f.db.Get(&rows, `SELECT (SELECT count(*) FROM hotline.report_queue_slots) + (SELECT count(*) FROM hotline.report_agent_days)
+		+ (SELECT count(*) FROM hotline.report_flow_days) + (SELECT count(*) FROM hotline.report_rollup WHERE upto IS NOT NULL)`)
+	if rows != 0 {
+		t.Errorf("%d roll-up rows after the event tables were emptied", rows)
+	}
+	day := postgres.ReportQuery{From: dec1("00:00:00"), To: dec1("00:00:00").AddDate(0, 0, 1), Bucket: postgres.BucketDay}
+	if _, err := postgres.RollUpReports(ctx, f.db); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err := postgres.QueueReport(ctx, f.db, day); err != nil || len(rows) != 0 {
+		t.Errorf("1 December's queues after the calls were emptied: %+v, %v", rows, err)
+	}
+}

@@ -268,6 +268,28 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
+-- Emptying an event table (hotline seed --replace) empties the roll-ups: the next run starts
+-- over from the first event row.
+-- +goose StatementBegin
+CREATE FUNCTION hotline.report_reset() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE hotline.report_queue_slots, hotline.report_queue_days, hotline.report_agent_days,
+             hotline.report_agent_state_days, hotline.report_flow_days, hotline.report_satisfaction_days,
+             hotline.report_stale;
+    UPDATE hotline.report_rollup SET upto = NULL;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+
+CREATE TRIGGER report_reset AFTER TRUNCATE ON hotline.queue_entries FOR EACH STATEMENT EXECUTE FUNCTION hotline.report_reset();
+CREATE TRIGGER report_reset AFTER TRUNCATE ON hotline.offers FOR EACH STATEMENT EXECUTE FUNCTION hotline.report_reset();
+CREATE TRIGGER report_reset AFTER TRUNCATE ON hotline.call_steps FOR EACH STATEMENT EXECUTE FUNCTION hotline.report_reset();
+CREATE TRIGGER report_reset AFTER TRUNCATE ON hotline.calls FOR EACH STATEMENT EXECUTE FUNCTION hotline.report_reset();
+CREATE TRIGGER report_reset AFTER TRUNCATE ON hotline.survey_answers FOR EACH STATEMENT EXECUTE FUNCTION hotline.report_reset();
+CREATE TRIGGER report_reset AFTER TRUNCATE ON hotline.callbacks FOR EACH STATEMENT EXECUTE FUNCTION hotline.report_reset();
+CREATE TRIGGER report_reset AFTER TRUNCATE ON hotline.agent_state_log FOR EACH STATEMENT EXECUTE FUNCTION hotline.report_reset();
+
 CREATE TRIGGER report_stale_ins AFTER INSERT ON hotline.queue_entries REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION hotline.report_stale_queue_entries();
 CREATE TRIGGER report_stale_upd AFTER UPDATE ON hotline.queue_entries REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
@@ -318,6 +340,14 @@ CREATE TRIGGER report_stale_del AFTER DELETE ON hotline.agent_state_log REFERENC
     FOR EACH STATEMENT EXECUTE FUNCTION hotline.report_stale_agent_state_log();
 
 -- +goose Down
+DROP TRIGGER report_reset ON hotline.queue_entries;
+DROP TRIGGER report_reset ON hotline.offers;
+DROP TRIGGER report_reset ON hotline.call_steps;
+DROP TRIGGER report_reset ON hotline.calls;
+DROP TRIGGER report_reset ON hotline.survey_answers;
+DROP TRIGGER report_reset ON hotline.callbacks;
+DROP TRIGGER report_reset ON hotline.agent_state_log;
+DROP FUNCTION hotline.report_reset();
 DROP TRIGGER report_stale_ins ON hotline.agent_state_log;
 DROP TRIGGER report_stale_upd ON hotline.agent_state_log;
 DROP TRIGGER report_stale_del ON hotline.agent_state_log;
