@@ -104,6 +104,8 @@ func (s *IVRServices) saveMessage(ctx context.Context, m hotline.Message) (strin
 
 // surveyUpsert flags the call for a follow-up when asked and stores the answer with the call's
 // agent; it returns no row when the call does not exist. A second answer replaces the first.
+// The call's row names its agent only once the call has ended, and the survey runs before:
+// the agent is then the one who last answered an offer of the call.
 const surveyUpsert = `
 	WITH c AS (
 		UPDATE hotline.calls
@@ -112,7 +114,9 @@ const surveyUpsert = `
 		RETURNING id, agent_id
 	)
 	INSERT INTO hotline.survey_answers (call_id, score, agent_id, answered_at)
-	SELECT c.id, $2, c.agent_id, $4 FROM c
+	SELECT c.id, $2, COALESCE(c.agent_id, (SELECT o.agent_id FROM hotline.offers o
+	                                       WHERE o.call_id = c.id AND o.state = 'accepted'
+	                                       ORDER BY o.decided_at DESC NULLS LAST, o.id DESC LIMIT 1)), $4 FROM c
 	ON CONFLICT (call_id) DO UPDATE SET score = EXCLUDED.score, answered_at = EXCLUDED.answered_at
 	RETURNING call_id`
 
