@@ -16,7 +16,9 @@ import (
 	"testing"
 
 	"github.com/foshan-hotline/hotline/agentdesk"
+	"github.com/foshan-hotline/hotline/agentdesk/flowedit"
 	"github.com/foshan-hotline/hotline/internal/repotest"
+	"github.com/foshan-hotline/hotline/ivr/flow"
 	"github.com/foshan-hotline/hotline/ivr/prompts"
 	"github.com/foshan-hotline/hotline/postgres"
 )
@@ -54,7 +56,7 @@ nodes:
 
 // promptDesk is a desk whose prompts are a copy of the test manifest with shipped files
 // (taken from the repository's sounds), and one published flow naming two of them.
-func promptDesk(t *testing.T) (*desk, string) {
+func promptDesk(t *testing.T, opts ...deskOption) (*desk, string) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, prompts.ManifestFile), []byte(testManifest), 0o644); err != nil {
@@ -75,7 +77,7 @@ func promptDesk(t *testing.T) (*desk, string) {
 			t.Fatal(err)
 		}
 	}
-	d := newDesk(t, func(o *agentdesk.Options) { o.Prompts = agentdesk.PromptOptions{Dir: dir} })
+	d := newDesk(t, append([]deskOption{func(o *agentdesk.Options) { o.Prompts = agentdesk.PromptOptions{Dir: dir} }}, opts...)...)
 	if _, err := postgres.PublishFlows(context.Background(), d.db, []postgres.FlowSource{{Name: "main", Source: testFlow}}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -390,5 +392,52 @@ func TestPromptUpload(t *testing.T) {
 	}
 	if status, b := upload(d.login("agent02"), q, wav(8000, 1, 1), "audio/wav"); status != http.StatusForbidden {
 		t.Errorf("agent upload: %d %s, want 403", status, b)
+	}
+}
+
+// TestPromptPublishFlows publishes again, text unchanged, the flow that names a changed
+// prompt; a flow with a draft of its own is left alone.
+func TestPromptPublishFlows(t *testing.T) {
+	needTools(t)
+	d, _ := promptDesk(t, func(o *agentdesk.Options) {
+		m, err := prompts.Parse([]byte(testManifest), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Flows = flowedit.New(flowedit.Options{DB: o.DB, FlowsDir: t.TempDir(), SoundsDir: o.Prompts.Dir,
+			Check: flow.Options{Manifest: m}})
+	})
+	sup := d.login("supervisor")
+	if status, b := sup.do("POST", "/api/prompts/publish", `{"prompt":"main/menu"}`); status != http.StatusConflict {
+		t.Errorf("publish with nothing changed: %d %s, want 409", status, b)
+	}
+	if status, b := sup.do("POST", "/api/prompts/text", `{"prompt":"main/menu","lang":"zh","text":"查询水费电费请按一"}`); status != http.StatusOK {
+		t.Fatalf("change text: %d %s", status, b)
+	}
+	status, b := sup.do("POST", "/api/prompts/publish", `{"prompt":"main/menu"}`)
+	if status != http.StatusOK || !strings.Contains(string(b), `{"flow":"main","version":2}`) {
+		t.Fatalf("publish: %d %s, want main version 2", status, b)
+	}
+	if got := d.promptList(sup).Prompts[2].Revisions["zh"].Pending; len(got) != 0 {
+		t.Errorf("pending after publishing = %v", got)
+	}
+	var audits int
+	d.db.Get(&audits, `SELECT count(*) FROM hotline.audit_log WHERE action = 'flow_publish' AND object_id = 'main'
+		AND (detail->>'prompts_upto')::bigint > 0`)
+	if audits != 1 {
+		t.Errorf("flow_publish audit rows with the prompts' mark = %d, want 1", audits)
+	}
+
+	// Another change, while main has a draft of its own: main is left for the flows page.
+	sup.do("POST", "/api/prompts/text", `{"prompt":"common/welcome","lang":"zh","text":"欢迎致电佛山热线"}`)
+	if _, err := postgres.SaveFlowDraft(context.Background(), d.db, "main", strings.Replace(testFlow, "测试", "测试二", 1), d.ids["supervisor"]); err != nil {
+		t.Fatal(err)
+	}
+	status, b = sup.do("POST", "/api/prompts/publish", `{"prompt":"common/welcome"}`)
+	if status != http.StatusOK || !strings.Contains(string(b), "草稿") || strings.Contains(string(b), `"version"`) {
+		t.Errorf("publish beside a draft: %d %s, want main left with the reason", status, b)
+	}
+	if d, err := postgres.FlowDraftOf(context.Background(), d.db, "main"); err != nil || !strings.Contains(d.Source, "测试二") {
+		t.Errorf("the supervisor's draft: %v %v", d.Source, err)
 	}
 }

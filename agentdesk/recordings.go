@@ -108,9 +108,14 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request, _ *postg
 		out[i] = recordingItem{RecordingRow: row, Caller: postgres.MaskMobile(row.CallerNumber),
 			AudioURL: "/api/recordings/" + id + "/audio", Download: "/api/recordings/" + id + "/download"}
 	}
+	queues, agents, err := postgres.RecordingChoices(r.Context(), s.o.DB)
+	if err != nil {
+		return err
+	}
 	ret := s.o.RecordingRetention
 	writeJSON(w, http.StatusOK, map[string]any{"recordings": out, "total": total, "limit": f.Limit, "offset": f.Offset,
-		"retention_days": int(ret / (24 * time.Hour)), "retention": ret.String()})
+		"retention_days": int(ret / (24 * time.Hour)), "retention": ret.String(),
+		"filters": map[string]any{"queues": nonNil(queues), "agents": nonNil(agents)}})
 	return nil
 }
 
@@ -148,3 +153,4 @@ func (s *Server) downloadRecording(w http.ResponseWriter, r *http.Request, sess 
 	io.Copy(w, body) // a failed copy means the client left
 	return nil
 }
+

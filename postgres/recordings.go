@@ -201,3 +201,22 @@ func SearchRecordings(ctx context.Context, db *sqlx.DB, f RecordingFilter) ([]Re
 	}
 	return out, total, nil
 }
+
+// RecordingChoice is a queue or agent the recordings can be filtered by.
+type RecordingChoice struct {
+	ID   string `db:"id" json:"id"`
+	Name string `db:"name" json:"name"`
+}
+
+// RecordingChoices returns the queues and the agents (every desk user who may take calls,
+// active or not: old recordings keep theirs) to filter recordings by, by name.
+func RecordingChoices(ctx context.Context, db *sqlx.DB) (queues, agents []RecordingChoice, err error) {
+	if err := db.SelectContext(ctx, &queues, `SELECT id, name FROM hotline.queues ORDER BY name`); err != nil {
+		return nil, nil, fmt.Errorf("recording filters: %w", err)
+	}
+	if err := db.SelectContext(ctx, &agents, `SELECT id::text AS id, display_name AS name FROM hotline.agents
+		WHERE role IN ('agent', 'supervisor') ORDER BY display_name, id`); err != nil {
+		return nil, nil, fmt.Errorf("recording filters: %w", err)
+	}
+	return queues, agents, nil
+}

@@ -56,6 +56,10 @@ var (
 	departmentPage = []string{"css/base.css", "css/desk.css", "css/workarea.css", "css/workorders.css"}
 	// supervisorPage is the wallboard and agent management.
 	supervisorPage = []string{"css/base.css", "css/card.css", "css/supervisor.css"}
+	// promptsPage is the IVR's prompts: texts, listening, changes.
+	promptsPage = []string{"css/base.css", "css/card.css", "css/reports.css", "css/calendar.css", "css/prompts.css"}
+	// recordingsPage is the recordings: search, play, download.
+	recordingsPage = []string{"css/base.css", "css/card.css", "css/reports.css", "css/calendar.css", "css/recordings.css"}
 	// calendarPage is the business-hours calendar.
 	calendarPage = []string{"css/base.css", "css/card.css", "css/reports.css", "css/calendar.css"}
 )

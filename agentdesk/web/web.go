@@ -55,6 +55,8 @@ func New(o Options) http.Handler {
 		[]string{"js/department.js", "js/api.js", "js/format.js", "js/workorders.js"}))
 	mux.HandleFunc("GET /desk/calendar", h.sessionPage("calendar.html", calendarPage,
 		[]string{"js/calendar.js", "js/api.js", "js/format.js"}))
+	mux.HandleFunc("GET /desk/prompts", h.sessionPage("prompts.html", promptsPage, []string{"js/prompts.js", "js/api.js", "js/format.js"}))
+	mux.HandleFunc("GET /desk/recordings", h.sessionPage("recordings.html", recordingsPage, []string{"js/recordings.js", "js/api.js", "js/format.js"}))
 	mux.HandleFunc("GET /desk/static/{version}/{file...}", h.static)
 	mux.HandleFunc("/desk/", func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w, r)

@@ -99,7 +99,7 @@ function renderIdle(s, bar) {
 // supervisorLinks gives supervisors and admins the way to their pages, in the state bar.
 function supervisorLinks(role) {
   if (role !== "supervisor" && role !== "admin") return;
-  const pages = [["/desk/supervisor", "班长台"], ["/desk/reports", "报表"], ["/desk/flows", "流程"], ["/desk/calendar", "日历"]];
+  const pages = [["/desk/supervisor", "班长台"], ["/desk/reports", "报表"], ["/desk/flows", "流程"], ["/desk/calendar", "日历"], ["/desk/prompts", "提示音"], ["/desk/recordings", "录音"]];
   const nav = document.createElement("nav");
   nav.className = "sb-links";
   nav.setAttribute("aria-label", "班长页面");
