@@ -112,6 +112,10 @@ export function createCard() {
       h("div", { class: "card-col" }, accounts(), applications(), insurance()))];
   }
 
+  // exitOf names how a step was left: its label, or the exit itself when it is words for
+  // people (未找到), never a flow's internal name (next, case_2, agent:1).
+  const exitOf = (s) => pick(s, "exit_label") || (/[^\x00-\x7f]/.test(s.exit || "") ? s.exit : "");
+
   function journey() {
     const j = card.journey || card.ivr || {};
     const steps = list(Array.isArray(j) ? j : pick(j, "steps"));
@@ -129,7 +133,7 @@ export function createCard() {
         h("span", { class: "step-what" }, pick(s, "summary", "text", "label") || `${s.flow || ""} · ${s.node || ""}`),
         pick(s, "detail", "heard") ? h("span", { class: "step-detail" }, pick(s, "detail", "heard")) : null,
         s.input ? h("span", { class: "step-input mono" }, `输入 ${s.input}`) : null,
-        pick(s, "exit_label", "exit") ? h("span", { class: "step-exit" }, `→ ${pick(s, "exit_label", "exit")}`) : null,
+        exitOf(s) ? h("span", { class: "step-exit" }, `→ ${exitOf(s)}`) : null,
       ));
     return section("本次来电的自助语音经过", meta,
       items.length ? h("ol", { class: "journey" }, items) : empty("来电直接进入人工队列"));
