@@ -134,3 +134,44 @@ func allDigits(s string, min, max int) bool {
 	}
 	return true
 }
+
+// Monitoring actions a MonitorCommand carries.
+const (
+	MonitorActionStart = "start"
+	MonitorActionMode  = "mode"
+	MonitorActionStop  = "stop"
+)
+
+// MonitorCommand is a supervisor's monitoring of a call (listen, whisper, barge), carried to
+// the instance that owns the call: start session ID (with the agent, their phone, the
+// supervisor's phone and the mode), switch its Mode, or stop it.
+type MonitorCommand struct {
+	Action        string `json:"action"`
+	ID            string `json:"id"`
+	AgentID       int64  `json:"agent_id,omitempty"`
+	AgentEndpoint string `json:"agent_endpoint,omitempty"`
+	Supervisor    string `json:"supervisor,omitempty"`
+	Mode          string `json:"mode,omitempty"`
+}
+
+// Validate checks a monitoring command's shape; the error wraps ErrInvalid.
+func (cmd MonitorCommand) Validate() error {
+	bad := func(what string) error { return fmt.Errorf("monitor %s: %s: %w", cmd.Action, what, ErrInvalid) }
+	if cmd.ID == "" {
+		return bad("a session id is required")
+	}
+	switch cmd.Action {
+	case MonitorActionStart:
+		if cmd.AgentID == 0 || cmd.AgentEndpoint == "" || cmd.Supervisor == "" || cmd.Mode == "" {
+			return bad("agent, agent endpoint, supervisor endpoint and mode are required")
+		}
+	case MonitorActionMode:
+		if cmd.Mode == "" {
+			return bad("a mode is required")
+		}
+	case MonitorActionStop:
+	default:
+		return bad("unknown action")
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -26,6 +27,29 @@ type Monitor interface {
 	StopMonitor(ctx context.Context, id string) error
 	// LiveMonitors lists the live sessions of this instance.
 	LiveMonitors() []LiveMonitor
+}
+
+// RemoteMonitor carries a monitoring command to the instance that owns the call, through the
+// same path as call control: a session on a call of another instance starts, switches mode
+// and stops there. *postgres.CommandBus implements it; the call controller (Options.Calls)
+// may.
+type RemoteMonitor interface {
+	Monitor(ctx context.Context, callID string, cmd hotline.MonitorCommand) error
+}
+
+var _ RemoteMonitor = (*postgres.CommandBus)(nil)
+
+// onOwner runs a monitoring command here and, for a call or session this instance does not
+// have, on the instance that owns the call.
+func (s *Server) onOwner(ctx context.Context, here func() error, callID string, cmd hotline.MonitorCommand) error {
+	err := here()
+	if !errors.Is(err, hotline.ErrNotFound) {
+		return err
+	}
+	if r, ok := s.o.Calls.(RemoteMonitor); ok {
+		return r.Monitor(ctx, callID, cmd)
+	}
+	return err
 }
 
 // MonitorStart is a monitoring session to start: ID is its hotline.monitoring_sessions row.
@@ -74,6 +98,17 @@ func (s *Server) monitoring(w http.ResponseWriter, r *http.Request, sess *postgr
 	live := []LiveMonitor{}
 	if m, ok := s.o.Calls.(Monitor); ok {
 		live = append(live, m.LiveMonitors()...)
+	}
+	// The sessions on the calls of other instances, as the database has them.
+	elsewhere, err := postgres.LiveMonitoringSessions(r.Context(), s.o.DB, s.now().Add(-s.o.InstanceLease))
+	if err != nil {
+		return err
+	}
+	for _, l := range elsewhere {
+		id := strconv.FormatInt(l.ID, 10)
+		if !slices.ContainsFunc(live, func(m LiveMonitor) bool { return m.ID == id }) {
+			live = append(live, LiveMonitor{ID: id, CallID: l.CallID, AgentID: l.AgentID, Mode: l.Mode, State: l.State(), Since: l.StartedAt})
+		}
 	}
 	recent, err := postgres.MonitoringSessions(r.Context(), s.o.DB, 0, 50)
 	if err != nil {
@@ -131,15 +166,18 @@ func (s *Server) startMonitoring(w http.ResponseWriter, r *http.Request, sess *p
 		return err
 	}
 	sid := strconv.FormatInt(id, 10)
-	err = m.StartMonitor(ctx, MonitorStart{ID: sid, CallID: st.CallID, AgentID: req.AgentID,
-		AgentEndpoint: phones.Agent, Supervisor: phones.Supervisor, Mode: req.Mode})
+	start := MonitorStart{ID: sid, CallID: st.CallID, AgentID: req.AgentID,
+		AgentEndpoint: phones.Agent, Supervisor: phones.Supervisor, Mode: req.Mode}
+	err = s.onOwner(ctx, func() error { return m.StartMonitor(ctx, start) }, st.CallID, hotline.MonitorCommand{
+		Action: hotline.MonitorActionStart, ID: sid, AgentID: req.AgentID, AgentEndpoint: phones.Agent,
+		Supervisor: phones.Supervisor, Mode: req.Mode})
 	if err != nil {
 		if endErr := postgres.EndMonitoring(context.WithoutCancel(ctx), s.o.DB, id, time.Time{}, s.now(), nil, "failed"); endErr != nil {
 			s.log.Error("close a failed monitoring session", "err", endErr)
 		}
 		switch {
 		case errors.Is(err, hotline.ErrNotFound):
-			return conflict("the call is served by another instance or has ended")
+			return conflict("the call has ended")
 		case errors.Is(err, hotline.ErrConflict):
 			return conflict("the call cannot be listened to now: %v", err)
 		}
@@ -192,16 +230,19 @@ func (s *Server) monitoringMode(w http.ResponseWriter, r *http.Request, sess *po
 	if err != nil {
 		return err
 	}
-	if err := m.SetMonitorMode(r.Context(), strconv.FormatInt(ms.ID, 10), req.Mode); err != nil {
+	sid := strconv.FormatInt(ms.ID, 10)
+	err = s.onOwner(r.Context(), func() error { return m.SetMonitorMode(r.Context(), sid, req.Mode) }, ms.CallID,
+		hotline.MonitorCommand{Action: hotline.MonitorActionMode, ID: sid, Mode: req.Mode})
+	if err != nil {
 		if errors.Is(err, hotline.ErrNotFound) {
-			return conflict("the session has ended or is served by another instance")
+			return conflict("the session has ended")
 		}
 		return err
 	}
 	if err := postgres.AuditMonitoringMode(r.Context(), s.o.DB, s.now(), sess.Agent.ID, ms.ID, req.Mode, clientIP(r)); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.liveMonitor(m, ms))
+	writeJSON(w, http.StatusOK, s.liveMonitor(m, ms, req.Mode))
 	return nil
 }
 
@@ -216,9 +257,12 @@ func (s *Server) stopMonitoring(w http.ResponseWriter, r *http.Request, sess *po
 	if err != nil {
 		return err
 	}
-	if err := m.StopMonitor(r.Context(), strconv.FormatInt(ms.ID, 10)); err != nil {
+	sid := strconv.FormatInt(ms.ID, 10)
+	err = s.onOwner(r.Context(), func() error { return m.StopMonitor(r.Context(), sid) }, ms.CallID,
+		hotline.MonitorCommand{Action: hotline.MonitorActionStop, ID: sid})
+	if err != nil {
 		if errors.Is(err, hotline.ErrNotFound) {
-			return conflict("the session has ended or is served by another instance")
+			return conflict("the session has ended")
 		}
 		return err
 	}
@@ -226,13 +270,18 @@ func (s *Server) stopMonitoring(w http.ResponseWriter, r *http.Request, sess *po
 	return nil
 }
 
-// liveMonitor is the live state of ms, or what the row says once it is gone.
-func (s *Server) liveMonitor(m Monitor, ms postgres.MonitoringSession) LiveMonitor {
+// liveMonitor is the live state of ms after a switch to mode: this instance's, or for a
+// session on another instance's call what the database says.
+func (s *Server) liveMonitor(m Monitor, ms postgres.MonitoringSession, mode string) LiveMonitor {
 	id := strconv.FormatInt(ms.ID, 10)
 	for _, l := range m.LiveMonitors() {
 		if l.ID == id {
 			return l
 		}
 	}
-	return LiveMonitor{ID: id, CallID: ms.CallID, AgentID: ms.AgentID, State: "ended", Since: ms.StartedAt}
+	state := "ringing"
+	if ms.AnsweredAt.Valid {
+		state = "active"
+	}
+	return LiveMonitor{ID: id, CallID: ms.CallID, AgentID: ms.AgentID, Mode: mode, State: state, Since: ms.StartedAt}
 }

@@ -95,7 +95,39 @@ type Monitors struct {
 
 	mu       sync.Mutex
 	sessions map[string]*monitor
+	answered func(id string, at time.Time) // under mu
 	wg       sync.WaitGroup
+}
+
+// OnAnswer sets f to be told, from the session's goroutine, when a session's supervisor
+// answers: another instance shows the session's state from what f records.
+func (m *Monitors) OnAnswer(f func(id string, at time.Time)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.answered = f
+}
+
+// MonitorCommand carries out a monitoring command on call callID: the command bus hands over
+// here those given on any instance for the calls of this engine. Start as Start does; mode and
+// stop for a session of that call (hotline.ErrNotFound otherwise).
+func (m *Monitors) MonitorCommand(ctx context.Context, callID string, cmd hotline.MonitorCommand) error {
+	if err := cmd.Validate(); err != nil {
+		return err
+	}
+	if cmd.Action == hotline.MonitorActionStart {
+		return m.Start(ctx, MonitorRequest{ID: cmd.ID, CallID: callID, AgentID: cmd.AgentID,
+			AgentEndpoint: cmd.AgentEndpoint, Supervisor: cmd.Supervisor, Mode: cmd.Mode})
+	}
+	m.mu.Lock()
+	s := m.sessions[cmd.ID]
+	m.mu.Unlock()
+	if s == nil || s.req.CallID != callID {
+		return fmt.Errorf("monitoring session %s of call %s: %w", cmd.ID, callID, hotline.ErrNotFound)
+	}
+	if cmd.Action == hotline.MonitorActionMode {
+		return m.SetMode(ctx, cmd.ID, cmd.Mode)
+	}
+	return m.Stop(ctx, cmd.ID)
 }
 
 // NewMonitors returns the monitoring of e's calls; ended (may be nil) is told how each
@@ -341,6 +373,12 @@ func (s *monitor) handle(ev ari.Event) string {
 			return "failed"
 		}
 		s.setState("active")
+		s.m.mu.Lock()
+		told := s.m.answered
+		s.m.mu.Unlock()
+		if told != nil {
+			told(s.req.ID, s.answered)
+		}
 	case *ari.StasisEnd:
 		switch ev.Channel.ID {
 		case s.superID:

@@ -47,6 +47,60 @@ type CommandBus struct {
 
 	mu      sync.Mutex
 	waiting map[int64]chan struct{}
+	monitor MonitorController // under mu
+}
+
+// MonitorController runs supervisors' monitoring sessions on the calls of this instance: the
+// IVR engine's monitors.
+type MonitorController interface {
+	MonitorCommand(ctx context.Context, callID string, cmd hotline.MonitorCommand) error
+}
+
+// SetMonitor sets what carries out the monitoring commands for this instance's calls; without
+// it they are refused with hotline.ErrConflict.
+func (b *CommandBus) SetMonitor(m MonitorController) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.monitor = m
+}
+
+// localMonitor carries out a monitoring command for a call of this instance.
+func (b *CommandBus) localMonitor(ctx context.Context, callID string, cmd hotline.MonitorCommand) error {
+	b.mu.Lock()
+	m := b.monitor
+	b.mu.Unlock()
+	if m == nil {
+		return fmt.Errorf("call %s: listening in is not available on instance %s: %w", callID, b.instance, hotline.ErrConflict)
+	}
+	return m.MonitorCommand(ctx, callID, cmd)
+}
+
+// envelope is a row of hotline.call_commands: a call-control command, or a monitoring one.
+type envelope struct {
+	hotline.CallCommand
+	Monitor *hotline.MonitorCommand `json:"monitor,omitempty"`
+}
+
+// Monitor carries out a monitoring command on the call wherever it is owned, as Control does
+// a call-control command, with the owner's errors: hotline.ErrNotFound for a call or session
+// it does not have, ErrConflict (with the reason) for one that cannot be monitored now,
+// ErrInvalid for a malformed command.
+func (b *CommandBus) Monitor(ctx context.Context, callID string, cmd hotline.MonitorCommand) error {
+	if err := cmd.Validate(); err != nil {
+		return err
+	}
+	owner, err := b.owner(ctx, callID)
+	if err != nil {
+		return err
+	}
+	if owner == "" || owner == b.instance {
+		return b.localMonitor(ctx, callID, cmd)
+	}
+	body, err := json.Marshal(envelope{Monitor: &cmd})
+	if err != nil {
+		return fmt.Errorf("encode monitoring command: %w", err)
+	}
+	return b.send(ctx, callID, owner, body)
 }
 
 // NewCommandBus returns the bus of instance on the database at url (for its listener);
@@ -91,27 +145,42 @@ func (b *CommandBus) Control(ctx context.Context, callID string, cmd hotline.Cal
 	if err := cmd.Validate(); err != nil {
 		return err
 	}
+	owner, err := b.owner(ctx, callID)
+	if err != nil {
+		return err
+	}
+	if owner == "" || owner == b.instance {
+		return b.local.Control(ctx, callID, cmd)
+	}
+	body, err := json.Marshal(cmd)
+	if err != nil {
+		return fmt.Errorf("encode command: %w", err)
+	}
+	return b.send(ctx, callID, owner, body)
+}
+
+// owner returns the instance that owns the call ("" for none); a call that has ended is
+// hotline.ErrConflict, an unknown one hotline.ErrNotFound.
+func (b *CommandBus) owner(ctx context.Context, callID string) (string, error) {
 	var owner struct {
 		Instance string `db:"instance_id"`
 		Ended    bool   `db:"ended"`
 	}
 	switch err := b.db.GetContext(ctx, &owner, callOwnerQuery, callID); {
 	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("call %s: %w", callID, hotline.ErrNotFound)
+		return "", fmt.Errorf("call %s: %w", callID, hotline.ErrNotFound)
 	case err != nil:
-		return fmt.Errorf("call %s: owner: %w", callID, err)
+		return "", fmt.Errorf("call %s: owner: %w", callID, err)
 	case owner.Ended:
-		return fmt.Errorf("call %s has ended: %w", callID, hotline.ErrConflict)
-	case owner.Instance == "" || owner.Instance == b.instance:
-		return b.local.Control(ctx, callID, cmd)
+		return "", fmt.Errorf("call %s has ended: %w", callID, hotline.ErrConflict)
 	}
+	return owner.Instance, nil
+}
 
-	body, err := json.Marshal(cmd)
-	if err != nil {
-		return fmt.Errorf("encode command: %w", err)
-	}
+// send writes a command for a call of instance, announces it and waits for its result.
+func (b *CommandBus) send(ctx context.Context, callID, instance string, body []byte) error {
 	var id int64
-	if err := b.db.GetContext(ctx, &id, commandInsert, callID, owner.Instance, body); err != nil {
+	if err := b.db.GetContext(ctx, &id, commandInsert, callID, instance, body); err != nil {
 		return fmt.Errorf("send command for call %s: %w", callID, err)
 	}
 	done := make(chan struct{}, 1)
@@ -123,7 +192,7 @@ func (b *CommandBus) Control(ctx context.Context, callID string, cmd hotline.Cal
 		delete(b.waiting, id)
 		b.mu.Unlock()
 	}()
-	if _, err := b.db.ExecContext(ctx, commandNotify, owner.Instance, fmt.Sprint(id)); err != nil {
+	if _, err := b.db.ExecContext(ctx, commandNotify, instance, fmt.Sprint(id)); err != nil {
 		return fmt.Errorf("announce command for call %s: %w", callID, err)
 	}
 	timer := time.NewTimer(b.timeout)
@@ -152,7 +221,7 @@ func (b *CommandBus) Control(ctx context.Context, callID string, cmd hotline.Cal
 		}
 		// Withdraw the command so that it is not carried out after the agent was told it
 		// failed; if it was done meanwhile, its result stands.
-		msg := fmt.Sprintf("call %s: instance %s did not carry out the command within %v", callID, owner.Instance, b.timeout)
+		msg := fmt.Sprintf("call %s: instance %s did not carry out the command within %v", callID, instance, b.timeout)
 		res2, err := b.db.ExecContext(ctx, commandWithdraw, id, msg)
 		if err != nil {
 			return fmt.Errorf("withdraw command %d: %w", id, err)
@@ -258,15 +327,19 @@ func (b *CommandBus) carryOut(ctx context.Context) {
 	}
 	for _, p := range pending {
 		var err error
-		var cmd hotline.CallCommand
+		var cmd envelope
 		switch {
 		case time.Since(p.Created) > commandExpiry:
 			err = fmt.Errorf("command expired before it could be carried out: %w", hotline.ErrConflict)
 		case json.Unmarshal(p.Command, &cmd) != nil:
 			err = fmt.Errorf("command %d is not readable: %w", p.ID, hotline.ErrInvalid)
+		case cmd.Monitor != nil:
+			cctx, cancel := context.WithTimeout(ctx, b.timeout)
+			err = b.localMonitor(cctx, p.CallID, *cmd.Monitor)
+			cancel()
 		default:
 			cctx, cancel := context.WithTimeout(ctx, b.timeout)
-			err = b.local.Control(cctx, p.CallID, cmd)
+			err = b.local.Control(cctx, p.CallID, cmd.CallCommand)
 			cancel()
 		}
 		kind, msg := commandKind(err)

@@ -185,3 +185,61 @@ func MonitoringSessions(ctx context.Context, db *sqlx.DB, id int64, limit int) (
 	}
 	return out, nil
 }
+
+const monitoringAnswered = `
+	UPDATE hotline.monitoring_sessions SET answered_at = $2
+	WHERE id = $1 AND ended_at IS NULL AND answered_at IS NULL`
+
+// MonitoringAnswered records that the supervisor of a live session answered their phone, so
+// that every instance can tell the session is active; the session's end writes it again.
+func MonitoringAnswered(ctx context.Context, db *sqlx.DB, id int64, at time.Time) error {
+	if _, err := db.ExecContext(ctx, monitoringAnswered, id, at); err != nil {
+		return fmt.Errorf("monitoring session %d answered: %w", id, err)
+	}
+	return nil
+}
+
+// LiveMonitoring is a session that has not ended, as any instance sees it from the database:
+// its mode is the last one asked for (the start's, or a switch's), its state ringing until
+// the supervisor answered, then active.
+type LiveMonitoring struct {
+	ID         int64        `db:"id"`
+	CallID     string       `db:"call_id"`
+	AgentID    int64        `db:"agent_id"`
+	Mode       string       `db:"mode"`
+	StartedAt  time.Time    `db:"started_at"`
+	AnsweredAt sql.NullTime `db:"answered_at"`
+}
+
+// State is ringing or active.
+func (l LiveMonitoring) State() string {
+	if l.AnsweredAt.Valid {
+		return "active"
+	}
+	return "ringing"
+}
+
+// liveMonitoringQuery lists the sessions not ended on calls that have not ended and belong
+// to an instance live since $1 (one that died leaves its sessions open); the mode is read
+// from the session's audit rows (indexed by object).
+const liveMonitoringQuery = `
+	SELECT m.id, m.call_id::text AS call_id, m.agent_id, m.started_at, m.answered_at,
+	       COALESCE((SELECT l.detail->>'mode' FROM hotline.audit_log l
+	                 WHERE l.object_type = 'monitoring' AND l.object_id = m.id::text
+	                   AND l.action IN ('monitor_start', 'monitor_mode')
+	                 ORDER BY l.at DESC, l.id DESC LIMIT 1), '') AS mode
+	FROM hotline.monitoring_sessions m
+	JOIN hotline.calls c ON c.id = m.call_id
+	LEFT JOIN hotline.instances i ON i.id = c.instance_id
+	WHERE m.ended_at IS NULL AND c.ended_at IS NULL AND (c.instance_id IS NULL OR i.heartbeat_at > $1)
+	ORDER BY m.started_at, m.id`
+
+// LiveMonitoringSessions returns the sessions that have not ended, on calls in progress on
+// instances whose heartbeat is later than live.
+func LiveMonitoringSessions(ctx context.Context, db *sqlx.DB, live time.Time) ([]LiveMonitoring, error) {
+	var out []LiveMonitoring
+	if err := db.SelectContext(ctx, &out, liveMonitoringQuery, live); err != nil {
+		return nil, fmt.Errorf("live monitoring sessions: %w", err)
+	}
+	return out, nil
+}

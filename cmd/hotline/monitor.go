@@ -14,8 +14,8 @@ import (
 )
 
 // deskCalls is the call controller of the desk: the command bus, which carries call control
-// to whichever instance owns a call, and the engine's monitoring, which serves the calls of
-// this instance only (a session on another instance's call is refused with 409).
+// and monitoring to whichever instance owns a call, and the engine's monitoring, which
+// serves the calls of this instance (those of another instance go by the bus).
 type deskCalls struct {
 	*postgres.CommandBus
 	m *ivr.Monitors
@@ -41,6 +41,20 @@ func newDeskCalls(db *sqlx.DB, bus *postgres.CommandBus, engine *ivr.Engine, log
 			log.Error("record the end of a monitoring session", "monitor_id", id, "err", err)
 		}
 	})
+	// Sessions on this instance's calls asked for on another instance arrive by the bus; the
+	// answer is recorded for the other instances to show.
+	m.OnAnswer(func(sid string, at time.Time) {
+		id, err := strconv.ParseInt(sid, 10, 64)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := postgres.MonitoringAnswered(ctx, db, id, at); err != nil {
+			log.Error("record a monitoring session answered", "monitor_id", id, "err", err)
+		}
+	})
+	bus.SetMonitor(m)
 	return deskCalls{CommandBus: bus, m: m}
 }
 
