@@ -172,7 +172,8 @@ func TestMonitoringAPI(t *testing.T) {
 		t.Errorf("audited modes %s", endModes)
 	}
 
-	// A call on another instance: refused, and the attempt is closed as failed.
+	// A call the engine does not have, and no bus to another instance: refused, and the
+	// attempt is closed as failed.
 	fm.StartErr = hotline.ErrNotFound
 	if status, b := start(sup, body); status != http.StatusConflict {
 		t.Errorf("a call of another instance: %d %s, want 409", status, b)
