@@ -566,19 +566,36 @@ func (c *call) resumeQueue(n *flow.Queue) (x *flow.Exit, input string, err error
 // inQueue persists the queue entry the call waits in.
 func (c *call) inQueue(entry hotline.QueueEntry) {
 	c.entry, c.talk, c.ringing = &entry, nil, nil
+	c.saveStateNow()
+}
+
+// saveStateNow persists the call's state and asks for it to be written without waiting for
+// the next batch: a call that entered a queue or reached an agent is worth the write.
+func (c *call) saveStateNow() {
 	c.saveState(c.node)
+	if f, ok := c.e.fo.states().(interface{ Flush() }); ok {
+		f.Flush()
+	}
+}
+
+// states returns the state store, nil without failover.
+func (f *failover) states() StateStore {
+	if f == nil {
+		return nil
+	}
+	return f.cfg.States
 }
 
 // ringingAgent and talkingAgent persist an offer ringing and a conversation.
 func (c *call) ringingAgent(o hotline.Offer, leg string) {
 	c.ringing = &savedOffer{Offer: o, Leg: leg}
-	c.saveState(c.node)
+	c.saveStateNow()
 }
 
 func (c *call) talkingAgent(o hotline.Offer, leg, bridge string) {
 	c.agentID, c.outcome = o.AgentID, hotline.OutcomeAgent
 	c.ringing, c.talk = nil, &savedTalk{Offer: o, Leg: leg, Bridge: bridge, RecordingAt: time.Now()}
-	c.saveState(c.node)
+	c.saveStateNow()
 }
 
 // resumeTalk takes over a conversation a lost controller left: the caller and the agent stay

@@ -106,7 +106,9 @@ func (a *ACD) ReleaseDead(ctx context.Context, lease time.Duration) (int, error)
 const releaseAgentsLock = `
 	SELECT st.agent_id,
 	       COALESCE(st.state IN ('ringing', 'talking') AND o.instance_id = ANY($1)
-	                AND ($3::timestamptz IS NULL OR o.offered_at < $3), false) AS call_lost,
+	                AND ($3::timestamptz IS NULL OR o.offered_at < $3)
+	                AND ($3::timestamptz IS NULL OR st.state = 'ringing'
+	                     OR NOT EXISTS (SELECT 1 FROM hotline.call_states s WHERE s.call_id = o.call_id)), false) AS call_lost,
 	       COALESCE(q.wrap_up_seconds, 0) AS wrap_up_seconds
 	FROM hotline.agent_status st
 	LEFT JOIN hotline.offers o ON o.id = st.offer_id
@@ -123,14 +125,18 @@ const releaseOffers = `
 	WHERE state = 'pending' AND instance_id = ANY($1) AND ($4::timestamptz IS NULL OR offered_at < $4)`
 
 const releaseEntries = `
-	UPDATE hotline.queue_entries SET left_at = $2, outcome = 'lost'
-	WHERE left_at IS NULL AND instance_id = ANY($1) AND ($3::timestamptz IS NULL OR entered_at < $3)`
+	UPDATE hotline.queue_entries e SET left_at = $2, outcome = 'lost'
+	WHERE left_at IS NULL AND instance_id = ANY($1) AND ($3::timestamptz IS NULL OR entered_at < $3)
+	  AND ($3::timestamptz IS NULL OR NOT EXISTS (SELECT 1 FROM hotline.call_states s WHERE s.call_id = e.call_id))`
 
 // releaseCalls closes the open call rows of the instances $1 (started before $3, if not NULL)
-// as node_lost: their process is gone and its calls' records would stay open forever.
+// as node_lost: their process is gone and its calls' records would stay open forever. An
+// instance restarting under its name leaves alone the calls with a saved state
+// (hotline.call_states): it resumes them, and closes those whose caller has gone.
 const releaseCalls = `
-	UPDATE hotline.calls SET ended_at = GREATEST(started_at, $2), outcome = 'node_lost'
-	WHERE ended_at IS NULL AND instance_id = ANY($1) AND ($3::timestamptz IS NULL OR started_at < $3)`
+	UPDATE hotline.calls c SET ended_at = GREATEST(started_at, $2), outcome = 'node_lost'
+	WHERE ended_at IS NULL AND instance_id = ANY($1) AND ($3::timestamptz IS NULL OR started_at < $3)
+	  AND ($3::timestamptz IS NULL OR NOT EXISTS (SELECT 1 FROM hotline.call_states s WHERE s.call_id = c.id))`
 
 // deadCallsClosed counts the call rows closed by release, for ReleaseCollector.
 var deadCallsClosed atomic.Int64

@@ -3,10 +3,270 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
 )
 
 // TestChaosKillInstance is TestAdoptionAfterKill under load: 240 calls in menus, collects and
 // the queue on two controllers, one killed with kill -9.
 func TestChaosKillInstance(t *testing.T) { runAdoption(t, 240, os.Kill) }
+
+// dbCut stands between the controllers and PostgreSQL: cut drops every connection and
+// refuses new ones, as a database restarting does; restore lets them through again.
+type dbCut struct {
+	t             *testing.T
+	network, addr string
+	tNet, tAddr   string
+	mu            sync.Mutex
+	ln            net.Listener
+	conns         map[net.Conn]struct{}
+}
+
+func newDBCut(t *testing.T, raw string) (string, func(), func()) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &dbCut{t: t, conns: map[net.Conn]struct{}{}}
+	q := u.Query()
+	if dir := q.Get("host"); strings.HasPrefix(dir, "/") {
+		port := q.Get("port")
+		p.tNet, p.tAddr = "unix", filepath.Join(dir, ".s.PGSQL."+port)
+		mine := t.TempDir()
+		p.network, p.addr = "unix", filepath.Join(mine, ".s.PGSQL."+port)
+		q.Set("host", mine)
+		u.RawQuery = q.Encode()
+	} else {
+		p.tNet, p.tAddr = "tcp", u.Host
+		p.network, p.addr = "tcp", loopbackAddr()
+		u.Host = p.addr
+	}
+	p.restore()
+	t.Cleanup(p.cut)
+	return u.String(), p.cut, p.restore
+}
+
+func (p *dbCut) restore() {
+	ln, err := net.Listen(p.network, p.addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial(p.tNet, p.tAddr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			if p.ln != ln {
+				p.mu.Unlock()
+				c.Close()
+				s.Close()
+				return
+			}
+			p.conns[c], p.conns[s] = struct{}{}, struct{}{}
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close(); c.Close() }()
+			go func() { io.Copy(c, s); s.Close(); c.Close() }()
+		}
+	}()
+}
+
+func (p *dbCut) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+// TestChaosDatabaseOutage cuts both controllers off PostgreSQL for 10 s (every connection
+// dropped, new ones refused) with 90 callers in menus, in the bills and in the queue: callers
+// looking up a bill hear the spoken fallback and, once the database is back, get their bill
+// menu; nobody is dropped; no lease changes hands; every call and IVR step the call log kept
+// meanwhile is written afterwards; the ACD offers the waiting calls again.
+func TestChaosDatabaseOutage(t *testing.T) {
+	r := startAdoptRigWith(t, true, newDBCut)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	agent := r.desk("agent01")
+	r.agentState(agent, "paused")
+
+	const calls = 90
+	roles := []string{"menu", "bills", "queue"}
+	var callers []*adoptCaller
+	for i := range calls {
+		x := []string{"a", "b"}[i%2]
+		call, err := r.sim.PlaceCall(ctx, arisim.CallOptions{Caller: fmt.Sprintf("1390001%04d", i), Exten: "12345", Context: "in-" + x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &adoptCaller{call: call, instance: x, role: roles[(i/2)%3], done: make(chan struct{})}
+		go c.listen()
+		callers = append(callers, c)
+	}
+	each := func(what string, f func(c *adoptCaller) error) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, len(callers))
+		for _, c := range callers {
+			wg.Go(func() { errs <- f(c) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				r.fail("%s: %v", what, err)
+			}
+		}
+	}
+	each("before the outage", func(c *adoptCaller) error {
+		if err := c.wait(ctx, "language menu", func(h []string, _ bool) bool { return slices.Contains(h, "common/language_choice") }); err != nil {
+			return err
+		}
+		c.call.Press(ctx, "1", 0)
+		if err := c.wait(ctx, "main menu", func(h []string, _ bool) bool { return slices.Contains(h, "main/menu") }); err != nil {
+			return err
+		}
+		if c.role == "queue" {
+			c.call.Press(ctx, "0", 0)
+			return c.wait(ctx, "music on hold", func(_ []string, moh bool) bool { return moh })
+		}
+		return nil
+	})
+	var before struct {
+		Calls int `db:"calls"`
+		Steps int `db:"steps"`
+	}
+	r.db.Get(&before, `SELECT (SELECT count(*) FROM hotline.calls) AS calls, (SELECT count(*) FROM hotline.call_steps) AS steps`)
+	var leases []string
+	r.db.Select(&leases, `SELECT app || ':' || holder || ':' || epoch FROM hotline.app_leases ORDER BY app`)
+
+	r.cut()
+	cutAt := time.Now()
+	// During the outage: bills callers ask for a lookup and hear the spoken fallback; menu
+	// callers keep pressing keys (steps the call log must keep).
+	each("during the outage", func(c *adoptCaller) error {
+		n := c.count()
+		switch c.role {
+		case "bills":
+			c.call.Press(ctx, "1", 0)
+			return c.wait(ctx, "spoken fallback", func(h []string, _ bool) bool { return heardAfter(h, n, "common/system_busy") })
+		case "menu":
+			for range 3 {
+				c.call.Press(ctx, "*", 0)
+				m := c.count()
+				if err := c.wait(ctx, "menu again", func(h []string, _ bool) bool { return heardAfter(h, m, "main/menu") }); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	time.Sleep(time.Until(cutAt.Add(10 * time.Second)))
+	r.restore()
+	restoredAt := time.Now()
+
+	// Back: the bills callers retry and reach their bill's menu; the agent goes available and
+	// the ACD offers a waiting call again.
+	each("after the outage", func(c *adoptCaller) error {
+		if c.role != "bills" {
+			return nil
+		}
+		n := c.count()
+		c.call.Press(ctx, "1", 0)
+		return c.wait(ctx, "bills menu", func(h []string, _ bool) bool { return heardAfter(h, n, "bills/pick_kind") })
+	})
+	r.agentState(agent, "available")
+	offered := false
+	for !offered {
+		for _, ci := range r.sim.Calls() {
+			if ci.Kind == "agent" {
+				offered = true
+			}
+		}
+		if ctx.Err() != nil {
+			r.fail("the ACD offered no waiting call after the outage")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("the ACD offered a waiting call %v after the database came back", time.Since(restoredAt).Round(100*time.Millisecond))
+	var after []string
+	r.db.Select(&after, `SELECT app || ':' || holder || ':' || epoch FROM hotline.app_leases ORDER BY app`)
+	if !slices.Equal(leases, after) {
+		t.Errorf("leases %v before the outage, %v after: want the same holders and epochs", leases, after)
+	}
+
+	for _, c := range callers {
+		if c.dropped {
+			r.fail("%s caller of %s dropped; heard %v", c.role, c.instance, c.heard)
+		}
+		c.mu.Lock()
+		c.hungUp = true
+		c.mu.Unlock()
+		c.call.Hangup()
+	}
+	for _, c := range callers {
+		<-c.done
+	}
+	// Every call ended in its row, every step written without a hole.
+	var rows []struct {
+		Outcome string `db:"outcome"`
+		Steps   int    `db:"steps"`
+		MaxSeq  int    `db:"max_seq"`
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		rows = nil
+		r.db.Select(&rows, `SELECT COALESCE(c.outcome, '') AS outcome,
+			(SELECT count(*) FROM hotline.call_steps s WHERE s.call_id = c.id) AS steps,
+			(SELECT COALESCE(max(seq), 0) FROM hotline.call_steps s WHERE s.call_id = c.id) AS max_seq
+			FROM hotline.calls c`)
+		open := 0
+		for _, row := range rows {
+			if row.Outcome == "" || row.Steps != row.MaxSeq {
+				open++
+			}
+		}
+		if (open == 0 && len(rows) == calls) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	steps := 0
+	for _, row := range rows {
+		steps += row.Steps
+		if row.Outcome == "" || row.Outcome == "node_lost" || row.Outcome == "error" || row.Steps != row.MaxSeq || row.Steps == 0 {
+			r.fail("call row %+v: want ended by the caller with steps 1 to n", row)
+		}
+	}
+	if len(rows) != calls {
+		r.fail("%d call rows, want %d", len(rows), calls)
+	}
+	t.Logf("%d calls and %d steps written (%d steps before the outage)", len(rows), steps, before.Steps)
+}

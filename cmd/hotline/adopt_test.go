@@ -43,13 +43,25 @@ type adoptRig struct {
 	procs map[string]*exec.Cmd
 	logs  map[string]*syncBuffer
 	http  map[string]string // instance → base URL
+	files map[string]string // instance → configuration file
 	// seeded is the output of 'hotline seed' (desk logins) when the rig seeded the database.
 	seeded string
+	// cut, when the rig was started with a proxy, cuts the controllers off the database;
+	// restore lets them through again.
+	cut, restore func()
 }
 
 // startAdoptRig starts the rig; seed fills the database with 'hotline seed' (agents with
 // their desk phones on the simulator), otherwise it has the general queue only.
 func startAdoptRig(t *testing.T, seed bool) *adoptRig {
+	return startAdoptRigWith(t, seed, nil)
+}
+
+// startAdoptRigWith starts the rig with the controllers' database URL through proxy (nil: the
+// database itself), which returns the URL they use and the functions that cut and restore
+// their connections.
+// With only, just those instances start (a and b by default).
+func startAdoptRigWith(t *testing.T, seed bool, proxy func(t *testing.T, url string) (string, func(), func()), only ...string) *adoptRig {
 	t.Setenv(actAsHotline, "1")
 	root := repotest.Root(t)
 	url := pgtest.URL(t)
@@ -100,12 +112,11 @@ func startAdoptRig(t *testing.T, seed bool) *adoptRig {
 
 	flows := alwaysOpen(t, filepath.Join(root, "flows"))
 	r := &adoptRig{t: t, db: db, sim: sim, procs: map[string]*exec.Cmd{}, logs: map[string]*syncBuffer{},
-		http: map[string]string{}, seeded: seeded.String()}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
+		http: map[string]string{}, files: map[string]string{}, seeded: seeded.String()}
+	serveURL := url
+	if proxy != nil {
+		serveURL, r.cut, r.restore = proxy(t, url)
 	}
-	var ready []string
 	for _, x := range []string{"a", "b"} {
 		httpAddr := loopbackAddr()
 		cfg := fmt.Sprintf(`database: {url: %q}
@@ -119,36 +130,46 @@ ivr: {flows_dir: %q, sounds_dir: %q}
 log: {level: warn}
 calllog: {spool_dir: %q}
 shutdown: {drain_timeout: 1s}
-`, url, httpAddr, seal, lookup, simAddr, x, x, flows, filepath.Join(root, "sounds"), filepath.Join(state, "spool-"+x))
-		file := filepath.Join(state, x+".yaml")
-		if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+`, serveURL, httpAddr, seal, lookup, simAddr, x, x, flows, filepath.Join(root, "sounds"), filepath.Join(state, "spool-"+x))
+		r.files[x] = filepath.Join(state, x+".yaml")
+		if err := os.WriteFile(r.files[x], []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(self, "serve", "--config", file)
-		cmd.Env = append(os.Environ(), actAsHotline+"=1")
-		logs := &syncBuffer{}
-		cmd.Stderr, cmd.Stdout = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		r.procs[x], r.logs[x] = cmd, logs
-		t.Cleanup(func() {
-			if cmd.ProcessState == nil {
-				cmd.Process.Signal(os.Interrupt)
-				cmd.Wait()
-			}
-		})
-		ready = append(ready, "http://"+httpAddr+"/readyz")
 		r.http[x] = "http://" + httpAddr
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, u := range ready {
-		if err := waitHTTP(ctx, u, time.Minute); err != nil {
-			r.fail("controller not ready at %s: %v", u, err)
+		if !slices.Contains(only, x) && len(only) > 0 {
+			continue
 		}
+		r.start(x)
 	}
 	return r
+}
+
+// start starts instance x ('hotline serve') and waits until it is ready.
+func (r *adoptRig) start(x string) {
+	t := r.t
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "serve", "--config", r.files[x])
+	cmd.Env = append(os.Environ(), actAsHotline+"=1")
+	logs := &syncBuffer{}
+	cmd.Stderr, cmd.Stdout = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.procs[x], r.logs[x] = cmd, logs
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(os.Interrupt)
+			cmd.Wait()
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := waitHTTP(ctx, r.http[x]+"/readyz", time.Minute); err != nil {
+		r.fail("controller %s not ready: %v", x, err)
+	}
 }
 
 // fail ends the test with the controllers' logs.
@@ -340,6 +361,7 @@ func runAdoption(t *testing.T, calls int, stop os.Signal) {
 		marks[i] = c.count()
 	}
 
+	time.Sleep(300 * time.Millisecond) // the states are written within milliseconds of each move
 	killed := time.Now()
 	if err := r.procs["a"].Process.Signal(stop); err != nil {
 		t.Fatal(err)
@@ -457,6 +479,36 @@ func runAdoption(t *testing.T, calls int, stop os.Signal) {
 	}
 }
 
+// desk logs a seeded agent in on instance b's agent API.
+func (r *adoptRig) desk(user string) *deskClient {
+	t := r.t
+	m := regexp.MustCompile(user + `\s+(\S+)`).FindStringSubmatch(r.seeded)
+	if m == nil {
+		t.Fatalf("no login of %s in:\n%s", user, r.seeded)
+	}
+	jar, _ := cookiejar.New(nil)
+	desk := &deskClient{t: t, base: r.http["b"], http: &http.Client{Jar: jar}}
+	var login struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if code := desk.do("POST", "/api/login", map[string]string{"username": user, "password": m[1]}, &login); code != 200 {
+		t.Fatalf("login of %s: %d", user, code)
+	}
+	desk.csrf = login.CSRF
+	return desk
+}
+
+// agentState sets the agent's state (available, paused with a reason).
+func (r *adoptRig) agentState(d *deskClient, state string) {
+	body := map[string]string{"state": state}
+	if state == "paused" {
+		body["reason"] = "break"
+	}
+	if code := d.do("POST", "/api/agent/state", body, nil); code != 200 {
+		r.t.Fatalf("agent goes %s: %d", state, code)
+	}
+}
+
 // TestAdoptionOfAgentCalls kills the controller of two calls with agents: one talking, one
 // ringing. The other instance takes over: the conversation goes on in its bridge, recorded,
 // and when the agent hangs up the caller goes on to the survey; the ringing offer is cancelled
@@ -466,22 +518,7 @@ func TestAdoptionOfAgentCalls(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	for _, user := range []string{"agent01", "agent02"} {
-		m := regexp.MustCompile(user + `\s+(\S+)`).FindStringSubmatch(r.seeded)
-		if m == nil {
-			t.Fatalf("no login of %s in:\n%s", user, r.seeded)
-		}
-		jar, _ := cookiejar.New(nil)
-		desk := &deskClient{t: t, base: r.http["b"], http: &http.Client{Jar: jar}}
-		var login struct {
-			CSRF string `json:"csrf_token"`
-		}
-		if code := desk.do("POST", "/api/login", map[string]string{"username": user, "password": m[1]}, &login); code != 200 {
-			t.Fatalf("login of %s: %d", user, code)
-		}
-		desk.csrf = login.CSRF
-		if code := desk.do("POST", "/api/agent/state", map[string]string{"state": "available"}, nil); code != 200 {
-			t.Fatalf("%s goes available: %d", user, code)
-		}
+		r.agentState(r.desk(user), "available")
 	}
 	agentsIn := func(state string) int {
 		var n int
@@ -544,6 +581,7 @@ func TestAdoptionOfAgentCalls(t *testing.T) {
 	waiter := toAgent("13900000102")
 	phone2 := ringing(phone1)
 	waitFor("an agent ringing", func() bool { return agentsIn("ringing") == 1 })
+	time.Sleep(300 * time.Millisecond) // the states are written within milliseconds of each move
 
 	if err := r.procs["a"].Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -618,5 +656,85 @@ func TestAdoptionOfAgentCalls(t *testing.T) {
 	}
 	if rows[0].Recorded == 0 {
 		r.fail("the resumed conversation's recording has no length: %+v", rows[0])
+	}
+}
+
+// TestRestartResumesCalls kills the only controller (kill -9) and starts it again under its
+// name: it resumes its own calls where they were.
+func TestRestartResumesCalls(t *testing.T) {
+	r := startAdoptRigWith(t, false, nil, "a")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var callers []*adoptCaller
+	for i, role := range []string{"menu", "queue", "menu", "queue"} {
+		call, err := r.sim.PlaceCall(ctx, arisim.CallOptions{Caller: fmt.Sprintf("1390002%04d", i), Exten: "12345", Context: "in-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &adoptCaller{call: call, instance: "a", role: role, done: make(chan struct{})}
+		go c.listen()
+		callers = append(callers, c)
+		if err := c.wait(ctx, "language menu", func(h []string, _ bool) bool { return slices.Contains(h, "common/language_choice") }); err != nil {
+			r.fail("%v", err)
+		}
+		call.Press(ctx, "1", 0)
+		if err := c.wait(ctx, "main menu", func(h []string, _ bool) bool { return slices.Contains(h, "main/menu") }); err != nil {
+			r.fail("%v", err)
+		}
+		if role == "queue" {
+			call.Press(ctx, "0", 0)
+			if err := c.wait(ctx, "music on hold", func(_ []string, moh bool) bool { return moh }); err != nil {
+				r.fail("%v", err)
+			}
+		}
+	}
+	var entries []int64
+	r.db.Select(&entries, `SELECT id FROM hotline.queue_entries WHERE left_at IS NULL ORDER BY id`)
+	marks := make([]int, len(callers))
+	for i, c := range callers {
+		marks[i] = c.count()
+	}
+	// The states are written in the background, within a few milliseconds of each move.
+	time.Sleep(300 * time.Millisecond)
+	r.procs["a"].Process.Kill()
+	r.procs["a"].Wait()
+	r.start("a")
+	for i, c := range callers {
+		if c.role != "menu" {
+			continue
+		}
+		if err := c.wait(ctx, "apology and the menu", func(h []string, _ bool) bool {
+			return heardAfter(h, marks[i], "common/line_glitch") && heardAfter(h, marks[i]+1, "main/menu")
+		}); err != nil {
+			r.fail("after the restart: %v", err)
+		}
+	}
+	var after []int64
+	r.db.Select(&after, `SELECT id FROM hotline.queue_entries WHERE left_at IS NULL ORDER BY id`)
+	if len(entries) != 2 || !slices.Equal(entries, after) {
+		r.fail("waiting entries %v before the restart, %v after: want the same two", entries, after)
+	}
+	for _, c := range callers {
+		if c.dropped {
+			r.fail("%s caller dropped; heard %v", c.role, c.heard)
+		}
+		c.mu.Lock()
+		c.hungUp = true
+		c.mu.Unlock()
+		c.call.Hangup()
+		<-c.done
+	}
+	var rows []string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rows = nil
+		r.db.Select(&rows, `SELECT COALESCE(outcome, '') FROM hotline.calls ORDER BY caller_number`)
+		if !slices.Contains(rows, "") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !slices.Equal(rows, []string{"hangup", "abandoned", "hangup", "abandoned"}) {
+		r.fail("call outcomes %v, want the callers' hang-ups", rows)
 	}
 }
