@@ -85,7 +85,7 @@ func (e *Engine) hidden(f *flow.Flow) map[string]bool {
 // snapshot is the call's state at node n.
 func (c *call) snapshot(n flow.Node) *savedCall {
 	s := &savedCall{ID: c.id, Caller: c.caller, Called: c.called, Lang: c.lang, Started: c.started, Answered: c.answered,
-		Draft: c.flows != c.e.flows.Load(), Versions: c.flows.versions, Node: n.ID(), Seq: c.seq, Nodes: c.nodes,
+		Draft: c.flows == c.e.drafts.Load(), Versions: c.flows.versions, Node: n.ID(), Seq: c.seq, Nodes: c.nodes,
 		Verified: c.verified, CitizenID: c.citizenID, VerifyFailures: c.verifyFailures, Outcome: c.outcome,
 		QueueID: c.queueID, FollowUp: c.followUp, AgentID: c.agentID, Entry: c.entry, Offer: c.ringing, Talk: c.talk}
 	if c.verified {
