@@ -555,9 +555,12 @@ func (c *call) resumeQueue(n *flow.Queue) (x *flow.Exit, input string, err error
 	case c.talk != nil:
 		x, input, err = c.resumeTalk(n)
 		return x, input, err, true
-	case c.entry != nil && c.entry.Queue == n.Queue:
+	case c.entry != nil:
+		// The entry may be of another queue the agent transferred the caller to.
+		q := *n
+		q.Queue = c.entry.Queue
 		c.resuming = false
-		x, input, err = c.waitInQueue(n, *c.entry)
+		x, input, err = c.waitInQueue(&q, *c.entry)
 		return x, input, err, true
 	}
 	return nil, "", nil, false
