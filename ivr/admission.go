@@ -23,13 +23,19 @@ const busyPrompt = "common/lines_busy"
 // after Asterisk made it) or whose call ended stays unclaimed.
 const strayGrace = 2 * time.Second
 
+// minApologies is the fewest busy apologies spoken at once before further callers beyond
+// the limit hear the busy tone instead (MaxCalls/4 when that is more).
+const minApologies = 20
+
 // degradedLookupTimeout caps a lookup's wait while the controller is above Limits.SoftCalls.
 const degradedLookupTimeout = time.Second
 
 // Limits are how many calls the controller serves at once.
 type Limits struct {
 	// MaxCalls is the hard limit: a call arriving while this many are in progress hears the
-	// busy apology and is hung up (outcome overload). 0 means no limit.
+	// busy apology and is hung up (outcome overload); while more than MaxCalls/4 (at least
+	// 20) apologies are being spoken, it is hung up unanswered with the busy tone instead.
+	// 0 means no limit.
 	MaxCalls int
 	// SoftCalls is where degradation starts: above it, queue position and wait announcements
 	// are skipped and lookups wait at most a second, so that the database and the data
@@ -43,6 +49,7 @@ type admission struct {
 	draining  atomic.Bool
 	refusing  atomic.Int64  // refusals being spoken now
 	rejected  atomic.Uint64 // calls refused for overload
+	busyTone  atomic.Uint64 // of which turned away with the busy tone, unanswered
 	drainedIn atomic.Uint64 // calls refused while draining
 	degraded  atomic.Uint64 // announcements skipped and lookups cut short
 	strays    atomic.Uint64 // unclaimed legs hung up
@@ -68,6 +75,9 @@ func (e *Engine) Limits() Limits {
 type AdmissionStats struct {
 	// Rejected counts calls refused for overload; DrainRefused those refused while draining.
 	Rejected, DrainRefused uint64
+	// BusyTone counts the calls of Rejected turned away unanswered with the busy tone, when
+	// so many apologies were being spoken that another would have loaded Asterisk further.
+	BusyTone uint64
 	// Degraded counts queue announcements skipped and lookups cut short above SoftCalls.
 	Degraded uint64
 	// Strays counts legs left in Stasis by calls that gave up on them, hung up.
@@ -79,7 +89,7 @@ type AdmissionStats struct {
 
 // Admission returns the counters of the engine's door.
 func (e *Engine) Admission() AdmissionStats {
-	return AdmissionStats{Rejected: e.adm.rejected.Load(), DrainRefused: e.adm.drainedIn.Load(),
+	return AdmissionStats{Rejected: e.adm.rejected.Load(), DrainRefused: e.adm.drainedIn.Load(), BusyTone: e.adm.busyTone.Load(),
 		Degraded: e.adm.degraded.Load(), Strays: e.adm.strays.Load(), Refusing: e.adm.refusing.Load(),
 		Draining: e.adm.draining.Load()}
 }
@@ -103,8 +113,50 @@ func (e *Engine) admit(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel) bool {
 		return true
 	}
 	e.adm.rejected.Add(1)
+	if e.adm.refusing.Load() >= max(minApologies, limit/4) {
+		// A flood: speaking the apology to everyone would cost Asterisk as much as serving
+		// them. The callers beyond hear the busy tone instead.
+		e.adm.busyTone.Add(1)
+		e.turnAway(conn, inbox, ch)
+		return false
+	}
 	e.refuse(conn, inbox, ch, OutcomeOverload)
 	return false
+}
+
+// turnAway hangs up a call the engine does not serve without answering it, with cause 17
+// (user busy): the caller hears the busy tone. It is recorded with outcome overload.
+func (e *Engine) turnAway(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel) {
+	e.calls.Add(1)
+	go func() {
+		defer e.calls.Done()
+		defer inbox.Close()
+		id, started := ari.NewID(), time.Now()
+		log := e.cfg.Log.With("call_id", id, "channel_id", ch.ID, "node_name", conn.Name())
+		store := func(f func(ctx context.Context) error) {
+			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.StoreTimeout)
+			defer cancel()
+			if err := f(ctx); err != nil {
+				log.Error("record a call turned away", "err", err)
+			}
+		}
+		store(func(ctx context.Context) error {
+			return e.cfg.Recorder.StartCall(ctx, hotline.CallRecord{ID: id, Node: conn.Name(), ChannelID: ch.ID,
+				CallerNumber: ch.Caller.Number, Language: e.cfg.Language, StartedAt: started, Instance: e.cfg.Instance})
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.RequestTimeout)
+		err := conn.Client().Channel(ch.ID).HangupCode(ctx, causeUserBusy)
+		cancel()
+		if err != nil && !errors.Is(err, ari.ErrNotFound) && !errors.Is(err, ari.ErrChannelGone) {
+			log.Warn("turn a call away", "err", err)
+		}
+		store(func(ctx context.Context) error {
+			return e.cfg.Recorder.EndCall(ctx, hotline.CallEnd{CallID: id, EndedAt: time.Now(), Outcome: OutcomeOverload, Language: e.cfg.Language})
+		})
+		e.mu.Lock()
+		e.stats.ByOutcome[OutcomeOverload]++
+		e.mu.Unlock()
+	}()
 }
 
 // degraded reports whether the engine is above its soft limit, counting the degradation.

@@ -3,9 +3,9 @@
 package ivr_test
 
 import (
+	"context"
 	"log/slog"
 	"os"
-	"context"
 	"testing"
 	"time"
 

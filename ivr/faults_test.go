@@ -336,8 +336,9 @@ func burst(t *testing.T, r *faultRig, ctx context.Context, n, limit int) int {
 				return
 			}
 			if err := c.Expect(ctx, "common/repeat_hint"); err != nil {
-				if slicesContains(c.Heard, "common/lines_busy") && c.Ended() {
-					results <- result{} // refused, politely
+				// Refused: with the apology, or, in a flood, unanswered with the busy tone.
+				if c.Ended() && (slicesContains(c.Heard, "common/lines_busy") || len(c.Heard) == 0) {
+					results <- result{}
 					return
 				}
 				results <- result{err: fmt.Errorf("caller %d: %w", i, err)}
@@ -377,9 +378,11 @@ func burst(t *testing.T, r *faultRig, ctx context.Context, n, limit int) int {
 	if admitted != limit || got[ivr.OutcomeOverload] != n-limit || got[hotline.OutcomeSelfServed] != limit {
 		t.Errorf("%d admitted, outcomes %v; want %d served and %d refused", admitted, got, limit, n-limit)
 	}
-	if a := r.eng.Admission(); a.Rejected != uint64(n-limit) || a.Refusing != 0 {
+	a := r.eng.Admission()
+	if a.Rejected != uint64(n-limit) || a.Refusing != 0 {
 		t.Errorf("admission %+v, want %d rejected and none refusing", a, n-limit)
 	}
+	t.Logf("%d served, %d refused: %d with the apology, %d with the busy tone", admitted, a.Rejected, a.Rejected-a.BusyTone, a.BusyTone)
 	r.tr.CloseIdleConnections() // a burst's connections would otherwise idle for 30 s
 	settled(t, base)
 	return admitted

@@ -16,6 +16,7 @@ var (
 	limitDesc    = prometheus.NewDesc("hotline_ivr_calls_limit", "Calls served at once (ivr.max_calls; 0: no limit) and where degradation starts (ivr.soft_calls).", []string{"kind"}, nil)
 	rejectedDesc = prometheus.NewDesc("hotline_ivr_calls_rejected_total", "Calls answered with the busy apology and hung up: over ivr.max_calls, or arriving while the controller drains.", []string{"reason"}, nil)
 	degradedDesc = prometheus.NewDesc("hotline_ivr_degraded_total", "Queue announcements skipped and lookups cut short because more calls than ivr.soft_calls were in progress.", nil, nil)
+	busyToneDesc = prometheus.NewDesc("hotline_ivr_calls_busy_tone_total", "Calls over ivr.max_calls hung up unanswered with the busy tone because many apologies were being spoken already (part of rejected_total{reason=\"overload\"}).", nil, nil)
 	strayDesc    = prometheus.NewDesc("hotline_ivr_stray_legs_total", "Legs left in Stasis by calls that gave up on them, hung up.", nil, nil)
 	drainingDesc = prometheus.NewDesc("hotline_ivr_draining", "1 while the controller drains before stopping: new calls are refused.", nil, nil)
 )
@@ -51,7 +52,7 @@ func (l *latency) observe(d time.Duration, lookedUp bool) {
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	c.e.keyToPlay.h.Describe(ch)
 	for _, d := range []*prometheus.Desc{activeDesc, startedDesc, endedDesc, runawayDesc, orphanDesc,
-		limitDesc, rejectedDesc, degradedDesc, strayDesc, drainingDesc} {
+		limitDesc, rejectedDesc, busyToneDesc, degradedDesc, strayDesc, drainingDesc} {
 		ch <- d
 	}
 }
@@ -71,6 +72,7 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(limitDesc, prometheus.GaugeValue, float64(l.SoftCalls), "soft")
 	ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(a.Rejected), "overload")
 	ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(a.DrainRefused), "draining")
+	ch <- prometheus.MustNewConstMetric(busyToneDesc, prometheus.CounterValue, float64(a.BusyTone))
 	ch <- prometheus.MustNewConstMetric(degradedDesc, prometheus.CounterValue, float64(a.Degraded))
 	ch <- prometheus.MustNewConstMetric(strayDesc, prometheus.CounterValue, float64(a.Strays))
 	draining := 0.0
