@@ -75,8 +75,9 @@ func (e *Engine) Limits() Limits {
 type AdmissionStats struct {
 	// Rejected counts calls refused for overload; DrainRefused those refused while draining.
 	Rejected, DrainRefused uint64
-	// BusyTone counts the calls of Rejected turned away unanswered with the busy tone, when
-	// so many apologies were being spoken that another would have loaded Asterisk further.
+	// BusyTone counts the calls of Rejected and DrainRefused turned away unanswered with the
+	// busy tone, when so many apologies were being spoken that another would have loaded
+	// Asterisk further.
 	BusyTone uint64
 	// Degraded counts queue announcements skipped and lookups cut short above SoftCalls.
 	Degraded uint64
@@ -99,6 +100,11 @@ func (e *Engine) Admission() AdmissionStats {
 func (e *Engine) admit(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel) bool {
 	if e.adm.draining.Load() {
 		e.adm.drainedIn.Add(1)
+		if e.adm.refusing.Load() >= minApologies {
+			e.adm.busyTone.Add(1)
+			e.turnAway(conn, inbox, ch)
+			return false
+		}
 		e.refuse(conn, inbox, ch, OutcomeOverload)
 		return false
 	}

@@ -166,3 +166,46 @@ func TestDrainFinishesThenApologises(t *testing.T) {
 		t.Errorf("outcomes %v of %d calls, want a self-served, an overload and a third ended", got, len(rec.calls))
 	}
 }
+
+// TestLookupsDegradeAboveTheSoftLimit: with more calls than the soft limit in progress, a
+// lookup waits at most a second — a source that takes 1.5 s is given up and the caller hears
+// the fallback; with the load gone, the same lookup is awaited and answers.
+func TestLookupsDegradeAboveTheSoftLimit(t *testing.T) {
+	r := startRig(t, func(ctx context.Context, source string, args map[string]any) (any, error) {
+		if source == "citizen_by_caller" {
+			select {
+			case <-time.After(1500 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return billData(ctx, source, args)
+	})
+	r.h.Engine.SetLimits(ivr.Limits{MaxCalls: 10, SoftCalls: 1})
+	other, ctx := r.call(t, "13900139000")
+	toMainMenu(t, other, ctx)
+
+	c, _ := r.call(t, "13800138000")
+	toMainMenu(t, c, ctx)
+	must(t, c.Press(ctx, "1", 0))
+	must(t, c.Expect(ctx, "common/system_busy"))
+	if strings.Contains(strings.Join(c.Heard, " "), "bills/pick_kind") {
+		t.Errorf("the degraded lookup was awaited: %v", c.Heard)
+	}
+	if a := r.h.Engine.Admission(); a.Degraded == 0 {
+		t.Error("no degradation counted")
+	}
+	must(t, c.Hangup())
+	must(t, other.Hangup())
+	must(t, c.WaitEnd(ctx))
+	must(t, other.WaitEnd(ctx))
+	waitFor(t, ctx, "the calls to end", func() bool { return r.h.Engine.Stats().Active == 0 })
+
+	c, _ = r.call(t, "13800138000")
+	toMainMenu(t, c, ctx)
+	must(t, c.Press(ctx, "1", 0))
+	must(t, c.Expect(ctx, "bills/pick_kind"))
+	must(t, c.Hangup())
+	must(t, c.WaitEnd(ctx))
+	r.h.Engine.Wait()
+}

@@ -16,7 +16,7 @@ var (
 	limitDesc    = prometheus.NewDesc("hotline_ivr_calls_limit", "Calls served at once (ivr.max_calls; 0: no limit) and where degradation starts (ivr.soft_calls).", []string{"kind"}, nil)
 	rejectedDesc = prometheus.NewDesc("hotline_ivr_calls_rejected_total", "Calls answered with the busy apology and hung up: over ivr.max_calls, or arriving while the controller drains.", []string{"reason"}, nil)
 	degradedDesc = prometheus.NewDesc("hotline_ivr_degraded_total", "Queue announcements skipped and lookups cut short because more calls than ivr.soft_calls were in progress.", nil, nil)
-	busyToneDesc = prometheus.NewDesc("hotline_ivr_calls_busy_tone_total", "Calls over ivr.max_calls hung up unanswered with the busy tone because many apologies were being spoken already (part of rejected_total{reason=\"overload\"}).", nil, nil)
+	busyToneDesc = prometheus.NewDesc("hotline_ivr_calls_busy_tone_total", "Calls refused (part of hotline_ivr_calls_rejected_total) hung up unanswered with the busy tone because many apologies were being spoken already.", nil, nil)
 	strayDesc    = prometheus.NewDesc("hotline_ivr_stray_legs_total", "Legs left in Stasis by calls that gave up on them, hung up.", nil, nil)
 	drainingDesc = prometheus.NewDesc("hotline_ivr_draining", "1 while the controller drains before stopping: new calls are refused.", nil, nil)
 )
