@@ -455,7 +455,9 @@ export function mount(root, ctx) {
     try {
       current = await api.post(`/api/work-orders/${current.id}/action`, body);
       renderDetail(null);
-      notify(`${actionNames[body.action] || body.action}：已完成`);
+      // A follow-up call is only queued: the ACD rings an agent of the queue when one is free.
+      notify(body.action === "follow_up_call" ? "回访来电已排队：有空闲坐席时将先振铃坐席话机，接听后自动呼叫市民"
+        : `${actionNames[body.action] || body.action}：已完成`);
       const first = detailView.querySelector(".wo-actions .btn");
       (first || detailView.querySelector(".wo-back")).focus();
     } catch (e) {
