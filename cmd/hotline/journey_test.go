@@ -29,11 +29,13 @@ import (
 // answers; in the wrap-up the agent creates a 投诉 work order due 13 working days later on the
 // calendar in the database (with a holiday and a make-up Saturday the supervisor adds ahead),
 // dispatched to a department, and submits; the department's user signs for and replies to it
-// on the department page; the agent asks for the follow-up call (回访来电), answers the
-// callback, the citizen's phone answers, and the agent records the satisfaction.
+// on the department page; the agent asks for the follow-up call (回访来电), the ACD rings the
+// agent's phone, which the agent picks up, the hotline calls the citizen, whose phone answers,
+// and the agent records the satisfaction; the citizen hangs up and the agent wraps up.
+// Screenshots of each screen go to the test's artefact directory (go test -artifacts).
 func TestJourney(t *testing.T) {
 	root, _ := filepath.Abs("../..")
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	d := startDemo(t, ctx, alwaysOpen(t, filepath.Join(root, "flows")), 200)
 	logins := regexp.MustCompile(`(?m)^\s+(agent01|supervisor|dept-\d+)\s+(\S+)\s+(\S+)`)
@@ -257,11 +259,12 @@ ORDER BY b.due_date < (now() AT TIME ZONE 'Asia/Shanghai')::date DESC, c.id LIMI
 		Created    string `db:"created_day"`
 		DueDay     string `db:"due_day"`
 		DueMidnite bool   `db:"due_midnight"`
+		Journey    string `db:"journey_summary"`
 	}
 	if err := db.GetContext(ctx, &made, `SELECT category, status, department_id::text, citizen_id,
 			to_char(created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS created_day,
 			to_char((due_at - interval '1 second') AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS due_day,
-			(due_at AT TIME ZONE 'Asia/Shanghai')::time = '00:00' AS due_midnight
+			(due_at AT TIME ZONE 'Asia/Shanghai')::time = '00:00' AS due_midnight, journey_summary
 		FROM hotline.work_orders WHERE number = $1`, number); err != nil {
 		t.Fatalf("the order %s: %v", number, err)
 	}
@@ -272,6 +275,9 @@ ORDER BY b.due_date < (now() AT TIME ZONE 'Asia/Shanghai')::date DESC, c.id LIMI
 	if made.Category != "complaint" || made.Status != "dispatched" || made.Dept != deptID || made.Citizen == nil || *made.Citizen != who.ID ||
 		made.DueDay != due.Format(time.DateOnly) || !made.DueMidnite {
 		t.Errorf("the order is %+v, want a complaint of citizen %d dispatched to %s, due by the end of %s", made, who.ID, deptID, due.Format(time.DateOnly))
+	}
+	if !strings.Contains(made.Journey, step) {
+		t.Errorf("the order's IVR journey %q lacks %q", made.Journey, step)
 	}
 	t.Logf("accepted %s, due %s: the 13 working days cross %s", made.Created, made.DueDay, cal.crossed(created, due))
 	desk.wait("已建工单 chosen", `document.querySelector("input[name=disposition]:checked")?.value === "work_order"`)
@@ -685,4 +691,3 @@ func (p *journeyTab) shoot(name string) {
 
 // wide are the screens also kept at 1920×1080.
 var wide = map[string]bool{"04-ringing-card": true, "07-refreshed-held": true, "10-work-order-form": true, "13-department-list": true}
-
