@@ -266,12 +266,23 @@ func (p *PromptFiles) Write(o PromptOverride, audio []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("install prompt: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, audio, 0o644); err != nil {
+	// A temporary name of its own: another instance may be writing the same file.
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
 		return fmt.Errorf("install prompt: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	defer os.Remove(f.Name())
+	_, err = f.Write(audio)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
 		return fmt.Errorf("install prompt: %w", err)
 	}
 	return nil
