@@ -15,15 +15,16 @@ import (
 // The slow fault tests: `make chaos` (go test -tags chaos -run Chaos). Each runs hundreds
 // of simulated callers with the connection's default settings and logs what it measured.
 
-// TestChaosSilentDrop: fault test c with 300 callers and the default pings (every 4 s, 5 s
+// TestChaosSilentDrop: fault test c with 250 callers in a menu, 50 talking through a
+// transfer, and the default pings (every 4 s, 5 s
 // to answer): the drop is noticed and the websocket back within 10 s.
 func TestChaosSilentDrop(t *testing.T) {
-	cfg, rec, _ := flowConfig(t, holdFlow)
+	cfg, rec, _ := flowConfig(t, faultFlow)
 	r := startFaultRig(t, cfg, rec, ari.ConnOptions{}, 20)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	took := silentDrop(t, r, ctx, 300)
-	t.Logf("silent drop with 300 callers: reconnected %v after the network went silent", took.Round(10*time.Millisecond))
+	took := silentDrop(t, r, ctx, 250, 50)
+	t.Logf("silent drop with 250 callers in a menu and 50 in a transfer: reconnected %v after the network went silent", took.Round(10*time.Millisecond))
 	limit := ari.DefaultPingInterval + ari.DefaultPingTimeout + ari.DefaultBackoffInitial + time.Second
 	if took > limit {
 		t.Errorf("reconnected after %v, want within %v", took, limit)

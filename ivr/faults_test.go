@@ -19,6 +19,35 @@ import (
 	"github.com/foshan-hotline/hotline/ivr/flowtest"
 )
 
+// faultFlow is holdFlow with a transfer to an outside number on 2: callers wait in a menu
+// or talk through a transfer while a fault strikes.
+const faultFlow = `
+flow: main
+start: welcome
+nodes:
+  welcome:
+    kind: play
+    prompts: [common/welcome]
+    next: wait
+  wait:
+    kind: menu
+    prompts: [common/repeat_hint]
+    timeout: 60s
+    options:
+      "1": {next: bye, label: 再见}
+      "2": {next: out, label: 转接}
+    agent: bye
+    on_fail: bye
+  out:
+    kind: transfer
+    number: "83331234"
+    timeout: 20s
+    failed: bye
+  bye:
+    kind: hangup
+    prompts: [common/goodbye]
+`
+
 // faultRig is a simulated node and an engine whose connection options a fault test sets.
 type faultRig struct {
 	sim  *arisim.Sim
@@ -86,7 +115,7 @@ func fastConn() ari.ConnOptions {
 		ReconcileGrace: 100 * time.Millisecond, ReconcileTimeout: time.Second}
 }
 
-// holding places n callers and waits until each is in holdFlow's menu.
+// holding places n callers and waits until each is in the menu of holdFlow or faultFlow.
 func holding(t *testing.T, ctx context.Context, h *flowtest.Harness, n int) []*flowtest.Caller {
 	t.Helper()
 	callers := make([]*flowtest.Caller, n)
@@ -171,14 +200,39 @@ func settled(t *testing.T, base int) {
 	}
 }
 
-// silentDrop black-holes the websocket while n callers wait in a menu: one of them hangs up
-// in the gap and a new call arrives in it. The drop is noticed, the socket reconnected, the
-// caller who left recorded as lost, the call that came in the gap ended with an apology,
-// and every other caller served. It returns how long the controller took to reconnect.
-func silentDrop(t *testing.T, r *faultRig, ctx context.Context, n int) time.Duration {
+// transferring has each caller press 2 and waits until all talk to their outside phone,
+// which it returns.
+func transferring(t *testing.T, ctx context.Context, sim *arisim.Sim, callers []*flowtest.Caller) []*arisim.Call {
 	t.Helper()
-	callers := holding(t, ctx, r.h, n+1)
-	leaving := callers[n]
+	for _, c := range callers {
+		must(t, c.Press(ctx, "2", 0))
+	}
+	var phones []*arisim.Call
+	waitFor(t, ctx, "the outside phones to answer", func() bool {
+		phones = phones[:0]
+		for _, ci := range sim.Calls() {
+			if ci.Kind == "outbound" && ci.State == "up" {
+				if p, err := sim.Call(ci.ID); err == nil && len(p.Hears()) == 1 {
+					phones = append(phones, p)
+				}
+			}
+		}
+		return len(phones) == len(callers)
+	})
+	return phones
+}
+
+// silentDrop black-holes the websocket while n callers wait in faultFlow's menu and k talk
+// through a transfer: one more caller hangs up in the gap and a new call arrives in it. The
+// drop is noticed, the socket reconnected, the caller who left recorded as lost, the call
+// that came in the gap ended with an apology, the transfers left alone, and every other
+// caller served. It returns how long the controller took to reconnect.
+func silentDrop(t *testing.T, r *faultRig, ctx context.Context, n, k int) time.Duration {
+	t.Helper()
+	callers := holding(t, ctx, r.h, n+k+1)
+	leaving := callers[n+k]
+	phones := transferring(t, ctx, r.sim, callers[n:n+k])
+	talking := callers[n : n+k]
 	callers = callers[:n]
 
 	start := time.Now()
@@ -199,11 +253,27 @@ func silentDrop(t *testing.T, r *faultRig, ctx context.Context, n int) time.Dura
 	must(t, newcomer.Expect(ctx, "common/system_busy", "common/goodbye"))
 	must(t, newcomer.WaitEnd(ctx))
 	waitOutcomes(t, ctx, r.rec, hotline.OutcomeNodeLost, 1)
+	for i, p := range phones {
+		select {
+		case <-p.Done():
+			t.Errorf("transfer %d: the outside phone was hung up by the reconnect", i)
+		default:
+		}
+		if talking[i].Ended() {
+			t.Errorf("transfer %d: the caller was hung up by the reconnect", i)
+		}
+	}
 	serveAll(t, ctx, callers, true)
+	for _, p := range phones {
+		_ = p.Hangup()
+	}
+	for _, c := range talking {
+		must(t, c.WaitEnd(ctx))
+	}
 	r.eng.Wait()
 	got := outcomes(r.rec)
-	if got[hotline.OutcomeSelfServed] != n || got[hotline.OutcomeNodeLost] != 1 || got[hotline.OutcomeError] != 1 {
-		t.Errorf("outcomes %v, want %d self-served, 1 node_lost (left in the gap), 1 error (came in the gap)", got, n)
+	if got[hotline.OutcomeSelfServed] != n || got[hotline.OutcomeTransferred] != k || got[hotline.OutcomeNodeLost] != 1 || got[hotline.OutcomeError] != 1 {
+		t.Errorf("outcomes %v, want %d self-served, %d transferred, 1 node_lost (left in the gap), 1 error (came in the gap)", got, n, k)
 	}
 	if o := r.eng.Stats().Orphans; o != 1 {
 		t.Errorf("orphans = %d, want 1", o)
@@ -212,14 +282,14 @@ func silentDrop(t *testing.T, r *faultRig, ctx context.Context, n int) time.Dura
 }
 
 // TestSilentDropIsReconciled: a websocket black-holed without a close frame while 50 callers
-// wait in a menu (fault test c, with fast pings; TestChaosSilentDrop uses the defaults).
+// wait in a menu and 10 talk through a transfer (fault test c, with fast pings; TestChaosSilentDrop uses the defaults).
 func TestSilentDropIsReconciled(t *testing.T) {
-	cfg, rec, _ := flowConfig(t, holdFlow)
+	cfg, rec, _ := flowConfig(t, faultFlow)
 	cfg.PlaybackGrace = 500 * time.Millisecond
 	r := startFaultRig(t, cfg, rec, fastConn(), 20)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	silentDrop(t, r, ctx, 50)
+	silentDrop(t, r, ctx, 50, 10)
 }
 
 // nodeRestart restarts the node (down for down) while n callers wait in a menu: the
