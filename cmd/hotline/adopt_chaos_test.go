@@ -203,6 +203,7 @@ func TestChaosDatabaseOutage(t *testing.T) {
 		return c.wait(ctx, "bills menu", func(h []string, _ bool) bool { return heardAfter(h, n, "bills/pick_kind") })
 	})
 	r.agentState(agent, "available")
+	availableAt := time.Now()
 	offered := false
 	for !offered {
 		for _, ci := range r.sim.Calls() {
@@ -215,7 +216,8 @@ func TestChaosDatabaseOutage(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("the ACD offered a waiting call %v after the database came back", time.Since(restoredAt).Round(100*time.Millisecond))
+	t.Logf("the ACD offered a waiting call %v after the agent went available, %v after the database came back",
+		time.Since(availableAt).Round(100*time.Millisecond), time.Since(restoredAt).Round(100*time.Millisecond))
 	var after []string
 	r.db.Select(&after, `SELECT app || ':' || holder || ':' || epoch FROM hotline.app_leases ORDER BY app`)
 	if !slices.Equal(leases, after) {
@@ -268,5 +270,10 @@ func TestChaosDatabaseOutage(t *testing.T) {
 	if len(rows) != calls {
 		r.fail("%d call rows, want %d", len(rows), calls)
 	}
-	t.Logf("%d calls and %d steps written (%d steps before the outage)", len(rows), steps, before.Steps)
+	var during int
+	r.db.Get(&during, `SELECT count(*) FROM hotline.call_steps WHERE entered_at BETWEEN $1 AND $2`, cutAt, restoredAt)
+	if during == 0 {
+		r.fail("no step of the outage was written")
+	}
+	t.Logf("%d calls and %d steps written; %d steps taken during the outage written after it (%d before it)", len(rows), steps, during, before.Steps)
 }
