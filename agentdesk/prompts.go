@@ -525,15 +525,20 @@ func (s *Server) publishPromptFlows(w http.ResponseWriter, r *http.Request, sess
 				return err
 			}
 			v, err := fl.Publish(ctx, name, sess.Agent.ID)
-			if ref := (*FlowRefusal)(nil); errors.As(err, &ref) {
-				res.Reason = "发布被拒绝：" + ref.Error()
-				err = postgres.DeleteFlowDraft(ctx, s.o.DB, name)
-			} else if err == nil {
-				res.Version = v.Version
-			}
 			if err != nil {
-				return err
+				// The draft was ours: it goes, whatever stopped the publish.
+				if derr := postgres.DeleteFlowDraft(ctx, s.o.DB, name); derr != nil && !errors.Is(derr, hotline.ErrNotFound) {
+					return errors.Join(err, derr)
+				}
+				if !errors.Is(err, hotline.ErrConflict) {
+					return err
+				}
+				res.Reason = "发布被拒绝：" + err.Error()
+				if ref := (*FlowRefusal)(nil); errors.As(err, &ref) {
+					res.Reason = "发布被拒绝：" + ref.Reason
+				}
 			}
+			res.Version = v.Version
 		}
 		out = append(out, res)
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/agentdesk"
 	"github.com/foshan-hotline/hotline/agentdesk/flowedit"
 	"github.com/foshan-hotline/hotline/internal/repotest"
@@ -399,14 +400,7 @@ func TestPromptUpload(t *testing.T) {
 // prompt; a flow with a draft of its own is left alone.
 func TestPromptPublishFlows(t *testing.T) {
 	needTools(t)
-	d, _ := promptDesk(t, func(o *agentdesk.Options) {
-		m, err := prompts.Parse([]byte(testManifest), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.Flows = flowedit.New(flowedit.Options{DB: o.DB, FlowsDir: t.TempDir(), SoundsDir: o.Prompts.Dir,
-			Check: flow.Options{Manifest: m}})
-	})
+	d, _ := promptDesk(t, withPromptFlows(t))
 	sup := d.login("supervisor")
 	if status, b := sup.do("POST", "/api/prompts/publish", `{"prompt":"main/menu"}`); status != http.StatusConflict {
 		t.Errorf("publish with nothing changed: %d %s, want 409", status, b)
@@ -439,5 +433,43 @@ func TestPromptPublishFlows(t *testing.T) {
 	}
 	if d, err := postgres.FlowDraftOf(context.Background(), d.db, "main"); err != nil || !strings.Contains(d.Source, "测试二") {
 		t.Errorf("the supervisor's draft: %v %v", d.Source, err)
+	}
+}
+
+// withPromptFlows gives the desk the flow service, checking flows against the test manifest.
+func withPromptFlows(t *testing.T) deskOption {
+	return func(o *agentdesk.Options) {
+		m, err := prompts.Parse([]byte(testManifest), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Flows = flowedit.New(flowedit.Options{DB: o.DB, FlowsDir: t.TempDir(), SoundsDir: o.Prompts.Dir,
+			Check: flow.Options{Manifest: m}})
+	}
+}
+
+// A flow that no longer passes its checks is not published again: the reason is told, and
+// the draft made for it is gone.
+func TestPromptPublishRefused(t *testing.T) {
+	needTools(t)
+	d, _ := promptDesk(t, withPromptFlows(t))
+	ctx := context.Background()
+	broken := strings.Replace(testFlow, "[common/welcome, main/menu]", "[common/welcome, main/menu, main/gone]", 1)
+	if _, err := postgres.PublishFlows(ctx, d.db, []postgres.FlowSource{{Name: "main", Source: broken}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	sup := d.login("supervisor")
+	if status, b := sup.do("POST", "/api/prompts/text", `{"prompt":"main/menu","lang":"zh","text":"查询水费电费请按一"}`); status != http.StatusOK {
+		t.Fatalf("change text: %d %s", status, b)
+	}
+	status, b := sup.do("POST", "/api/prompts/publish", `{"prompt":"main/menu"}`)
+	if status != http.StatusOK || !strings.Contains(string(b), "发布被拒绝") || strings.Contains(string(b), `"version"`) {
+		t.Errorf("publish of a flow that fails its checks: %d %s, want the reason", status, b)
+	}
+	if _, err := postgres.FlowDraftOf(ctx, d.db, "main"); !errors.Is(err, hotline.ErrNotFound) {
+		t.Errorf("the draft made for the publish: %v, want gone", err)
+	}
+	if v, _ := postgres.FlowVersions(ctx, d.db, "main"); len(v) != 2 {
+		t.Errorf("%d versions of main, want 2 (the test's and the broken one)", len(v))
 	}
 }
