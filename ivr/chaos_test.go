@@ -6,9 +6,11 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/foshan-hotline/hotline/ivr"
 	"github.com/foshan-hotline/hotline/ivr/ari"
 )
 
@@ -68,4 +70,53 @@ func TestChaosOverload(t *testing.T) {
 	if h := r.conn.Health(); h.Reconnects != 0 {
 		t.Errorf("the websocket reconnected %d times during the burst", h.Reconnects)
 	}
+}
+
+// queueFlow queues a caller who presses 1, announcing the position every 10 s.
+const queueFlow = `
+flow: main
+start: wait
+nodes:
+  wait:
+    kind: menu
+    prompts: [common/repeat_hint]
+    timeout: 60s
+    options:
+      "1": {next: q, label: 排队}
+    agent: q
+    on_fail: q
+  q:
+    kind: queue
+    queue: general
+    prompts: [common/transfer_agent]
+    announce_every: 10s
+    answered: bye
+    overflow: bye
+  bye:
+    kind: hangup
+    prompts: [common/goodbye]
+`
+
+// TestChaosQueueAnnouncementsSkipped: above the soft limit a queued caller's position
+// announcement is skipped (it reads the database); once the load is gone, it is spoken.
+func TestChaosQueueAnnouncementsSkipped(t *testing.T) {
+	cfg, rec, svc := flowConfig(t, queueFlow)
+	r := startRigWith(t, cfg, rec, svc)
+	r.h.Engine.SetLimits(ivr.Limits{MaxCalls: 10, SoftCalls: 1})
+	other, ctx := r.call(t, "13900139000")
+	must(t, other.Expect(ctx, "common/repeat_hint"))
+	c, _ := r.call(t, "13800138000")
+	must(t, c.Expect(ctx, "common/repeat_hint"))
+	must(t, c.Press(ctx, "1", 0))
+	must(t, c.Expect(ctx, "common/transfer_agent"))
+	waitFor(t, ctx, "an announcement to be skipped", func() bool { return r.h.Engine.Admission().Degraded > 0 })
+	if slices.Contains(c.Heard, "queue/ahead") {
+		t.Fatalf("the position was announced above the soft limit: %v", c.Heard)
+	}
+	must(t, other.Hangup())
+	must(t, other.WaitEnd(ctx))
+	must(t, c.Expect(ctx, "queue/ahead"))
+	must(t, c.Hangup())
+	must(t, c.WaitEnd(ctx))
+	r.h.Engine.Wait()
 }
