@@ -285,6 +285,13 @@ func TestPromptTextRenderedPinnedOnPublish(t *testing.T) {
 	if pins, err := files.PromptPins(ctx, 0); err != nil || len(pins) != 0 {
 		t.Errorf("newest pins after the revert = %v %v, want none", pins, err)
 	}
+	status, b = sup.do("GET", "/api/prompts/history?prompt=main/menu", "")
+	var hist struct{ Revisions []postgres.PromptOverride }
+	json.Unmarshal(b, &hist)
+	if status != http.StatusOK || len(hist.Revisions) != 2 || hist.Revisions[0].Source != postgres.PromptShipped ||
+		hist.Revisions[1].ID != rev.ID {
+		t.Errorf("history: %d %s, want the revert then the rendered revision", status, b)
+	}
 
 	for _, tc := range []struct{ body, code string }{
 		{`{"prompt":"main/menu","lang":"zh","text":"请按1"}`, "invalid"},            // ASCII digits

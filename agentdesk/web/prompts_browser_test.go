@@ -159,6 +159,9 @@ func TestPromptsPage(t *testing.T) {
 	p.do("listen to the upload", chromedp.Click(`#pr-langs fieldset[data-lang="yue"] button[data-play]`))
 	p.wait("the upload loaded", `document.getElementById("pr-audio").readyState >= 1 && Math.abs(document.getElementById("pr-audio").duration - 1.2) < 0.2`)
 
+	p.do("open the history", chromedp.Click(`#pr-history summary`))
+	p.wait("two revisions listed", `document.querySelectorAll("#pr-history-rows tr").length === 2`)
+	p.waitText("pr-history-rows", "查询水费电费请按一")
 	var n int
 	if err := e.db.Get(&n, `SELECT count(*) FROM hotline.audit_log WHERE action = 'prompt_change'`); err != nil || n != 2 {
 		t.Errorf("prompt_change audit rows = %d %v, want 2", n, err)

@@ -157,9 +157,32 @@ function renderEditor() {
   text($("pr-flows"), p.flows.length ? `使用它的流程：${p.flows.join("、")}` : "没有流程直接使用（朗读金额、日期、号码等时拼接播放）");
   const langs = data.languages.filter((l) => p.tone || p.texts[l.code] !== undefined);
   $("pr-langs").replaceChildren(...langs.map((l) => langBlock(p, l)));
+  showHistory(p);
   const pending = pendingOf(p);
   $("pr-publish").hidden = pending.length === 0;
   text($("pr-pending"), `以下流程的已发布版本仍在播放修改前的提示音：${pending.join("、")}`);
+}
+
+// showHistory lists the prompt's revisions, each one playable.
+async function showHistory(p) {
+  const rows = $("pr-history-rows");
+  let r;
+  try {
+    r = await api.get(`/api/prompts/history?prompt=${encodeURIComponent(p.id)}`);
+  } catch (e) {
+    rows.replaceChildren(h("tr", null, h("td", { colspan: "6" }, `读取失败：${e.message}`)));
+    return;
+  }
+  if (p.id !== selected) return;
+  $("pr-history").hidden = r.revisions.length === 0;
+  rows.replaceChildren(...r.revisions.map((v) => h("tr", null,
+    h("td", null, new Date(v.created_at).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false })),
+    h("td", null, langName(v.lang)),
+    h("td", null, { render: "合成", upload: "上传", shipped: "恢复原音" }[v.source] || v.source),
+    h("td", null, v.text || "—"),
+    h("td", null, v.created_by || "—"),
+    h("td", null, v.source === "shipped" ? null : h("button", { type: "button", class: "pr-play", title: "试听此版本", "aria-label": "试听此版本",
+      data: { play: v.lang, revision: String(v.id) } }, "▶")))));
 }
 
 async function upload(id, lang, file, txt) {
@@ -253,10 +276,12 @@ async function main() {
     if (b) play(tr.dataset.id, b.dataset.play);
     select(tr.dataset.id);
   });
-  $("pr-langs").addEventListener("click", (e) => {
-    const b = e.target.closest("button[data-play]");
-    if (b) play(selected, b.dataset.play, b.dataset.revision);
-  });
+  for (const id of ["pr-langs", "pr-history-rows"]) {
+    $(id).addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-play]");
+      if (b) play(selected, b.dataset.play, b.dataset.revision);
+    });
+  }
   $("pr-publish-btn").addEventListener("click", publish);
   document.body.dataset.ready = "true";
 }
