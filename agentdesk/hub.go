@@ -77,8 +77,8 @@ type agentConns struct {
 // hub keeps the open websockets and pushes agents' snapshots to them. A change of an agent
 // marks it dirty; reloaders read the snapshots of dirty agents, a batch of them at a time
 // each, and an agent is in one batch at a time, so that a snapshot read after a change is
-// always the last pushed. Pushing never blocks: a
-// browser whose buffer is full is dropped and reconnects for a fresh snapshot.
+// always the last pushed. Pushing never blocks: a browser whose buffer is full is dropped and
+// reconnects for a fresh snapshot.
 type hub struct {
 	s *Server
 
