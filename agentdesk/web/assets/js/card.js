@@ -15,6 +15,7 @@ const accountStatus = { active: "正常", suspended: "暂停", closed: "已关�
 const outcomes = {
   self_served: "自助办结", agent: "人工接听", abandoned: "放弃", message: "留言", callback: "预约回拨",
   transferred: "已转接", overflow: "溢出", error: "系统出错", hangup: "挂机", node_lost: "通话中断",
+  overload: "线路忙未接入",
 };
 const languages = { zh: "普通话", yue: "粤语", en: "English" };
 
