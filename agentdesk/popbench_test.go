@@ -230,6 +230,7 @@ func BenchmarkScreenPop(b *testing.B) {
 	}
 	b.ReportMetric(perConn, "heap-B/conn")
 	b.ReportMetric(goroutinesPerConn, "goroutines/conn")
+	postmaster, pmOK := postmasterOf(b, db)
 	// One offer at a time; 100 at once in one transaction, as one assignment round of the ACD
 	// writes them; and 100 at once in a transaction each, all started together (a worst case:
 	// they compete for the pool's 16 connections with the desk's own reads).
@@ -246,7 +247,10 @@ func BenchmarkScreenPop(b *testing.B) {
 				// 100 offers per iteration: one round of 100, or 100 rounds of one.
 				for range 100 / burst {
 					round := make([]pending, burst)
-					cpu0, cpuOK0 := cpuUsed(b, db)
+					// The server's CPU time is read before this process's at the start and after
+					// it at the end, so that reading /proc is not counted.
+					server0, cpuOK0 := serverCPU(postmaster)
+					self0 := selfCPU()
 					for j := range burst {
 						round[j] = pending{ch: make(chan time.Time, 1), agent: ids[(next+j)%agents]}
 					}
@@ -270,9 +274,10 @@ func BenchmarkScreenPop(b *testing.B) {
 						}
 					}
 					b.StopTimer()
-					if cpu1, ok := cpuUsed(b, db); ok && cpuOK0 {
-						cpu.self += cpu1.self - cpu0.self
-						cpu.server += cpu1.server - cpu0.server
+					self1 := selfCPU()
+					if server1, ok := serverCPU(postmaster); ok && cpuOK0 && pmOK {
+						cpu.self += self1 - self0
+						cpu.server += server1 - server0
 					} else {
 						cpuKnown = false
 					}
@@ -326,52 +331,61 @@ func BenchmarkScreenPop(b *testing.B) {
 // the database server's processes.
 type cpuTimes struct{ self, server time.Duration }
 
-// cpuUsed reads the CPU time used so far, where /proc tells it (Linux): the database server's
-// is that of the postmaster of one of db's connections and its children (the connections,
-// which the bench keeps open, and the server's own workers).
-func cpuUsed(b *testing.B, db *sqlx.DB) (cpuTimes, bool) {
+// selfCPU returns the CPU time this process has used.
+func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return cpuTimes{}, false
+		return 0
 	}
-	t := cpuTimes{self: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// postmasterOf returns the process id of the database server of db's connections, where
+// /proc tells it (Linux): the parent of a connection's backend.
+func postmasterOf(b *testing.B, db *sqlx.DB) (string, bool) {
 	var backend int
 	if err := db.Get(&backend, `SELECT pg_backend_pid()`); err != nil {
 		b.Fatal(err)
 	}
-	// /proc/<pid>/stat: pid (comm) state ppid … utime stime (fields 14 and 15, in clock ticks
-	// of 1/100 s).
-	stat := func(pid string) (ppid string, ticks int64, ok bool) {
-		data, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil {
-			return "", 0, false
-		}
-		i := bytes.LastIndexByte(data, ')')
-		if i < 0 {
-			return "", 0, false
-		}
-		f := strings.Fields(string(data[i+1:])) // state ppid … : field n is f[n-3]
-		if len(f) < 13 {
-			return "", 0, false
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		s, _ := strconv.ParseInt(f[12], 10, 64)
-		return f[1], u + s, true
-	}
-	postmaster, _, ok := stat(strconv.Itoa(backend))
-	if !ok {
-		return t, false
-	}
+	ppid, _, ok := procStat(strconv.Itoa(backend))
+	return ppid, ok
+}
+
+// serverCPU returns the CPU time used by the postmaster and its children (the connections,
+// which the bench keeps open, and the server's own workers), where /proc tells it.
+func serverCPU(postmaster string) (time.Duration, bool) {
 	children, err := os.ReadFile("/proc/" + postmaster + "/task/" + postmaster + "/children")
 	if err != nil {
-		return t, false
+		return 0, false
 	}
-	_, ticks, _ := stat(postmaster)
+	_, ticks, ok := procStat(postmaster)
+	if !ok {
+		return 0, false
+	}
 	for _, pid := range strings.Fields(string(children)) {
-		if _, n, ok := stat(pid); ok {
+		if _, n, ok := procStat(pid); ok {
 			ticks += n
 		}
 	}
-	t.server = time.Duration(ticks) * 10 * time.Millisecond
-	return t, true
+	return time.Duration(ticks) * 10 * time.Millisecond, true
+}
+
+// procStat reads a process's parent and CPU time from /proc/<pid>/stat: pid (comm) state ppid
+// … utime stime (fields 14 and 15, in clock ticks of 1/100 s).
+func procStat(pid string) (ppid string, ticks int64, ok bool) {
+	data, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return "", 0, false
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return "", 0, false
+	}
+	f := strings.Fields(string(data[i+1:])) // field n is f[n-3]
+	if len(f) < 13 {
+		return "", 0, false
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return f[1], u + s, true
 }
