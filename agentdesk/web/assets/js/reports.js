@@ -88,6 +88,10 @@ function chart(el, rows, bucket) {
   for (const [name, cls] of [["offered", "rp-offered"], ["answered", "rp-answered"], ["abandoned", "rp-abandoned"]]) {
     const pts = keys.map((k, i) => `${x(i).toFixed(1)},${y(by.get(k)[name]).toFixed(1)}`).join(" ");
     el_("polyline", { points: pts, class: `rp-line ${cls}` });
+    // dots while they are few enough to tell apart: a single bucket has no line to draw
+    if (keys.length <= 62) {
+      keys.forEach((k, i) => el_("circle", { cx: x(i).toFixed(1), cy: y(by.get(k)[name]).toFixed(1), r: 3.5, class: `rp-dot ${cls}` }));
+    }
   }
   const legend = h("p", { class: "rp-legend" },
     h("span", { class: "rp-key rp-offered" }, "呼入"), h("span", { class: "rp-key rp-answered" }, "接通"),
