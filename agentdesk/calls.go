@@ -78,6 +78,10 @@ func (s *Server) callRoutes() []route {
 		{"POST /api/calls/{id}/citizen", hotline.RoleAgent, s.attachCitizen},
 		{"GET /api/transfer-targets", hotline.RoleAgent, s.transferTargets},
 		{"GET /api/citizens/search", hotline.RoleAgent, s.searchCitizens},
+		// A callback rings before its call exists: addressed by the offer (offers.go).
+		{"POST /api/offers/{id}/answer", hotline.RoleAgent, s.answerOffer},
+		{"POST /api/offers/{id}/reject", hotline.RoleAgent, s.rejectOffer},
+		{"GET /api/offers/{id}/card", hotline.RoleAgent, s.offerCard},
 	}
 }
 

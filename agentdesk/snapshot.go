@@ -69,6 +69,12 @@ type offerView struct {
 	QueueName    string    `json:"queue_name" db:"queue_name"`
 	CallerNumber string    `json:"caller_number" db:"caller_number"`
 	OfferedAt    time.Time `json:"offered_at" db:"offered_at"`
+	// Kind is "call", or "callback" for a callback (回拨; 回访 when it follows up a work
+	// order): it has no call yet (call_id ""), the desk answers it by the offer's id.
+	Kind            string `json:"kind" db:"kind"`
+	CallbackID      int64  `json:"callback_id,omitempty" db:"callback_id"`
+	WorkOrderID     int64  `json:"work_order_id,omitempty" db:"work_order_id"`
+	WorkOrderNumber string `json:"work_order_number,omitempty" db:"work_order_number"`
 }
 
 // callView is the call the agent is on.
@@ -80,6 +86,8 @@ type callView struct {
 	Language     string     `json:"language" db:"language"`
 	StartedAt    time.Time  `json:"started_at" db:"started_at"`
 	ConnectedAt  *time.Time `json:"connected_at" db:"connected_at"`
+	// Callback tells a callback's call to the citizen: no hold, no transfer.
+	Callback bool `json:"callback" db:"callback"`
 }
 
 // wrapUpView is the call an agent in wrap-up is finishing, with the dispositions of its
@@ -157,10 +165,15 @@ func compose(p agentPart, counts map[string]queueCount) snapshot {
 
 // pendingOffersQuery reads the pending offers of the agents, the latest first.
 const pendingOffersQuery = `
-	SELECT o.agent_id, o.id, o.call_id::text AS call_id, o.queue_id, q.name AS queue_name, c.caller_number, o.offered_at
+	SELECT o.agent_id, o.id, COALESCE(o.call_id::text, '') AS call_id, o.queue_id, q.name AS queue_name,
+	       COALESCE(c.caller_number, cb.number) AS caller_number, o.offered_at,
+	       CASE WHEN o.callback_id IS NULL THEN 'call' ELSE 'callback' END AS kind,
+	       COALESCE(cb.id, 0) AS callback_id, COALESCE(w.id, 0) AS work_order_id, COALESCE(w.number, '') AS work_order_number
 	FROM hotline.offers o
 	JOIN hotline.queues q ON q.id = o.queue_id
-	JOIN hotline.calls c ON c.id = o.call_id
+	LEFT JOIN hotline.calls c ON c.id = o.call_id
+	LEFT JOIN hotline.callbacks cb ON cb.id = o.callback_id
+	LEFT JOIN hotline.work_orders w ON w.id = cb.work_order_id
 	WHERE o.agent_id = ANY ($1::bigint[]) AND o.state = 'pending'
 	ORDER BY o.agent_id, o.id DESC`
 
@@ -168,14 +181,19 @@ const pendingOffersQuery = `
 // reached them through.
 const currentCallsQuery = `
 	SELECT w.agent_id, c.id::text AS id, c.caller_number, c.language, c.started_at,
-	       COALESCE(o.queue_id, c.queue_id, '') AS queue_id, COALESCE(q.name, '') AS queue_name,
-	       CASE WHEN o.state = 'accepted' THEN o.decided_at END AS connected_at
+	       COALESCE(o.queue_id, c.queue_id, cb.queue_id, '') AS queue_id, COALESCE(q.name, '') AS queue_name,
+	       COALESCE(CASE WHEN o.state = 'accepted' THEN o.decided_at END, cb.ended_at) AS connected_at,
+	       cb.ended_at IS NOT NULL AS callback
 	FROM unnest($1::bigint[], $2::uuid[]) AS w(agent_id, call_id)
 	JOIN hotline.calls c ON c.id = w.call_id
 	LEFT JOIN LATERAL (SELECT queue_id, state, decided_at FROM hotline.offers
 	                   WHERE call_id = c.id AND agent_id = w.agent_id
 	                   ORDER BY id DESC LIMIT 1) o ON true
-	LEFT JOIN hotline.queues q ON q.id = COALESCE(o.queue_id, c.queue_id)`
+	-- A callback's call to the citizen: its queue is the callback's, it connected when answered.
+	LEFT JOIN LATERAL (SELECT b.queue_id, a.ended_at FROM hotline.callback_attempts a
+	                   JOIN hotline.callbacks b ON b.id = a.callback_id
+	                   WHERE a.call_id = c.id AND a.outcome = 'answered' LIMIT 1) cb ON true
+	LEFT JOIN hotline.queues q ON q.id = COALESCE(o.queue_id, c.queue_id, cb.queue_id)`
 
 // lastAnsweredQuery reads the last call each agent answered: the one a wrap-up is for.
 const lastAnsweredQuery = `

@@ -145,6 +145,11 @@ func (c *call) runCallback(o hotline.Offer, task hotline.CallbackTask, legID str
 		return
 	}
 	attempted(c.id, hotline.AttemptAnswered, "")
+	if cc, ok := c.e.cfg.Callbacks.(CallbacksConnected); ok {
+		if err := c.service(func(ctx context.Context) error { return cc.CallbackConnected(ctx, o.ID, c.id) }); err != nil {
+			c.log.Error("record callback connected", "err", err)
+		}
+	}
 
 	bridgeID := ari.NewID()
 	_ = c.inbox.Own(ari.BridgeRef(bridgeID))
@@ -156,7 +161,7 @@ func (c *call) runCallback(o hotline.Offer, task hotline.CallbackTask, legID str
 	cancel()
 	if err == nil {
 		stop := c.recordConversation(bridgeID, o)
-		c.untilEitherLeaves(legID, citizenID)
+		c.talkCallback(o.AgentID, legID, citizenID)
 		stop()
 	} else {
 		c.log.Error("callback: bridge", "err", err)
@@ -195,6 +200,101 @@ func (c *call) awaitAnswer(legID string, ring time.Duration) (outcome, cause str
 			}
 		}
 	}
+}
+
+// CallbacksConnected is a Callbacks that also records when the citizen answered, so that the
+// agent's desk shows the call and addresses its controls to it (*postgres.Store does).
+type CallbacksConnected interface {
+	CallbackConnected(ctx context.Context, offerID int64, callID string) error
+}
+
+// talkCallback is the conversation of a callback: agentID on legID with the citizen on
+// citizenID, until either leaves. It takes the agent's commands: hang up, mute, unmute and
+// DTMF to the citizen; hold and the transfers are refused (the citizen's leg is a call the
+// hotline placed, with no queue or flow to hold or send them to).
+func (c *call) talkCallback(agentID int64, legID, citizenID string) {
+	st := hotline.CallState{CallID: c.id, AgentID: agentID}
+	publish := func(talking bool) {
+		c.e.mu.Lock()
+		defer c.e.mu.Unlock()
+		if !talking {
+			c.talkingWith, c.talkState = 0, hotline.CallState{}
+			return
+		}
+		c.talkingWith, c.talkState = agentID, st
+	}
+	publish(true)
+	defer publish(false)
+	client := c.conn.Client()
+	for {
+		r, err := c.wait(time.Time{}, c.mailbox)
+		if err != nil {
+			return
+		}
+		if r.job != nil {
+			cmd, ok := r.job.value.(*command)
+			if !ok {
+				continue
+			}
+			err := c.callbackCommand(client, cmd.CallCommand, legID, citizenID, &st)
+			if err == nil {
+				publish(true)
+			}
+			cmd.reply <- err
+			continue
+		}
+		switch ev := r.ev.(type) {
+		case *ari.StasisEnd:
+			if ev.Channel.ID == legID || ev.Channel.ID == citizenID {
+				return
+			}
+		case *ari.ChannelDestroyed:
+			if ev.Channel.ID == legID || ev.Channel.ID == citizenID {
+				return
+			}
+		}
+	}
+}
+
+// callbackCommand carries out an agent's command on a callback's conversation.
+func (c *call) callbackCommand(client *ari.Client, cmd hotline.CallCommand, legID, citizenID string, st *hotline.CallState) error {
+	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+	defer cancel()
+	conflict := func(reason string) error { return fmt.Errorf("%s: %s: %w", cmd.Action, reason, hotline.ErrConflict) }
+	var err error
+	switch cmd.Action {
+	case hotline.ActionHangup:
+		if err = client.Channel(legID).Hangup(ctx, ari.HangupNormal); errors.Is(err, ari.ErrNotFound) {
+			err = nil
+		}
+	case hotline.ActionMute:
+		if st.Muted {
+			return conflict("the agent is already muted")
+		}
+		if err = client.Channel(legID).Mute(ctx, ari.DirectionIn); err == nil {
+			st.Muted = true
+		}
+	case hotline.ActionUnmute:
+		if !st.Muted {
+			return conflict("the agent is not muted")
+		}
+		if err = client.Channel(legID).Unmute(ctx, ari.DirectionIn); err == nil {
+			st.Muted = false
+		}
+	case hotline.ActionDTMF:
+		err = client.Channel(citizenID).SendDTMF(ctx, cmd.Digits, ari.DTMFOptions{})
+	case hotline.ActionHold, hotline.ActionResume:
+		return conflict("a callback cannot be held: the hotline called the citizen, there is no queue to hold them in")
+	default:
+		return conflict("a callback cannot be transferred or conferenced: the hotline called the citizen, hang up and create a work order instead")
+	}
+	if err != nil {
+		if errors.Is(err, ari.ErrChannelGone) || c.ctx.Err() != nil {
+			return fmt.Errorf("%s: the call is ending: %w", cmd.Action, hotline.ErrConflict)
+		}
+		return fmt.Errorf("%s: %w", cmd.Action, err)
+	}
+	return nil
 }
 
 // untilEitherLeaves waits until one of two bridged legs leaves.

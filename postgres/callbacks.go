@@ -227,3 +227,153 @@ func (a *ACD) OfferCallback(ctx context.Context, offerID int64) (task hotline.Ca
 	}
 	return task, err == nil, err
 }
+
+// The desk addresses a callback's offer by the offer's id: while the agent's phone rings there
+// is no call yet (the call to the citizen is placed once the agent answers).
+
+// CallbackOffer is a callback offered to an agent, as the desk shows it.
+type CallbackOffer struct {
+	OfferID    int64  `db:"offer_id"`
+	AgentID    int64  `db:"agent_id"`
+	State      string `db:"state"`
+	CallbackID int64  `db:"callback_id"`
+	Number     string `db:"number"`
+	// CallID is the call that asked for the callback ("" for none); WorkOrderID the work
+	// order a follow-up call (回访) is for (0 for none), CitizenID that order's citizen.
+	CallID      string `db:"call_id"`
+	WorkOrderID int64  `db:"work_order_id"`
+	CitizenID   int64  `db:"citizen_id"`
+}
+
+const callbackOfferQuery = `
+	SELECT o.id AS offer_id, o.agent_id, o.state, c.id AS callback_id, c.number,
+	       COALESCE(c.call_id::text, '') AS call_id, COALESCE(c.work_order_id, 0) AS work_order_id,
+	       COALESCE(w.citizen_id, 0) AS citizen_id
+	FROM hotline.offers o
+	JOIN hotline.callbacks c ON c.id = o.callback_id
+	LEFT JOIN hotline.work_orders w ON w.id = c.work_order_id
+	WHERE o.id = $1`
+
+// OfferedCallback reads the callback offer offerID for agentID: hotline.ErrNotFound when there
+// is no such offer of a callback, ErrForbidden when it is another agent's, ErrConflict when it
+// rings no more.
+func OfferedCallback(ctx context.Context, db sqlx.QueryerContext, offerID, agentID int64) (CallbackOffer, error) {
+	var o CallbackOffer
+	switch err := sqlx.GetContext(ctx, db, &o, callbackOfferQuery, offerID); {
+	case errors.Is(err, sql.ErrNoRows):
+		return o, fmt.Errorf("offer %d: %w", offerID, hotline.ErrNotFound)
+	case err != nil:
+		return o, fmt.Errorf("offer %d: %w", offerID, err)
+	case o.AgentID != agentID:
+		return o, fmt.Errorf("offer %d is another agent's: %w", offerID, hotline.ErrForbidden)
+	case o.State != hotline.OfferPending:
+		return o, fmt.Errorf("offer %d ended as %s: %w", offerID, o.State, hotline.ErrConflict)
+	}
+	return o, nil
+}
+
+// LoadCallbackCard reads the card of the citizen a callback offer calls, for actorID: the
+// citizen of the follow-up's work order, else of the call that asked for the callback, else
+// the one registered with the number; the journey is that call's. Insurance is never shown
+// (nobody was verified on this call). It writes the audit row of the citizen shown (reason
+// "offered_callback").
+func LoadCallbackCard(ctx context.Context, db *sqlx.DB, now time.Time, o CallbackOffer, actorID int64, ip string) (*Card, error) {
+	what := fmt.Sprintf("card of callback offer %d", o.OfferID)
+	card := &Card{CallerNumber: o.Number, Accounts: []CardAccount{}, Applications: []CardApplication{}}
+	card.History.Calls, card.History.WorkOrders = []CardCall{}, []CardWorkOrder{}
+	card.Journey.Steps = []CardStep{}
+	citizenID := o.CitizenID
+	if o.CallID != "" {
+		card.Call.ID = o.CallID
+		if err := db.SelectContext(ctx, &card.Journey.Steps, cardStepsQuery, o.CallID); err != nil {
+			return nil, fmt.Errorf("%s: steps: %w", what, err)
+		}
+		if citizenID == 0 {
+			if err := db.GetContext(ctx, &citizenID, `SELECT COALESCE(citizen_id, 0) FROM hotline.calls WHERE id = $1`, o.CallID); err != nil {
+				return nil, fmt.Errorf("%s: call: %w", what, err)
+			}
+		}
+	}
+	var who []CardCitizen
+	var err error
+	if citizenID != 0 {
+		err = db.SelectContext(ctx, &who, cardCitizenColumns+` WHERE c.id = $1`, citizenID)
+	} else {
+		err = db.SelectContext(ctx, &who, cardCitizenColumns+` WHERE c.mobile = $1`, cardNationalNumber(o.Number))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: citizen: %w", what, err)
+	}
+	since := now.Add(-90 * 24 * time.Hour)
+	nocall := "00000000-0000-0000-0000-000000000000"
+	if len(who) == 0 {
+		card.InsuranceHiddenReason = "未匹配到平台用户"
+		if err := db.SelectContext(ctx, &card.History.Calls, cardHistoryCallsQuery, 0, o.Number, since, nocall); err != nil {
+			return nil, fmt.Errorf("%s: calls: %w", what, err)
+		}
+		return card, nil
+	}
+	ct := who[0]
+	ct.MobileMask = MaskMobile(ct.Mobile)
+	if ct.Mobile != cardNationalNumber(o.Number) {
+		ct.MobileShown = ct.MobileMask
+	}
+	card.Citizen = &ct
+	card.InsuranceHiddenReason = "回拨电话未经身份验证，不显示社保、公积金信息"
+	var accounts []struct {
+		ID        int64      `db:"id"`
+		Kind      string     `db:"kind"`
+		Provider  string     `db:"provider"`
+		Number    string     `db:"account_number"`
+		Period    *time.Time `db:"period"`
+		AmountFen *int64     `db:"amount_fen"`
+		DueDate   *time.Time `db:"due_date"`
+		PaidAt    *time.Time `db:"paid_at"`
+		Overdue   *bool      `db:"overdue"`
+	}
+	if err := db.SelectContext(ctx, &accounts, cardAccountsQuery, ct.ID, now); err != nil {
+		return nil, fmt.Errorf("%s: accounts: %w", what, err)
+	}
+	for _, a := range accounts {
+		ca := CardAccount{ID: a.ID, Kind: a.Kind, Provider: a.Provider, Number: maskAccount(a.Number)}
+		if a.Period != nil {
+			ca.LatestBill = &CardBill{Period: *a.Period, AmountFen: *a.AmountFen, DueDate: *a.DueDate, PaidAt: a.PaidAt, Overdue: *a.Overdue}
+		}
+		card.Accounts = append(card.Accounts, ca)
+	}
+	if err := db.SelectContext(ctx, &card.Applications, cardApplicationsQuery, ct.ID); err != nil {
+		return nil, fmt.Errorf("%s: applications: %w", what, err)
+	}
+	if err := db.SelectContext(ctx, &card.History.Calls, cardHistoryCallsQuery, ct.ID, o.Number, since, nocall); err != nil {
+		return nil, fmt.Errorf("%s: calls: %w", what, err)
+	}
+	if err := db.SelectContext(ctx, &card.History.WorkOrders, cardHistoryOrdersQuery, ct.ID, since); err != nil {
+		return nil, fmt.Errorf("%s: work orders: %w", what, err)
+	}
+	detail := map[string]any{"reason": "offered_callback", "offer_id": o.OfferID, "callback_id": o.CallbackID}
+	if o.WorkOrderID != 0 {
+		detail["work_order_id"] = o.WorkOrderID
+	}
+	if err := AuditCitizen(ctx, db, now, actorID, AuditViewCitizen, ct.ID, detail, ip); err != nil {
+		return nil, err
+	}
+	return card, nil
+}
+
+// callbackConnected names the call to the citizen in the state of the agent talking on the
+// callback offer $1, so that the desk shows it and its controls address it.
+const callbackConnected = `
+	WITH st AS (
+		UPDATE hotline.agent_status SET call_id = $2::uuid
+		WHERE offer_id = $1 AND state = 'talking' AND call_id IS NULL
+		RETURNING agent_id)
+	SELECT pg_notify('hotline_agent', agent_id::text) FROM st`
+
+// CallbackConnected records that the citizen of callback offer offerID answered on call
+// callID: the agent talking on the offer is now on that call.
+func (s *Store) CallbackConnected(ctx context.Context, offerID int64, callID string) error {
+	if _, err := s.db.ExecContext(ctx, callbackConnected, offerID, callID); err != nil {
+		return fmt.Errorf("callback offer %d connected on call %s: %w", offerID, callID, err)
+	}
+	return nil
+}
