@@ -79,6 +79,7 @@ type failover struct {
 
 	mu      sync.Mutex
 	held    map[string]int64         // app → epoch
+	okAt    map[string]time.Time     // app → when its lease was last acquired or renewed
 	ready   map[string]chan struct{} // own apps → closed once held
 	adopted map[string]context.CancelFunc
 	conns   map[liveKey]*ari.Conn // adopted connections by node and app
@@ -102,7 +103,7 @@ func (e *Engine) SetFailover(f Failover) error {
 	if f.Renew >= f.TTL {
 		return fmt.Errorf("ivr: failover renewal every %v must be shorter than the lease's %v", f.Renew, f.TTL)
 	}
-	e.fo = &failover{cfg: f, e: e, held: map[string]int64{}, ready: map[string]chan struct{}{},
+	e.fo = &failover{cfg: f, e: e, held: map[string]int64{}, okAt: map[string]time.Time{}, ready: map[string]chan struct{}{},
 		adopted: map[string]context.CancelFunc{}, conns: map[liveKey]*ari.Conn{}}
 	return nil
 }
@@ -125,7 +126,37 @@ func (f *failover) start(ctx context.Context, cluster *ari.Cluster) {
 	}
 	f.mu.Unlock()
 	cluster.SetGate(f.gate)
+	for _, c := range cluster.Conns() {
+		c.Client().SetGuard(f.guard(c.App()))
+	}
 	go f.run(ctx)
+}
+
+// guard holds the requests of app's calls while the instance cannot tell whether the lease is
+// still its own: its last renewal is older than the lease and no renewal failed lately (the
+// process was frozen — paused, swapped out — rather than cut off the database, during which
+// nobody can take the lease over). The renewal that follows releases them, or the loss of the
+// lease fences them.
+func (f *failover) guard(app string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		for waited := false; ; waited = true {
+			f.mu.Lock()
+			_, held := f.held[app]
+			ok, failed := f.okAt[app], f.failedAt
+			f.mu.Unlock()
+			if !held && waited {
+				return ari.ErrFenced // the renewal found the lease taken over
+			}
+			if !held || time.Since(ok) <= f.cfg.TTL || time.Since(failed) < 2*f.cfg.Renew+f.cfg.TTL {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
 }
 
 // gate holds a connection to one of the instance's own applications until its lease is held.
@@ -197,11 +228,18 @@ func (f *failover) tick(ctx context.Context) {
 		case err != nil:
 			// The database is away: nobody else can take the lease meanwhile either.
 			log.Warn("lease not renewed", "app", app, "err", err)
+			f.mu.Lock()
 			f.failedAt = time.Now()
+			f.mu.Unlock()
 		case !ok:
 			f.lost(app, ep, "lease taken over")
-		case wanted:
-			f.handBack(rctx, app, ep)
+		default:
+			f.mu.Lock()
+			f.okAt[app] = time.Now()
+			f.mu.Unlock()
+			if wanted {
+				f.handBack(rctx, app, ep)
+			}
 		}
 	}
 	for _, app := range own {
@@ -213,13 +251,16 @@ func (f *failover) tick(ctx context.Context) {
 			continue
 		}
 		f.mu.Lock()
-		f.held[app] = ep
+		f.held[app], f.okAt[app] = ep, time.Now()
 		close(f.ready[app])
 		f.mu.Unlock()
 		log.Info("application lease acquired", "app", app, "epoch", ep)
 	}
 	// After a database outage every lease has run out: their holders renew them first.
-	if !f.cfg.Adopt || time.Since(f.failedAt) < f.cfg.TTL+f.cfg.Grace {
+	f.mu.Lock()
+	failedAt := f.failedAt
+	f.mu.Unlock()
+	if !f.cfg.Adopt || time.Since(failedAt) < f.cfg.TTL+f.cfg.Grace {
 		return
 	}
 	apps, err := f.cfg.Leases.Expired(rctx, f.cfg.Grace)
@@ -292,10 +333,11 @@ func (f *failover) adopt(app string, epoch int64) {
 		return
 	}
 	f.mu.Lock()
-	f.held[app] = epoch
+	f.held[app], f.okAt[app] = epoch, time.Now()
 	f.adopted[app] = cancel
 	for _, c := range conns {
 		f.conns[liveKey{c.Name(), app}] = c
+		c.Client().SetGuard(f.guard(app))
 	}
 	f.mu.Unlock()
 	f.e.mu.Lock()
@@ -312,18 +354,16 @@ func (f *failover) lost(app string, epoch int64, why string) {
 		f.mu.Unlock()
 		return
 	}
-	delete(f.held, app)
-	cancel := f.adopted[app]
-	delete(f.adopted, app)
 	var fenced []*ari.Conn
 	for k, c := range f.conns {
 		if k.channel == app {
 			fenced = append(fenced, c)
-			delete(f.conns, k)
 		}
 	}
 	f.mu.Unlock()
 	f.e.cfg.Log.Error("application lost to another controller: its calls are left to it", "app", app, "epoch", epoch, "why", why)
+	// Fenced first, then forgotten: a request held by the guard meanwhile fails rather than
+	// going out once the lease is no longer held.
 	for _, c := range f.cluster.Conns() {
 		if c.App() == app {
 			fenced = append(fenced, c)
@@ -333,6 +373,16 @@ func (f *failover) lost(app string, epoch int64, why string) {
 		c.Client().Fence()
 	}
 	f.e.fenceCalls(app)
+	f.mu.Lock()
+	delete(f.held, app)
+	cancel := f.adopted[app]
+	delete(f.adopted, app)
+	for k := range f.conns {
+		if k.channel == app {
+			delete(f.conns, k)
+		}
+	}
+	f.mu.Unlock()
 	if cancel != nil {
 		cancel()
 	}

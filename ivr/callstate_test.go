@@ -1,7 +1,9 @@
 package ivr
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/internal/repotest"
+	"github.com/foshan-hotline/hotline/ivr/ari"
 	"github.com/foshan-hotline/hotline/ivr/flow"
 	"github.com/foshan-hotline/hotline/ivr/prompts"
 )
@@ -139,5 +142,49 @@ func BenchmarkCallStateSnapshot(b *testing.B) {
 		if _, err := json.Marshal(c.snapshot(n)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The guard holds the requests of an application whose lease was last renewed longer ago
+// than it lasts, unless renewals failed lately (the database was away: nobody could take it);
+// the next renewal releases them, the loss of the lease fails them.
+func TestLeaseGuard(t *testing.T) {
+	f := &failover{cfg: Failover{TTL: 3 * time.Second, Renew: time.Second}, held: map[string]int64{"hotline-a": 1},
+		okAt: map[string]time.Time{"hotline-a": time.Now()}}
+	g := f.guard("hotline-a")
+	ctx := context.Background()
+	if err := g(ctx); err != nil {
+		t.Fatalf("fresh lease: %v", err)
+	}
+	// Frozen: the last renewal is older than the lease.
+	f.okAt["hotline-a"] = time.Now().Add(-10 * time.Second)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	if err := g(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stale lease: %v, want the request held", err)
+	}
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- g(ctx) }()
+	time.Sleep(20 * time.Millisecond)
+	f.mu.Lock()
+	f.okAt["hotline-a"] = time.Now()
+	f.mu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatalf("renewed: %v", err)
+	}
+	// A database outage: renewals failed a moment ago, the requests go on.
+	f.okAt["hotline-a"] = time.Now().Add(-10 * time.Second)
+	f.failedAt = time.Now()
+	if err := g(ctx); err != nil {
+		t.Fatalf("during an outage: %v", err)
+	}
+	f.failedAt = time.Time{}
+	go func() { done <- g(ctx) }()
+	time.Sleep(20 * time.Millisecond)
+	f.mu.Lock()
+	delete(f.held, "hotline-a")
+	f.mu.Unlock()
+	if err := <-done; !errors.Is(err, ari.ErrFenced) {
+		t.Fatalf("lease lost: %v, want ErrFenced", err)
 	}
 }

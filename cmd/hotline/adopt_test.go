@@ -34,6 +34,11 @@ func TestAdoptionAfterKill(t *testing.T) { runAdoption(t, 18, os.Kill) }
 // within its drain: it hands them to the other, which resumes every one.
 func TestHandOffOnShutdown(t *testing.T) { runAdoption(t, 12, syscall.SIGTERM) }
 
+// TestFrozenControllerIsFenced freezes one of two controllers (SIGSTOP) longer than its lease:
+// the other adopts its application and resumes its calls; when the frozen one wakes it finds
+// its application taken and leaves the calls alone — no prompt, no hang-up, no record.
+func TestFrozenControllerIsFenced(t *testing.T) { runAdoption(t, 12, syscall.SIGSTOP) }
+
 // adoptRig is two 'hotline serve' processes, instances a and b on applications hotline-a and
 // hotline-b, on one simulated Asterisk and one database.
 type adoptRig struct {
@@ -257,6 +262,13 @@ func heardAfter(heard []string, n int, id string) bool {
 	return n <= len(heard) && slices.Contains(heard[n:], id)
 }
 
+// heardNow returns the prompts heard so far.
+func (c *adoptCaller) heardNow() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.heard)
+}
+
 func (c *adoptCaller) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -366,7 +378,9 @@ func runAdoption(t *testing.T, calls int, stop os.Signal) {
 	if err := r.procs["a"].Process.Signal(stop); err != nil {
 		t.Fatal(err)
 	}
-	r.procs["a"].Wait()
+	if stop != syscall.SIGSTOP {
+		r.procs["a"].Wait()
+	}
 
 	// Every caller of a in a menu or a collect hears the apology and the node again; the
 	// callers of b hear nothing of it.
@@ -387,6 +401,48 @@ func runAdoption(t *testing.T, calls int, stop os.Signal) {
 		}
 	}
 	t.Logf("callers in menus and collects of the stopped instance resumed %v after %v", time.Since(killed).Round(100*time.Millisecond), stop)
+	for i, c := range callers {
+		if h := c.heardNow(); c.instance == "b" && heardAfter(h, marks[i], "common/line_glitch") {
+			r.fail("a caller of b heard the apology: %v", h)
+		}
+	}
+	if stop == syscall.SIGSTOP {
+		// a wakes up with its calls' timers long due: it must find the application taken over
+		// before it acts on any of them. First b finishes the prompts of the nodes it resumed.
+		for i, c := range callers {
+			last := map[string]string{"menu": "common/repeat_hint", "collect": "common/end_with_hash"}[c.role]
+			if c.instance != "a" || last == "" {
+				continue
+			}
+			at := marks[i] + slices.Index(c.heardNow()[marks[i]:], "common/line_glitch")
+			if err := c.wait(ctx, "the node's prompts", func(h []string, _ bool) bool { return heardAfter(h, at, last) }); err != nil {
+				r.fail("%v", err)
+			}
+		}
+		counts := make([]int, len(callers))
+		for i, c := range callers {
+			counts[i] = c.count()
+		}
+		woke := time.Now()
+		if err := r.procs["a"].Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		for !strings.Contains(r.logs["a"].String(), "application lost to another controller") {
+			if time.Since(woke) > 20*time.Second {
+				r.fail("the woken controller did not notice it lost its application")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		for i, c := range callers {
+			c.mu.Lock()
+			heard := slices.Clone(c.heard[counts[i]:])
+			c.mu.Unlock()
+			if c.instance == "a" && len(heard) > 0 {
+				r.fail("the woken controller played %v to a caller b now serves", heard)
+			}
+		}
+	}
 	// The queue entries of a's callers are b's now, the same rows with their entry times.
 	deadline = time.Now().Add(30 * time.Second)
 	for {

@@ -30,7 +30,14 @@ type Client struct {
 	// fenced is set when the application this client acts for was taken over by another
 	// controller: every request fails with ErrFenced rather than touch that one's calls.
 	fenced atomic.Bool
+	// guard, when set, is asked before every request (SetGuard).
+	guard atomic.Pointer[func(ctx context.Context) error]
 }
+
+// SetGuard makes every request ask guard first: a request it refuses fails with its error. A
+// controller holding its application under a lease uses it to hold requests while it does not
+// know whether the lease is still its own (it was frozen longer than the lease).
+func (c *Client) SetGuard(guard func(ctx context.Context) error) { c.guard.Store(&guard) }
 
 // Fence makes every later request fail with ErrFenced: the controller lost the application
 // this client acts for to another instance, which now owns its channels and bridges.
@@ -164,6 +171,11 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if c.fenced.Load() {
 		return nil, fmt.Errorf("ari: %s %s: %w", r.method, c.fullPath(r.path), ErrFenced)
+	}
+	if g := c.guard.Load(); g != nil {
+		if err := (*g)(ctx); err != nil {
+			return nil, fmt.Errorf("ari: %s %s: %w", r.method, c.fullPath(r.path), err)
+		}
 	}
 	u := *c.base
 	u.Path = c.fullPath(r.path)
