@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/ivr/ari"
 	"github.com/foshan-hotline/hotline/ivr/flow"
@@ -781,4 +783,36 @@ func (e *Engine) adoptResumed(ctx context.Context, r ari.Reconciliation, conn *a
 		e.launch(conn, inbox, a.ch, false, &a)
 	}
 	e.cfg.Log.Warn("calls resumed", "app", r.App, "node", r.Node, "calls", len(calls))
+}
+
+var (
+	adoptionsDesc = prometheus.NewDesc("hotline_ivr_applications_adopted_total",
+		"Stasis applications taken over from instances whose lease ran out.", nil, nil)
+	resumedDesc = prometheus.NewDesc("hotline_ivr_calls_resumed_total",
+		"Calls resumed from their saved state after their controller was lost.", nil, nil)
+	fencedDesc = prometheus.NewDesc("hotline_ivr_calls_fenced_total",
+		"Calls left to the instance that took their application over (or handed off to it).", nil, nil)
+	leasesDesc = prometheus.NewDesc("hotline_ivr_application_leases_held",
+		"Stasis applications whose lease this instance holds.", nil, nil)
+)
+
+// FailoverCollector returns the counters of adoption and fencing, for a prometheus.Registerer.
+func (e *Engine) FailoverCollector() prometheus.Collector { return failoverCollector{e} }
+
+type failoverCollector struct{ e *Engine }
+
+func (c failoverCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c failoverCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.e.Stats()
+	ch <- prometheus.MustNewConstMetric(adoptionsDesc, prometheus.CounterValue, float64(st.Adoptions))
+	ch <- prometheus.MustNewConstMetric(resumedDesc, prometheus.CounterValue, float64(st.Resumed))
+	ch <- prometheus.MustNewConstMetric(fencedDesc, prometheus.CounterValue, float64(st.Fenced))
+	held := 0
+	if f := c.e.fo; f != nil {
+		f.mu.Lock()
+		held = len(f.held)
+		f.mu.Unlock()
+	}
+	ch <- prometheus.MustNewConstMetric(leasesDesc, prometheus.GaugeValue, float64(held))
 }

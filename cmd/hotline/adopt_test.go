@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -460,6 +461,20 @@ func runAdoption(t *testing.T, calls int, stop os.Signal) {
 			r.fail("queue entries before %v, after %v: want the same entries, all b's", before, after)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// b's /metrics count the adoption and the calls resumed.
+	if stop != syscall.SIGSTOP {
+		resp, err := http.Get(r.http["b"] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{"hotline_ivr_applications_adopted_total 1", fmt.Sprintf("hotline_ivr_calls_resumed_total %d", calls/2)} {
+			if !strings.Contains(string(body), want+"\n") {
+				r.fail("b's /metrics without %q", want)
+			}
+		}
 	}
 	// The resumed callers go on: a key in the menu reaches the bills.
 	for _, c := range callers {

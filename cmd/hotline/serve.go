@@ -79,7 +79,7 @@ func (a *app) failover(ctx context.Context, h *system) (stop func(), err error) 
 	if err != nil {
 		return nil, err
 	}
-	h.reg.MustRegister(states.Collector())
+	h.reg.MustRegister(states.Collector(), h.engine.FailoverCollector())
 	// A drain that runs out of time hands the calls left to another instance rather than
 	// hang them up, when there is one.
 	h.engine.SetHandover(func(ctx context.Context) {
