@@ -55,7 +55,10 @@ export function createCard() {
     const mine = ++seq;
     const t0 = performance.now();
     try {
-      const c = await api.get(`/api/calls/${encodeURIComponent(id)}/card`);
+      // A ringing callback has no call yet: its card is read by its offer ("offer:<id>").
+      const c = id.startsWith("offer:")
+        ? await api.get(`/api/offers/${encodeURIComponent(id.slice(6))}/card`)
+        : await api.get(`/api/calls/${encodeURIComponent(id)}/card`);
       if (mine !== seq) return;
       card = c || {};
       failure = null;
@@ -123,6 +126,19 @@ export function createCard() {
     const verified = pick(j, "verified") ?? pick(card, "verified");
     const ivrSeconds = pick(j, "ivr_seconds") ?? pick(card, "ivr_seconds");
     const queueSeconds = pick(j, "queue_seconds") ?? pick(card, "queue_seconds");
+    if (callId.startsWith("offer:")) {
+      // A callback's card: the journey of the earlier call that asked for it (or whose work
+      // order is followed up); nobody is verified on a call the hotline places.
+      const items = steps.map((s) =>
+        h("li", { class: "step" },
+          h("span", { class: "step-what" }, pick(s, "summary") || `${s.flow || ""} · ${s.node || ""}`),
+          s.detail ? h("span", { class: "step-detail" }, s.detail) : null,
+          s.input ? h("span", { class: "step-input mono" }, `输入 ${s.input}`) : null,
+          exitOf(s) ? h("span", { class: "step-exit" }, `→ ${exitOf(s)}`) : null));
+      return section("原来电的自助语音经过",
+        h("p", { class: "journey-meta" }, h("span", { class: "badge" }, "回拨电话不做身份验证")),
+        items.length ? h("ol", { class: "journey" }, items) : empty("无原来电记录"));
+    }
     const meta = h("p", { class: "journey-meta" },
       verified === true ? h("span", { class: "badge ok" }, "本次来电已验证身份") : null,
       verified === false ? h("span", { class: "badge warn" }, "身份验证未通过") : null,
@@ -223,7 +239,12 @@ export function createCard() {
   return {
     update(s) {
       const call = s.call || (s.offer && { id: s.offer.call_id, ...s.offer }) || null;
-      const id = (s.offer && s.offer.call_id) || (s.call && s.call.id) || (s.wrap_up && s.wrap_up.call_id) || "";
+      const id = (s.offer && (s.offer.call_id || (s.offer.kind === "callback" && `offer:${s.offer.id}`))) || (s.call && s.call.id) || (s.wrap_up && s.wrap_up.call_id) || "";
+      // A callback's card stays while the citizen is dialled, while they talk and in the
+      // wrap-up: it is the one read for the offer, with the journey of the call that asked
+      // for the callback (a refresh reads the card of the call to the citizen instead).
+      const st = s.status && s.status.state;
+      if (callId.startsWith("offer:") && !s.offer && ((st === "talking" && (!id || (s.call && s.call.callback))) || st === "wrap_up")) return;
       if (!id) {
         if (callId) {
           callId = "";

@@ -36,7 +36,7 @@ export function createControls({ notify }) {
   const el = {
     state: $("call-state"), number: $("call-number"), talk: $("talk-time"), holdTimer: $("hold-timer"), hold: $("hold-time"),
     answer: $("btn-answer"), reject: $("btn-reject"), holdBtn: $("btn-hold"), mute: $("btn-mute"), transfer: $("btn-transfer"), keypadBtn: $("btn-keypad"),
-    hangup: $("btn-hangup"), consult: $("consult"), consultState: $("consult-state"), complete: $("btn-complete"),
+    hangup: $("btn-hangup"), callbackNote: $("callback-note"), consult: $("consult"), consultState: $("consult-state"), complete: $("btn-complete"),
     conference: $("btn-conference"), cancelConsult: $("btn-cancel-consult"), error: $("control-error"),
     form: $("transfer"), targets: $("targets"), numberField: $("number-field"), number_: $("transfer-number"),
     transferNote: $("transfer-note"), transferGo: $("btn-transfer-go"), transferClose: $("btn-transfer-close"),
@@ -75,13 +75,18 @@ export function createControls({ notify }) {
   };
 
   async function control(body, then) {
-    const id = body.action === "answer" || body.action === "reject" ? snap && snap.offer && snap.offer.call_id : callID();
+    const decide = body.action === "answer" || body.action === "reject";
+    // A callback rings before its call exists: it is answered by its offer.
+    const byOffer = decide && snap && snap.offer && snap.offer.kind === "callback";
+    const id = byOffer ? String(snap.offer.id) : decide ? snap && snap.offer && snap.offer.call_id : callID();
     if (!id || pending) return;
     pending = true;
     setError(null);
     render();
     try {
-      const res = await api.post(`/api/calls/${encodeURIComponent(id)}/control`, body);
+      const res = byOffer
+        ? await api.post(`/api/offers/${encodeURIComponent(id)}/${body.action}`, {})
+        : await api.post(`/api/calls/${encodeURIComponent(id)}/control`, body);
       learn(id, body.action, res);
       if (then) then(res);
     } catch (e) {
@@ -124,9 +129,14 @@ export function createControls({ notify }) {
     const consult = ctl.consult || "";
     el.answer.disabled = pending || !ringing();
     el.reject.disabled = pending || !ringing();
-    el.holdBtn.disabled = pending || !t || !!consult;
+    // A callback's citizen was called by the hotline: nothing to hold them in or send them to.
+    const cb = !!(call && call.callback);
+    el.holdBtn.disabled = pending || !t || !!consult || cb;
     el.mute.disabled = pending || !t;
-    el.transfer.disabled = pending || !t || !!consult;
+    el.transfer.disabled = pending || !t || !!consult || cb;
+    el.holdBtn.title = cb ? "回拨通话不能保持" : "";
+    el.transfer.title = cb ? "回拨通话不能转接" : "";
+    el.callbackNote.hidden = !(t && cb);
     el.keypadBtn.disabled = pending || !t;
     el.hangup.disabled = pending || !t;
     el.holdBtn.firstChild.textContent = ctl.held ? "恢复" : "保持";
@@ -144,9 +154,11 @@ export function createControls({ notify }) {
     }
     let state = "无通话";
     const st = snap ? snap.status.state : "offline";
-    if (ringing()) state = "来电振铃";
+    if (ringing()) state = snap.offer.kind === "callback" ? `${snap.offer.work_order_id ? "回访" : "回拨"}振铃` : "来电振铃";
+    else if (t && call.callback) state = ctl.muted ? "回拨通话中 · 已静音" : "回拨通话中";
     else if (t) state = consult === "conference" ? "三方通话" : consult ? "咨询中" : ctl.held ? "保持中" : ctl.muted ? "通话中 · 已静音" : "通话中";
     else if (st === "wrap_up") state = "通话已结束";
+    else if (st === "talking") state = "正在呼叫市民…";
     text(el.state, state);
     el.state.dataset.state = ringing() ? "ringing" : t ? (ctl.held ? "held" : "talking") : st;
     const num = (snap && snap.offer && snap.offer.caller_number) || (call && call.caller_number) || "";

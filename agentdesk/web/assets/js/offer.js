@@ -1,6 +1,8 @@
 // offer.js: a call offered to the agent. While the offer is pending the desk rings: a short
 // two-note chime generated with Web Audio every two seconds (no sound file to fetch), the
 // ringing banner and the page title. The ring stops as soon as the snapshot has no offer.
+// A callback (回拨; 回访 when it follows up a work order) rings the same way: the banner names
+// it and the citizen's number, and the work order of a follow-up.
 
 import { duration, since, text } from "./format.js";
 
@@ -78,6 +80,7 @@ class Ringer {
 /** createOffer wires the ringing banner and the ringer. */
 export function createOffer() {
   const ring = $("ring");
+  const kind = $("ring-kind");
   const queue = $("ring-queue");
   const number = $("ring-number");
   const time = $("ring-time");
@@ -106,9 +109,11 @@ export function createOffer() {
       const o = s.offer;
       if (o && (!offer || o.id !== offer.id)) {
         offer = o;
-        text(queue, o.queue_name || o.queue_id);
+        text(kind, offerKind(o));
+        text(queue, o.work_order_number ? `工单 ${o.work_order_number} · ${o.queue_name || o.queue_id}` : o.queue_name || o.queue_id);
         text(number, o.caller_number || "未显示号码");
         ring.dataset.offer = String(o.id);
+        ring.dataset.kind = o.kind || "call";
         ring.hidden = false;
         document.body.dataset.ringing = "true";
         ringer.start();
@@ -116,6 +121,7 @@ export function createOffer() {
         offer = null;
         ring.hidden = true;
         delete ring.dataset.offer;
+        delete ring.dataset.kind;
         delete document.body.dataset.ringing;
         ringer.stop();
         document.title = title;
@@ -127,7 +133,13 @@ export function createOffer() {
       text(time, duration(since(offer.offered_at)));
       sound.hidden = !ringer.blocked();
       flash = !flash;
-      document.title = flash ? `【来电】${offer.caller_number} · 坐席工作台` : title;
+      document.title = flash ? `【${offer.kind === "callback" ? offerKind(offer) : "来电"}】${offer.caller_number} · 坐席工作台` : title;
     },
   };
+}
+
+/** offerKind names an offer in the banner: 来电振铃, 回拨 or 回访 (a work order's follow-up). */
+export function offerKind(o) {
+  if (!o || o.kind !== "callback") return "来电振铃";
+  return o.work_order_id ? "回访" : "回拨";
 }
