@@ -329,25 +329,12 @@ ORDER BY b.due_date < (now() AT TIME ZONE 'Asia/Shanghai')::date DESC, c.id LIMI
 	desk.do("回访来电", chromedp.Click(`#pane-workorders .wo-actions [data-action=follow_up_call]`))
 	desk.state("ringing")
 	desk.shoot("17-follow-up-ringing")
-	// The desk shows no offer for a callback (it has no call yet), so there is nothing to
-	// answer there: the agent picks up the desk phone, as on a real system.
-	agentPhone := ""
-	for agentPhone == "" {
-		var calls []struct {
-			ID, Kind, Endpoint, State string
-		}
-		control(t, "GET", "http://"+d.controlAddr+"/calls", nil, &calls)
-		for _, c := range calls {
-			if c.Kind == "agent" && c.Endpoint == "PJSIP/1001" && c.State == "ringing" {
-				agentPhone = c.ID
-			}
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("agent01's phone never rang for the follow-up: %+v", calls)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	control(t, "POST", "http://"+d.controlAddr+"/calls/"+agentPhone+"/answer", nil, nil)
+	// The callback rings on the desk like a call: 回访 with the order's number; F8 answers
+	// the agent's simulated phone.
+	desk.waitText("ring-kind", "回访")
+	desk.waitText("ring-queue", number)
+	desk.wait("the citizen's card", `document.getElementById("card").dataset.loaded === "card"`)
+	desk.key("F8", kb.F8)
 	desk.state("talking")
 	outside := ""
 	for outside == "" {
@@ -365,6 +352,7 @@ ORDER BY b.due_date < (now() AT TIME ZONE 'Asia/Shanghai')::date DESC, c.id LIMI
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	desk.waitText("call-state", "回拨通话中")
 	desk.key("Alt+5", "5", chromedp.ModifierAlt)
 	desk.wait("回访", `!!document.querySelector("#pane-workorders .wo-actions [data-action=follow_up]")`)
 	desk.do("follow up", chromedp.Click(`#pane-workorders .wo-actions [data-action=follow_up]`),
