@@ -233,7 +233,8 @@ type SavedState struct {
 	State     []byte `db:"state"`
 }
 
-// LoadStates returns the states of the calls of app on node, by channel id.
+// LoadStates returns the states of the calls of app on node, by channel id, those this writer
+// holds not yet written included (and the calls it is about to delete left out).
 func (w *CallStates) LoadStates(ctx context.Context, app, node string) (map[string][]byte, error) {
 	var rows []SavedState
 	if err := w.db.SelectContext(ctx, &rows, `
@@ -241,9 +242,24 @@ func (w *CallStates) LoadStates(ctx context.Context, app, node string) (map[stri
 		WHERE app = $1 AND node = $2`, app, node); err != nil {
 		return nil, fmt.Errorf("load call states of %s on %s: %w", app, node, err)
 	}
+	// What this writer has not written yet is newer: a call ended a moment ago is not
+	// mistaken for one whose caller hung up while nobody listened.
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	out := make(map[string][]byte, len(rows))
 	for _, r := range rows {
+		if it, ok := w.pending[r.CallID]; ok {
+			if it.state != nil && it.app == app && it.node == node {
+				out[it.channel] = it.state
+			}
+			continue
+		}
 		out[r.ChannelID] = r.State
+	}
+	for _, it := range w.pending {
+		if it.state != nil && it.app == app && it.node == node {
+			out[it.channel] = it.state
+		}
 	}
 	return out, nil
 }
