@@ -51,6 +51,14 @@ func TestCallbackOfferInSnapshot(t *testing.T) {
 		o.CallerNumber != "13800138000" || o.CallbackID == 0 {
 		t.Errorf("offer: %s", body)
 	}
+	// The websocket's snapshot carries it, and again, the same, after a reconnect.
+	for i := range 2 {
+		ws := c.socket()
+		if o := ws.snapshot("snapshot").Offer; o == nil || o.ID != offer || o.CallID != "" || o.CallerNumber != "13800138000" {
+			t.Errorf("connection %d: offer %+v, want callback offer %d", i+1, o, offer)
+		}
+		ws.conn.CloseNow()
+	}
 	// Nobody else is offered it.
 	status, body = d.login("agent02").do("GET", "/api/agent/status", "")
 	if status != http.StatusOK || !strings.Contains(string(body), `"offer":null`) {
