@@ -297,26 +297,6 @@ func (c *call) callbackCommand(client *ari.Client, cmd hotline.CallCommand, legI
 	return nil
 }
 
-// untilEitherLeaves waits until one of two bridged legs leaves.
-func (c *call) untilEitherLeaves(a, b string) {
-	for {
-		r, err := c.wait(time.Time{}, nil)
-		if err != nil {
-			return
-		}
-		switch ev := r.ev.(type) {
-		case *ari.StasisEnd:
-			if ev.Channel.ID == a || ev.Channel.ID == b {
-				return
-			}
-		case *ari.ChannelDestroyed:
-			if ev.Channel.ID == a || ev.Channel.ID == b {
-				return
-			}
-		}
-	}
-}
-
 // attemptOutcome turns how the citizen's phone ended a ring into an attempt outcome.
 func attemptOutcome(offerOutcome, cause string) string {
 	switch offerOutcome {
