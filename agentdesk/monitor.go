@@ -100,7 +100,11 @@ func (s *Server) monitoring(w http.ResponseWriter, r *http.Request, sess *postgr
 		live = append(live, m.LiveMonitors()...)
 	}
 	// The sessions on the calls of other instances, as the database has them.
-	elsewhere, err := postgres.LiveMonitoringSessions(r.Context(), s.o.DB, s.now().Add(-s.o.InstanceLease))
+	here := ""
+	if b, ok := s.o.Calls.(interface{ Instance() string }); ok {
+		here = b.Instance()
+	}
+	elsewhere, err := postgres.LiveMonitoringSessions(r.Context(), s.o.DB, s.now().Add(-s.o.InstanceLease), here)
 	if err != nil {
 		return err
 	}

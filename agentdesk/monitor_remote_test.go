@@ -26,6 +26,8 @@ func (r *remoteDesk) Monitor(ctx context.Context, callID string, cmd hotline.Mon
 	return r.bus.Monitor(ctx, callID, cmd)
 }
 
+func (r *remoteDesk) Instance() string { return r.bus.Instance() }
+
 var _ agentdesk.RemoteMonitor = (*remoteDesk)(nil)
 
 // ownerMonitors is instance a's monitoring, as the bus hands it commands.

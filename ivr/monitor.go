@@ -127,7 +127,16 @@ func (m *Monitors) MonitorCommand(ctx context.Context, callID string, cmd hotlin
 	if cmd.Action == hotline.MonitorActionMode {
 		return m.SetMode(ctx, cmd.ID, cmd.Mode)
 	}
-	return m.Stop(ctx, cmd.ID)
+	if err := m.Stop(ctx, cmd.ID); err != nil {
+		return err
+	}
+	// The end is recorded before the result goes back: the instance that asked lists the
+	// live sessions of the others from the database.
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+	}
+	return nil
 }
 
 // NewMonitors returns the monitoring of e's calls; ended (may be nil) is told how each
@@ -149,6 +158,7 @@ type monitor struct {
 	inbox   *ari.Inbox
 	callCtx context.Context
 	cmds    chan monitorCmd
+	done    chan struct{} // closed when the session has ended and said so
 
 	legID    string
 	superID  string
@@ -202,7 +212,7 @@ func (m *Monitors) Start(ctx context.Context, req MonitorRequest) error {
 		}
 	}
 	s := &monitor{m: m, req: req, client: c.conn.Client(), app: c.conn.App(), callCtx: c.ctx,
-		cmds: make(chan monitorCmd), superID: ari.NewID(), bridgeID: ari.NewID(), mode: req.Mode,
+		cmds: make(chan monitorCmd), done: make(chan struct{}), superID: ari.NewID(), bridgeID: ari.NewID(), mode: req.Mode,
 		log:   m.log.With("call_id", req.CallID, "agent_id", req.AgentID, "monitor_id", req.ID),
 		state: MonitorState{ID: req.ID, CallID: req.CallID, AgentID: req.AgentID, Mode: req.Mode, State: "ringing", Since: time.Now()}}
 	s.inbox = c.conn.Router().NewInbox(ari.ChannelRef(s.superID), ari.BridgeRef(s.bridgeID))
@@ -314,6 +324,7 @@ func (s *monitor) run() {
 		s.m.mu.Unlock()
 		s.log.Info("monitoring ended", "reason", reason, "modes", len(s.spans))
 		s.m.ended(MonitorEnd{ID: s.req.ID, Answered: s.answered, Ended: time.Now(), Modes: s.spans, Reason: reason})
+		close(s.done)
 	}()
 	engineDone := s.m.e.ctx.Done()
 	for {

@@ -114,6 +114,9 @@ func NewCommandBus(db *sqlx.DB, url, instance string, local CallController, log 
 		timeout: DefaultCommandTimeout, waiting: map[int64]chan struct{}{}}
 }
 
+// Instance returns the instance the bus carries commands for.
+func (b *CommandBus) Instance() string { return b.instance }
+
 // SetTimeout changes how long a command waits for another instance.
 func (b *CommandBus) SetTimeout(d time.Duration) { b.timeout = d }
 

@@ -220,8 +220,8 @@ func (l LiveMonitoring) State() string {
 }
 
 // liveMonitoringQuery lists the sessions not ended on calls that have not ended and belong
-// to an instance live since $1 (one that died leaves its sessions open); the mode is read
-// from the session's audit rows (indexed by object).
+// to an instance other than $2 live since $1 (one that died leaves its sessions open); the
+// mode is read from the session's audit rows (indexed by object).
 const liveMonitoringQuery = `
 	SELECT m.id, m.call_id::text AS call_id, m.agent_id, m.started_at, m.answered_at,
 	       COALESCE((SELECT l.detail->>'mode' FROM hotline.audit_log l
@@ -230,15 +230,16 @@ const liveMonitoringQuery = `
 	                 ORDER BY l.at DESC, l.id DESC LIMIT 1), '') AS mode
 	FROM hotline.monitoring_sessions m
 	JOIN hotline.calls c ON c.id = m.call_id
-	LEFT JOIN hotline.instances i ON i.id = c.instance_id
-	WHERE m.ended_at IS NULL AND c.ended_at IS NULL AND (c.instance_id IS NULL OR i.heartbeat_at > $1)
+	JOIN hotline.instances i ON i.id = c.instance_id
+	WHERE m.ended_at IS NULL AND c.ended_at IS NULL AND c.instance_id <> $2 AND i.heartbeat_at > $1
 	ORDER BY m.started_at, m.id`
 
-// LiveMonitoringSessions returns the sessions that have not ended, on calls in progress on
-// instances whose heartbeat is later than live.
-func LiveMonitoringSessions(ctx context.Context, db *sqlx.DB, live time.Time) ([]LiveMonitoring, error) {
+// LiveMonitoringSessions returns the sessions that have not ended on the calls in progress
+// of the instances other than except (the caller's own, which knows its sessions better)
+// whose heartbeat is later than live. A call of no instance is no other instance's.
+func LiveMonitoringSessions(ctx context.Context, db *sqlx.DB, live time.Time, except string) ([]LiveMonitoring, error) {
 	var out []LiveMonitoring
-	if err := db.SelectContext(ctx, &out, liveMonitoringQuery, live); err != nil {
+	if err := db.SelectContext(ctx, &out, liveMonitoringQuery, live, except); err != nil {
 		return nil, fmt.Errorf("live monitoring sessions: %w", err)
 	}
 	return out, nil

@@ -11,9 +11,9 @@ import (
 	"github.com/foshan-hotline/hotline/postgres/pgtest"
 )
 
-// TestLiveMonitoringSessions: the sessions any instance lists as live are those not ended on
-// calls in progress on a live instance, ringing until the owner records the answer, in the
-// mode last asked for.
+// TestLiveMonitoringSessions: the sessions an instance lists as live from the database are
+// those not ended on calls in progress of another live instance, ringing until the owner
+// records the answer, in the mode last asked for.
 func TestLiveMonitoringSessions(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.DB(t)
@@ -23,12 +23,12 @@ func TestLiveMonitoringSessions(t *testing.T) {
 		VALUES ('boss', '班长', 'supervisor', 'x', 'PJSIP/1100') RETURNING id`))
 	must(t, db.Get(&agent, `INSERT INTO hotline.agents (username, display_name, role, password_hash, endpoint)
 		VALUES ('agent01', '坐席', 'agent', 'x', 'PJSIP/1001') RETURNING id`))
-	_, err := db.Exec(`INSERT INTO hotline.instances (id, heartbeat_at) VALUES ('a', $1), ('dead', $2)`, now, now.Add(-time.Hour))
+	_, err := db.Exec(`INSERT INTO hotline.instances (id, heartbeat_at) VALUES ('a', $1), ('b', $1), ('dead', $2)`, now, now.Add(-time.Hour))
 	must(t, err)
 	call := func(id, instance string, ended bool) string {
 		t.Helper()
 		_, err := db.Exec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at, instance_id, ended_at)
-			VALUES ($1::uuid, 'ast1', $1::text, '13800138000', $2, $3, CASE WHEN $4 THEN $2::timestamptz END)`, id, now, instance, ended)
+			VALUES ($1::uuid, 'ast1', $1::text, '13800138000', $2, NULLIF($3, ''), CASE WHEN $4 THEN $2::timestamptz END)`, id, now, instance, ended)
 		must(t, err)
 		return id
 	}
@@ -41,17 +41,19 @@ func TestLiveMonitoringSessions(t *testing.T) {
 	live := session(call("00000000-0000-0000-0000-0000000000a1", "a", false))
 	session(call("00000000-0000-0000-0000-0000000000a2", "a", true))     // the call has ended
 	session(call("00000000-0000-0000-0000-0000000000d1", "dead", false)) // its instance died
+	session(call("00000000-0000-0000-0000-0000000000b1", "b", false))    // the asking instance's own
+	session(call("00000000-0000-0000-0000-0000000000f1", "", false))     // no instance's
 	stopped := session(call("00000000-0000-0000-0000-0000000000a3", "a", false))
 	must(t, postgres.EndMonitoring(ctx, db, stopped, time.Time{}, now, nil, "stopped"))
 
-	got, err := postgres.LiveMonitoringSessions(ctx, db, now.Add(-30*time.Second))
+	got, err := postgres.LiveMonitoringSessions(ctx, db, now.Add(-30*time.Second), "b")
 	must(t, err)
 	if len(got) != 1 || got[0].ID != live || got[0].Mode != "listen" || got[0].State() != "ringing" || got[0].AgentID != agent {
 		t.Fatalf("live = %+v, want session %d ringing in listen", got, live)
 	}
 	must(t, postgres.MonitoringAnswered(ctx, db, live, now.Add(time.Second)))
 	must(t, postgres.AuditMonitoringMode(ctx, db, now.Add(2*time.Second), sup, live, "barge", ""))
-	got, err = postgres.LiveMonitoringSessions(ctx, db, now.Add(-30*time.Second))
+	got, err = postgres.LiveMonitoringSessions(ctx, db, now.Add(-30*time.Second), "b")
 	must(t, err)
 	if len(got) != 1 || got[0].Mode != "barge" || got[0].State() != "active" {
 		t.Errorf("live = %+v, want session %d active in barge", got, live)
