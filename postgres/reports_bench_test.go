@@ -9,14 +9,14 @@ import (
 	"github.com/foshan-hotline/hotline/postgres"
 )
 
-// BenchmarkReportsYear times the supervisors' reports over a year of history for 300 agents,
-// read from the roll-ups with the last two days computed from the rows (and, for comparison,
-// the queues' report computed from the rows alone):
+// BenchmarkReportsYear times the supervisors' reports over a year of history for 300 agents —
 // 2,000 calls a day (730,000 calls, 440,000 queue entries, 1.5 million IVR steps, 1.1 million
-// state changes). It reads a database with that history:
+// state changes) — read from the roll-ups with the last two days computed from the rows, and
+// for comparison the queues' report computed from the rows alone. It reads a database with
+// that history (and brings its roll-ups up to date first):
 //
 //	hotline seed --citizens 1000 --history-days 365   # with HOTLINE_DATABASE_URL set
-//	HOTLINE_BENCH_DATABASE_URL=postgres://... go test -run '^$' -bench ReportsYear -benchtime 3x ./postgres
+//	HOTLINE_BENCH_DATABASE_URL=postgres://... go test -run '^$' -bench ReportsYear -benchtime 1x -count 3 ./postgres
 func BenchmarkReportsYear(b *testing.B) {
 	url := os.Getenv(benchURLEnv)
 	if url == "" {
