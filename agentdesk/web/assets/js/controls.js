@@ -363,7 +363,7 @@ export function createControls({ notify }) {
       if ((next && next.id) !== (call && call.id)) ctl = next ? store.read(next.id) : {};
       // A refusal stays while the call is in the state it was refused in (queue counts
       // update often); answering, hanging up or another call clears it.
-      const about = `${s.status.state}:${(s.offer && s.offer.call_id) || (next && next.id) || ""}`;
+      const about = `${s.status.state}:${(s.offer && (s.offer.call_id || `offer:${s.offer.id}`)) || (next && next.id) || ""}`;
       if (about !== shownFor) {
         shownFor = about;
         setError(null);
