@@ -522,3 +522,34 @@ func TestReportRollupsReset(t *testing.T) {
 		t.Errorf("1 December's queues after the calls were emptied: %+v, %v", rows, err)
 	}
 }
+
+// One run at a time; on demand, only once the first run is made and not more often than asked.
+func TestReportRollupsLockAndDue(t *testing.T) {
+	f := newReportFixture(t)
+	ctx := context.Background()
+	if r, err := postgres.RollUpReportsIfDue(ctx, f.db, 0); err != nil || r.Days != 0 {
+		t.Errorf("on demand before the first run = %+v, %v; want nothing done", r, err)
+	}
+	conn, err := f.db.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(1234500025)`); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := postgres.RollUpReports(ctx, f.db); err != nil || !r.Busy {
+		t.Errorf("a run while another holds the lock = %+v, %v; want busy", r, err)
+	}
+	conn.ExecContext(ctx, `SELECT pg_advisory_unlock(1234500025)`)
+	if r, err := postgres.RollUpReports(ctx, f.db); err != nil || r.Busy || r.Days == 0 {
+		t.Fatalf("the first run = %+v, %v", r, err)
+	}
+	f.db.MustExec(`INSERT INTO hotline.report_stale (day) VALUES ('2026-12-01')`)
+	if r, err := postgres.RollUpReportsIfDue(ctx, f.db, time.Hour); err != nil || r.Days != 0 {
+		t.Errorf("on demand just after a run = %+v, %v; want nothing done", r, err)
+	}
+	if r, err := postgres.RollUpReportsIfDue(ctx, f.db, 0); err != nil || r.Days != 1 {
+		t.Errorf("on demand when due = %+v, %v; want the stale day recomputed", r, err)
+	}
+}
