@@ -116,7 +116,8 @@ func TestCallbackOnTheDesk(t *testing.T) {
 	p.waitText("call-state", "回拨振铃")
 	p.wait("the card", `document.getElementById("card").dataset.loaded === "card"`)
 	card := p.text("card")
-	for _, want := range []string{"李小华", "440605********4321", "南海区", "回拨电话未经身份验证"} {
+	for _, want := range []string{"李小华", "440605********4321", "南海区", "回拨电话未经身份验证", "原来电的自助语音经过", "按9 预约回拨",
+		"投诉 · 已办结", "GD202612010007"} {
 		if !strings.Contains(card, want) {
 			t.Errorf("the callback's card lacks %q:\n%s", want, card)
 		}

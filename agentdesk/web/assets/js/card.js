@@ -229,7 +229,7 @@ export function createCard() {
           pick(c, "queue_name", "queue") ? h("span", { class: "sub" }, pick(c, "queue_name", "queue")) : null)));
     const orders = list(pick(hist, "work_orders") || card.work_orders).map((o) =>
       h("li", null, h("span", { class: "when" }, dayTime(o.created_at)),
-        h("span", null, [o.category, o.status].filter(Boolean).join(" · "),
+        h("span", null, [orderCategories[o.category] || o.category, orderStatuses[o.status] || o.status].filter(Boolean).join(" · "),
           h("span", { class: "sub" }, [pick(o, "number", "id"), o.title || o.summary].filter(Boolean).join(" "))))); 
     return section("近 90 天",
       h("h4", null, `来电 ${calls.length} 次`), calls.length ? h("ul", { class: "plain" }, calls) : empty("无"),
@@ -270,6 +270,13 @@ export function createCard() {
     },
   };
 }
+
+// The work orders' categories and statuses as the history names them.
+const orderCategories = { consultation: "咨询", help: "求助", complaint: "投诉", suggestion: "建议", praise: "表扬", report: "举报" };
+const orderStatuses = {
+  accepted: "已受理", dispatched: "已派单", signed: "已签收", in_progress: "办理中", resolved: "已办结", followed_up: "已回访",
+  archived: "已归档",
+};
 
 function fact(term, value, cls) {
   return h("div", null, h("dt", null, term), h("dd", { class: cls || null }, value));
