@@ -197,12 +197,18 @@ const cardCitizenColumns = `
 	FROM platform.citizens c
 	JOIN platform.districts d ON d.code = c.district_code`
 
+// cardStepsQuery reads the call's steps; an agent's transfer (flow desk) names its target
+// in words — the colleague or the queue — rather than by id.
 const cardStepsQuery = `
-	SELECT flow, node, kind, COALESCE(exit, '') AS exit, COALESCE(input, '') AS input,
-	       COALESCE(detail, '') AS detail, entered_at, left_at
-	FROM hotline.call_steps
-	WHERE call_id = $1
-	ORDER BY seq`
+	SELECT s.flow, s.node, s.kind, COALESCE(s.exit, '') AS exit,
+	       CASE WHEN a.id IS NOT NULL OR q.id IS NOT NULL THEN '' ELSE COALESCE(s.input, '') END AS input,
+	       COALESCE(s.detail, '转至坐席 ' || a.display_name, '转至队列 ' || q.name, '') AS detail,
+	       s.entered_at, s.left_at
+	FROM hotline.call_steps s
+	LEFT JOIN hotline.agents a ON s.flow = 'desk' AND s.input LIKE 'agent:%' AND a.id::text = substr(s.input, 7)
+	LEFT JOIN hotline.queues q ON s.flow = 'desk' AND q.id = s.input
+	WHERE s.call_id = $1
+	ORDER BY s.seq`
 
 const cardAccountsQuery = `
 	SELECT a.id, a.kind, a.provider, a.account_number,
