@@ -294,11 +294,11 @@ func TestPromptTextRenderedPinnedOnPublish(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ body, code string }{
-		{`{"prompt":"main/menu","lang":"zh","text":"请按1"}`, "invalid"},            // ASCII digits
-		{`{"prompt":"main/menu","lang":"zh","text":" "}`, "invalid"},              // empty
-		{`{"prompt":"common/beep","lang":"zh","text":"嘟"}`, "invalid"},            // a tone
-		{`{"prompt":"main/nope","lang":"zh","text":"你好"}`, "not_found"},           // no such prompt
-		{`{"prompt":"main/menu","lang":"fr","text":"bonjour"}`, "invalid"},        // no such language
+		{`{"prompt":"main/menu","lang":"zh","text":"请按1"}`, "invalid"},          // ASCII digits
+		{`{"prompt":"main/menu","lang":"zh","text":" "}`, "invalid"},            // empty
+		{`{"prompt":"common/beep","lang":"zh","text":"嘟"}`, "invalid"},          // a tone
+		{`{"prompt":"main/nope","lang":"zh","text":"你好"}`, "not_found"},         // no such prompt
+		{`{"prompt":"main/menu","lang":"fr","text":"bonjour"}`, "invalid"},      // no such language
 		{`{"prompt":"main/menu","lang":"zh","text":"你好","extra":1}`, "invalid"}, // unknown field
 	} {
 		status, b := sup.do("POST", "/api/prompts/text", tc.body)

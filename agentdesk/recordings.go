@@ -153,4 +153,3 @@ func (s *Server) downloadRecording(w http.ResponseWriter, r *http.Request, sess 
 	io.Copy(w, body) // a failed copy means the client left
 	return nil
 }
-

@@ -40,15 +40,15 @@ const MinPasswordLength = 8
 
 // ManagedAgent is a desk user as agent management shows them.
 type ManagedAgent struct {
-	ID          int64                `db:"id" json:"id"`
-	Username    string               `db:"username" json:"username"`
-	DisplayName string               `db:"display_name" json:"display_name"`
-	Role        hotline.Role         `db:"role" json:"role"`
-	Endpoint    string               `db:"endpoint" json:"endpoint"`
-	Active      bool                 `db:"active" json:"active"`
-	State       string               `db:"state" json:"state"`
-	Reason      string               `db:"reason" json:"reason"`
-	Since       *time.Time           `db:"since" json:"since"`
+	ID          int64        `db:"id" json:"id"`
+	Username    string       `db:"username" json:"username"`
+	DisplayName string       `db:"display_name" json:"display_name"`
+	Role        hotline.Role `db:"role" json:"role"`
+	Endpoint    string       `db:"endpoint" json:"endpoint"`
+	Active      bool         `db:"active" json:"active"`
+	State       string       `db:"state" json:"state"`
+	Reason      string       `db:"reason" json:"reason"`
+	Since       *time.Time   `db:"since" json:"since"`
 	Skills      []SkillLevel `db:"-" json:"skills"`
 }
 
@@ -205,11 +205,11 @@ func skillMap(skills []SkillLevel) map[string]int {
 
 // NewAgent is a desk user to create.
 type NewAgent struct {
-	Username    string               `json:"username"`
-	DisplayName string               `json:"display_name"`
-	Role        hotline.Role         `json:"role"`
-	Endpoint    string               `json:"endpoint"`
-	Password    string               `json:"password"`
+	Username    string       `json:"username"`
+	DisplayName string       `json:"display_name"`
+	Role        hotline.Role `json:"role"`
+	Endpoint    string       `json:"endpoint"`
+	Password    string       `json:"password"`
 	Skills      []SkillLevel `json:"skills"`
 }
 

@@ -88,12 +88,12 @@ type CallLog struct {
 	closed  bool
 	mem     []logItem // oldest first
 	memHead int
-	spool   *spool // nil until first needed
-	spooled int64  // records in the spool not yet read back
-	queued  int64  // records ever queued
-	handled int64  // records the writer is done with (written or given up)
-	flushAt int64  // the writer writes at once until handled reaches this
-	changed chan struct{} // closed and replaced when handled moves
+	spool   *spool                   // nil until first needed
+	spooled int64                    // records in the spool not yet read back
+	queued  int64                    // records ever queued
+	handled int64                    // records the writer is done with (written or given up)
+	flushAt int64                    // the writer writes at once until handled reaches this
+	changed chan struct{}            // closed and replaced when handled moves
 	starts  map[string]chan struct{} // calls whose start is queued, closed when written
 
 	wake   chan struct{}      // capacity 1: something was queued, a flush or the stop
@@ -844,7 +844,7 @@ func (l *CallLog) Collector() prometheus.Collector {
 
 // callLogCollector reads a CallLog's counters when scraped.
 type callLogCollector struct {
-	log                                                         *CallLog
+	log                                                          *CallLog
 	pending, written, failed, batches, spilled, retries, orphans *prometheus.Desc
 }
 

@@ -44,15 +44,15 @@ func TestWallboardQueueFigures(t *testing.T) {
 	must(t, f.acd.Heartbeat(ctx))
 	f.exec(t, `INSERT INTO hotline.instances (id, started_at, heartbeat_at) VALUES ('dead', $1, $1)`, at("08:00:00"))
 
-	f.entry(t, "a", "general", at("08:00:00"), 10*time.Second, "answered", 10*time.Second)  // within 15 s
-	f.entry(t, "a", "general", at("08:01:00"), 15*time.Second, "answered", 15*time.Second)  // exactly 15 s: within
-	f.entry(t, "a", "general", at("08:02:00"), 40*time.Second, "answered", 40*time.Second)  // answered late
-	f.entry(t, "a", "general", at("08:03:00"), 30*time.Second, "abandoned", 0)              // the caller hung up
-	f.entry(t, "a", "general", at("08:20:00"), 5*time.Minute, "overflow", 0)                // offered, neither
+	f.entry(t, "a", "general", at("08:00:00"), 10*time.Second, "answered", 10*time.Second)                 // within 15 s
+	f.entry(t, "a", "general", at("08:01:00"), 15*time.Second, "answered", 15*time.Second)                 // exactly 15 s: within
+	f.entry(t, "a", "general", at("08:02:00"), 40*time.Second, "answered", 40*time.Second)                 // answered late
+	f.entry(t, "a", "general", at("08:03:00"), 30*time.Second, "abandoned", 0)                             // the caller hung up
+	f.entry(t, "a", "general", at("08:20:00"), 5*time.Minute, "overflow", 0)                               // offered, neither
 	f.entry(t, "a", "general", at("00:00:00").Add(-time.Minute), 5*time.Second, "answered", 5*time.Second) // yesterday
-	f.entry(t, "a", "general", at("08:58:00"), 0, "", 0)                                    // waiting, live
-	f.entry(t, "a", "general", at("08:59:30"), 0, "", 0)                                    // waiting, live
-	f.entry(t, "dead", "general", at("08:50:00"), 0, "", 0)                                 // waiting on a dead instance
+	f.entry(t, "a", "general", at("08:58:00"), 0, "", 0)                                                   // waiting, live
+	f.entry(t, "a", "general", at("08:59:30"), 0, "", 0)                                                   // waiting, live
+	f.entry(t, "dead", "general", at("08:50:00"), 0, "", 0)                                                // waiting on a dead instance
 	f.entry(t, "a", "insurance", at("08:10:00"), 20*time.Second, "abandoned", 0)
 
 	wb, err := postgres.LoadWallboard(ctx, f.db, f.clock.Now(), 30*time.Second)

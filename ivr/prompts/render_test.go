@@ -56,7 +56,9 @@ func silence(rate int, d time.Duration) []byte {
 	return data
 }
 
-func put32(b []byte, v uint32) { b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24) }
+func put32(b []byte, v uint32) {
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
 
 // BenchmarkRender measures how long a supervisor waits for a changed text to be spoken.
 func BenchmarkRender(b *testing.B) {
