@@ -117,7 +117,7 @@ func TestSnapshotsOfABatch(t *testing.T) {
 	answered := []codeName{{"answered", "已解答"}}
 	want := map[int64]snapshot{
 		ringing.ID: {Status: statusView{State: hotline.AgentRinging, Since: &since, CallID: ringCall},
-			Offer: &offerView{ID: ringOffer, CallID: ringCall, QueueID: "insurance", QueueName: "社会保障咨询", CallerNumber: "13800130102", OfferedAt: base},
+			Offer: &offerView{ID: ringOffer, CallID: ringCall, QueueID: "insurance", QueueName: "社会保障咨询", CallerNumber: "13800130102", OfferedAt: base, Kind: "call"},
 			Call:  &callView{ID: ringCall, QueueID: "insurance", QueueName: "社会保障咨询", CallerNumber: "13800130102", Language: "zh", StartedAt: base}},
 		talking.ID: {Status: statusView{State: hotline.AgentTalking, Since: &since, CallID: talkCall},
 			Call: &callView{ID: talkCall, QueueID: "general", QueueName: "综合咨询", CallerNumber: "13800130201", Language: "zh", StartedAt: base, ConnectedAt: new(base.Add(5 * time.Second))}},
