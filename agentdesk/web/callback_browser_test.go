@@ -143,6 +143,12 @@ func TestCallbackOnTheDesk(t *testing.T) {
 	p.waitText("ring-queue", "工单 GD202612010007")
 	p.wait("the card", `document.getElementById("card").dataset.loaded === "card" && document.getElementById("card").textContent.includes("李小华")`)
 	p.shoot("callback-02-followup-ringing")
+	// A refresh while it rings shows the same offer, banner and card.
+	p.do("refresh", chromedp.Reload())
+	p.wait("the desk again", `document.body.dataset.ready === "true"`)
+	p.wait("the same offer", fmt.Sprintf(`document.getElementById("ring").dataset.offer === "%d" && window.deskRing.ringing`, second))
+	p.waitText("ring-kind", "回访")
+	p.wait("the card again", `document.getElementById("card").dataset.loaded === "card" && document.getElementById("card").textContent.includes("李小华")`)
 
 	// F8 answers the phone; the citizen is being called.
 	p.key("F8", kb.F8)
