@@ -261,6 +261,10 @@ func TestCallJourney(t *testing.T) {
 	if strings.Contains(card, "440604199001011234") {
 		t.Errorf("the card shows a full ID number")
 	}
+	// A key the step's exit already names is not repeated as input; a masked input is shown.
+	if strings.Contains(card, "输入 2") || !strings.Contains(card, "输入 ******") {
+		t.Errorf("the journey's inputs: want 输入 ****** and no 输入 2 beside 按2:\n%s", card)
+	}
 	p.wait("the chime", `window.deskRing.chimes > 0`)
 	if got := p.eval(`document.getElementById("btn-answer").disabled`); got != "false" {
 		t.Errorf("answer button disabled while ringing")
@@ -443,6 +447,7 @@ func demoCard(id string) (int, any) {
 		"journey": map[string]any{"verified": true, "ivr_seconds": 134, "queue_seconds": 40, "steps": []map[string]any{
 			{"summary": "语言选择", "exit_label": "普通话"},
 			{"summary": "主菜单", "exit_label": "按1 账单查询"},
+			{"summary": "账单查询 · 菜单选择", "input": "2", "exit_label": "按2"},
 			{"summary": "身份验证（服务密码）", "input": "******", "exit_label": "验证通过"},
 			{"summary": "查询电费账单", "detail": "2025年11月 应缴 356.20 元 逾期"},
 			{"summary": "账单菜单", "exit_label": "按0 转人工"},

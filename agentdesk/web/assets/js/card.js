@@ -120,6 +120,10 @@ export function createCard() {
   // people (未找到), never a flow's internal name (next, case_2, agent:1).
   const exitOf = (s) => pick(s, "exit_label") || (/[^\x00-\x7f]/.test(s.exit || "") ? s.exit : "");
 
+  // inputOf is what the caller keyed, unless the way the step was left says it already (a
+  // menu left with 按1 after the caller pressed 1).
+  const inputOf = (s) => (s.input && exitOf(s) !== `按${s.input}` ? s.input : "");
+
   function journey() {
     const j = card.journey || card.ivr || {};
     const steps = list(Array.isArray(j) ? j : pick(j, "steps"));
@@ -133,7 +137,7 @@ export function createCard() {
         h("li", { class: "step" },
           h("span", { class: "step-what" }, pick(s, "summary") || `${s.flow || ""} · ${s.node || ""}`),
           s.detail ? h("span", { class: "step-detail" }, s.detail) : null,
-          s.input ? h("span", { class: "step-input mono" }, `输入 ${s.input}`) : null,
+          inputOf(s) ? h("span", { class: "step-input mono" }, `输入 ${inputOf(s)}`) : null,
           exitOf(s) ? h("span", { class: "step-exit" }, `→ ${exitOf(s)}`) : null));
       return section("原来电的自助语音经过",
         h("p", { class: "journey-meta" }, h("span", { class: "badge" }, "回拨电话不做身份验证")),
@@ -149,7 +153,7 @@ export function createCard() {
       h("li", { class: "step" + (s.sensitive ? " sensitive" : "") },
         h("span", { class: "step-what" }, pick(s, "summary", "text", "label") || `${s.flow || ""} · ${s.node || ""}`),
         pick(s, "detail", "heard") ? h("span", { class: "step-detail" }, pick(s, "detail", "heard")) : null,
-        s.input ? h("span", { class: "step-input mono" }, `输入 ${s.input}`) : null,
+        inputOf(s) ? h("span", { class: "step-input mono" }, `输入 ${inputOf(s)}`) : null,
         exitOf(s) ? h("span", { class: "step-exit" }, `→ ${exitOf(s)}`) : null,
       ));
     return section("本次来电的自助语音经过", meta,
