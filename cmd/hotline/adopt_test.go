@@ -809,3 +809,95 @@ func TestRestartResumesCalls(t *testing.T) {
 		r.fail("call outcomes %v, want the callers' hang-ups", rows)
 	}
 }
+
+// TestAdoptionKeepsVerification: a caller who passed the real-name verification is not asked
+// again after the other instance resumes the call; one who failed a try keeps it counted, so
+// that after the resume two more wrong numbers (not three) end the verification.
+func TestAdoptionKeepsVerification(t *testing.T) {
+	r := startAdoptRig(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	m := regexp.MustCompile(`(1\d{10}) \S+ (\d{17}[\dX]) PIN (\d+)\s+实名用户，已设置查询密码`).FindStringSubmatch(r.seeded)
+	if m == nil {
+		t.Fatalf("no real-name citizen with a PIN in:\n%s", r.seeded)
+	}
+	mobile, idNumber, pin := m[1], strings.ReplaceAll(m[2], "X", "*"), m[3]
+	toVerify := func(number string) *adoptCaller {
+		call, err := r.sim.PlaceCall(ctx, arisim.CallOptions{Caller: number, Exten: "12345", Context: "in-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &adoptCaller{call: call, instance: "a", role: "verify", done: make(chan struct{})}
+		go c.listen()
+		for _, step := range []struct{ keys, then string }{
+			{"", "common/language_choice"}, {"1", "main/menu"}, {"3", "insurance/intro"}, {"1", "verify/enter_id"},
+		} {
+			if step.keys != "" {
+				call.Press(ctx, step.keys, 0)
+			}
+			n := c.count()
+			if step.keys == "" {
+				n = 0
+			}
+			if err := c.wait(ctx, step.then, func(h []string, _ bool) bool { return heardAfter(h, n, step.then) }); err != nil {
+				r.fail("%v", err)
+			}
+		}
+		return c
+	}
+	// press keys and wait for a prompt after them.
+	press := func(c *adoptCaller, keys, then string) {
+		t.Helper()
+		n := c.count()
+		c.call.Press(ctx, keys, 30*time.Millisecond)
+		if err := c.wait(ctx, then, func(h []string, _ bool) bool { return heardAfter(h, n, then) }); err != nil {
+			r.fail("after %s: %v", keys, err)
+		}
+	}
+	passed := toVerify(mobile)
+	press(passed, idNumber, "verify/enter_pin")
+	press(passed, pin+"#", "insurance/menu")
+	failing := toVerify("13900000201")
+	press(failing, "110101199003077777", "verify/invalid") // a wrong check character: try 1 failed
+	at := failing.count() - 1
+	if err := failing.wait(ctx, "the next try", func(h []string, _ bool) bool { return heardAfter(h, at, "verify/enter_id") }); err != nil {
+		r.fail("%v", err)
+	}
+	marks := []int{passed.count(), failing.count()}
+	time.Sleep(300 * time.Millisecond)
+	r.procs["a"].Process.Kill()
+	r.procs["a"].Wait()
+
+	if err := passed.wait(ctx, "the menu again", func(h []string, _ bool) bool {
+		return heardAfter(h, marks[0], "common/line_glitch") && heardAfter(h, marks[0]+1, "insurance/menu")
+	}); err != nil {
+		r.fail("%v", err)
+	}
+	// Back to the main menu and into insurance again: no second verification.
+	press(passed, "9", "main/menu")
+	press(passed, "3", "insurance/menu")
+	if h := passed.heardNow(); heardAfter(h, marks[0], "verify/enter_id") {
+		r.fail("the verified caller was asked to verify again: %v", h[marks[0]:])
+	}
+	if err := failing.wait(ctx, "the try again", func(h []string, _ bool) bool {
+		return heardAfter(h, marks[1], "common/line_glitch") && heardAfter(h, marks[1]+1, "verify/enter_id")
+	}); err != nil {
+		r.fail("%v", err)
+	}
+	press(failing, "110101199003077777", "verify/enter_id") // try 2 failed
+	n := failing.count()
+	press(failing, "110101199003077777", "insurance/verify_failed") // try 3, the last
+	if h := failing.heardNow()[n:]; slices.Index(h, "verify/enter_id") >= 0 && slices.Index(h, "verify/enter_id") < slices.Index(h, "insurance/verify_failed") {
+		r.fail("a fourth try was asked for after the resume: the failed try was forgotten: %v", h)
+	}
+	for _, c := range []*adoptCaller{passed, failing} {
+		if c.dropped {
+			r.fail("caller dropped; heard %v", c.heardNow())
+		}
+		c.mu.Lock()
+		c.hungUp = true
+		c.mu.Unlock()
+		c.call.Hangup()
+		<-c.done
+	}
+}
