@@ -112,7 +112,7 @@ func (cl *Cluster) Run(ctx context.Context) error {
 				}
 			}
 			if err := c.Run(ctx); err != nil {
-				cl.log.Error("ari node stopped; use a distinct application name per controller instance",
+				cl.log.Error("ari node stopped: another connection took the application (another instance adopted it, or two instances use one application name)",
 					slog.String("node", c.Name()), slog.String("app", c.App()), slog.String("error", err.Error()))
 			}
 		})
