@@ -320,26 +320,8 @@ func LoadCallbackCard(ctx context.Context, db *sqlx.DB, now time.Time, o Callbac
 	}
 	card.Citizen = &ct
 	card.InsuranceHiddenReason = "回拨电话未经身份验证，不显示社保、公积金信息"
-	var accounts []struct {
-		ID        int64      `db:"id"`
-		Kind      string     `db:"kind"`
-		Provider  string     `db:"provider"`
-		Number    string     `db:"account_number"`
-		Period    *time.Time `db:"period"`
-		AmountFen *int64     `db:"amount_fen"`
-		DueDate   *time.Time `db:"due_date"`
-		PaidAt    *time.Time `db:"paid_at"`
-		Overdue   *bool      `db:"overdue"`
-	}
-	if err := db.SelectContext(ctx, &accounts, cardAccountsQuery, ct.ID, now); err != nil {
-		return nil, fmt.Errorf("%s: accounts: %w", what, err)
-	}
-	for _, a := range accounts {
-		ca := CardAccount{ID: a.ID, Kind: a.Kind, Provider: a.Provider, Number: maskAccount(a.Number)}
-		if a.Period != nil {
-			ca.LatestBill = &CardBill{Period: *a.Period, AmountFen: *a.AmountFen, DueDate: *a.DueDate, PaidAt: a.PaidAt, Overdue: *a.Overdue}
-		}
-		card.Accounts = append(card.Accounts, ca)
+	if card.Accounts, err = cardAccounts(ctx, db, ct.ID, now); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if err := db.SelectContext(ctx, &card.Applications, cardApplicationsQuery, ct.ID); err != nil {
 		return nil, fmt.Errorf("%s: applications: %w", what, err)

@@ -32,8 +32,8 @@ func BenchmarkCallLogEnqueue(b *testing.B) {
 		must(b, l.Close(ctx))
 	})
 	b.Run("spool", func(b *testing.B) {
-		proxy, through := newDBProxy(b, pgtest.URL(b))
-		proxy.down()
+		proxy, through := pgtest.NewProxy(b, pgtest.URL(b))
+		proxy.Down()
 		db, err := sqlx.Open("postgres", through)
 		must(b, err)
 		defer db.Close()

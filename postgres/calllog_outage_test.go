@@ -3,11 +3,6 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/url"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,94 +14,6 @@ import (
 	"github.com/foshan-hotline/hotline/postgres/pgtest"
 )
 
-// dbProxy stands between a pool and the test server; down cuts every connection and refuses
-// new ones (the server is unreachable), up lets them through again.
-type dbProxy struct {
-	t             testing.TB
-	network, addr string // where the proxy listens
-	tNet, tAddr   string // the server
-	mu            sync.Mutex
-	ln            net.Listener
-	conns         map[net.Conn]struct{}
-}
-
-// newDBProxy returns a proxy to the server of url and the URL that goes through it.
-func newDBProxy(t testing.TB, raw string) (*dbProxy, string) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &dbProxy{t: t, conns: map[net.Conn]struct{}{}}
-	q := u.Query()
-	if dir := q.Get("host"); strings.HasPrefix(dir, "/") {
-		port := q.Get("port")
-		p.tNet, p.tAddr = "unix", filepath.Join(dir, ".s.PGSQL."+port)
-		mine := t.TempDir()
-		p.network, p.addr = "unix", filepath.Join(mine, ".s.PGSQL."+port)
-		q.Set("host", mine)
-		u.RawQuery = q.Encode()
-	} else {
-		p.tNet, p.tAddr = "tcp", u.Host
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.network, p.addr = "tcp", ln.Addr().String()
-		ln.Close()
-		u.Host = p.addr
-	}
-	p.up()
-	t.Cleanup(p.down)
-	return p, u.String()
-}
-
-func (p *dbProxy) up() {
-	ln, err := net.Listen(p.network, p.addr)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial(p.tNet, p.tAddr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			if p.ln != ln {
-				p.mu.Unlock()
-				c.Close()
-				s.Close()
-				return
-			}
-			p.conns[c], p.conns[s] = struct{}{}, struct{}{}
-			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close(); c.Close() }()
-			go func() { io.Copy(c, s); s.Close(); c.Close() }()
-		}
-	}()
-}
-
-func (p *dbProxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
 // TestCallLogLosesNothingInADatabaseOutage records calls from 30 callers while the database
 // is unreachable for 30 s (connections cut, new ones refused): no caller waits on the log,
 // records beyond the memory buffer go to the spool file, and when the database is back every
@@ -114,7 +21,7 @@ func (p *dbProxy) down() {
 func TestCallLogLosesNothingInADatabaseOutage(t *testing.T) {
 	const callers, stepsPerCall = 30, 8
 	raw := pgtest.URL(t)
-	proxy, through := newDBProxy(t, raw)
+	proxy, through := pgtest.NewProxy(t, raw)
 	check, err := sqlx.Open("postgres", raw)
 	must(t, err)
 	defer check.Close()
@@ -165,12 +72,12 @@ func TestCallLogLosesNothingInADatabaseOutage(t *testing.T) {
 		})
 	}
 	time.Sleep(2 * time.Second)
-	proxy.down()
+	proxy.Down()
 	time.Sleep(30 * time.Second)
 	if st := l.Stats(); st.Spilled == 0 || st.Retries == 0 {
 		t.Errorf("during the outage: stats = %+v, want records spilled and batches retried", st)
 	}
-	proxy.up()
+	proxy.Up()
 	time.Sleep(2 * time.Second)
 	close(stop)
 	wg.Wait()
@@ -208,8 +115,8 @@ func TestCallLogLosesNothingInADatabaseOutage(t *testing.T) {
 // the database.
 func TestCallLogNeverWaits(t *testing.T) {
 	raw := pgtest.URL(t)
-	proxy, through := newDBProxy(t, raw)
-	proxy.down()
+	proxy, through := pgtest.NewProxy(t, raw)
+	proxy.Down()
 	db, err := sqlx.Open("postgres", through)
 	must(t, err)
 	defer db.Close()
@@ -242,7 +149,7 @@ func TestCallLogNeverWaits(t *testing.T) {
 	if st := l.Stats(); st.Pending != 1100 || st.Spilled < 1000 {
 		t.Errorf("stats = %+v, want 1100 pending, most spilled", st)
 	}
-	proxy.up()
+	proxy.Up()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	must(t, l.Close(ctx))

@@ -378,26 +378,8 @@ func LoadCard(ctx context.Context, db *sqlx.DB, now time.Time, callID string, ac
 	}
 	card.Citizen = &ct
 
-	var accounts []struct {
-		ID        int64      `db:"id"`
-		Kind      string     `db:"kind"`
-		Provider  string     `db:"provider"`
-		Number    string     `db:"account_number"`
-		Period    *time.Time `db:"period"`
-		AmountFen *int64     `db:"amount_fen"`
-		DueDate   *time.Time `db:"due_date"`
-		PaidAt    *time.Time `db:"paid_at"`
-		Overdue   *bool      `db:"overdue"`
-	}
-	if err := db.SelectContext(ctx, &accounts, cardAccountsQuery, ct.ID, now); err != nil {
-		return nil, fmt.Errorf("card of call %s: accounts: %w", callID, err)
-	}
-	for _, a := range accounts {
-		ca := CardAccount{ID: a.ID, Kind: a.Kind, Provider: a.Provider, Number: maskAccount(a.Number)}
-		if a.Period != nil {
-			ca.LatestBill = &CardBill{Period: *a.Period, AmountFen: *a.AmountFen, DueDate: *a.DueDate, PaidAt: a.PaidAt, Overdue: *a.Overdue}
-		}
-		card.Accounts = append(card.Accounts, ca)
+	if card.Accounts, err = cardAccounts(ctx, db, ct.ID, now); err != nil {
+		return nil, fmt.Errorf("card of call %s: %w", callID, err)
 	}
 	if err := db.SelectContext(ctx, &card.Applications, cardApplicationsQuery, ct.ID); err != nil {
 		return nil, fmt.Errorf("card of call %s: applications: %w", callID, err)
@@ -604,4 +586,32 @@ func (b *CommandBus) CallState(ctx context.Context, callID string) (hotline.Call
 		return hotline.CallState{}, fmt.Errorf("call %s: agent: %w", callID, err)
 	}
 	return out, nil
+}
+
+// cardAccounts reads a citizen's utility accounts with their latest bill, account numbers
+// masked; overdue is counted from midnight in Foshan after the due date.
+func cardAccounts(ctx context.Context, db *sqlx.DB, citizenID int64, now time.Time) ([]CardAccount, error) {
+	var rows []struct {
+		ID        int64      `db:"id"`
+		Kind      string     `db:"kind"`
+		Provider  string     `db:"provider"`
+		Number    string     `db:"account_number"`
+		Period    *time.Time `db:"period"`
+		AmountFen *int64     `db:"amount_fen"`
+		DueDate   *time.Time `db:"due_date"`
+		PaidAt    *time.Time `db:"paid_at"`
+		Overdue   *bool      `db:"overdue"`
+	}
+	if err := db.SelectContext(ctx, &rows, cardAccountsQuery, citizenID, now); err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	accounts := []CardAccount{}
+	for _, a := range rows {
+		ca := CardAccount{ID: a.ID, Kind: a.Kind, Provider: a.Provider, Number: maskAccount(a.Number)}
+		if a.Period != nil {
+			ca.LatestBill = &CardBill{Period: *a.Period, AmountFen: *a.AmountFen, DueDate: *a.DueDate, PaidAt: a.PaidAt, Overdue: *a.Overdue}
+		}
+		accounts = append(accounts, ca)
+	}
+	return accounts, nil
 }

@@ -5,104 +5,25 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
+	"github.com/foshan-hotline/hotline/postgres/pgtest"
 )
 
 // TestChaosKillInstance is TestAdoptionAfterKill under load: 240 calls in menus, collects and
 // the queue on two controllers, one killed with kill -9.
 func TestChaosKillInstance(t *testing.T) { runAdoption(t, 240, os.Kill) }
 
-// dbCut stands between the controllers and PostgreSQL: cut drops every connection and
-// refuses new ones, as a database restarting does; restore lets them through again.
-type dbCut struct {
-	t             *testing.T
-	network, addr string
-	tNet, tAddr   string
-	mu            sync.Mutex
-	ln            net.Listener
-	conns         map[net.Conn]struct{}
-}
-
+// newDBCut puts a proxy between the controllers and PostgreSQL: cut drops every connection
+// and refuses new ones, as a database restarting does; restore lets them through again.
 func newDBCut(t *testing.T, raw string) (string, func(), func()) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &dbCut{t: t, conns: map[net.Conn]struct{}{}}
-	q := u.Query()
-	if dir := q.Get("host"); strings.HasPrefix(dir, "/") {
-		port := q.Get("port")
-		p.tNet, p.tAddr = "unix", filepath.Join(dir, ".s.PGSQL."+port)
-		mine := t.TempDir()
-		p.network, p.addr = "unix", filepath.Join(mine, ".s.PGSQL."+port)
-		q.Set("host", mine)
-		u.RawQuery = q.Encode()
-	} else {
-		p.tNet, p.tAddr = "tcp", u.Host
-		p.network, p.addr = "tcp", loopbackAddr()
-		u.Host = p.addr
-	}
-	p.restore()
-	t.Cleanup(p.cut)
-	return u.String(), p.cut, p.restore
-}
-
-func (p *dbCut) restore() {
-	ln, err := net.Listen(p.network, p.addr)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial(p.tNet, p.tAddr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			if p.ln != ln {
-				p.mu.Unlock()
-				c.Close()
-				s.Close()
-				return
-			}
-			p.conns[c], p.conns[s] = struct{}{}, struct{}{}
-			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close(); c.Close() }()
-			go func() { io.Copy(c, s); s.Close(); c.Close() }()
-		}
-	}()
-}
-
-func (p *dbCut) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
+	p, u := pgtest.NewProxy(t, raw)
+	return u, p.Down, p.Up
 }
 
 // TestChaosDatabaseOutage cuts both controllers off PostgreSQL for 10 s (every connection
