@@ -22,12 +22,23 @@ import (
 // cluster's parent directory (empty for the default).
 const childEnv = "HOTLINE_THROWAWAY_TEST_CHILD"
 
+// childRestartEnv, set, makes the child restart its cluster before reporting it, so the
+// watchdog under test is the one the restart started.
+const childRestartEnv = "HOTLINE_THROWAWAY_TEST_CHILD_RESTART"
+
 // childMain starts a cluster, prints "dir pid" and blocks until killed.
 func childMain() int {
 	c, err := throwaway.Start(context.Background(), throwaway.Options{Dir: strings.TrimPrefix(os.Getenv(childEnv), "dir:")})
 	if err != nil {
 		fmt.Println("error:", err)
 		return 2
+	}
+	if os.Getenv(childRestartEnv) != "" {
+		if err := c.Restart(context.Background(), 0); err != nil {
+			c.Stop()
+			fmt.Println("error:", err)
+			return 2
+		}
 	}
 	fmt.Println(c.Dir(), c.PID())
 	select {} // the server's waiting goroutine keeps the runtime busy
@@ -46,14 +57,16 @@ func TestAbandonedClusterCleansUp(t *testing.T) {
 	tests := []struct {
 		name      string
 		parent    string
+		restart   bool // the cluster was restarted before its owner died
 		wantEmpty bool // the directory stays, empty, instead of vanishing
 	}{
 		{name: "default temp dir", parent: ""},
+		{name: "after a restart", parent: "", restart: true},
 		{name: "parent only we may write", parent: rootOnly, wantEmpty: os.Geteuid() == 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, pid := startChild(t, tt.parent)
+			dir, pid := startChild(t, tt.parent, tt.restart)
 			// A liveness bound, not a timing assertion: cleanup normally
 			// takes a fraction of a second.
 			deadline := time.Now().Add(30 * time.Second)
@@ -80,12 +93,15 @@ func TestAbandonedClusterCleansUp(t *testing.T) {
 }
 
 // startChild runs this binary as a child that starts a cluster under
-// parent, kills the child once the cluster is up, and returns the cluster's
-// directory and postmaster PID.
-func startChild(t *testing.T, parent string) (dir string, pid int) {
+// parent (and restarts it), kills the child once the cluster is up, and
+// returns the cluster's directory and postmaster PID.
+func startChild(t *testing.T, parent string, restart bool) (dir string, pid int) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=dir:"+parent)
+	if restart {
+		cmd.Env = append(cmd.Env, childRestartEnv+"=1")
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

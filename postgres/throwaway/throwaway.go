@@ -109,13 +109,16 @@ type Cluster struct {
 	pid      int
 	version  int // server_version_num, e.g. 150018
 
-	acct        account
-	srv         *server
-	admin       *sql.DB
-	stopTimeout time.Duration
-	log         *slog.Logger
+	acct         account
+	bins         binaries
+	settings     map[string]string // Options.Settings, for restarts
+	srv          *server
+	admin        *sql.DB
+	startTimeout time.Duration
+	stopTimeout  time.Duration
+	log          *slog.Logger
 
-	mu       sync.Mutex // guards stopped
+	mu       sync.Mutex // guards stopped; held through a restart
 	stopped  bool
 	stopOnce sync.Once
 	stopErr  error
@@ -152,14 +155,17 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("creating cluster directory: %w", err)
 	}
 	c := &Cluster{
-		dir:         dir,
-		dataDir:     filepath.Join(dir, "data"),
-		logPath:     filepath.Join(dir, "postgres.log"),
-		user:        orDefault(opts.User, "postgres"),
-		tcp:         opts.TCP,
-		acct:        acct,
-		stopTimeout: orDefault(opts.StopTimeout, 30*time.Second),
-		log:         log,
+		dir:          dir,
+		dataDir:      filepath.Join(dir, "data"),
+		logPath:      filepath.Join(dir, "postgres.log"),
+		user:         orDefault(opts.User, "postgres"),
+		tcp:          opts.TCP,
+		acct:         acct,
+		bins:         bins,
+		settings:     opts.Settings,
+		startTimeout: orDefault(opts.StartTimeout, time.Minute),
+		stopTimeout:  orDefault(opts.StopTimeout, 30*time.Second),
+		log:          log,
 	}
 	begin := time.Now()
 	if err := c.start(ctx, bins, opts); err != nil {
@@ -192,8 +198,7 @@ func (c *Cluster) start(ctx context.Context, bins binaries, opts Options) error 
 		return err
 	}
 
-	timeout := orDefault(opts.StartTimeout, time.Minute)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.startTimeout)
 	defer cancel()
 	// A free TCP port may be taken between our probe and the server's
 	// bind; try a few times before giving up.
@@ -237,16 +242,25 @@ func (c *Cluster) initdb(ctx context.Context, bins binaries, logFile *os.File) e
 	return nil
 }
 
-// launch starts the server and waits until a connection succeeds.
+// launch chooses the port, starts the server and waits until a connection
+// succeeds.
 func (c *Cluster) launch(ctx context.Context, bins binaries, extra map[string]string, logFile *os.File) error {
 	c.port = socketPort
-	listen := ""
 	if c.tcp {
 		port, err := freePort()
 		if err != nil {
 			return err
 		}
-		c.port, listen = port, "127.0.0.1"
+		c.port = port
+	}
+	return c.serve(ctx, bins, extra, logFile)
+}
+
+// serve starts the server on c.port and waits until a connection succeeds.
+func (c *Cluster) serve(ctx context.Context, bins binaries, extra map[string]string, logFile *os.File) error {
+	listen := ""
+	if c.tcp {
+		listen = "127.0.0.1"
 	}
 	settings := map[string]string{
 		"listen_addresses":        listen,
@@ -384,6 +398,55 @@ func (c *Cluster) shutdown() error {
 	c.srv.killGroup()
 	<-c.srv.exited
 	return fmt.Errorf("postgres (pid %d) ignored shutdown requests and was killed", pid)
+}
+
+// Restart stops the server as Stop does (fast shutdown: sessions are
+// disconnected), leaves it down for the given duration, starts it again on
+// the same data directory and port and waits until it accepts connections,
+// as a database server restarted by its operator does. Data committed before
+// the restart survives it. A restart that fails to start the server leaves
+// the cluster down; Stop still cleans up. Stop waits for a restart in
+// progress; Restart after Stop returns ErrStopped. The end of ctx cuts the
+// wait short and bounds the start-up (as does Options.StartTimeout).
+//
+// PID returns the new postmaster's ID afterwards; the accessors are not
+// meant to be called during a restart.
+func (c *Cluster) Restart(ctx context.Context, down time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return ErrStopped
+	}
+	begin := time.Now()
+	if c.admin != nil {
+		c.admin.Close()
+		c.admin = nil
+	}
+	if c.srv != nil && c.srv.running() {
+		if err := c.shutdown(); err != nil {
+			return fmt.Errorf("restart: %w", err)
+		}
+	}
+	c.log.Info("throwaway postgres down for a restart", "dir", c.dir, "pid", c.pid, "down", down)
+	c.pid = 0
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("restart: server left down: %w", ctx.Err())
+	case <-time.After(down):
+	}
+	logFile, err := os.OpenFile(c.logPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("restart: opening server log: %w", err)
+	}
+	defer logFile.Close() // the children hold their own descriptors
+	ctx, cancel := context.WithTimeout(ctx, c.startTimeout)
+	defer cancel()
+	if err := c.serve(ctx, c.bins, c.settings, logFile); err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	c.log.Info("throwaway postgres restarted", "dir", c.dir, "pid", c.pid, "port", c.port,
+		"elapsed", time.Since(begin))
+	return nil
 }
 
 // URL returns a lib/pq connection URL for database dbname as the superuser:
