@@ -97,6 +97,7 @@ type harness struct {
 	admin    *sqlx.DB               // to a database other than the copies
 	urlFor   func(db string) string // the URL of a database on the server
 	stop     func() error           // stops a throwaway cluster; nil for an external server
+	cluster  *throwaway.Cluster     // the throwaway cluster; nil for an external server
 	version  int                    // server_version_num
 	prefix   string                 // of every database this binary creates
 	template string
@@ -147,7 +148,7 @@ func connect(ctx context.Context) (*harness, error) {
 		if err != nil {
 			return nil, fmt.Errorf("no test database: %w (or set %s to use an existing server)", err, URLEnv)
 		}
-		h.urlFor, h.stop = c.URL, c.Stop
+		h.urlFor, h.stop, h.cluster = c.URL, c.Stop, c
 		adminURL = c.URL("postgres")
 	}
 	admin, err := sqlx.Open("postgres", adminURL)
@@ -250,6 +251,28 @@ func open(t testing.TB, url string) *sqlx.DB {
 		t.Fatalf("pgtest: connecting to the test database: %v", err)
 	}
 	return db
+}
+
+// Restart restarts the test binary's throwaway server, as an operator
+// restarting PostgreSQL does: a fast shutdown disconnects every session, the
+// server stays down for down (new connections are refused) and starts again
+// on the same data and address, and Restart returns once it accepts
+// connections. Databases and their data survive; pools reconnect on their
+// own. Copies of the template wait for the restart to end. Every test of the
+// binary loses its sessions, so a test that restarts the server should not
+// run in parallel with others. With an external server (URLEnv) it fails t:
+// pgtest does not own that server.
+func Restart(t testing.TB, down time.Duration) {
+	t.Helper()
+	h := harnessOf(t)
+	if h.cluster == nil {
+		t.Fatalf("pgtest: Restart needs the throwaway server; %s names a server pgtest does not own", URLEnv)
+	}
+	h.createMu.Lock()
+	defer h.createMu.Unlock()
+	if err := h.cluster.Restart(t.Context(), down); err != nil {
+		t.Fatalf("pgtest: restarting the test server: %v", err)
+	}
 }
 
 // harnessOf returns the binary's server or fails t.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // districts is what prepare puts into the template.
@@ -241,5 +242,42 @@ func BenchmarkCreate(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+	}
+}
+
+// TestRestart restarts the server under a test's database: its data
+// survives, its pool reconnects, and new databases can be made afterwards.
+// Not parallel: every other test's sessions would be cut too.
+func TestRestart(t *testing.T) {
+	db := DB(t)
+	if _, err := db.Exec(`INSERT INTO district VALUES ('440699', '测试区')`); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	Restart(t, 500*time.Millisecond)
+	if err := conn.PingContext(context.Background()); err == nil {
+		t.Errorf("a session from before the restart still answers")
+	}
+	if got, want := count(t, db, "SELECT count(*) FROM district"), districts+1; got != want {
+		t.Errorf("districts after the restart = %d, want %d", got, want)
+	}
+	if got, want := count(t, DB(t), "SELECT count(*) FROM district"), districts; got != want {
+		t.Errorf("districts in a database made after the restart = %d, want %d", got, want)
+	}
+}
+
+// TestRestartExternalServerFails: pgtest does not restart a server it does
+// not own.
+func TestRestartExternalServerFails(t *testing.T) {
+	out, err := runChild(t, "^TestRestart$", URLEnv+"="+current.urlFor("postgres"))
+	if err == nil {
+		t.Fatalf("TestRestart against an external server passed; want it to fail\n%s", out)
+	}
+	if want := "does not own"; !strings.Contains(out, want) {
+		t.Errorf("output does not say %q:\n%s", want, out)
 	}
 }
