@@ -260,19 +260,30 @@ func open(t testing.TB, url string) *sqlx.DB {
 // connections. Databases and their data survive; pools reconnect on their
 // own. Copies of the template wait for the restart to end. Every test of the
 // binary loses its sessions, so a test that restarts the server should not
-// run in parallel with others. With an external server (URLEnv) it fails t:
-// pgtest does not own that server.
-func Restart(t testing.TB, down time.Duration) {
+// run in parallel with others.
+//
+// A failure is reported with t.Errorf, so Restart may run on a goroutine of
+// its own while the test drives load; it returns whether the server is up
+// again. With an external server (URLEnv) it fails: pgtest does not own
+// that server.
+func Restart(t testing.TB, down time.Duration) bool {
 	t.Helper()
-	h := harnessOf(t)
+	h := current
+	if h == nil {
+		t.Errorf("pgtest: no test server: call pgtest.Main(m, prepare) from TestMain")
+		return false
+	}
 	if h.cluster == nil {
-		t.Fatalf("pgtest: Restart needs the throwaway server; %s names a server pgtest does not own", URLEnv)
+		t.Errorf("pgtest: Restart needs the throwaway server; %s names a server pgtest does not own", URLEnv)
+		return false
 	}
 	h.createMu.Lock()
 	defer h.createMu.Unlock()
 	if err := h.cluster.Restart(t.Context(), down); err != nil {
-		t.Fatalf("pgtest: restarting the test server: %v", err)
+		t.Errorf("pgtest: restarting the test server: %v", err)
+		return false
 	}
+	return true
 }
 
 // harnessOf returns the binary's server or fails t.

@@ -258,7 +258,9 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	Restart(t, 500*time.Millisecond)
+	if !Restart(t, 500*time.Millisecond) {
+		t.FailNow()
+	}
 	if err := conn.PingContext(context.Background()); err == nil {
 		t.Errorf("a session from before the restart still answers")
 	}
