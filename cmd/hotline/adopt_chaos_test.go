@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
 	"github.com/foshan-hotline/hotline/postgres/pgtest"
 )
@@ -31,8 +33,64 @@ func newDBCut(t *testing.T, raw string) (string, func(), func()) {
 // looking up a bill hear the spoken fallback and, once the database is back, get their bill
 // menu; nobody is dropped; no lease changes hands; every call and IVR step the call log kept
 // meanwhile is written afterwards; the ACD offers the waiting calls again.
-func TestChaosDatabaseOutage(t *testing.T) {
-	r := startAdoptRigWith(t, true, newDBCut)
+func TestChaosDatabaseOutage(t *testing.T) { runDatabaseFault(t, "outage", newDBCut) }
+
+// TestChaosDatabaseRestart is TestChaosDatabaseOutage with the PostgreSQL server itself
+// restarted: a fast shutdown, 10 s down, started again on the same data.
+func TestChaosDatabaseRestart(t *testing.T) { runDatabaseFault(t, "restart", newDBRestart) }
+
+// newDBRestart gives the controllers the database itself: cut restarts the PostgreSQL server
+// under it (down for 10 s) and returns once the server refuses connections; restore waits
+// until it accepts them again and checks that it is a new server process.
+func newDBRestart(t *testing.T, raw string) (string, func(), func()) {
+	up := make(chan bool, 1)
+	started := func() time.Time {
+		db := openTestDB(t, raw)
+		defer db.Close()
+		var at time.Time
+		if err := db.Get(&at, `SELECT pg_postmaster_start_time()`); err != nil {
+			t.Fatalf("asking the database when it started: %v", err)
+		}
+		return at
+	}
+	var startedBefore time.Time
+	cut := func() {
+		startedBefore = started()
+		go func() { up <- pgtest.Restart(t, 10*time.Second) }()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			db, err := sqlx.Open("postgres", raw)
+			if err == nil {
+				err = db.PingContext(ctx)
+				db.Close()
+			}
+			cancel()
+			if err != nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the database still accepts connections a minute into its restart")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	restore := func() {
+		if !<-up {
+			t.FailNow()
+		}
+		if at := started(); !at.After(startedBefore) {
+			t.Fatalf("the database server started at %v before the restart and %v after: not restarted", startedBefore, at)
+		}
+	}
+	return raw, cut, restore
+}
+
+// runDatabaseFault makes the database unreachable for the controllers for 10 s with fault
+// (see TestChaosDatabaseOutage for the load and what must hold); what names the fault in
+// the log.
+func runDatabaseFault(t *testing.T, what string, fault func(t *testing.T, raw string) (string, func(), func())) {
+	r := startAdoptRigWith(t, true, fault)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	agent := r.desk("agent01")
@@ -112,6 +170,7 @@ func TestChaosDatabaseOutage(t *testing.T) {
 	time.Sleep(time.Until(cutAt.Add(10 * time.Second)))
 	r.restore()
 	restoredAt := time.Now()
+	t.Logf("database %s: unreachable for %v", what, restoredAt.Sub(cutAt).Round(100*time.Millisecond))
 
 	// Back: the bills callers retry and reach their bill's menu; the agent goes available and
 	// the ACD offers a waiting call again.
@@ -137,8 +196,8 @@ func TestChaosDatabaseOutage(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("the ACD offered a waiting call %v after the agent went available, %v after the database came back",
-		time.Since(availableAt).Round(100*time.Millisecond), time.Since(restoredAt).Round(100*time.Millisecond))
+	t.Logf("database %s: the ACD offered a waiting call %v after the agent went available, %v after the database came back",
+		what, time.Since(availableAt).Round(100*time.Millisecond), time.Since(restoredAt).Round(100*time.Millisecond))
 	var after []string
 	r.db.Select(&after, `SELECT app || ':' || holder || ':' || epoch FROM hotline.app_leases ORDER BY app`)
 	if !slices.Equal(leases, after) {
@@ -196,5 +255,6 @@ func TestChaosDatabaseOutage(t *testing.T) {
 	if during == 0 {
 		r.fail("no step of the outage was written")
 	}
-	t.Logf("%d calls and %d steps written; %d steps taken during the outage written after it (%d before it)", len(rows), steps, during, before.Steps)
+	t.Logf("database %s: %d calls and %d steps written; %d steps taken during the outage written after it (%d before it)",
+		what, len(rows), steps, during, before.Steps)
 }
