@@ -134,8 +134,9 @@ func TestDatabaseDroppedWhenTestEnds(t *testing.T) {
 	}
 }
 
+// TestTemplateIsSealed is not parallel so that it runs before TestRestart,
+// which would end prepare's leftover session whether Main did or not.
 func TestTemplateIsSealed(t *testing.T) {
-	t.Parallel()
 	db, err := sql.Open("postgres", current.urlFor(current.template))
 	if err != nil {
 		t.Fatal(err)
