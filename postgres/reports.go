@@ -286,27 +286,11 @@ func agentReportDirect(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]Agent
 	if err := reportSelect(ctx, db, &out, agentReportQuery, q.From, q.To, q.AgentID); err != nil {
 		return nil, fmt.Errorf("agent report: %w", err)
 	}
-	var times []struct {
-		AgentID int64   `db:"agent_id"`
-		State   string  `db:"state"`
-		Seconds float64 `db:"seconds"`
-	}
+	var times []agentStateTime
 	if err := reportSelect(ctx, db, &times, stateTimeQuery, q.From, q.To, q.AgentID); err != nil {
 		return nil, fmt.Errorf("agent report: state times: %w", err)
 	}
-	byAgent := map[int64]map[string]float64{}
-	for _, t := range times {
-		if byAgent[t.AgentID] == nil {
-			byAgent[t.AgentID] = map[string]float64{}
-		}
-		byAgent[t.AgentID][t.State] += t.Seconds
-	}
-	for i := range out {
-		out[i].States = byAgent[out[i].AgentID]
-		if out[i].States == nil {
-			out[i].States = map[string]float64{}
-		}
-	}
+	withStateTimes(out, times)
 	return out, nil
 }
 
@@ -761,11 +745,7 @@ GROUP BY 1, 2 ORDER BY 1, 2`
 // AgentReport returns each agent's figures over [q.From, q.To) (the bucket is not used).
 func AgentReport(ctx context.Context, db *sqlx.DB, q ReportQuery) ([]AgentFigures, error) {
 	var out []AgentFigures
-	var times []struct {
-		AgentID int64   `db:"agent_id"`
-		State   string  `db:"state"`
-		Seconds float64 `db:"seconds"`
-	}
+	var times []agentStateTime
 	err := reportTx(ctx, db, func(tx *sqlx.Tx) error {
 		rolled, live, err := planReport(ctx, tx, q.From, q.To)
 		if err != nil {
@@ -800,19 +780,7 @@ SELECT agent_id, state, ` + secs("us") + ` AS seconds FROM s WHERE $1 = 0 OR age
 	if err != nil {
 		return nil, fmt.Errorf("agent report: %w", err)
 	}
-	byAgent := map[int64]map[string]float64{}
-	for _, t := range times {
-		if byAgent[t.AgentID] == nil {
-			byAgent[t.AgentID] = map[string]float64{}
-		}
-		byAgent[t.AgentID][t.State] += t.Seconds
-	}
-	for i := range out {
-		out[i].States = byAgent[out[i].AgentID]
-		if out[i].States == nil {
-			out[i].States = map[string]float64{}
-		}
-	}
+	withStateTimes(out, times)
 	return out, nil
 }
 
@@ -987,4 +955,29 @@ func RollUpReportsIfDue(ctx context.Context, db *sqlx.DB, every time.Duration) (
 		return RollUp{}, nil
 	}
 	return RollUpReports(ctx, db)
+}
+
+// agentStateTime is an agent's seconds in a state over a report's range.
+type agentStateTime struct {
+	AgentID int64   `db:"agent_id"`
+	State   string  `db:"state"`
+	Seconds float64 `db:"seconds"`
+}
+
+// withStateTimes gives each agent's figures their seconds per state (an empty map for an
+// agent with none).
+func withStateTimes(out []AgentFigures, times []agentStateTime) {
+	byAgent := map[int64]map[string]float64{}
+	for _, t := range times {
+		if byAgent[t.AgentID] == nil {
+			byAgent[t.AgentID] = map[string]float64{}
+		}
+		byAgent[t.AgentID][t.State] += t.Seconds
+	}
+	for i := range out {
+		out[i].States = byAgent[out[i].AgentID]
+		if out[i].States == nil {
+			out[i].States = map[string]float64{}
+		}
+	}
 }
