@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -527,6 +528,11 @@ func (e *Engine) resumable(ctx context.Context, r ari.Reconciliation, conn *ari.
 		}
 	}
 	legs := map[string]bool{}
+	for _, a := range gone {
+		for _, id := range a.state.legs() {
+			legs[id] = true
+		}
+	}
 	for _, ch := range r.Unowned {
 		raw, ok := states[ch.ID]
 		if !ok {
@@ -538,20 +544,42 @@ func (e *Engine) resumable(ctx context.Context, r ari.Reconciliation, conn *ari.
 			continue
 		}
 		resume = append(resume, adoptee{id: s.ID, ch: ch, state: &s})
-		if s.Talk != nil {
-			legs[s.Talk.Leg] = true
+		for _, id := range s.legs() {
+			legs[id] = true
 		}
-		if s.Offer != nil {
-			legs[s.Offer.Leg] = true
+	}
+	// The other half of a Local channel among the legs (a transfer's or a consultation's to a
+	// number) goes with it.
+	pairs := map[string]bool{}
+	for _, ch := range r.Unowned {
+		if p, ok := ari.LocalPair(ch.Name); ok && legs[ch.ID] {
+			pairs[p] = true
 		}
 	}
 	for _, ch := range r.Unowned {
-		if _, ok := states[ch.ID]; ok || legs[ch.ID] {
+		p, local := ari.LocalPair(ch.Name)
+		if _, ok := states[ch.ID]; ok || legs[ch.ID] || local && pairs[p] {
 			continue
 		}
 		orphans = append(orphans, ch)
 	}
 	return resume, gone, orphans
+}
+
+// legs are the channels the call made: the agent's phone ringing or talking, the third party
+// of a consultation, the far end of a transfer.
+func (s *savedCall) legs() []string {
+	var out []string
+	if s.Offer != nil {
+		out = append(out, s.Offer.Leg)
+	}
+	if s.Talk != nil {
+		out = append(out, s.Talk.Leg, s.Talk.ConsultLeg)
+	}
+	if s.Transfer != nil {
+		out = append(out, s.Transfer.Leg)
+	}
+	return slices.DeleteFunc(out, func(id string) bool { return id == "" })
 }
 
 // hangupRinging hangs up the agent's leg of an offer that rang for the lost controller.
@@ -586,13 +614,16 @@ func (c *call) resume() error {
 	c.log.Warn("call resumed after its controller was lost", "flow", c.top().flow.Name, "node", node.ID())
 	c.resuming = true
 	c.hangupRinging()
-	if _, queued := node.(*flow.Queue); !queued || (c.entry == nil && c.talk == nil) {
+	switch {
+	case c.xfer != nil || c.talk != nil:
+		// Talking, to an agent or through a transfer: the conversation goes on, not a word.
+	case c.entry != nil:
+		// The music a waiting caller hears is the channel's: it went on without a controller.
+		c.moh = true
+	default:
 		if err := c.sayIDs([]string{"common/line_glitch"}, false); err != nil {
 			return err
 		}
-	} else {
-		// The music a waiting caller hears is the channel's: it went on without a controller.
-		c.moh = c.talk == nil
 	}
 	return c.runFrom(node)
 }
@@ -604,6 +635,9 @@ func (c *call) resumeQueue(n *flow.Queue) (x *flow.Exit, input string, err error
 		return nil, "", nil, false
 	}
 	switch {
+	case c.xfer != nil:
+		c.resuming = false
+		return nil, "", c.resumeTransfer(), true
 	case c.talk != nil:
 		x, input, err = c.resumeTalk(n)
 		return x, input, err, true
@@ -654,61 +688,39 @@ func (c *call) talkingAgent(o hotline.Offer, leg, bridge string) {
 }
 
 // resumeTalk takes over a conversation a lost controller left: the caller and the agent stay
-// in their bridge, which is recorded still; call control goes on from here.
+// in their bridge, which is recorded still, with the caller on hold, a third party ringing,
+// consulted or in conference as they were; call control goes on from here.
 func (c *call) resumeTalk(n *flow.Queue) (*flow.Exit, string, error) {
 	t := c.talk
 	c.resuming = false
-	log := c.log.With("agent_id", t.Offer.AgentID, "offer_id", t.Offer.ID)
-	client := c.conn.Client()
-	_ = c.inbox.Own(ari.ChannelRef(t.Leg))
+	cv := &conversation{offer: t.Offer, legID: t.Leg, bridgeID: t.Bridge, held: t.Held, muted: t.Muted,
+		consultLeg: t.ConsultLeg, consult: t.Consult, agentGone: t.AgentGone}
+	c.moh = cv.held // a held caller's music is the channel's: it went on without a controller
+	for _, id := range []string{t.Leg, t.ConsultLeg} {
+		if id != "" {
+			_ = c.inbox.Own(ari.ChannelRef(id))
+		}
+	}
 	_ = c.inbox.Own(ari.BridgeRef(t.Bridge))
-	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
-	_, legErr := client.Channel(t.Leg).Get(ctx)
-	cancel()
+	ended := c.catchUp(cv)
+	if ended == nil {
+		c.log.Info("conversation resumed", "agent_id", t.Offer.AgentID, "offer_id", t.Offer.ID, "held", cv.held, "consult", cv.consult)
+	}
 	rec := hotline.Recording{CallID: c.id, AgentID: t.Offer.AgentID, Kind: hotline.RecordingConversation, Node: c.conn.Name(),
 		Name: fmt.Sprintf("conv-%s-%d", c.id, t.Offer.ID), Format: "wav", StartedAt: t.RecordingAt}
-	cv := &conversation{offer: t.Offer, legID: t.Leg, bridgeID: t.Bridge}
-	var err error
-	if legErr != nil {
-		err = errAgentGone
-	} else {
-		log.Info("conversation resumed")
-		err = c.converse(cv)
-	}
-	if c.fenced.Load() {
-		return nil, "", errFenced
-	}
-	c.drainMailbox("the conversation ended")
-	if c.e.cfg.Recordings != nil && !rec.StartedAt.IsZero() {
+	stopRecording := func() {
+		if c.e.cfg.Recordings == nil || rec.StartedAt.IsZero() {
+			return
+		}
 		rec.Duration = time.Since(rec.StartedAt)
-		if serr := c.store(func(ctx context.Context) error {
+		if err := c.store(func(ctx context.Context) error {
 			_, err := c.e.cfg.Recordings.SaveRecording(ctx, rec)
 			return err
-		}); serr != nil {
-			log.Error("save recording", "recording", rec.Name, "err", serr)
+		}); err != nil {
+			c.log.Error("save recording", "recording", rec.Name, "err", err)
 		}
 	}
-	if cv.held && !errors.Is(err, errTransferred) {
-		c.stopMOH()
-	}
-	c.hangupLeg(cv.consultLeg)
-	dctx, dcancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
-	if derr := client.Bridge(t.Bridge).Destroy(dctx); derr != nil && !errors.Is(derr, ari.ErrNotFound) {
-		log.Warn("destroy bridge", "err", derr)
-	}
-	if !errors.Is(err, errAgentGone) {
-		if herr := client.Channel(t.Leg).Hangup(dctx, ari.HangupNormal); herr != nil && !errors.Is(herr, ari.ErrNotFound) {
-			log.Warn("hang up agent leg", "err", herr)
-		}
-	}
-	dcancel()
-	c.inbox.Release(ari.BridgeRef(t.Bridge))
-	if c.e.cfg.ACD != nil {
-		if cerr := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.ConversationEnded(ctx, t.Offer.ID) }); cerr != nil {
-			log.Error("record conversation end", "err", cerr)
-		}
-	}
-	c.talk = nil
+	err := c.talkTo(cv, ended, stopRecording)
 	switch {
 	case errors.Is(err, errAgentGone):
 		return n.Answered, "", nil
@@ -718,12 +730,63 @@ func (c *call) resumeTalk(n *flow.Queue) (*flow.Exit, string, error) {
 	return nil, "", err
 }
 
-// closeGone closes the records of a call whose caller hung up while no controller listened:
-// its queue entry is left as abandoned, its conversation ended, its row ended as a hang-up.
-func (e *Engine) closeGone(app string, epoch int64, a adoptee) {
+// catchUp brings resumed conversation cv up to date with what happened while no controller
+// listened: a third party who answered is bridged (unless already), one who left is gone;
+// an agent who hung up ends the conversation as a hang-up heard would have (errAgentGone).
+func (c *call) catchUp(cv *conversation) error {
+	client := c.conn.Client()
+	get := func(id string) (*ari.Channel, bool) {
+		ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+		defer cancel()
+		ch, err := client.Channel(id).Get(ctx)
+		return ch, !errors.Is(err, ari.ErrNotFound) && !errors.Is(err, ari.ErrChannelGone)
+	}
+	if cv.consultLeg != "" {
+		ch, there := get(cv.consultLeg)
+		switch {
+		case !there:
+			c.consultGone(cv)
+		case cv.consult == consultRinging && ch != nil && ch.State == "Up":
+			ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
+			br, err := client.Bridge(cv.bridgeID).Get(ctx)
+			cancel()
+			if err == nil && slices.Contains(br.Channels, cv.consultLeg) {
+				cv.consult = consultTalking
+				c.setTalking(cv)
+			} else {
+				c.consultAnswered(cv)
+			}
+		}
+	}
+	if cv.agentGone {
+		return errAgentGone
+	}
+	if _, there := get(cv.legID); !there {
+		return c.agentLeft(cv)
+	}
+	return nil
+}
+
+// closeGone ends a call whose caller hung up while no controller listened: the channels it
+// made are hung up and its bridges destroyed, its queue entry is left as abandoned, its
+// conversation ended, its row ended as a hang-up.
+func (e *Engine) closeGone(client *ari.Client, app string, epoch int64, a adoptee) {
+	s := a.state
+	rctx, rcancel := context.WithTimeout(context.Background(), e.cfg.RequestTimeout)
+	for _, id := range s.legs() {
+		if err := client.Channel(id).Hangup(rctx, ari.HangupNormal); err != nil && !errors.Is(err, ari.ErrNotFound) {
+			e.cfg.Log.Warn("hang up a lost call's leg", "call_id", a.id, "channel_id", id, "err", err)
+		}
+	}
+	if s.Talk != nil {
+		_ = client.Bridge(s.Talk.Bridge).Destroy(rctx)
+	}
+	if s.Transfer != nil {
+		_ = client.Bridge(s.Transfer.Bridge).Destroy(rctx)
+	}
+	rcancel()
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.StoreTimeout)
 	defer cancel()
-	s := a.state
 	outcome := s.Outcome
 	if s.Entry != nil {
 		outcome = hotline.OutcomeAbandoned
@@ -773,7 +836,7 @@ func (e *Engine) adoptResumed(ctx context.Context, r ari.Reconciliation, conn *a
 		}
 	}
 	for _, a := range gone {
-		e.closeGone(r.App, epoch, a)
+		e.closeGone(conn.Client(), r.App, epoch, a)
 	}
 	for _, a := range calls {
 		inbox := conn.Router().NewInbox(ari.ChannelRef(a.ch.ID))

@@ -182,18 +182,10 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr 
 		err = client.Bridge(bridgeID).AddChannel(ctx, c.channel.ID(), legID)
 	}
 	cancel()
-	destroyBridge := func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
-		defer cancel()
-		if err := client.Bridge(bridgeID).Destroy(ctx); err != nil && !errors.Is(err, ari.ErrNotFound) {
-			log.Warn("destroy bridge", "err", err)
-		}
-		c.inbox.Release(ari.BridgeRef(bridgeID))
-	}
 	if err != nil {
 		log.Error("bridge caller and agent", "err", err)
 		hangupLeg()
-		destroyBridge()
+		c.destroyBridge(bridgeID)
 		if c.ctx.Err() != nil || errors.Is(err, ari.ErrChannelGone) {
 			c.offerEnded(o, hotline.OfferCancelled, "caller gone")
 			return false, nil, errHangup
@@ -214,33 +206,7 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr 
 
 	c.setQueued(false) // the ACD closed the queue entry as answered
 	cv := &conversation{offer: o, legID: legID, bridgeID: bridgeID}
-	err = c.converse(cv)
-	conversationEnded := func() {
-		if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.ConversationEnded(ctx, o.ID) }); err != nil {
-			log.Error("record conversation end", "err", err)
-		}
-	}
-	if errors.Is(err, errAgentGone) && cv.agentGone && cv.consultLeg != "" {
-		// The agent completed an attended transfer or left a conference: the caller talks on
-		// with the third party, still recorded, and the agent goes to wrap-up now.
-		conversationEnded()
-		conversationEnded = func() {}
-		err = c.withThirdParty(cv)
-		if err == nil {
-			err = errAgentGone
-		}
-	}
-	c.drainMailbox("the conversation ended")
-	stopRecording()
-	if cv.held && !errors.Is(err, errTransferred) {
-		c.stopMOH()
-	}
-	c.hangupLeg(cv.consultLeg)
-	destroyBridge()
-	if !errors.Is(err, errAgentGone) {
-		hangupLeg()
-	}
-	conversationEnded()
+	err = c.talkTo(cv, nil, stopRecording)
 	switch {
 	case errors.Is(err, errAgentGone):
 		return true, nil, nil
@@ -250,6 +216,69 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr 
 		return true, cv.transfer, nil
 	}
 	return true, nil, err
+}
+
+// talkTo runs conversation cv until it ends (the agent or the caller leaves, or the agent
+// transfers the caller) and cleans up after it: the recording stopped, the third party of an
+// unfinished consultation hung up, the bridge destroyed, the agent's leg hung up unless the
+// agent left, the conversation's end recorded. A caller whom the agent left with a third
+// party (an attended transfer completed, a conference left) talks on with them first, the
+// agent free meanwhile. ended, when not nil, is how the conversation ended already (a resumed
+// call whose agent left while no controller listened); converse is not run then.
+//
+// It returns errAgentGone when the agent (or the third party after them) left, errTransferred
+// after a blind transfer, the caller's hang-up or another error otherwise.
+func (c *call) talkTo(cv *conversation, ended error, stopRecording func()) error {
+	log := c.log.With("agent_id", cv.offer.AgentID, "offer_id", cv.offer.ID)
+	conversationEnded := func() {
+		if c.e.cfg.ACD == nil {
+			return
+		}
+		if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.ConversationEnded(ctx, cv.offer.ID) }); err != nil {
+			log.Error("record conversation end", "err", err)
+		}
+	}
+	err := ended
+	if err == nil {
+		err = c.converse(cv)
+	}
+	if errors.Is(err, errAgentGone) && cv.agentGone && cv.consultLeg != "" {
+		conversationEnded()
+		conversationEnded = func() {}
+		c.outcome = hotline.OutcomeTransferred
+		c.updateTalk(cv)
+		c.saveStateNow()
+		err = c.withThirdParty(cv)
+		if err == nil {
+			err = errAgentGone
+		}
+	}
+	if c.fenced.Load() {
+		return errFenced
+	}
+	c.drainMailbox("the conversation ended")
+	stopRecording()
+	if cv.held && !errors.Is(err, errTransferred) {
+		c.stopMOH()
+	}
+	c.hangupLeg(cv.consultLeg)
+	c.destroyBridge(cv.bridgeID)
+	if !errors.Is(err, errAgentGone) {
+		c.hangupLeg(cv.legID)
+	}
+	conversationEnded()
+	c.talk = nil
+	return err
+}
+
+// destroyBridge destroys a bridge the call made; one already gone is fine.
+func (c *call) destroyBridge(id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
+	defer cancel()
+	if err := c.conn.Client().Bridge(id).Destroy(ctx); err != nil && !errors.Is(err, ari.ErrNotFound) {
+		c.log.Warn("destroy bridge", "bridge_id", id, "err", err)
+	}
+	c.inbox.Release(ari.BridgeRef(id))
 }
 
 // tail is the last four digits of a number, for logs.

@@ -77,11 +77,13 @@ type call struct {
 	mailbox     chan jobResult
 
 	// What another controller needs to resume the call (callstate.go): the failed tries of the
-	// verify node in progress, the queue entry, the offer ringing, the conversation.
+	// verify node in progress, the queue entry, the offer ringing, the conversation, the
+	// transfer the caller talks through.
 	verifyFailures int
 	entry          *hotline.QueueEntry
 	ringing        *savedOffer
 	talk           *savedTalk
+	xfer           *savedTransfer
 }
 
 // frame is one run of one flow: its variables and where to go on return.
@@ -215,7 +217,7 @@ func (c *call) step(n flow.Node) (flow.Node, error) {
 		return nil, errFenced
 	}
 	c.resuming, c.verifyFailures = false, 0
-	c.entry, c.ringing, c.talk = nil, nil, nil
+	c.entry, c.ringing, c.talk, c.xfer = nil, nil, nil, nil
 	st.LeftAt, st.Input, st.Detail = time.Now(), input, c.detail
 	switch {
 	case c.lost.Load():

@@ -44,6 +44,9 @@ type savedCall struct {
 	Offer *savedOffer `json:"offer,omitempty"`
 	// Talk is the conversation with an agent: the bridge, the agent's leg, the recording.
 	Talk *savedTalk `json:"talk,omitempty"`
+	// Transfer is the caller talking through a transfer to a number or an endpoint (a flow's
+	// transfer node, or an agent's blind transfer to a number).
+	Transfer *savedTransfer `json:"transfer,omitempty"`
 }
 
 // savedFrame is one run of one flow.
@@ -64,6 +67,20 @@ type savedTalk struct {
 	Leg         string        `json:"leg"`
 	Bridge      string        `json:"bridge"`
 	RecordingAt time.Time     `json:"recording_at,omitempty"`
+	// Held and Muted are the agent's hold and mute; ConsultLeg and Consult the third party of
+	// an attended transfer or a conference and where it stands (consultRinging …); AgentGone
+	// that the agent left the caller with the third party.
+	Held       bool   `json:"held,omitempty"`
+	Muted      bool   `json:"muted,omitempty"`
+	ConsultLeg string `json:"consult_leg,omitempty"`
+	Consult    string `json:"consult,omitempty"`
+	AgentGone  bool   `json:"agent_gone,omitempty"`
+}
+
+// savedTransfer is the far end's leg of a transfer and the bridge the caller talks in.
+type savedTransfer struct {
+	Leg    string `json:"leg"`
+	Bridge string `json:"bridge"`
 }
 
 // hidden returns the variables of f that must not be persisted: those sensitive collect nodes
@@ -87,7 +104,8 @@ func (c *call) snapshot(n flow.Node) *savedCall {
 	s := &savedCall{ID: c.id, Caller: c.caller, Called: c.called, Lang: c.lang, Started: c.started, Answered: c.answered,
 		Draft: c.flows == c.e.drafts.Load(), Versions: c.flows.versions, Node: n.ID(), Seq: c.seq, Nodes: c.nodes,
 		Verified: c.verified, CitizenID: c.citizenID, VerifyFailures: c.verifyFailures, Outcome: c.outcome,
-		QueueID: c.queueID, FollowUp: c.followUp, AgentID: c.agentID, Entry: c.entry, Offer: c.ringing, Talk: c.talk}
+		QueueID: c.queueID, FollowUp: c.followUp, AgentID: c.agentID, Entry: c.entry, Offer: c.ringing, Talk: c.talk,
+		Transfer: c.xfer}
 	if c.verified {
 		v := c.verifiedC
 		s.VerifiedC = &v
@@ -169,7 +187,7 @@ func (c *call) restore(s *savedCall) (flow.Node, error) {
 		c.verifiedC = *s.VerifiedC
 	}
 	c.outcome, c.queueID, c.followUp, c.agentID = s.Outcome, s.QueueID, s.FollowUp, s.AgentID
-	c.entry, c.ringing, c.talk = s.Entry, s.Offer, s.Talk
+	c.entry, c.ringing, c.talk, c.xfer = s.Entry, s.Offer, s.Talk, s.Transfer
 	if s.Draft {
 		if d := c.e.drafts.Load(); d != nil {
 			c.flows = d

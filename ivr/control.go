@@ -85,8 +85,10 @@ func (e *Engine) CallState(callID string) (hotline.CallState, error) {
 	return c.talkState, nil
 }
 
-// setTalking publishes who the caller is talking with (0: nobody) for Control.
+// setTalking publishes who the caller is talking with (0: nobody) for Control, and persists
+// the conversation's state for another controller.
 func (c *call) setTalking(cv *conversation) {
+	c.saveTalk(cv)
 	c.e.mu.Lock()
 	defer c.e.mu.Unlock()
 	if cv == nil {
@@ -99,6 +101,30 @@ func (c *call) setTalking(cv *conversation) {
 	if cv.agentGone {
 		c.talkingWith = 0 // the agent left: their commands no longer apply
 	}
+}
+
+// saveTalk persists what changed in conversation cv: hold, mute, the third party, the agent
+// gone. Nothing is written when nothing changed.
+func (c *call) saveTalk(cv *conversation) {
+	if c.updateTalk(cv) {
+		c.saveStateNow()
+	}
+}
+
+// updateTalk copies conversation cv's state into the call's saved conversation and reports
+// whether it changed.
+func (c *call) updateTalk(cv *conversation) bool {
+	t := c.talk
+	if cv == nil || t == nil {
+		return false
+	}
+	next := *t
+	next.Held, next.Muted, next.ConsultLeg, next.Consult, next.AgentGone = cv.held, cv.muted, cv.consultLeg, cv.consult, cv.agentGone
+	if next == *t {
+		return false
+	}
+	c.talk = &next
+	return true
 }
 
 // execute carries out a command in the call's goroutine.
@@ -261,15 +287,21 @@ func (c *call) converse(cv *conversation) error {
 		}
 		switch {
 		case gone == "":
-		case gone == cv.legID && cv.consult == consultConference:
-			// The agent leaves a conference: the caller goes on with the third party.
-			cv.agentGone = true
-			return errAgentGone
 		case gone == cv.legID:
-			c.consultAbandoned(cv, "agent hung up")
-			return errAgentGone
+			return c.agentLeft(cv)
 		case gone == cv.consultLeg:
 			c.consultGone(cv)
 		}
 	}
+}
+
+// agentLeft ends conversation cv whose agent hung up: from a conference the caller goes on
+// with the third party; an unfinished consultation is abandoned.
+func (c *call) agentLeft(cv *conversation) error {
+	if cv.consult == consultConference {
+		cv.agentGone = true
+	} else {
+		c.consultAbandoned(cv, "agent hung up")
+	}
+	return errAgentGone
 }

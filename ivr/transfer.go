@@ -15,6 +15,10 @@ import (
 // endpoint, and bridges the caller with it once it answers. The call stays in the
 // controller until either side hangs up; Failed is taken when the far end does not answer.
 func (c *call) transfer(n *flow.Transfer) (*flow.Exit, string, error) {
+	if c.resuming && c.xfer != nil {
+		c.resuming = false
+		return nil, "", c.resumeTransfer()
+	}
 	if err := c.say(n.Prompts, false); err != nil {
 		return nil, "", err
 	}
@@ -76,6 +80,21 @@ func (c *call) transfer(n *flow.Transfer) (*flow.Exit, string, error) {
 		return n.Failed, "", nil
 	}
 	c.outcome = hotline.OutcomeTransferred
+	return nil, "", c.talkThrough(legID, bridgeID)
+}
+
+// talkThrough keeps the caller in bridge bridgeID with the far end of a transfer, leg legID,
+// until either leaves; nil when the far end left first. The bridge is destroyed after.
+func (c *call) talkThrough(legID, bridgeID string) error {
+	c.xfer = &savedTransfer{Leg: legID, Bridge: bridgeID}
+	c.saveStateNow()
+	client := c.conn.Client()
+	leg := client.Channel(legID)
+	hangupLeg := func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
+		defer cancel()
+		_ = leg.Hangup(ctx, ari.HangupNormal)
+	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
 		defer cancel()
@@ -89,30 +108,48 @@ func (c *call) transfer(n *flow.Transfer) (*flow.Exit, string, error) {
 		r, err := c.wait(time.Now().Add(every), nil)
 		if err != nil {
 			hangupLeg()
-			return nil, "", err
+			return err
 		}
 		if r.timeout {
 			if gone(c.ctx, leg, c.e.cfg.RequestTimeout) {
 				c.log.Warn("transfer: the far end is gone without a word")
-				return nil, "", nil
+				return nil
 			}
 			if gone(c.ctx, c.channel, c.e.cfg.RequestTimeout) {
 				hangupLeg()
-				return nil, "", errHangup
+				return errHangup
 			}
 			continue
 		}
 		switch ev := r.ev.(type) {
 		case *ari.StasisEnd:
 			if ev.Channel.ID == legID {
-				return nil, "", nil
+				return nil
 			}
 		case *ari.ChannelDestroyed:
 			if ev.Channel.ID == legID {
-				return nil, "", nil
+				return nil
 			}
 		}
 	}
+}
+
+// resumeTransfer takes over a transfer a lost controller left: the caller and the far end
+// stay in their bridge and talk on; when the far end left meanwhile, the call ends as it
+// would have.
+func (c *call) resumeTransfer() error {
+	t := c.xfer
+	_ = c.inbox.Own(ari.ChannelRef(t.Leg))
+	_ = c.inbox.Own(ari.BridgeRef(t.Bridge))
+	if gone(c.ctx, c.conn.Client().Channel(t.Leg), c.e.cfg.RequestTimeout) {
+		c.log.Info("transfer: the far end left while no controller listened")
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
+		defer cancel()
+		_ = c.conn.Client().Bridge(t.Bridge).Destroy(ctx)
+		return nil
+	}
+	c.log.Info("transfer resumed")
+	return c.talkThrough(t.Leg, t.Bridge)
 }
 
 // gone reports whether Asterisk says the channel no longer exists; a request that fails

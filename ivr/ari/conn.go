@@ -411,7 +411,7 @@ func (c *Conn) differences(ctx context.Context) (unowned []Channel, gone []strin
 	ownedPairs := map[string]bool{}
 	for _, ch := range channels {
 		byID[ch.ID] = ch
-		if pair, ok := localPair(ch.Name); ok && c.router.Owns(ChannelRef(ch.ID)) {
+		if pair, ok := LocalPair(ch.Name); ok && c.router.Owns(ChannelRef(ch.ID)) {
 			ownedPairs[pair] = true
 		}
 	}
@@ -422,7 +422,7 @@ func (c *Conn) differences(ctx context.Context) (unowned []Channel, gone []strin
 		if !exists || c.router.Owns(ChannelRef(id)) {
 			continue
 		}
-		if pair, ok := localPair(ch.Name); ok && ownedPairs[pair] {
+		if pair, ok := LocalPair(ch.Name); ok && ownedPairs[pair] {
 			continue
 		}
 		unowned = append(unowned, ch)
@@ -436,9 +436,9 @@ func (c *Conn) differences(ctx context.Context) (unowned []Channel, gone []strin
 	return unowned, gone, nil
 }
 
-// localPair returns the name a Local channel's two halves share ("Local/1@ctx-0000001a"
+// LocalPair returns the name a Local channel's two halves share ("Local/1@ctx-0000001a"
 // of "…;1" and "…;2").
-func localPair(name string) (string, bool) {
+func LocalPair(name string) (string, bool) {
 	if !strings.HasPrefix(name, "Local/") {
 		return "", false
 	}
