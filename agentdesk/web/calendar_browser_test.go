@@ -41,24 +41,24 @@ func TestCalendarPage(t *testing.T) {
 	}
 	day := d.Format(time.DateOnly)
 	p := newPage(t, e)
-	p.do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
+	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
 		chromedp.Click(chromedp.ID("login-submit")))
-	p.wait("the desk", `location.pathname === "/desk/"`)
-	p.do("open the calendar", chromedp.Navigate(e.url+"/desk/calendar"))
-	p.wait("the calendar", `document.body.dataset.ready === "true"`)
-	p.waitText("cal-version", "版本 1")
-	p.wait("the Monday open", `document.querySelector('[data-date="`+day+`"]').classList.contains("working")`)
-	p.do("add the holiday", chromedp.SendKeys(chromedp.ID("cal-holidays"), day+" 临时假日"))
-	p.do("save", chromedp.Click(chromedp.ID("cal-save")))
-	p.wait("saved", `document.body.dataset.saved === "2"`)
-	p.waitText("cal-version", "版本 2 · 张班长")
-	p.wait("the Monday a rest day", `document.querySelector('[data-date="`+day+`"]').classList.contains("rest")`)
-	if got := p.eval(`document.querySelector('[data-date="` + day + `"] small').textContent`); got != "—" {
+	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.Do("open the calendar", chromedp.Navigate(e.url+"/desk/calendar"))
+	p.Wait("the calendar", `document.body.dataset.ready === "true"`)
+	p.WaitText("cal-version", "版本 1")
+	p.Wait("the Monday open", `document.querySelector('[data-date="`+day+`"]').classList.contains("working")`)
+	p.Do("add the holiday", chromedp.SendKeys(chromedp.ID("cal-holidays"), day+" 临时假日"))
+	p.Do("save", chromedp.Click(chromedp.ID("cal-save")))
+	p.Wait("saved", `document.body.dataset.saved === "2"`)
+	p.WaitText("cal-version", "版本 2 · 张班长")
+	p.Wait("the Monday a rest day", `document.querySelector('[data-date="`+day+`"]').classList.contains("rest")`)
+	if got := p.Eval(`document.querySelector('[data-date="` + day + `"] small').textContent`); got != "—" {
 		t.Errorf("the holiday shows hours %q", got)
 	}
 	if live := book.Live()["hotline"]; live.Spec().Holidays[0] != day+" 临时假日" {
 		t.Errorf("the calendar in use has holidays %v", live.Spec().Holidays)
 	}
-	p.shoot("calendar")
+	p.Shoot("calendar")
 }

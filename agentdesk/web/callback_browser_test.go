@@ -103,19 +103,19 @@ func TestCallbackOnTheDesk(t *testing.T) {
 
 	p := newPage(t, e)
 	p.login()
-	p.key("F2", kb.F2)
+	p.Key("F2", kb.F2)
 	p.state("available")
 
 	// A callback the citizen asked for in the IVR: 回拨, the citizen's card before answering.
 	first := ring(nil)
 	p.state("ringing")
-	p.wait("the ringing banner", fmt.Sprintf(`!document.getElementById("ring").hidden && document.getElementById("ring").dataset.offer === "%d"`, first))
-	p.waitText("ring-kind", "回拨")
-	p.waitText("ring-number", number)
-	p.waitText("ring-queue", "综合咨询")
-	p.waitText("call-state", "回拨振铃")
-	p.wait("the card", `document.getElementById("card").dataset.loaded === "card"`)
-	card := p.text("card")
+	p.Wait("the ringing banner", fmt.Sprintf(`!document.getElementById("ring").hidden && document.getElementById("ring").dataset.offer === "%d"`, first))
+	p.WaitText("ring-kind", "回拨")
+	p.WaitText("ring-number", number)
+	p.WaitText("ring-queue", "综合咨询")
+	p.WaitText("call-state", "回拨振铃")
+	p.Wait("the card", `document.getElementById("card").dataset.loaded === "card"`)
+	card := p.Text("card")
 	for _, want := range []string{"李小华", "440605********4321", "南海区", "回拨电话未经身份验证", "原来电的自助语音经过", "按9 预约回拨",
 		"投诉 · 已办结", "GD202612010007"} {
 		if !strings.Contains(card, want) {
@@ -128,34 +128,34 @@ func TestCallbackOnTheDesk(t *testing.T) {
 	if audited != 1 {
 		t.Errorf("%d audit rows offered_callback, want 1", audited)
 	}
-	p.wait("拒接 and 接听 enabled", `!document.getElementById("btn-reject").disabled && !document.getElementById("btn-answer").disabled`)
-	p.shoot("callback-01-ringing")
-	p.do("click 拒接", chromedp.Click(chromedp.ID("btn-reject")))
+	p.Wait("拒接 and 接听 enabled", `!document.getElementById("btn-reject").disabled && !document.getElementById("btn-answer").disabled`)
+	p.Shoot("callback-01-ringing")
+	p.Do("click 拒接", chromedp.Click(chromedp.ID("btn-reject")))
 	p.state("missed")
-	p.wait("no more ringing", `document.getElementById("ring").hidden && !window.deskRing.ringing`)
+	p.Wait("no more ringing", `document.getElementById("ring").hidden && !window.deskRing.ringing`)
 
 	// The follow-up call of a resolved work order: 回访 with the order's number.
-	p.key("F2", kb.F2)
+	p.Key("F2", kb.F2)
 	p.state("available")
 	second := ring(order)
 	p.state("ringing")
-	p.waitText("ring-kind", "回访")
-	p.waitText("ring-queue", "工单 GD202612010007")
-	p.wait("the card", `document.getElementById("card").dataset.loaded === "card" && document.getElementById("card").textContent.includes("李小华")`)
-	p.shoot("callback-02-followup-ringing")
+	p.WaitText("ring-kind", "回访")
+	p.WaitText("ring-queue", "工单 GD202612010007")
+	p.Wait("the card", `document.getElementById("card").dataset.loaded === "card" && document.getElementById("card").textContent.includes("李小华")`)
+	p.Shoot("callback-02-followup-ringing")
 	// A refresh while it rings shows the same offer, banner and card.
-	p.do("refresh", chromedp.Reload())
-	p.wait("the desk again", `document.body.dataset.ready === "true"`)
-	p.wait("the same offer", fmt.Sprintf(`document.getElementById("ring").dataset.offer === "%d" && window.deskRing.ringing`, second))
-	p.waitText("ring-kind", "回访")
-	p.wait("the card again", `document.getElementById("card").dataset.loaded === "card" && document.getElementById("card").textContent.includes("李小华")`)
+	p.Do("refresh", chromedp.Reload())
+	p.Wait("the desk again", `document.body.dataset.ready === "true"`)
+	p.Wait("the same offer", fmt.Sprintf(`document.getElementById("ring").dataset.offer === "%d" && window.deskRing.ringing`, second))
+	p.WaitText("ring-kind", "回访")
+	p.Wait("the card again", `document.getElementById("card").dataset.loaded === "card" && document.getElementById("card").textContent.includes("李小华")`)
 
 	// F8 answers the phone; the citizen is being called.
-	p.key("F8", kb.F8)
+	p.Key("F8", kb.F8)
 	p.state("talking")
-	p.wait("no more ringing", `document.getElementById("ring").hidden && !window.deskRing.ringing`)
-	p.waitText("call-state", "正在呼叫市民")
-	p.wait("the card stays", `document.getElementById("card").textContent.includes("李小华")`)
+	p.Wait("no more ringing", `document.getElementById("ring").hidden && !window.deskRing.ringing`)
+	p.WaitText("call-state", "正在呼叫市民")
+	p.Wait("the card stays", `document.getElementById("card").textContent.includes("李小华")`)
 
 	// The citizen answers: the call panel, hold and transfer refused for a callback.
 	e.exec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at) VALUES ($1, 'node1', 'chan-cb', $2, now())`, dialled, number)
@@ -163,14 +163,14 @@ func TestCallbackOnTheDesk(t *testing.T) {
 		SELECT callback_id, id, agent_id, $2, 1, now(), now(), 'answered' FROM hotline.offers WHERE id = $1`, second, dialled)
 	e.states.Set(me, hotline.AgentStatus{State: hotline.AgentTalking, OfferID: second, CallID: dialled})
 	e.notify(me)
-	p.waitText("call-state", "回拨通话中")
-	p.wait("the talk timer", `/^\d\d:\d\d$/.test(document.getElementById("talk-time").textContent)`)
-	p.wait("hold and transfer refused, mute and hang-up allowed", `document.getElementById("btn-hold").disabled && document.getElementById("btn-transfer").disabled
+	p.WaitText("call-state", "回拨通话中")
+	p.Wait("the talk timer", `/^\d\d:\d\d$/.test(document.getElementById("talk-time").textContent)`)
+	p.Wait("hold and transfer refused, mute and hang-up allowed", `document.getElementById("btn-hold").disabled && document.getElementById("btn-transfer").disabled
 		&& !document.getElementById("btn-mute").disabled && !document.getElementById("btn-hangup").disabled`)
-	if got := p.eval(`document.getElementById("card").dataset.call`); got != fmt.Sprintf("offer:%d", second) {
+	if got := p.Eval(`document.getElementById("card").dataset.call`); got != fmt.Sprintf("offer:%d", second) {
 		t.Errorf("the card is of %q, want the callback offer's", got)
 	}
-	p.shoot("callback-03-talking")
+	p.Shoot("callback-03-talking")
 
 	// F9 hangs up: wrap-up, then available.
 	e.calls.Update(func(f *fakeCalls) {
@@ -184,15 +184,15 @@ func TestCallbackOnTheDesk(t *testing.T) {
 			return 200, hotline.CallState{CallID: id, AgentID: me}
 		}
 	})
-	p.key("F9", kb.F9)
+	p.Key("F9", kb.F9)
 	p.state("wrap_up")
-	p.wait("the wrap-up panel", `!document.getElementById("wrapup").hidden && document.getElementById("call-panel").hidden`)
-	p.wait("the callback's card stays", `document.getElementById("card").textContent.includes("李小华")`)
+	p.Wait("the wrap-up panel", `!document.getElementById("wrapup").hidden && document.getElementById("call-panel").hidden`)
+	p.Wait("the callback's card stays", `document.getElementById("card").textContent.includes("李小华")`)
 	if got := e.calls.Commands(); !slices.Equal(got, []string{"hangup " + dialled}) {
 		t.Errorf("commands %q, want the hang-up of the call to the citizen", got)
 	}
-	p.shoot("callback-04-wrapup")
-	p.key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
+	p.Shoot("callback-04-wrapup")
+	p.Key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
 	p.state("available")
 	if calls := e.states.Calls(); !slices.Contains(calls, fmt.Sprintf("EndWrapUp(%d, , )", me)) {
 		t.Errorf("the ACD got %q, want the wrap-up ended", calls)

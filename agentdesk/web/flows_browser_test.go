@@ -65,21 +65,21 @@ func TestFlowsPage(t *testing.T) {
 	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('lead', '王班长', 'supervisor', $1)`, string(hash))
 
 	p := newPage(t, e)
-	p.do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), "lead"), chromedp.SendKeys(chromedp.ID("password"), "lead-pw"),
+	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "lead"), chromedp.SendKeys(chromedp.ID("password"), "lead-pw"),
 		chromedp.Click(chromedp.ID("login-submit")))
-	p.wait("the desk", `location.pathname === "/desk/"`)
-	p.do("open the flows", chromedp.Navigate(e.url+"/desk/flows#survey"))
-	p.wait("the flows page", `document.body.dataset.ready === "true"`)
-	p.waitText("fe-flows", "main")
-	p.waitText("fe-state", "已发布版本 1")
-	p.waitText("fe-problems", "校验通过")
-	p.wait("the graph", `document.getElementById("fe-graph").complete && document.getElementById("fe-graph").naturalWidth > 0`)
+	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.Do("open the flows", chromedp.Navigate(e.url+"/desk/flows#survey"))
+	p.Wait("the flows page", `document.body.dataset.ready === "true"`)
+	p.WaitText("fe-flows", "main")
+	p.WaitText("fe-state", "已发布版本 1")
+	p.WaitText("fe-problems", "校验通过")
+	p.Wait("the graph", `document.getElementById("fe-graph").complete && document.getElementById("fe-graph").naturalWidth > 0`)
 
 	// Line 10 names a prompt that does not exist.
 	edit := func(what, from, to string) {
 		t.Helper()
-		p.do(what, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		p.Do(what, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
 			const ta = document.getElementById("fe-text");
 			ta.focus();
 			const at = ta.value.indexOf(%q);
@@ -89,28 +89,28 @@ func TestFlowsPage(t *testing.T) {
 		})()`, from, from, len([]rune(from)), to)))
 	}
 	edit("break line 10", "[survey/ask]", "[survey/aks]")
-	p.wait("the problem on line 10", `document.querySelector('#fe-layer .fe-row.err[data-line="10"]') !== null`)
-	p.wait("line 10 marked in the gutter", `document.querySelector('#fe-gutter .fe-num.err[data-line="10"]') !== null`)
-	p.waitText("fe-problems", "第 10 行")
-	if got := p.eval(`document.querySelector('#fe-layer .fe-row.err').dataset.msg`); !strings.Contains(got, "survey/aks") {
+	p.Wait("the problem on line 10", `document.querySelector('#fe-layer .fe-row.err[data-line="10"]') !== null`)
+	p.Wait("line 10 marked in the gutter", `document.querySelector('#fe-gutter .fe-num.err[data-line="10"]') !== null`)
+	p.WaitText("fe-problems", "第 10 行")
+	if got := p.Eval(`document.querySelector('#fe-layer .fe-row.err').dataset.msg`); !strings.Contains(got, "survey/aks") {
 		t.Errorf("the message on line 10 is %q, want one naming survey/aks", got)
 	}
-	if got := p.eval(`document.querySelectorAll('#fe-layer .fe-row.err').length`); got != "1" {
+	if got := p.Eval(`document.querySelectorAll('#fe-layer .fe-row.err').length`); got != "1" {
 		t.Errorf("%s lines marked, want 1", got)
 	}
-	p.do("go to the problem", chromedp.Click(`#fe-problems .fe-jump`))
-	p.waitText("fe-hints", "节点 ask（survey）可用字段")
-	p.wait("the survey node's fields", `[...document.querySelectorAll("#fe-hints .fe-chip")].some((c) => c.textContent === "follow_up_at" && c.classList.contains("has"))`)
-	p.shoot("flows-error")
+	p.Do("go to the problem", chromedp.Click(`#fe-problems .fe-jump`))
+	p.WaitText("fe-hints", "节点 ask（survey）可用字段")
+	p.Wait("the survey node's fields", `[...document.querySelectorAll("#fe-hints .fe-chip")].some((c) => c.textContent === "follow_up_at" && c.classList.contains("has"))`)
+	p.Shoot("flows-error")
 
 	// Saving keeps the draft with its problem; publishing it is refused.
-	p.do("save", chromedp.Click(chromedp.ID("fe-save")))
-	p.waitText("fe-msg", "有 1 个问题")
-	p.waitText("fe-flows", "草稿")
-	p.do("publish", chromedp.Click(chromedp.ID("fe-publish")))
-	p.wait("the confirmation", `document.getElementById("fe-confirm").open`)
-	p.do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
-	p.waitText("fe-msg", "未发布")
+	p.Do("save", chromedp.Click(chromedp.ID("fe-save")))
+	p.WaitText("fe-msg", "有 1 个问题")
+	p.WaitText("fe-flows", "草稿")
+	p.Do("publish", chromedp.Click(chromedp.ID("fe-publish")))
+	p.Wait("the confirmation", `document.getElementById("fe-confirm").open`)
+	p.Do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
+	p.WaitText("fe-msg", "未发布")
 	if v := e.activeVersion("survey"); v != 1 {
 		t.Fatalf("a draft with a problem was published: version %d", v)
 	}
@@ -118,49 +118,49 @@ func TestFlowsPage(t *testing.T) {
 	edit("fix line 10", "[survey/aks]", "[survey/ask]")
 	// Valid, but the survey no longer thanks the caller: its scenarios fail.
 	edit("thank with goodbye", "[survey/thanks]", "[common/goodbye]")
-	p.waitText("fe-problems", "校验通过")
-	p.do("publish", chromedp.Click(chromedp.ID("fe-publish")))
-	p.wait("the confirmation", `document.getElementById("fe-confirm").open`)
-	p.do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
-	p.waitText("fe-msg", "个未通过")
-	p.waitText("fe-test-summary", "个场景未通过")
-	p.waitText("fe-tests", "survey/thanks")
-	p.shoot("flows-tests-failed")
+	p.WaitText("fe-problems", "校验通过")
+	p.Do("publish", chromedp.Click(chromedp.ID("fe-publish")))
+	p.Wait("the confirmation", `document.getElementById("fe-confirm").open`)
+	p.Do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
+	p.WaitText("fe-msg", "个未通过")
+	p.WaitText("fe-test-summary", "个场景未通过")
+	p.WaitText("fe-tests", "survey/thanks")
+	p.Shoot("flows-tests-failed")
 	if v := e.activeVersion("survey"); v != 1 {
 		t.Fatalf("a draft failing its scenarios was published: version %d", v)
 	}
 	edit("thank again", "[common/goodbye]", "[survey/thanks]")
 	edit("reword the description", "一至五级", "一到五级")
-	p.waitText("fe-problems", "校验通过")
-	p.do("run the tests", chromedp.Click(chromedp.ID("fe-test")))
-	p.waitText("fe-test-summary", "全部通过")
-	p.waitText("fe-tests", "节点 5/5")
-	p.shoot("flows-tests")
+	p.WaitText("fe-problems", "校验通过")
+	p.Do("run the tests", chromedp.Click(chromedp.ID("fe-test")))
+	p.WaitText("fe-test-summary", "全部通过")
+	p.WaitText("fe-tests", "节点 5/5")
+	p.Shoot("flows-tests")
 
-	p.do("publish", chromedp.Click(chromedp.ID("fe-publish")))
-	p.wait("the confirmation", `document.getElementById("fe-confirm").open`)
-	if got := p.text("fe-confirm-title"); !strings.Contains(got, "版本 2") {
+	p.Do("publish", chromedp.Click(chromedp.ID("fe-publish")))
+	p.Wait("the confirmation", `document.getElementById("fe-confirm").open`)
+	if got := p.Text("fe-confirm-title"); !strings.Contains(got, "版本 2") {
 		t.Errorf("confirmation %q, want one naming version 2", got)
 	}
-	p.do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
-	p.waitText("fe-msg", "已发布 survey 版本 2")
-	p.waitText("fe-state", "已发布版本 2 · 王班长")
+	p.Do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
+	p.WaitText("fe-msg", "已发布 survey 版本 2")
+	p.WaitText("fe-state", "已发布版本 2 · 王班长")
 	if v := e.activeVersion("survey"); v != 2 {
 		t.Fatalf("published version %d, want 2", v)
 	}
 
-	p.do("compare 1 with 2", chromedp.SetValue(chromedp.ID("fe-from"), "1"), chromedp.SetValue(chromedp.ID("fe-to"), "2"),
+	p.Do("compare 1 with 2", chromedp.SetValue(chromedp.ID("fe-from"), "1"), chromedp.SetValue(chromedp.ID("fe-to"), "2"),
 		chromedp.Click(chromedp.ID("fe-diff")))
-	p.waitText("fe-diffview", "1 行不同")
-	p.wait("the changed line side by side", `[...document.querySelectorAll("#fe-diffview tr.chg")].some((r) =>
+	p.WaitText("fe-diffview", "1 行不同")
+	p.Wait("the changed line side by side", `[...document.querySelectorAll("#fe-diffview tr.chg")].some((r) =>
 		r.cells[1].innerText.includes("一至五级") && r.cells[3].innerText.includes("一到五级"))`)
-	p.shoot("flows-diff")
+	p.Shoot("flows-diff")
 
-	p.do("roll back to 1", chromedp.Click(`#fe-versions tr[data-version="1"] .fe-rollback`))
-	p.wait("the confirmation", `document.getElementById("fe-confirm").open`)
-	p.do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
-	p.waitText("fe-msg", "已回滚：版本 3 即版本 1 的内容")
-	p.waitText("fe-versions", "回滚自版本 1")
+	p.Do("roll back to 1", chromedp.Click(`#fe-versions tr[data-version="1"] .fe-rollback`))
+	p.Wait("the confirmation", `document.getElementById("fe-confirm").open`)
+	p.Do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
+	p.WaitText("fe-msg", "已回滚：版本 3 即版本 1 的内容")
+	p.WaitText("fe-versions", "回滚自版本 1")
 	if v := e.activeVersion("survey"); v != 3 {
 		t.Fatalf("after the rollback version %d, want 3", v)
 	}
@@ -172,7 +172,7 @@ func TestFlowsPage(t *testing.T) {
 	if got, want := strings.Join(actions, ", "), "flow_publish 2, flow_rollback 3"; got != want {
 		t.Errorf("audit: %s, want %s", got, want)
 	}
-	p.shoot("flows-rollback")
+	p.Shoot("flows-rollback")
 }
 
 // A supervisor starts a new flow: it opens on a skeleton without problems, is listed once
@@ -182,25 +182,25 @@ func TestFlowsPageNewFlow(t *testing.T) {
 	hash, _ := bcrypt.GenerateFromPassword([]byte("lead-pw"), bcrypt.MinCost)
 	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('lead', '王班长', 'supervisor', $1)`, string(hash))
 	p := newPage(t, e)
-	p.do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), "lead"), chromedp.SendKeys(chromedp.ID("password"), "lead-pw"),
+	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "lead"), chromedp.SendKeys(chromedp.ID("password"), "lead-pw"),
 		chromedp.Click(chromedp.ID("login-submit")))
-	p.wait("the desk", `location.pathname === "/desk/"`)
-	p.do("open the flows", chromedp.Navigate(e.url+"/desk/flows"))
-	p.wait("the flows page", `document.body.dataset.ready === "true"`)
-	p.do("a bad name", chromedp.SendKeys(chromedp.ID("fe-new-name"), "Holiday!"), chromedp.Click(`#fe-new button`))
-	p.waitText("fe-msg", "流程名须以小写字母开头")
-	p.do("a new flow", chromedp.SetValue(chromedp.ID("fe-new-name"), "holiday"), chromedp.Click(`#fe-new button`))
-	p.waitText("fe-name", "holiday")
-	p.waitText("fe-state", "尚未发布")
-	p.waitText("fe-problems", "校验通过")
-	p.do("save", chromedp.Click(chromedp.ID("fe-save")))
-	p.waitText("fe-msg", "草稿已保存")
-	p.waitText("fe-flows", "holiday")
-	p.do("publish", chromedp.Click(chromedp.ID("fe-publish")))
-	p.wait("the confirmation", `document.getElementById("fe-confirm").open`)
-	p.do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
-	p.waitText("fe-msg", "已发布 holiday 版本 1")
+	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.Do("open the flows", chromedp.Navigate(e.url+"/desk/flows"))
+	p.Wait("the flows page", `document.body.dataset.ready === "true"`)
+	p.Do("a bad name", chromedp.SendKeys(chromedp.ID("fe-new-name"), "Holiday!"), chromedp.Click(`#fe-new button`))
+	p.WaitText("fe-msg", "流程名须以小写字母开头")
+	p.Do("a new flow", chromedp.SetValue(chromedp.ID("fe-new-name"), "holiday"), chromedp.Click(`#fe-new button`))
+	p.WaitText("fe-name", "holiday")
+	p.WaitText("fe-state", "尚未发布")
+	p.WaitText("fe-problems", "校验通过")
+	p.Do("save", chromedp.Click(chromedp.ID("fe-save")))
+	p.WaitText("fe-msg", "草稿已保存")
+	p.WaitText("fe-flows", "holiday")
+	p.Do("publish", chromedp.Click(chromedp.ID("fe-publish")))
+	p.Wait("the confirmation", `document.getElementById("fe-confirm").open`)
+	p.Do("confirm", chromedp.Click(chromedp.ID("fe-confirm-ok")))
+	p.WaitText("fe-msg", "已发布 holiday 版本 1")
 	if v := e.activeVersion("holiday"); v != 1 {
 		t.Errorf("holiday version %d, want 1", v)
 	}
@@ -211,9 +211,9 @@ func TestFlowsPageRefusesAgents(t *testing.T) {
 	e := newEnv(t, withFlows(t))
 	p := newPage(t, e)
 	p.login()
-	p.do("open the flows", chromedp.Navigate(e.url+"/desk/flows"))
-	p.wait("the refusal", `!document.getElementById("fe-denied").hidden`)
-	if got := p.eval(`document.getElementById("fe-shell").hidden`); got != "true" {
+	p.Do("open the flows", chromedp.Navigate(e.url+"/desk/flows"))
+	p.Wait("the refusal", `!document.getElementById("fe-denied").hidden`)
+	if got := p.Eval(`document.getElementById("fe-shell").hidden`); got != "true" {
 		t.Error("the editor is shown to an agent")
 	}
 }

@@ -67,135 +67,135 @@ func TestWorkArea(t *testing.T) {
 	e.calls.Update(func(f *fakeCalls) { f.CardFunc = demoCard })
 	p := newPage(t, e)
 	p.login()
-	p.do("listen to desk:copy", chromedp.Evaluate[chromedp.Void](
+	p.Do("listen to desk:copy", chromedp.Evaluate[chromedp.Void](
 		`window.copied = []; window.addEventListener("desk:copy", (e) => window.copied.push(e.detail))`))
-	p.waitText("kb-note", "输入关键词")
-	p.wait("the due callback's badge", `document.getElementById("callbacks-due").textContent === "1"`)
-	p.shoot("20-workarea-idle")
+	p.WaitText("kb-note", "输入关键词")
+	p.Wait("the due callback's badge", `document.getElementById("callbacks-due").textContent === "1"`)
+	p.Shoot("20-workarea-idle")
 
 	// Alt+1 puts the cursor in the search box; 户籍 finds both 户籍迁入 items, materials and all.
-	p.key("Alt+1", "1", chromedp.ModifierAlt)
-	p.wait("the search box focused", `document.activeElement.id === "kb-q"`)
-	p.do("type 户籍", chromedp.SendKeys(chromedp.ID("kb-q"), "户籍"))
-	p.waitText("kb-note", "找到 2 条")
-	results := p.text("kb-results")
+	p.Key("Alt+1", "1", chromedp.ModifierAlt)
+	p.Wait("the search box focused", `document.activeElement.id === "kb-q"`)
+	p.Do("type 户籍", chromedp.SendKeys(chromedp.ID("kb-q"), "户籍"))
+	p.WaitText("kb-note", "找到 2 条")
+	results := p.Text("kb-results")
 	for _, want := range []string{"户籍迁入（投靠亲属）", "户籍迁入（人才引进）", "佛山市公安局", "0757-83338110", "免费", "10 个工作日",
 		"亲属关系证明", "准予迁入证明", "所需材料（5 项）"} {
 		if !strings.Contains(results, want) {
 			t.Errorf("the results lack %q:\n%s", want, results)
 		}
 	}
-	if got := p.eval(`document.querySelector("#kb-results mark").textContent`); got != "户籍" {
+	if got := p.Eval(`document.querySelector("#kb-results mark").textContent`); got != "户籍" {
 		t.Errorf("marked %q, want 户籍", got)
 	}
 
 	// A partial word, typed as a question.
-	p.do("ask 身份证丢了怎么补办", chromedp.Evaluate[chromedp.Void](`document.getElementById("kb-q").value = ""`),
+	p.Do("ask 身份证丢了怎么补办", chromedp.Evaluate[chromedp.Void](`document.getElementById("kb-q").value = ""`),
 		chromedp.SendKeys(chromedp.ID("kb-q"), "身份证丢了怎么补办"))
-	p.wait("居民身份证挂失补领 first", `document.querySelector("#kb-results .kb-title")?.textContent === "居民身份证挂失补领"`)
-	if results := p.text("kb-results"); !strings.Contains(results, "40 元") || !strings.Contains(results, "15 个工作日") {
+	p.Wait("居民身份证挂失补领 first", `document.querySelector("#kb-results .kb-title")?.textContent === "居民身份证挂失补领"`)
+	if results := p.Text("kb-results"); !strings.Contains(results, "40 元") || !strings.Contains(results, "15 个工作日") {
 		t.Errorf("the fee or time limit is missing:\n%s", results)
 	}
 
 	// ↓ goes to the first result and Enter copies it: to the clipboard and the desk:copy event.
-	p.key("↓", kb.ArrowDown)
-	p.wait("the first result focused", `document.activeElement.classList.contains("kb-item")`)
-	p.key("Enter", kb.Enter)
-	p.wait("a desk:copy", `window.copied.length === 1`)
-	copied := p.eval(`JSON.stringify(window.copied[0])`)
+	p.Key("↓", kb.ArrowDown)
+	p.Wait("the first result focused", `document.activeElement.classList.contains("kb-item")`)
+	p.Key("Enter", kb.Enter)
+	p.Wait("a desk:copy", `window.copied.length === 1`)
+	copied := p.Eval(`JSON.stringify(window.copied[0])`)
 	for _, want := range []string{`"source":"knowledge"`, `"kind":"service"`, "【居民身份证挂失补领】", "所需材料：1. 居民户口簿原件及复印件；2. 近期免冠彩色数码相片回执",
 		"收费标准：40元", "办理时限：15个工作日", "佛山市公安局（咨询电话 0757-83338110）"} {
 		if !strings.Contains(copied, want) {
 			t.Errorf("desk:copy %s lacks %q", copied, want)
 		}
 	}
-	p.waitText("notice", "已")
-	p.shoot("21-knowledge-service")
+	p.WaitText("notice", "已")
+	p.Shoot("21-knowledge-service")
 
 	// A district's stations, and the rules of the account services with their 复制 button.
-	p.do("南海区's stations", chromedp.Evaluate[chromedp.Void](`document.getElementById("kb-q").value = ""`),
+	p.Do("南海区's stations", chromedp.Evaluate[chromedp.Void](`document.getElementById("kb-q").value = ""`),
 		chromedp.SetValue(chromedp.ID("kb-kind"), "station"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("kb-kind").dispatchEvent(new Event("change"))`),
 		chromedp.SetValue(chromedp.ID("kb-district"), "440605"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("kb-district").dispatchEvent(new Event("change"))`))
-	p.waitText("kb-note", "找到 2 条")
-	if results := p.text("kb-results"); !strings.Contains(results, "南海区行政服务中心") || !strings.Contains(results, "大沥镇建设大道68号") ||
+	p.WaitText("kb-note", "找到 2 条")
+	if results := p.Text("kb-results"); !strings.Contains(results, "南海区行政服务中心") || !strings.Contains(results, "大沥镇建设大道68号") ||
 		strings.Contains(results, "禅城区") || !strings.Contains(results, "0757-86000001") {
 		t.Errorf("南海区's stations:\n%s", results)
 	}
-	p.shoot("22-knowledge-stations")
-	p.do("the rules", chromedp.SetValue(chromedp.ID("kb-kind"), "rule"),
+	p.Shoot("22-knowledge-stations")
+	p.Do("the rules", chromedp.SetValue(chromedp.ID("kb-kind"), "rule"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("kb-kind").dispatchEvent(new Event("change"))`),
 		chromedp.SendKeys(chromedp.ID("kb-q"), "注销"))
-	p.wait("账号注销 first", `document.querySelector("#kb-results .kb-title")?.textContent === "账号注销"`)
-	if p.eval(`document.getElementById("kb-district").disabled`) != "true" {
+	p.Wait("账号注销 first", `document.querySelector("#kb-results .kb-title")?.textContent === "账号注销"`)
+	if p.Eval(`document.getElementById("kb-district").disabled`) != "true" {
 		t.Errorf("the district stays choosable for rules")
 	}
-	p.do("copy the rule", chromedp.Click(`#kb-results .kb-item:first-child .kb-copy`))
-	p.wait("a second desk:copy", `window.copied.length === 2 && window.copied[1].text.includes("现场办理")`)
-	p.shoot("23-knowledge-rules")
+	p.Do("copy the rule", chromedp.Click(`#kb-results .kb-item:first-child .kb-copy`))
+	p.Wait("a second desk:copy", `window.copied.length === 2 && window.copied[1].text.includes("现场办理")`)
+	p.Shoot("23-knowledge-rules")
 
 	// Alt+2: the recent calls, newest first, with how each went.
-	p.key("Alt+2", "2", chromedp.ModifierAlt)
-	p.wait("the recent calls", `document.querySelectorAll("#calls-rows tr").length === 3`)
-	rows := p.text("calls-rows")
+	p.Key("Alt+2", "2", chromedp.ModifierAlt)
+	p.Wait("the recent calls", `document.querySelectorAll("#calls-rows tr").length === 3`)
+	rows := p.Text("calls-rows")
 	for _, want := range []string{"075783001234", "已建工单", "13987654321", "未接（振铃超时）", "13812345678", "已解答", "04:06"} {
 		if !strings.Contains(rows, want) {
 			t.Errorf("the recent calls lack %q:\n%s", want, rows)
 		}
 	}
-	if first := p.eval(`document.querySelector("#calls-rows tr").innerText`); !strings.Contains(first, "075783001234") {
+	if first := p.Eval(`document.querySelector("#calls-rows tr").innerText`); !strings.Contains(first, "075783001234") {
 		t.Errorf("the newest call is not first: %s", first)
 	}
-	p.do("copy a number", chromedp.Click(`#calls-rows tr:first-child button.wa-num`))
-	p.wait("the number's desk:copy", `window.copied.length === 3 && window.copied[2].text === "075783001234" && window.copied[2].source === "calls"`)
-	p.shoot("24-recent-calls")
+	p.Do("copy a number", chromedp.Click(`#calls-rows tr:first-child button.wa-num`))
+	p.Wait("the number's desk:copy", `window.copied.length === 3 && window.copied[2].text === "075783001234" && window.copied[2].source === "calls"`)
+	p.Shoot("24-recent-calls")
 
 	// Alt+3: the callbacks, the due one first; 立即回拨 names this agent.
-	p.key("Alt+3", "3", chromedp.ModifierAlt)
-	p.wait("the callbacks", `document.querySelectorAll("#callbacks-rows tr").length === 2`)
-	if first := p.eval(`document.querySelector("#callbacks-rows tr").innerText`); !strings.Contains(first, "13700001111") || !strings.Contains(first, "已到期") {
+	p.Key("Alt+3", "3", chromedp.ModifierAlt)
+	p.Wait("the callbacks", `document.querySelectorAll("#callbacks-rows tr").length === 2`)
+	if first := p.Eval(`document.querySelector("#callbacks-rows tr").innerText`); !strings.Contains(first, "13700001111") || !strings.Contains(first, "已到期") {
 		t.Errorf("the due callback is not first: %s", first)
 	}
-	p.wait("立即回拨", `document.querySelector('#callbacks-rows tr[data-id="`+callback+`"] button[data-id]')?.disabled === false`)
-	p.do("call back now", chromedp.Evaluate[chromedp.Void](`document.querySelector('#callbacks-rows tr[data-id="`+callback+`"] button[data-id]').click()`))
-	p.waitText("callbacks-rows", "已安排，优先给我")
+	p.Wait("立即回拨", `document.querySelector('#callbacks-rows tr[data-id="`+callback+`"] button[data-id]')?.disabled === false`)
+	p.Do("call back now", chromedp.Evaluate[chromedp.Void](`document.querySelector('#callbacks-rows tr[data-id="`+callback+`"] button[data-id]').click()`))
+	p.WaitText("callbacks-rows", "已安排，优先给我")
 	var preferred int64
 	if err := e.db.Get(&preferred, `SELECT coalesce(preferred_agent_id, 0) FROM hotline.callbacks WHERE id = $1`, callback); err != nil || preferred != e.ids["agent01"] {
 		t.Errorf("preferred agent %d (%v), want agent01", preferred, err)
 	}
-	p.shoot("25-callbacks")
+	p.Shoot("25-callbacks")
 
 	// Alt+4, Alt+5: the messages and work orders tabs show their module, or say they are not open yet.
 	for _, tab := range []string{"messages", "workorders"} {
-		p.key("Alt+"+map[string]string{"messages": "4", "workorders": "5"}[tab], map[string]string{"messages": "4", "workorders": "5"}[tab], chromedp.ModifierAlt)
-		p.wait(tab+" shown", `!document.getElementById("pane-`+tab+`").hidden && document.getElementById("pane-`+tab+`").childElementCount > 0`)
+		p.Key("Alt+"+map[string]string{"messages": "4", "workorders": "5"}[tab], map[string]string{"messages": "4", "workorders": "5"}[tab], chromedp.ModifierAlt)
+		p.Wait(tab+" shown", `!document.getElementById("pane-`+tab+`").hidden && document.getElementById("pane-`+tab+`").childElementCount > 0`)
 	}
 
 	// A call: the work area folds to a rail beside the card (1280 px has no room for both),
 	// and Alt+1 opens it there with the search at hand.
-	p.key("Alt+1", "1", chromedp.ModifierAlt)
-	p.key("F2", kb.F2)
+	p.Key("Alt+1", "1", chromedp.ModifierAlt)
+	p.Key("F2", kb.F2)
 	p.state("available")
 	e.offer()
 	p.state("ringing")
-	p.wait("the card", `document.getElementById("card").dataset.loaded === "card"`)
-	p.wait("the work area folded", `document.getElementById("workspace").dataset.work === "folded" && document.getElementById("pane-knowledge").hidden`)
-	p.shoot("26-ringing-folded")
-	p.key("Alt+1", "1", chromedp.ModifierAlt)
-	p.wait("the work area open beside the card", `document.getElementById("workspace").dataset.work === "open" && document.activeElement.id === "kb-q"`)
-	p.do("search during the call", chromedp.Evaluate[chromedp.Void](`document.getElementById("kb-q").value = "";
+	p.Wait("the card", `document.getElementById("card").dataset.loaded === "card"`)
+	p.Wait("the work area folded", `document.getElementById("workspace").dataset.work === "folded" && document.getElementById("pane-knowledge").hidden`)
+	p.Shoot("26-ringing-folded")
+	p.Key("Alt+1", "1", chromedp.ModifierAlt)
+	p.Wait("the work area open beside the card", `document.getElementById("workspace").dataset.work === "open" && document.activeElement.id === "kb-q"`)
+	p.Do("search during the call", chromedp.Evaluate[chromedp.Void](`document.getElementById("kb-q").value = "";
 		document.getElementById("kb-district").selectedIndex = 0;
 		document.getElementById("kb-kind").selectedIndex = 0;
 		document.getElementById("kb-kind").dispatchEvent(new Event("change"))`),
 		chromedp.SendKeys(chromedp.ID("kb-q"), "公积金"))
-	p.wait("住房公积金提取 found", `document.querySelector("#kb-results .kb-title")?.textContent === "住房公积金提取（租房）"`)
-	if p.eval(`document.getElementById("card").hidden`) != "false" {
+	p.Wait("住房公积金提取 found", `document.querySelector("#kb-results .kb-title")?.textContent === "住房公积金提取（租房）"`)
+	if p.Eval(`document.getElementById("card").hidden`) != "false" {
 		t.Errorf("the card is hidden beside the work area")
 	}
-	p.shoot("27-ringing-knowledge")
-	p.key("Alt+0", "0", chromedp.ModifierAlt)
-	p.wait("folded again", `document.getElementById("workspace").dataset.work === "folded"`)
+	p.Shoot("27-ringing-knowledge")
+	p.Key("Alt+0", "0", chromedp.ModifierAlt)
+	p.Wait("folded again", `document.getElementById("workspace").dataset.work === "folded"`)
 }
 
 // TestWorkAreaWithoutModules: when the 留言 and 工单 modules cannot be loaded, their tabs say
@@ -206,25 +206,25 @@ func TestWorkAreaWithoutModules(t *testing.T) {
 	e.catalogue()
 	p := newPage(t, e)
 	// The browser fails every request for the two modules, as a server without them would.
-	paused := chromedp.Events(p.b, fetch.RequestPaused)
+	paused := chromedp.Events(p.Tab, fetch.RequestPaused)
 	go func() {
 		for ev, err := range paused {
 			if err != nil {
 				return
 			}
-			chromedp.Call(p.b, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+			chromedp.Call(p.Tab, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
 		}
 	}()
-	if _, err := chromedp.Call(p.b, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+	if _, err := chromedp.Call(p.Tab, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
 		{URLPattern: "*/js/messages.js"}, {URLPattern: "*/js/workorders.js"}}}); err != nil {
 		t.Fatal(err)
 	}
 	p.login()
 	for key, tab := range map[string]string{"4": "messages", "5": "workorders"} {
-		p.key("Alt+"+key, key, chromedp.ModifierAlt)
-		p.waitText("pane-"+tab, "功能尚未开通")
+		p.Key("Alt+"+key, key, chromedp.ModifierAlt)
+		p.WaitText("pane-"+tab, "功能尚未开通")
 	}
-	p.key("Alt+1", "1", chromedp.ModifierAlt)
-	p.do("search", chromedp.SendKeys(chromedp.ID("kb-q"), "社保卡"))
-	p.wait("社会保障卡申领", `document.querySelector("#kb-results .kb-title")?.textContent === "社会保障卡申领"`)
+	p.Key("Alt+1", "1", chromedp.ModifierAlt)
+	p.Do("search", chromedp.SendKeys(chromedp.ID("kb-q"), "社保卡"))
+	p.Wait("社会保障卡申领", `document.querySelector("#kb-results .kb-title")?.textContent === "社会保障卡申领"`)
 }

@@ -85,29 +85,29 @@ func TestSupervisorListensWhispersBarges(t *testing.T) {
 	e.exec(`INSERT INTO hotline.agent_status (agent_id, state, since, call_id) VALUES ($1, 'talking', now() - interval '30 seconds', $2)`, e.ids["agent01"], call)
 
 	p := newPage(t, e)
-	p.do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
+	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
 		chromedp.Click(chromedp.ID("login-submit")))
-	p.wait("the desk", `location.pathname === "/desk/"`)
-	p.do("open the wallboard", chromedp.Navigate(e.url+"/desk/supervisor"))
-	p.wait("the board", `document.body.dataset.ready === "true" && !!document.body.dataset.board`)
+	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.Do("open the wallboard", chromedp.Navigate(e.url+"/desk/supervisor"))
+	p.Wait("the board", `document.body.dataset.ready === "true" && !!document.body.dataset.board`)
 
 	tile := fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"]')`, e.ids["agent01"])
 	other := fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"] .sv-monitor')`, e.ids["agent02"])
-	p.wait("agent01 talking with the buttons", tile+`.dataset.state === "talking" && !!`+tile+`.querySelector('.sv-monitor button[data-mode=listen]')`)
-	p.wait("no buttons for an agent not talking", `!`+other+` || `+other+`.hidden`)
-	click := func(sel string) { p.eval(tile + `.querySelector('` + sel + `').click()`) }
+	p.Wait("agent01 talking with the buttons", tile+`.dataset.state === "talking" && !!`+tile+`.querySelector('.sv-monitor button[data-mode=listen]')`)
+	p.Wait("no buttons for an agent not talking", `!`+other+` || `+other+`.hidden`)
+	click := func(sel string) { p.Eval(tile + `.querySelector('` + sel + `').click()`) }
 	state := tile + `.querySelector('.mon-state').textContent`
 	click(".sv-monitor button[data-mode=listen]")
-	p.wait("listening", state+`.startsWith("监听中")`)
-	p.shoot("monitor-listen")
+	p.Wait("listening", state+`.startsWith("监听中")`)
+	p.Shoot("monitor-listen")
 	click(".sv-monitor button[data-mode=whisper]")
-	p.wait("whispering", state+`.startsWith("耳语中") && `+tile+`.querySelector('button[data-mode=whisper]').getAttribute("aria-pressed") === "true"`)
+	p.Wait("whispering", state+`.startsWith("耳语中") && `+tile+`.querySelector('button[data-mode=whisper]').getAttribute("aria-pressed") === "true"`)
 	click(".sv-monitor button[data-mode=barge]")
-	p.wait("barging", state+`.startsWith("强插中")`)
-	p.shoot("monitor-barge")
+	p.Wait("barging", state+`.startsWith("强插中")`)
+	p.Shoot("monitor-barge")
 	click(".sv-monitor .mon-stop")
-	p.wait("stopped", state+` === "" && `+tile+`.querySelector('.mon-stop').hidden`)
+	p.Wait("stopped", state+` === "" && `+tile+`.querySelector('.mon-stop').hidden`)
 
 	mon.mu.Lock()
 	defer mon.mu.Unlock()

@@ -98,10 +98,10 @@ func loginAs(t *testing.T, e *env, p *page, username, name string) {
 	hash, _ := bcrypt.GenerateFromPassword([]byte(username+"-pw"), bcrypt.MinCost)
 	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ($1, $2, 'supervisor', $3)`,
 		username, name, string(hash))
-	p.do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), username), chromedp.SendKeys(chromedp.ID("password"), username+"-pw"),
+	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), username), chromedp.SendKeys(chromedp.ID("password"), username+"-pw"),
 		chromedp.Click(chromedp.ID("login-submit")))
-	p.wait("the desk", `location.pathname === "/desk/"`)
+	p.Wait("the desk", `location.pathname === "/desk/"`)
 }
 
 // A supervisor finds a prompt by its text, listens to it, gives it a new text that the
@@ -125,48 +125,48 @@ func TestPromptsPage(t *testing.T) {
 
 	p := newPage(t, e)
 	loginAs(t, e, p, "boss", "张班长")
-	p.wait("the supervisor's links", `[...document.querySelectorAll(".sb-links a")].some((a) => a.getAttribute("href") === "/desk/prompts")`)
-	p.do("open the prompts", chromedp.Navigate(e.url+"/desk/prompts"))
-	p.wait("the prompts", `document.body.dataset.ready === "true"`)
-	p.waitText("pr-count", "共 3 条")
-	p.waitText("pr-tools", "espeak-ng 与 sox")
-	p.do("search by text", chromedp.SendKeys(chromedp.ID("pr-q"), "账单"))
-	p.waitText("pr-count", "显示 1 条")
-	p.do("listen to the Mandarin menu", chromedp.Click(`#pr-rows tr[data-id="main/menu"] td[data-lang="zh"] .pr-play`))
-	p.wait("the audio loaded", `document.getElementById("pr-audio").readyState >= 1 && document.getElementById("pr-audio").duration > 0.5`)
-	if got := p.eval(`document.getElementById("pr-audio").dataset.prompt`); got != "zh/main/menu" {
+	p.Wait("the supervisor's links", `[...document.querySelectorAll(".sb-links a")].some((a) => a.getAttribute("href") === "/desk/prompts")`)
+	p.Do("open the prompts", chromedp.Navigate(e.url+"/desk/prompts"))
+	p.Wait("the prompts", `document.body.dataset.ready === "true"`)
+	p.WaitText("pr-count", "共 3 条")
+	p.WaitText("pr-tools", "espeak-ng 与 sox")
+	p.Do("search by text", chromedp.SendKeys(chromedp.ID("pr-q"), "账单"))
+	p.WaitText("pr-count", "显示 1 条")
+	p.Do("listen to the Mandarin menu", chromedp.Click(`#pr-rows tr[data-id="main/menu"] td[data-lang="zh"] .pr-play`))
+	p.Wait("the audio loaded", `document.getElementById("pr-audio").readyState >= 1 && document.getElementById("pr-audio").duration > 0.5`)
+	if got := p.Eval(`document.getElementById("pr-audio").dataset.prompt`); got != "zh/main/menu" {
 		t.Errorf("playing %q, want zh/main/menu", got)
 	}
-	p.waitText("pr-title", "main/menu")
+	p.WaitText("pr-title", "main/menu")
 
-	p.eval(`document.getElementById("pr-text-zh").value = ""`)
-	p.do("write a new text", chromedp.SendKeys(chromedp.ID("pr-text-zh"), "查询水费电费请按一"))
-	p.do("speak and save it", chromedp.Click(chromedp.ID("pr-say-zh")))
-	p.wait("saved", `document.body.dataset.saved > 0`)
-	p.waitText("pr-langs", "原文：查询账单请按一")
-	p.waitText("pr-langs", "张班长")
-	p.waitText("pr-pending", "main")
-	p.wait("the row marked", `document.querySelector('#pr-rows tr[data-id="main/menu"] td[data-lang="zh"]').innerText.includes("已修改")`)
+	p.Eval(`document.getElementById("pr-text-zh").value = ""`)
+	p.Do("write a new text", chromedp.SendKeys(chromedp.ID("pr-text-zh"), "查询水费电费请按一"))
+	p.Do("speak and save it", chromedp.Click(chromedp.ID("pr-say-zh")))
+	p.Wait("saved", `document.body.dataset.saved > 0`)
+	p.WaitText("pr-langs", "原文：查询账单请按一")
+	p.WaitText("pr-langs", "张班长")
+	p.WaitText("pr-pending", "main")
+	p.Wait("the row marked", `document.querySelector('#pr-rows tr[data-id="main/menu"] td[data-lang="zh"]').innerText.includes("已修改")`)
 
-	p.do("choose a file that is not audio", chromedp.SetUploadFiles(chromedp.ID("pr-file-yue"), []string{junk}))
-	p.do("upload it", chromedp.Click(chromedp.ID("pr-upload-yue")))
-	p.wait("refused", `document.querySelector('#pr-langs fieldset[data-lang="yue"] .pr-result').innerText.includes("不是可识别的音频文件")`)
-	saved := p.eval(`document.body.dataset.saved`)
-	p.do("choose a recording", chromedp.SetUploadFiles(chromedp.ID("pr-file-yue"), []string{up}))
-	p.do("upload it", chromedp.Click(chromedp.ID("pr-upload-yue")))
-	p.wait("uploaded", `document.body.dataset.saved !== "`+saved+`"`)
-	p.wait("the row marked", `document.querySelector('#pr-rows tr[data-id="main/menu"] td[data-lang="yue"]').innerText.includes("已上传")`)
-	p.do("listen to the upload", chromedp.Click(`#pr-langs fieldset[data-lang="yue"] button[data-play]`))
-	p.wait("the upload loaded", `document.getElementById("pr-audio").readyState >= 1 && Math.abs(document.getElementById("pr-audio").duration - 1.2) < 0.2`)
+	p.Do("choose a file that is not audio", chromedp.SetUploadFiles(chromedp.ID("pr-file-yue"), []string{junk}))
+	p.Do("upload it", chromedp.Click(chromedp.ID("pr-upload-yue")))
+	p.Wait("refused", `document.querySelector('#pr-langs fieldset[data-lang="yue"] .pr-result').innerText.includes("不是可识别的音频文件")`)
+	saved := p.Eval(`document.body.dataset.saved`)
+	p.Do("choose a recording", chromedp.SetUploadFiles(chromedp.ID("pr-file-yue"), []string{up}))
+	p.Do("upload it", chromedp.Click(chromedp.ID("pr-upload-yue")))
+	p.Wait("uploaded", `document.body.dataset.saved !== "`+saved+`"`)
+	p.Wait("the row marked", `document.querySelector('#pr-rows tr[data-id="main/menu"] td[data-lang="yue"]').innerText.includes("已上传")`)
+	p.Do("listen to the upload", chromedp.Click(`#pr-langs fieldset[data-lang="yue"] button[data-play]`))
+	p.Wait("the upload loaded", `document.getElementById("pr-audio").readyState >= 1 && Math.abs(document.getElementById("pr-audio").duration - 1.2) < 0.2`)
 
-	p.do("open the history", chromedp.Click(`#pr-history summary`))
-	p.wait("two revisions listed", `document.querySelectorAll("#pr-history-rows tr").length === 2`)
-	p.waitText("pr-history-rows", "查询水费电费请按一")
+	p.Do("open the history", chromedp.Click(`#pr-history summary`))
+	p.Wait("two revisions listed", `document.querySelectorAll("#pr-history-rows tr").length === 2`)
+	p.WaitText("pr-history-rows", "查询水费电费请按一")
 	var n int
 	if err := e.db.Get(&n, `SELECT count(*) FROM hotline.audit_log WHERE action = 'prompt_change'`); err != nil || n != 2 {
 		t.Errorf("prompt_change audit rows = %d %v, want 2", n, err)
 	}
-	p.shoot("prompts")
+	p.Shoot("prompts")
 }
 
 // Without espeak-ng the page says so and offers uploads only.
@@ -177,14 +177,14 @@ func TestPromptsPageWithoutSpeech(t *testing.T) {
 	})
 	p := newPage(t, e)
 	loginAs(t, e, p, "boss", "张班长")
-	p.do("open a prompt", chromedp.Navigate(e.url+"/desk/prompts?prompt=common/welcome"))
-	p.wait("the prompts", `document.body.dataset.ready === "true"`)
-	p.waitText("pr-tools", "未安装 espeak-ng")
-	if got := p.eval(`document.getElementById("pr-say-zh").disabled`); got != "true" {
+	p.Do("open a prompt", chromedp.Navigate(e.url+"/desk/prompts?prompt=common/welcome"))
+	p.Wait("the prompts", `document.body.dataset.ready === "true"`)
+	p.WaitText("pr-tools", "未安装 espeak-ng")
+	if got := p.Eval(`document.getElementById("pr-say-zh").disabled`); got != "true" {
 		t.Errorf("the speak button is enabled without espeak-ng")
 	}
 	if _, err := exec.LookPath("sox"); err == nil {
-		if got := p.eval(`document.getElementById("pr-upload-zh").disabled`); got != "false" {
+		if got := p.Eval(`document.getElementById("pr-upload-zh").disabled`); got != "false" {
 			t.Errorf("the upload button is disabled with sox installed")
 		}
 	}

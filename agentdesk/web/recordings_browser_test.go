@@ -46,31 +46,31 @@ func TestRecordingsPage(t *testing.T) {
 
 	p := newPage(t, e)
 	loginAs(t, e, p, "boss", "张班长")
-	p.wait("the supervisor's links", `[...document.querySelectorAll(".sb-links a")].some((a) => a.getAttribute("href") === "/desk/recordings")`)
-	p.do("open the recordings", chromedp.Navigate(e.url+"/desk/recordings"))
-	p.wait("the recordings", `document.body.dataset.ready === "true"`)
-	p.waitText("rc-total", "共 3 条")
-	p.waitText("rc-retention", "保存 180 天")
-	rows := p.text("rc-rows")
+	p.Wait("the supervisor's links", `[...document.querySelectorAll(".sb-links a")].some((a) => a.getAttribute("href") === "/desk/recordings")`)
+	p.Do("open the recordings", chromedp.Navigate(e.url+"/desk/recordings"))
+	p.Wait("the recordings", `document.body.dataset.ready === "true"`)
+	p.WaitText("rc-total", "共 3 条")
+	p.WaitText("rc-retention", "保存 180 天")
+	rows := p.Text("rc-rows")
 	for _, full := range []string{"13812345678", "13900001111", "13712345678"} {
 		if bytes.Contains([]byte(rows), []byte(full)) {
 			t.Errorf("a full number in the list: %s", rows)
 		}
 	}
-	p.waitText("rc-rows", "138****5678")
-	p.waitText("rc-rows", "公用事业")
-	p.waitText("rc-rows", "语音留言")
+	p.WaitText("rc-rows", "138****5678")
+	p.WaitText("rc-rows", "公用事业")
+	p.WaitText("rc-rows", "语音留言")
 
-	p.do("search by the last digits", chromedp.SendKeys(chromedp.ID("rc-number"), "5678"), chromedp.Click(chromedp.ID("rc-search")))
-	p.wait("two found", `document.body.dataset.total === "2"`)
-	p.do("choose a queue", chromedp.SetValue(chromedp.ID("rc-queue"), "general"), chromedp.Click(chromedp.ID("rc-search")))
-	p.wait("one found", `document.body.dataset.total === "1"`)
-	p.waitText("rc-rows", "137****5678")
-	p.shoot("recordings")
+	p.Do("search by the last digits", chromedp.SendKeys(chromedp.ID("rc-number"), "5678"), chromedp.Click(chromedp.ID("rc-search")))
+	p.Wait("two found", `document.body.dataset.total === "2"`)
+	p.Do("choose a queue", chromedp.SetValue(chromedp.ID("rc-queue"), "general"), chromedp.Click(chromedp.ID("rc-search")))
+	p.Wait("one found", `document.body.dataset.total === "1"`)
+	p.WaitText("rc-rows", "137****5678")
+	p.Shoot("recordings")
 
-	p.do("play it", chromedp.Click(`#rc-rows button[data-play]`))
-	p.wait("playing", `document.getElementById("rc-audio").readyState >= 1 && Math.abs(document.getElementById("rc-audio").duration - 2) < 0.2`)
-	got, err := chromedp.Run(p.b, chromedp.Evaluate[string](
+	p.Do("play it", chromedp.Click(`#rc-rows button[data-play]`))
+	p.Wait("playing", `document.getElementById("rc-audio").readyState >= 1 && Math.abs(document.getElementById("rc-audio").duration - 2) < 0.2`)
+	got, err := chromedp.Run(p.Tab, chromedp.Evaluate[string](
 		`fetch(document.querySelector("#rc-rows a[download]").href).then((r) => r.status + " " + r.headers.get("Content-Disposition"))`,
 		chromedp.EvalAwaitPromise))
 	if err != nil || !bytes.HasPrefix([]byte(got), []byte(`200 attachment; filename="recording-`)) {

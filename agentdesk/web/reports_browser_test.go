@@ -41,33 +41,33 @@ func TestReportsPage(t *testing.T) {
 	}
 
 	p := newPage(t, e)
-	p.do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
+	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
 		chromedp.Click(chromedp.ID("login-submit")))
-	p.wait("the desk", `location.pathname === "/desk/"`)
+	p.Wait("the desk", `location.pathname === "/desk/"`)
 	// A supervisor's desk links to their pages.
-	p.waitText("statebar", "报表")
-	if got := p.eval(`[...document.querySelectorAll(".sb-links a")].map(a => a.textContent).join(" ")`); !strings.HasPrefix(got, "班长台 报表 流程 日历") {
+	p.WaitText("statebar", "报表")
+	if got := p.Eval(`[...document.querySelectorAll(".sb-links a")].map(a => a.textContent).join(" ")`); !strings.HasPrefix(got, "班长台 报表 流程 日历") {
 		t.Errorf("the supervisor's links: %q", got)
 	}
-	p.do("open the reports", chromedp.Click(`.sb-links a[href="/desk/reports"]`))
-	p.wait("the reports", `document.body.dataset.ready === "true"`)
-	p.do("choose 1 December by the hour",
+	p.Do("open the reports", chromedp.Click(`.sb-links a[href="/desk/reports"]`))
+	p.Wait("the reports", `document.body.dataset.ready === "true"`)
+	p.Do("choose 1 December by the hour",
 		chromedp.SetValue(chromedp.ID("rp-from"), "2026-12-01"), chromedp.SetValue(chromedp.ID("rp-to"), "2026-12-01"),
 		chromedp.SetValue(chromedp.ID("rp-bucket"), "hour"), chromedp.Click(`#rp-form button[type=submit]`))
-	p.waitText("rp-queues", "12-01 10:00 · ss")
-	p.waitText("rp-queues", "100.0%") // 10:00: one call, answered in 12 s
-	p.waitText("rp-queues", "12-01 11:00 · ss")
-	p.waitText("rp-agents", "李晓敏")
-	p.waitText("rp-ivr", "main")
-	p.wait("the chart's three lines", `document.querySelectorAll("#rp-chart polyline").length === 3`)
-	if got := p.eval(`document.getElementById("rp-csv-queues").getAttribute("href")`); got != "/api/reports/queues?from=2026-12-01&to=2026-12-01&bucket=hour&format=csv" {
+	p.WaitText("rp-queues", "12-01 10:00 · ss")
+	p.WaitText("rp-queues", "100.0%") // 10:00: one call, answered in 12 s
+	p.WaitText("rp-queues", "12-01 11:00 · ss")
+	p.WaitText("rp-agents", "李晓敏")
+	p.WaitText("rp-ivr", "main")
+	p.Wait("the chart's three lines", `document.querySelectorAll("#rp-chart polyline").length === 3`)
+	if got := p.Eval(`document.getElementById("rp-csv-queues").getAttribute("href")`); got != "/api/reports/queues?from=2026-12-01&to=2026-12-01&bucket=hour&format=csv" {
 		t.Errorf("CSV link %s", got)
 	}
 	// The figures, computed by hand: at 10:00 one call answered in 12 s, talked 3 minutes and
 	// wrapped up in 30 s; at 11:00 one abandoned after 40 s.
 	rows := func(table string) string {
-		return p.eval(`[...document.querySelectorAll("#` + table + ` tbody tr")].map(tr => [...tr.cells].map(c => c.textContent).join("|")).join("\n")`)
+		return p.Eval(`[...document.querySelectorAll("#` + table + ` tbody tr")].map(tr => [...tr.cells].map(c => c.textContent).join("|")).join("\n")`)
 	}
 	wantHours := "12-01 10:00 · ss|1|1|1|0|0|100.0%|100.0%|12秒|3分30秒|3分00秒|0秒|30秒|0|0/0\n" +
 		"12-01 11:00 · ss|1|0|0|1|0|0.0%|0.0%|—|—|—|—|—|0|0/0"
@@ -80,10 +80,10 @@ func TestReportsPage(t *testing.T) {
 	if got, want := rows("rp-ivr"), "main|2|0 (0.0%)|2|0"; got != want {
 		t.Errorf("the IVR funnel: %s, want %s", got, want)
 	}
-	p.do("the same day by day", chromedp.SetValue(chromedp.ID("rp-bucket"), "day"), chromedp.Click(`#rp-form button[type=submit]`))
-	p.waitText("rp-queues", "12-01 · ss")
+	p.Do("the same day by day", chromedp.SetValue(chromedp.ID("rp-bucket"), "day"), chromedp.Click(`#rp-form button[type=submit]`))
+	p.WaitText("rp-queues", "12-01 · ss")
 	if got, want := rows("rp-queues"), "12-01 · ss|2|1|1|1|0|50.0%|50.0%|12秒|3分30秒|3分00秒|0秒|30秒|0|0/0"; got != want {
 		t.Errorf("the queues by day:\n%s\nwant\n%s", got, want)
 	}
-	p.shoot("reports")
+	p.Shoot("reports")
 }

@@ -41,45 +41,45 @@ func TestSearchAndAttach(t *testing.T) {
 	})
 	p := newPage(t, e)
 	p.login()
-	p.key("F2", kb.F2)
+	p.Key("F2", kb.F2)
 	p.state("available")
 	e.offerCall(callID, "075783001234")
-	p.wait("the card", `document.getElementById("card").dataset.loaded === "card"`)
-	p.waitText("card", "未注册号码")
+	p.Wait("the card", `document.getElementById("card").dataset.loaded === "card"`)
+	p.WaitText("card", "未注册号码")
 
-	p.key("Alt+S", "s", chromedp.ModifierAlt)
-	p.wait("the search panel", `!document.getElementById("search-body").hidden && document.activeElement.id === "search-q"`)
-	p.do("search by ID number", chromedp.SetValue(chromedp.ID("search-by"), "id_number"),
+	p.Key("Alt+S", "s", chromedp.ModifierAlt)
+	p.Wait("the search panel", `!document.getElementById("search-body").hidden && document.activeElement.id === "search-q"`)
+	p.Do("search by ID number", chromedp.SetValue(chromedp.ID("search-by"), "id_number"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("search-by").dispatchEvent(new Event("change"))`),
 		chromedp.SendKeys(chromedp.ID("search-q"), "440604199001011234"+kb.Enter))
-	p.waitText("search-note", "按身份证号查询必须填写原因")
+	p.WaitText("search-note", "按身份证号查询必须填写原因")
 	if got := e.calls.Commands(); len(got) != 0 {
 		t.Errorf("a search without a reason reached the server: %q", got)
 	}
-	p.do("give a reason", chromedp.SendKeys(chromedp.ID("search-reason"), "市民为母亲咨询账单"+kb.Enter))
-	p.waitText("search-note", "找到 1 位市民")
-	p.waitText("search-results", "440604********1234")
-	if strings.Contains(p.text("search-results"), "440604199001011234") || p.eval(`document.getElementById("search-q").value`) != "" {
+	p.Do("give a reason", chromedp.SendKeys(chromedp.ID("search-reason"), "市民为母亲咨询账单"+kb.Enter))
+	p.WaitText("search-note", "找到 1 位市民")
+	p.WaitText("search-results", "440604********1234")
+	if strings.Contains(p.Text("search-results"), "440604199001011234") || p.Eval(`document.getElementById("search-q").value`) != "" {
 		t.Errorf("the full ID number stays on the screen")
 	}
-	p.shoot("13-search")
+	p.Shoot("13-search")
 	want := "search " + url.Values{"by": {"id_number"}, "call_id": {callID}, "q": {"440604199001011234"}, "reason": {"市民为母亲咨询账单"}}.Encode()
 	if got := e.calls.Commands(); !slices.Contains(got, want) {
 		t.Errorf("the server got %q, want %q", got, want)
 	}
 
-	p.do("attach", chromedp.Click(chromedp.CSS(`#search-results button`)))
-	p.wait("the search panel closed", `document.getElementById("search-body").hidden`)
-	p.waitText("card", "陈美玲")
+	p.Do("attach", chromedp.Click(chromedp.CSS(`#search-results button`)))
+	p.Wait("the search panel closed", `document.getElementById("search-body").hidden`)
+	p.WaitText("card", "陈美玲")
 	if got := e.calls.Commands(); !slices.Contains(got, fmt.Sprintf("attach %s 42", callID)) {
 		t.Errorf("the server got %q, want an attach of citizen 42", got)
 	}
 
 	// Without the search endpoint the panel says the server cannot search yet.
 	e.calls.Update(func(f *fakeCalls) { f.SearchFunc = nil })
-	p.key("Alt+S", "s", chromedp.ModifierAlt)
-	p.do("search by mobile", chromedp.SetValue(chromedp.ID("search-by"), "mobile"),
+	p.Key("Alt+S", "s", chromedp.ModifierAlt)
+	p.Do("search by mobile", chromedp.SetValue(chromedp.ID("search-by"), "mobile"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("search-by").dispatchEvent(new Event("change"))`),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("search-q").value = ""`), chromedp.SendKeys(chromedp.ID("search-q"), "13800138000"+kb.Enter))
-	p.waitText("search-note", "查询未成功：服务器尚不支持此操作")
+	p.WaitText("search-note", "查询未成功：服务器尚不支持此操作")
 }

@@ -100,8 +100,8 @@ func TestSoftphoneInTheBrowser(t *testing.T) {
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-file-for-fake-audio-capture", tone))
 	p.login()
-	p.wait("the softphone registered", `document.getElementById("softphone")?.dataset.state === "idle"`)
-	p.waitText("softphone", "软电话就绪")
+	p.Wait("the softphone registered", `document.getElementById("softphone")?.dataset.state === "idle"`)
+	p.WaitText("softphone", "软电话就绪")
 	contact, ok := sip.Registered("1001")
 	if !ok {
 		t.Fatal("agent01's softphone is not registered")
@@ -122,14 +122,14 @@ func TestSoftphoneInTheBrowser(t *testing.T) {
 		}
 		done <- rep
 	}()
-	p.wait("the softphone ringing", `document.getElementById("softphone").dataset.state === "ringing"`)
+	p.Wait("the softphone ringing", `document.getElementById("softphone").dataset.state === "ringing"`)
 	if err := lines.Line(e.ids["agent01"]).Answer(); err != nil {
 		t.Fatal(err)
 	}
-	p.wait("the softphone talking", `document.getElementById("softphone").dataset.state === "talking"`)
-	p.wait("the caller's 440 Hz in the page's audio output",
+	p.Wait("the softphone talking", `document.getElementById("softphone").dataset.state === "talking"`)
+	p.Wait("the caller's 440 Hz in the page's audio output",
 		`(() => { const h = window.deskSoftphone.heard(); return Math.abs(h.hz - 440) < 15 && h.db > -70; })()`)
-	p.shoot("softphone-talking")
+	p.Shoot("softphone-talking")
 	rep := <-done
 	if rep == nil || !rep.OK {
 		t.Fatalf("the caller's call: %+v", rep)
@@ -139,5 +139,5 @@ func TestSoftphoneInTheBrowser(t *testing.T) {
 	if share < 0.3 || level < 100 {
 		t.Errorf("the caller heard the page's microphone at %.2f of the energy (RMS %.0f); want the 1000 Hz tone", share, level)
 	}
-	p.wait("the softphone idle again", `document.getElementById("softphone").dataset.state === "idle"`)
+	p.Wait("the softphone idle again", `document.getElementById("softphone").dataset.state === "idle"`)
 }

@@ -35,33 +35,33 @@ func TestSupervisorWallboard(t *testing.T) {
 		SELECT call_id, id, $1, 'general', 'accepted', entered_at, left_at FROM hotline.queue_entries WHERE outcome = 'answered'`, e.ids["agent02"])
 
 	p := newPage(t, e)
-	p.do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
+	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
 		chromedp.Click(chromedp.ID("login-submit")))
-	p.wait("the desk", `location.pathname === "/desk/"`)
-	p.do("open the wallboard", chromedp.Navigate(e.url+"/desk/supervisor"))
-	p.wait("the board", `document.body.dataset.ready === "true" && !!document.body.dataset.board`)
-	p.wait("live", `document.body.dataset.conn === "open"`)
+	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.Do("open the wallboard", chromedp.Navigate(e.url+"/desk/supervisor"))
+	p.Wait("the board", `document.body.dataset.ready === "true" && !!document.body.dataset.board`)
+	p.Wait("live", `document.body.dataset.conn === "open"`)
 
 	row := func(queue string) string {
 		return fmt.Sprintf(`document.querySelector('#sv-queue-rows tr[data-queue=%q]')`, queue)
 	}
-	p.wait("two calls waiting for 社会保障", row("social_security")+`.querySelector('[data-field=waiting]').textContent === "2"`)
-	p.wait("one for 综合咨询", row("general")+`.querySelector('[data-field=waiting]').textContent === "1"`)
+	p.Wait("two calls waiting for 社会保障", row("social_security")+`.querySelector('[data-field=waiting]').textContent === "2"`)
+	p.Wait("one for 综合咨询", row("general")+`.querySelector('[data-field=waiting]').textContent === "1"`)
 	// 综合咨询 today: two calls ended, one answered within 15 s: 50%, ASA 8 s.
-	p.wait("the service level", row("general")+`.querySelector('.sl').textContent === "50.0%"`)
-	if got := p.eval(row("general") + `.textContent`); got == "" {
+	p.Wait("the service level", row("general")+`.querySelector('.sl').textContent === "50.0%"`)
+	if got := p.Eval(row("general") + `.textContent`); got == "" {
 		t.Error("no row for 综合咨询")
 	}
-	p.waitText("sv-defs", "15 秒内接通")
-	p.wait("agent01 stuck in 未接", fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"]').classList.contains("stuck")`, e.ids["agent01"]))
-	p.wait("agent02 available", fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"]').dataset.state === "available"`, e.ids["agent02"]))
-	p.wait("the chart", `document.querySelectorAll("#sv-chart rect.bar-offered").length >= 1`)
+	p.WaitText("sv-defs", "15 秒内接通")
+	p.Wait("agent01 stuck in 未接", fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"]').classList.contains("stuck")`, e.ids["agent01"]))
+	p.Wait("agent02 available", fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"]').dataset.state === "available"`, e.ids["agent02"]))
+	p.Wait("the chart", `document.querySelectorAll("#sv-chart rect.bar-offered").length >= 1`)
 
 	// A call arrives: the board shows it within the refresh, without a reload.
 	e.exec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at) VALUES ('7e7e7e7e-0000-4000-8000-000000000001', 'node1', 'new-1', '13700137000', now())`)
 	e.exec(`INSERT INTO hotline.queue_entries (call_id, queue_id, entered_at, instance_id) VALUES ('7e7e7e7e-0000-4000-8000-000000000001', 'general', now(), 'live')`)
-	p.wait("the new call", row("general")+`.querySelector('[data-field=waiting]').textContent === "2"`)
+	p.Wait("the new call", row("general")+`.querySelector('[data-field=waiting]').textContent === "2"`)
 
 	// Agents change state while calls arrive, written as the ACD writes them (the status row,
 	// the state log, NOTIFY hotline_agent): agent01 leaves 未接, rings for the new call and
@@ -77,7 +77,7 @@ func TestSupervisorWallboard(t *testing.T) {
 			SELECT pg_notify('hotline_agent', agent_id::text) FROM s`, e.ids[agent], st, offer)
 	}
 	state("agent01", "available", nil)
-	p.wait("agent01 available, no longer stuck", tile("agent01")+`.dataset.state === "available" && !`+tile("agent01")+`.classList.contains("stuck")`)
+	p.Wait("agent01 available, no longer stuck", tile("agent01")+`.dataset.state === "available" && !`+tile("agent01")+`.classList.contains("stuck")`)
 	var offer int64
 	if err := e.db.Get(&offer, `INSERT INTO hotline.offers (call_id, entry_id, agent_id, queue_id, instance_id)
 		SELECT call_id, id, $1, 'general', 'live' FROM hotline.queue_entries WHERE call_id = '7e7e7e7e-0000-4000-8000-000000000001'
@@ -85,32 +85,32 @@ func TestSupervisorWallboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	state("agent01", "ringing", offer)
-	p.wait("agent01 ringing", tile("agent01")+`.dataset.state === "ringing"`)
+	p.Wait("agent01 ringing", tile("agent01")+`.dataset.state === "ringing"`)
 	e.exec(`UPDATE hotline.offers SET state = 'accepted', decided_at = now() WHERE id = $1`, offer)
 	e.exec(`UPDATE hotline.queue_entries SET left_at = now(), outcome = 'answered' WHERE call_id = '7e7e7e7e-0000-4000-8000-000000000001'`)
 	state("agent01", "talking", offer)
-	p.wait("agent01 talking", tile("agent01")+`.dataset.state === "talking"`)
-	p.wait("the answered call no longer waiting", row("general")+`.querySelector('[data-field=waiting]').textContent === "1"`)
+	p.Wait("agent01 talking", tile("agent01")+`.dataset.state === "talking"`)
+	p.Wait("the answered call no longer waiting", row("general")+`.querySelector('[data-field=waiting]').textContent === "1"`)
 
 	// Agent management: force agent02's pause with a reason.
-	p.wait("the management list", fmt.Sprintf(`!!document.querySelector('#sv-admin-rows tr[data-agent="%d"] button[data-act=pause]')`, e.ids["agent02"]))
-	p.shoot("supervisor")
-	p.do("force a pause", chromedp.Click(fmt.Sprintf(`#sv-admin-rows tr[data-agent="%d"] button[data-act=pause]`, e.ids["agent02"])))
-	p.wait("the dialog", `document.getElementById("sv-dialog").open`)
-	p.eval(`document.querySelector("#sv-dialog select[name=pause_reason]").value = "meeting"`)
-	p.do("say why", chromedp.SendKeys(`#sv-dialog input[name=reason]`, "班前会"), chromedp.Click(chromedp.ID("sv-dialog-ok")))
-	p.wait("the dialog closed", `!document.getElementById("sv-dialog").open || (document.getElementById("sv-dialog-error").hidden ? false : (() => { throw new Error(document.getElementById("sv-dialog-error").textContent) })())`)
-	p.wait("agent02 paused on the board", fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"]').dataset.state === "paused"`, e.ids["agent02"]))
-	p.waitText("sv-agent-grid", "示忙（会议）")
+	p.Wait("the management list", fmt.Sprintf(`!!document.querySelector('#sv-admin-rows tr[data-agent="%d"] button[data-act=pause]')`, e.ids["agent02"]))
+	p.Shoot("supervisor")
+	p.Do("force a pause", chromedp.Click(fmt.Sprintf(`#sv-admin-rows tr[data-agent="%d"] button[data-act=pause]`, e.ids["agent02"])))
+	p.Wait("the dialog", `document.getElementById("sv-dialog").open`)
+	p.Eval(`document.querySelector("#sv-dialog select[name=pause_reason]").value = "meeting"`)
+	p.Do("say why", chromedp.SendKeys(`#sv-dialog input[name=reason]`, "班前会"), chromedp.Click(chromedp.ID("sv-dialog-ok")))
+	p.Wait("the dialog closed", `!document.getElementById("sv-dialog").open || (document.getElementById("sv-dialog-error").hidden ? false : (() => { throw new Error(document.getElementById("sv-dialog-error").textContent) })())`)
+	p.Wait("agent02 paused on the board", fmt.Sprintf(`document.querySelector('#sv-agent-grid li[data-agent="%d"]').dataset.state === "paused"`, e.ids["agent02"]))
+	p.WaitText("sv-agent-grid", "示忙（会议）")
 	var n int
 	if err := e.db.Get(&n, `SELECT count(*) FROM hotline.audit_log WHERE action IN ('agent_state_forced', 'agent_state_forced_reason') AND object_id = $1::text`, e.ids["agent02"]); err != nil || n != 2 {
 		t.Errorf("%d audit rows of the forced pause (%v), want 2", n, err)
 	}
 
 	// The wall display: F, and back.
-	p.key("full screen", "f")
-	p.wait("the wall mode", `document.body.classList.contains("wall") && getComputedStyle(document.getElementById("sv-admin")).display === "none"`)
-	p.shoot("supervisor-wall")
-	p.key("back", "f")
-	p.wait("the normal mode", `!document.body.classList.contains("wall")`)
+	p.Key("full screen", "f")
+	p.Wait("the wall mode", `document.body.classList.contains("wall") && getComputedStyle(document.getElementById("sv-admin")).display === "none"`)
+	p.Shoot("supervisor-wall")
+	p.Key("back", "f")
+	p.Wait("the normal mode", `!document.body.classList.contains("wall")`)
 }

@@ -22,7 +22,7 @@ func TestTransferToANamedAgent(t *testing.T) {
 	e.calls.Update(func(f *fakeCalls) { f.CardFunc = demoCard })
 	p := newPage(t, e)
 	p.login()
-	p.key("F2", kb.F2)
+	p.Key("F2", kb.F2)
 	p.state("available")
 	me, colleague := e.ids["agent01"], e.ids["agent02"]
 
@@ -58,12 +58,12 @@ func TestTransferToANamedAgent(t *testing.T) {
 
 	pick := func() {
 		t.Helper()
-		p.key("Alt+T", "t", chromedp.ModifierAlt)
-		p.wait("the transfer panel", `!document.getElementById("transfer").hidden`)
-		p.do("坐席", chromedp.Click(chromedp.CSS(`input[name=kind][value=agent]`)))
-		p.wait("the colleague listed", `[...document.querySelectorAll("#targets button")].some((b) => b.textContent.includes("陈志华"))`)
-		p.eval(`[...document.querySelectorAll("#targets button")].find((b) => b.textContent.includes("陈志华")).click()`)
-		p.wait("the colleague chosen", `document.querySelector("#targets button[aria-selected=true]") !== null`)
+		p.Key("Alt+T", "t", chromedp.ModifierAlt)
+		p.Wait("the transfer panel", `!document.getElementById("transfer").hidden`)
+		p.Do("坐席", chromedp.Click(chromedp.CSS(`input[name=kind][value=agent]`)))
+		p.Wait("the colleague listed", `[...document.querySelectorAll("#targets button")].some((b) => b.textContent.includes("陈志华"))`)
+		p.Eval(`[...document.querySelectorAll("#targets button")].find((b) => b.textContent.includes("陈志华")).click()`)
+		p.Wait("the colleague chosen", `document.querySelector("#targets button[aria-selected=true]") !== null`)
 	}
 	last := func() hotline.TransferTarget {
 		mu.Lock()
@@ -75,35 +75,35 @@ func TestTransferToANamedAgent(t *testing.T) {
 	}
 
 	// 先咨询 calls the colleague's phone.
-	p.key("Alt+T", "t", chromedp.ModifierAlt)
-	p.wait("the transfer panel", `!document.getElementById("transfer").hidden`)
-	p.do("先咨询", chromedp.Click(chromedp.CSS(`input[name=mode][value=consult]`)))
-	p.key("Escape", kb.Escape)
-	p.wait("the transfer panel closed", `document.getElementById("transfer").hidden`)
+	p.Key("Alt+T", "t", chromedp.ModifierAlt)
+	p.Wait("the transfer panel", `!document.getElementById("transfer").hidden`)
+	p.Do("先咨询", chromedp.Click(chromedp.CSS(`input[name=mode][value=consult]`)))
+	p.Key("Escape", kb.Escape)
+	p.Wait("the transfer panel closed", `document.getElementById("transfer").hidden`)
 	pick()
-	p.do("呼叫咨询", chromedp.Click(chromedp.ID("btn-transfer-go")))
-	p.wait("the consultation sent", `!document.getElementById("control-error").hidden`)
+	p.Do("呼叫咨询", chromedp.Click(chromedp.ID("btn-transfer-go")))
+	p.Wait("the consultation sent", `!document.getElementById("control-error").hidden`)
 	if got := last(); got.Endpoint != "PJSIP/1002" || got.Agent != 0 {
 		t.Errorf("a consultation of the colleague sent %+v, want their endpoint", got)
 	}
 
 	// 直接转接 to the colleague sends the agent; the refusal is said in Chinese.
-	p.do("直接转接", chromedp.Click(chromedp.CSS(`input[name=mode][value=transfer]`)))
-	p.key("Escape", kb.Escape)
-	p.wait("the transfer panel closed", `document.getElementById("transfer").hidden`)
+	p.Do("直接转接", chromedp.Click(chromedp.CSS(`input[name=mode][value=transfer]`)))
+	p.Key("Escape", kb.Escape)
+	p.Wait("the transfer panel closed", `document.getElementById("transfer").hidden`)
 	pick()
-	p.shoot("transfer-agent-01-chosen")
-	p.do("转接", chromedp.Click(chromedp.ID("btn-transfer-go")))
-	p.waitText("control-error", "转接未成功：该坐席未登录")
+	p.Shoot("transfer-agent-01-chosen")
+	p.Do("转接", chromedp.Click(chromedp.ID("btn-transfer-go")))
+	p.WaitText("control-error", "转接未成功：该坐席未登录")
 	if got := last(); got.Agent != colleague || got.Endpoint != "" {
 		t.Errorf("a blind transfer to the colleague sent %+v, want agent %d", got, colleague)
 	}
-	p.shoot("transfer-agent-02-refused")
+	p.Shoot("transfer-agent-02-refused")
 
 	mu.Lock()
 	refuse = false
 	mu.Unlock()
-	p.do("转接 again", chromedp.Click(chromedp.ID("btn-transfer-go")))
+	p.Do("转接 again", chromedp.Click(chromedp.ID("btn-transfer-go")))
 	p.state("wrap_up")
 	if got := last(); got.Agent != colleague {
 		t.Errorf("the transfer sent %+v, want agent %d", got, colleague)

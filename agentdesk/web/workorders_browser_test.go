@@ -66,56 +66,56 @@ func TestWorkOrderJourney(t *testing.T) {
 		SELECT 'dept01', '王科员', 'department', 6, password_hash FROM hotline.agents WHERE username = 'agent01'`)
 
 	p := newPage(t, e)
-	p.do("open the desk", chromedp.Navigate(e.url+"/desk/"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.do("log in", chromedp.SendKeys(chromedp.ID("username"), "agent01"), chromedp.SendKeys(chromedp.ID("password"), "agent01-pw"),
+	p.Do("open the desk", chromedp.Navigate(e.url+"/desk/"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "agent01"), chromedp.SendKeys(chromedp.ID("password"), "agent01-pw"),
 		chromedp.Click(chromedp.ID("login-submit")))
-	p.wait("the desk", `document.body.dataset.ready === "true"`)
-	p.key("F2", kb.F2)
+	p.Wait("the desk", `document.body.dataset.ready === "true"`)
+	p.Key("F2", kb.F2)
 	p.state("available")
 
 	offerID := e.offer()
 	p.state("ringing")
 	e.answer(offerID)
 	p.state("talking")
-	p.do("notes", chromedp.SendKeys(chromedp.ID("call-notes"), "市民反映11月电费账单金额比往月高出一倍，怀疑电表故障"))
+	p.Do("notes", chromedp.SendKeys(chromedp.ID("call-notes"), "市民反映11月电费账单金额比往月高出一倍，怀疑电表故障"))
 	e.states.Set(e.ids["agent01"], hotline.AgentStatus{State: hotline.AgentWrapUp, CallID: callID, WrapUpUntil: time.Now().Add(shift + 3*time.Minute), Since: time.Now().Add(shift)})
 	e.notify(e.ids["agent01"])
 	// The ACD's row, which the agent API reads to know the agent is wrapping this call up.
 	e.exec(`INSERT INTO hotline.agent_status (agent_id, state, call_id) VALUES ($1, 'wrap_up', $2)
 		ON CONFLICT (agent_id) DO UPDATE SET state = 'wrap_up', call_id = $2`, e.ids["agent01"], callID)
 	p.state("wrap_up")
-	p.wait("the work-order button", `!!document.getElementById("btn-wrapup-wo")`)
+	p.Wait("the work-order button", `!!document.getElementById("btn-wrapup-wo")`)
 
 	// Alt+G opens the form, prefilled from the call.
-	p.key("Alt+G", "g", chromedp.ModifierAlt)
-	p.wait("the form", `!!document.querySelector(".wo-create-form")`)
-	p.wait("the call's notes as the description", `document.querySelector(".wo-create [name=description]").value.includes("怀疑电表故障")`)
-	p.wait("the caller's number", `document.querySelector(".wo-create [name=caller_number]").value === "`+callerNumber+`"`)
-	p.do("the title", chromedp.SetValue(`.wo-create [name=title]`, "电费账单金额异常"))
+	p.Key("Alt+G", "g", chromedp.ModifierAlt)
+	p.Wait("the form", `!!document.querySelector(".wo-create-form")`)
+	p.Wait("the call's notes as the description", `document.querySelector(".wo-create [name=description]").value.includes("怀疑电表故障")`)
+	p.Wait("the caller's number", `document.querySelector(".wo-create [name=caller_number]").value === "`+callerNumber+`"`)
+	p.Do("the title", chromedp.SetValue(`.wo-create [name=title]`, "电费账单金额异常"))
 	// A consultation would be due in 3 working days: 30 September.
-	p.do("choose 咨询", chromedp.SetValue(`.wo-create [name=category]`, "consultation"),
+	p.Do("choose 咨询", chromedp.SetValue(`.wo-create [name=category]`, "consultation"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector(".wo-create [name=category]").dispatchEvent(new Event("change", {bubbles: true}))`))
-	p.waitText("stage", "2026年9月30日 星期三 截止，剩3个工作日")
-	p.do("choose 投诉", chromedp.SetValue(`.wo-create [name=category]`, "complaint"),
+	p.WaitText("stage", "2026年9月30日 星期三 截止，剩3个工作日")
+	p.Do("choose 投诉", chromedp.SetValue(`.wo-create [name=category]`, "complaint"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector(".wo-create [name=category]").dispatchEvent(new Event("change", {bubbles: true}))`))
-	p.waitText("stage", "2026年10月20日 星期二 截止，剩13个工作日")
+	p.WaitText("stage", "2026年10月20日 星期二 截止，剩13个工作日")
 	// Dispatch it at once to 人社局, with 自然资源局 as 协办.
-	p.do("choose the department", chromedp.SetValue(`.wo-create [name=department_id]`, "6"),
+	p.Do("choose the department", chromedp.SetValue(`.wo-create [name=department_id]`, "6"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector(".wo-create [name=department_id]").dispatchEvent(new Event("change", {bubbles: true}))`))
-	p.do("open 协办", chromedp.Click(`.wo-co-box summary`), chromedp.Click(`.wo-create input[name=co][value="4"]`))
-	p.waitText("stage", "已选 1 家")
+	p.Do("open 协办", chromedp.Click(`.wo-co-box summary`), chromedp.Click(`.wo-create input[name=co][value="4"]`))
+	p.WaitText("stage", "已选 1 家")
 	// Text copied from the knowledge base goes into the description last typed in.
-	p.do("focus the description", chromedp.Focus(`.wo-create [name=description]`),
+	p.Do("focus the description", chromedp.Focus(`.wo-create [name=description]`),
 		chromedp.Evaluate[chromedp.Void](`window.dispatchEvent(new CustomEvent("desk:copy", {detail: {text: "供电服务热线 95598"}}))`))
-	p.wait("the pasted text", `document.querySelector(".wo-create [name=description]").value.endsWith("怀疑电表故障\n供电服务热线 95598")`)
-	p.shoot("wo-01-create")
+	p.Wait("the pasted text", `document.querySelector(".wo-create [name=description]").value.endsWith("怀疑电表故障\n供电服务热线 95598")`)
+	p.Shoot("wo-01-create")
 
 	// Ctrl+Enter in the form creates the order, not the wrap-up.
-	p.do("focus the title", chromedp.Focus(`.wo-create [name=title]`))
-	p.key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
-	p.wait("the form closed", `!document.querySelector(".wo-create")`)
-	p.waitText("wrapup-wo-done", "已建工单：FS")
-	number := strings.TrimPrefix(p.text("wrapup-wo-done"), "已建工单：")
+	p.Do("focus the title", chromedp.Focus(`.wo-create [name=title]`))
+	p.Key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
+	p.Wait("the form closed", `!document.querySelector(".wo-create")`)
+	p.WaitText("wrapup-wo-done", "已建工单：FS")
+	number := strings.TrimPrefix(p.Text("wrapup-wo-done"), "已建工单：")
 	p.state("wrap_up")
 	var made struct {
 		Category string `db:"category"`
@@ -133,70 +133,70 @@ func TestWorkOrderJourney(t *testing.T) {
 	if made.Category != "complaint" || made.Status != "dispatched" || made.Dept != 6 || made.DueDay != "2026-10-20" || made.Co != 1 {
 		t.Errorf("the order created is %+v, want a complaint dispatched to 6 with 4 as 协办, due on 2026-10-20", made)
 	}
-	p.wait("已建工单 chosen", `document.querySelector("input[name=disposition]:checked")?.value === "work_order"`)
-	p.shoot("wo-02-wrapup-created")
-	p.key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
+	p.Wait("已建工单 chosen", `document.querySelector("input[name=disposition]:checked")?.value === "work_order"`)
+	p.Shoot("wo-02-wrapup-created")
+	p.Key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
 	p.state("available")
 
 	// The list: the order; opened with its history.
-	p.key("Alt+5", "5", chromedp.ModifierAlt)
-	p.wait("the list", `!!document.querySelector("#pane-workorders .wo-row")`)
-	p.waitText("pane-workorders", number)
-	p.waitText("pane-workorders", "佛山市人力资源和社会保障局")
-	p.shoot("wo-03-list")
-	p.do("open it", chromedp.Click(`#pane-workorders .wo-row`))
-	p.wait("the detail", `!!document.querySelector("#pane-workorders .wo-d-body")`)
-	p.waitText("pane-workorders", "2026年10月20日 星期二")
-	p.waitText("pane-workorders", "派单")
-	p.shoot("wo-04-detail")
+	p.Key("Alt+5", "5", chromedp.ModifierAlt)
+	p.Wait("the list", `!!document.querySelector("#pane-workorders .wo-row")`)
+	p.WaitText("pane-workorders", number)
+	p.WaitText("pane-workorders", "佛山市人力资源和社会保障局")
+	p.Shoot("wo-03-list")
+	p.Do("open it", chromedp.Click(`#pane-workorders .wo-row`))
+	p.Wait("the detail", `!!document.querySelector("#pane-workorders .wo-d-body")`)
+	p.WaitText("pane-workorders", "2026年10月20日 星期二")
+	p.WaitText("pane-workorders", "派单")
+	p.Shoot("wo-04-detail")
 
 	// The department user signs for it and replies.
 	d := newPage(t, e)
-	d.do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	d.do("log in", chromedp.SendKeys(chromedp.ID("username"), "dept01"), chromedp.SendKeys(chromedp.ID("password"), "agent01-pw"),
+	d.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	d.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "dept01"), chromedp.SendKeys(chromedp.ID("password"), "agent01-pw"),
 		chromedp.Click(chromedp.ID("login-submit")))
-	d.wait("the department page", `location.pathname === "/desk/department" && document.body.dataset.ready === "true"`)
-	d.waitText("dept-orders", number)
-	d.shoot("wo-05-department-list")
-	d.do("open it", chromedp.Click(`.wo-row`))
-	d.wait("the detail", `!!document.querySelector(".wo-actions [data-action=sign]")`)
-	d.shoot("wo-06-department-detail")
-	d.do("sign", chromedp.Click(`.wo-actions [data-action=sign]`))
-	d.waitText("dept-orders", "已签收")
-	d.wait("signed", `!!document.querySelector(".wo-actions [data-action=resolve], .wo-actions [data-action=start]")`)
-	if d.eval(`!!document.querySelector(".wo-actions [data-action=resolve]")`) != "true" {
-		d.do("start", chromedp.Click(`.wo-actions [data-action=start]`))
-		d.waitText("dept-orders", "办理中")
-		d.wait("started", `!!document.querySelector(".wo-actions [data-action=resolve]")`)
+	d.Wait("the department page", `location.pathname === "/desk/department" && document.body.dataset.ready === "true"`)
+	d.WaitText("dept-orders", number)
+	d.Shoot("wo-05-department-list")
+	d.Do("open it", chromedp.Click(`.wo-row`))
+	d.Wait("the detail", `!!document.querySelector(".wo-actions [data-action=sign]")`)
+	d.Shoot("wo-06-department-detail")
+	d.Do("sign", chromedp.Click(`.wo-actions [data-action=sign]`))
+	d.WaitText("dept-orders", "已签收")
+	d.Wait("signed", `!!document.querySelector(".wo-actions [data-action=resolve], .wo-actions [data-action=start]")`)
+	if d.Eval(`!!document.querySelector(".wo-actions [data-action=resolve]")`) != "true" {
+		d.Do("start", chromedp.Click(`.wo-actions [data-action=start]`))
+		d.WaitText("dept-orders", "办理中")
+		d.Wait("started", `!!document.querySelector(".wo-actions [data-action=resolve]")`)
 	}
-	d.do("reply", chromedp.Click(`.wo-actions [data-action=resolve]`))
-	d.do("the result", chromedp.SendKeys(`.wo-action-form textarea[name=reply]`, "经核查，该户电表计量正常，11月用电量因空调使用增加；已向市民解释并提供分时电价办理指引。"))
-	d.shoot("wo-07-department-reply")
-	d.do("send", chromedp.Click(`.wo-action-form button[type=submit]`))
-	d.waitText("dept-orders", "已办结")
-	d.waitText("dept-orders", "经核查，该户电表计量正常")
+	d.Do("reply", chromedp.Click(`.wo-actions [data-action=resolve]`))
+	d.Do("the result", chromedp.SendKeys(`.wo-action-form textarea[name=reply]`, "经核查，该户电表计量正常，11月用电量因空调使用增加；已向市民解释并提供分时电价办理指引。"))
+	d.Shoot("wo-07-department-reply")
+	d.Do("send", chromedp.Click(`.wo-action-form button[type=submit]`))
+	d.WaitText("dept-orders", "已办结")
+	d.WaitText("dept-orders", "经核查，该户电表计量正常")
 
 	// The agent follows it up: 4 分.
-	p.do("back to the list", chromedp.Click(`#pane-workorders .wo-back`))
-	p.wait("the list again", `!!document.querySelector("#pane-workorders .wo-row")`)
-	p.waitText("pane-workorders", "已办结")
-	p.do("open it", chromedp.Click(`#pane-workorders .wo-row`))
-	p.wait("follow-up", `!!document.querySelector("#pane-workorders .wo-actions [data-action=follow_up]")`)
-	p.do("follow up", chromedp.Click(`#pane-workorders .wo-actions [data-action=follow_up]`),
+	p.Do("back to the list", chromedp.Click(`#pane-workorders .wo-back`))
+	p.Wait("the list again", `!!document.querySelector("#pane-workorders .wo-row")`)
+	p.WaitText("pane-workorders", "已办结")
+	p.Do("open it", chromedp.Click(`#pane-workorders .wo-row`))
+	p.Wait("follow-up", `!!document.querySelector("#pane-workorders .wo-actions [data-action=follow_up]")`)
+	p.Do("follow up", chromedp.Click(`#pane-workorders .wo-actions [data-action=follow_up]`),
 		chromedp.Click(`#pane-workorders .wo-action-form input[name=satisfaction][value="4"]`))
-	p.do("note", chromedp.SendKeys(`#pane-workorders .wo-action-form textarea`, "市民表示认可解释"))
-	p.shoot("wo-08-follow-up")
-	p.do("send", chromedp.Click(`#pane-workorders .wo-action-form button[type=submit]`))
-	p.waitText("pane-workorders", "已回访")
-	p.waitText("pane-workorders", "4 分 · 满意")
+	p.Do("note", chromedp.SendKeys(`#pane-workorders .wo-action-form textarea`, "市民表示认可解释"))
+	p.Shoot("wo-08-follow-up")
+	p.Do("send", chromedp.Click(`#pane-workorders .wo-action-form button[type=submit]`))
+	p.WaitText("pane-workorders", "已回访")
+	p.WaitText("pane-workorders", "4 分 · 满意")
 	var satisfaction int
 	if err := e.db.Get(&satisfaction, `SELECT satisfaction FROM hotline.work_orders WHERE number = $1`, number); err != nil || satisfaction != 4 {
 		t.Errorf("satisfaction %d (%v), want 4", satisfaction, err)
 	}
-	p.shoot("wo-09-followed-up")
+	p.Shoot("wo-09-followed-up")
 
 	// Voice messages: none left yet.
-	p.key("Alt+4", "4", chromedp.ModifierAlt)
-	p.waitText("pane-messages", "没有待处理的留言")
-	p.shoot("wo-10-messages")
+	p.Key("Alt+4", "4", chromedp.ModifierAlt)
+	p.WaitText("pane-messages", "没有待处理的留言")
+	p.Shoot("wo-10-messages")
 }

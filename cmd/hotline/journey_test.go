@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -109,47 +107,47 @@ ORDER BY b.due_date < (now() AT TIME ZONE 'Asia/Shanghai')::date DESC, c.id LIMI
 	shots := t.ArtifactDir()
 	b := browsertest.New(t, ctx)
 	desk := newJourneyTab(t, b, shots, true)
-	desk.do("set the window", chromedp.EmulateViewport(1280, 800))
+	desk.Do("set the window", chromedp.EmulateViewport(1280, 800))
 
 	// 1. agent01 logs in and goes available.
-	desk.do("open the desk", chromedp.Navigate("http://"+d.httpAddr+"/desk/"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	desk.do("log in", chromedp.SendKeys(chromedp.ID("username"), "agent01"),
+	desk.Do("open the desk", chromedp.Navigate("http://"+d.httpAddr+"/desk/"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	desk.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "agent01"),
 		chromedp.SendKeys(chromedp.ID("password"), passwords["agent01"]), chromedp.Click(chromedp.ID("login-submit")))
-	desk.wait("the desk", `document.body.dataset.ready === "true"`)
+	desk.Wait("the desk", `document.body.dataset.ready === "true"`)
 	desk.state("paused")
-	desk.shoot("01-logged-in")
-	desk.key("F2", kb.F2)
+	desk.Shoot("01-logged-in")
+	desk.Key("F2", kb.F2)
 	desk.state("available")
-	desk.shoot("02-available")
+	desk.Shoot("02-available")
 	mark("login")
 
 	// 2. The citizen calls from the browser phone and looks up the electricity bill.
 	phoneCtx, closePhone := chromedp.NewContext(b)
 	defer closePhone()
 	phone := newJourneyTab(t, phoneCtx, shots, false)
-	phone.do("open the phone", chromedp.Navigate("http://"+d.httpAddr+"/phone/"), chromedp.WaitVisible(`#number`))
-	phone.do("dial as the citizen", chromedp.SendKeys(`#number`, who.Mobile+"\r"))
-	phone.waitText("captions", "普通话请按一")
-	phone.key("1 for Mandarin", "1")
-	phone.waitText("captions", "账单查询请按一")
-	phone.key("1 for bills", "1")
-	phone.waitText("captions", "电费")
-	phone.key("2 for electricity", "2")
-	phone.waitText("captions", heard)
+	phone.Do("open the phone", chromedp.Navigate("http://"+d.httpAddr+"/phone/"), chromedp.WaitVisible(`#number`))
+	phone.Do("dial as the citizen", chromedp.SendKeys(`#number`, who.Mobile+"\r"))
+	phone.WaitText("captions", "普通话请按一")
+	phone.Key("1 for Mandarin", "1")
+	phone.WaitText("captions", "账单查询请按一")
+	phone.Key("1 for bills", "1")
+	phone.WaitText("captions", "电费")
+	phone.Key("2 for electricity", "2")
+	phone.WaitText("captions", heard)
 	// 0 as soon as the amount is heard: 0 always reaches an agent.
-	phone.key("0 for an agent", "0")
-	phone.waitText("captions", "正在为您转接人工服务")
-	phone.shoot("03-phone-bill")
+	phone.Key("0 for an agent", "0")
+	phone.WaitText("captions", "正在为您转接人工服务")
+	phone.Shoot("03-phone-bill")
 	mark("the IVR")
 
 	// 3. The offer: the ring, the caller's card with the IVR journey and the accounts.
 	desk.state("ringing")
-	desk.waitText("ring-number", who.Mobile)
-	desk.wait("the card", `document.getElementById("card").dataset.loaded === "card"`)
+	desk.WaitText("ring-number", who.Mobile)
+	desk.Wait("the card", `document.getElementById("card").dataset.loaded === "card"`)
 	for _, want := range []string{who.Name, who.Mask, step, "按0转人工", "电费", onCard, "逾期未缴"} {
-		desk.waitText("card", want)
+		desk.WaitText("card", want)
 	}
-	if card := desk.text("card"); strings.Contains(card, who.Account) {
+	if card := desk.Text("card"); strings.Contains(card, who.Account) {
 		t.Errorf("the card shows the account number in full")
 	}
 	var full int
@@ -157,50 +155,50 @@ ORDER BY b.due_date < (now() AT TIME ZONE 'Asia/Shanghai')::date DESC, c.id LIMI
 		WHERE object_type = 'citizen' AND object_id = $1::text AND detail->>'reason' = 'offered_call'`, who.ID); err != nil || full == 0 {
 		t.Errorf("opening the card wrote no audit row for citizen %d (%v)", who.ID, err)
 	}
-	desk.wait("拒接 offered", `!document.getElementById("btn-reject").disabled`)
-	desk.shoot("04-ringing-card")
+	desk.Wait("拒接 offered", `!document.getElementById("btn-reject").disabled`)
+	desk.Shoot("04-ringing-card")
 	mark("the offer")
 
 	// 4. The agent answers the simulated phone from the desk, holds, and refreshes the page.
-	desk.do("answer", chromedp.Click(chromedp.ID("btn-answer")))
+	desk.Do("answer", chromedp.Click(chromedp.ID("btn-answer")))
 	desk.state("talking")
-	desk.waitText("call-state", "通话中")
-	desk.wait("the talk timer", `/^\d\d:\d\d$/.test(document.getElementById("talk-time").textContent)`)
-	phone.waitText("state", "通话中")
-	desk.shoot("05-talking")
-	desk.key("Alt+H", "h", chromedp.ModifierAlt)
-	desk.waitText("call-state", "保持中")
-	desk.wait("the hold timer", `!document.getElementById("hold-timer").hidden`)
-	desk.shoot("06-held")
-	desk.do("refresh", chromedp.Reload())
-	desk.wait("the desk again", `document.body.dataset.ready === "true"`)
+	desk.WaitText("call-state", "通话中")
+	desk.Wait("the talk timer", `/^\d\d:\d\d$/.test(document.getElementById("talk-time").textContent)`)
+	phone.WaitText("state", "通话中")
+	desk.Shoot("05-talking")
+	desk.Key("Alt+H", "h", chromedp.ModifierAlt)
+	desk.WaitText("call-state", "保持中")
+	desk.Wait("the hold timer", `!document.getElementById("hold-timer").hidden`)
+	desk.Shoot("06-held")
+	desk.Do("refresh", chromedp.Reload())
+	desk.Wait("the desk again", `document.body.dataset.ready === "true"`)
 	desk.state("talking")
-	desk.waitText("call-state", "保持中")
-	desk.waitText("btn-hold", "恢复")
-	desk.wait("the hold timer again", `!document.getElementById("hold-timer").hidden`)
-	desk.wait("the card again", `document.getElementById("card").dataset.loaded === "card"`)
-	desk.waitText("card", step)
-	desk.waitText("call-number", who.Mobile)
-	desk.shoot("07-refreshed-held")
-	desk.key("Alt+H", "h", chromedp.ModifierAlt)
-	desk.waitText("call-state", "通话中")
-	desk.wait("the hold timer gone", `document.getElementById("hold-timer").hidden`)
+	desk.WaitText("call-state", "保持中")
+	desk.WaitText("btn-hold", "恢复")
+	desk.Wait("the hold timer again", `!document.getElementById("hold-timer").hidden`)
+	desk.Wait("the card again", `document.getElementById("card").dataset.loaded === "card"`)
+	desk.WaitText("card", step)
+	desk.WaitText("call-number", who.Mobile)
+	desk.Shoot("07-refreshed-held")
+	desk.Key("Alt+H", "h", chromedp.ModifierAlt)
+	desk.WaitText("call-state", "通话中")
+	desk.Wait("the hold timer gone", `document.getElementById("hold-timer").hidden`)
 
 	// 5. The caller goes to the survey: a blind transfer into the IVR's flow survey.
-	desk.key("Alt+T", "t", chromedp.ModifierAlt)
-	desk.wait("the transfer panel", `!document.getElementById("transfer").hidden`)
-	desk.do("to a flow", chromedp.Click(`#transfer input[name=kind][value=flow]`))
-	desk.wait("the survey among the flows", `[...document.querySelectorAll("#targets button")].some(b => b.innerText.includes("满意度评价"))`)
-	desk.do("pick the survey", chromedp.Evaluate[chromedp.Void](
+	desk.Key("Alt+T", "t", chromedp.ModifierAlt)
+	desk.Wait("the transfer panel", `!document.getElementById("transfer").hidden`)
+	desk.Do("to a flow", chromedp.Click(`#transfer input[name=kind][value=flow]`))
+	desk.Wait("the survey among the flows", `[...document.querySelectorAll("#targets button")].some(b => b.innerText.includes("满意度评价"))`)
+	desk.Do("pick the survey", chromedp.Evaluate[chromedp.Void](
 		`[...document.querySelectorAll("#targets button")].find(b => b.innerText.includes("满意度评价")).click()`))
-	desk.wait("the survey picked", `document.querySelector("#targets button[aria-selected=true]")?.innerText.includes("满意度评价")`)
-	desk.shoot("08-transfer-survey")
-	desk.do("transfer", chromedp.Click(chromedp.ID("btn-transfer-go")))
+	desk.Wait("the survey picked", `document.querySelector("#targets button[aria-selected=true]")?.innerText.includes("满意度评价")`)
+	desk.Shoot("08-transfer-survey")
+	desk.Do("transfer", chromedp.Click(chromedp.ID("btn-transfer-go")))
 	desk.state("wrap_up")
-	phone.waitText("captions", "请对本次服务进行评价")
-	phone.key("1: very satisfied", "1")
-	phone.waitText("captions", "感谢您的评价")
-	phone.shoot("09-phone-survey")
+	phone.WaitText("captions", "请对本次服务进行评价")
+	phone.Key("1: very satisfied", "1")
+	phone.WaitText("captions", "感谢您的评价")
+	phone.Shoot("09-phone-survey")
 	var survey struct {
 		Score int    `db:"score"`
 		Agent *int64 `db:"agent_id"`
@@ -224,33 +222,33 @@ ORDER BY b.due_date < (now() AT TIME ZONE 'Asia/Shanghai')::date DESC, c.id LIMI
 		t.Errorf("survey answer %+v, want score 1 for agent01 (%d)", survey, agentID)
 	}
 	mark("the survey")
-	phone.key("hang up", "\x1b")
-	phone.waitText("state", "已挂断")
+	phone.Key("hang up", "\x1b")
+	phone.WaitText("state", "已挂断")
 
 	// 6. The wrap-up: a 投诉 work order due 13 working days later, dispatched.
-	desk.wait("the work-order button", `!!document.getElementById("btn-wrapup-wo")`)
-	desk.key("Alt+G", "g", chromedp.ModifierAlt)
-	desk.wait("the form", `!!document.querySelector(".wo-create-form")`)
-	desk.wait("the caller's number", `document.querySelector(".wo-create [name=caller_number]").value === "`+who.Mobile+`"`)
-	desk.waitText("stage", who.Mask)
+	desk.Wait("the work-order button", `!!document.getElementById("btn-wrapup-wo")`)
+	desk.Key("Alt+G", "g", chromedp.ModifierAlt)
+	desk.Wait("the form", `!!document.querySelector(".wo-create-form")`)
+	desk.Wait("the caller's number", `document.querySelector(".wo-create [name=caller_number]").value === "`+who.Mobile+`"`)
+	desk.WaitText("stage", who.Mask)
 	choose := func(name, value string) {
 		t.Helper()
-		desk.do("choose "+name+" "+value, chromedp.SetValue(`.wo-create [name=`+name+`]`, value),
+		desk.Do("choose "+name+" "+value, chromedp.SetValue(`.wo-create [name=`+name+`]`, value),
 			chromedp.Evaluate[chromedp.Void](`document.querySelector(".wo-create [name=`+name+`]").dispatchEvent(new Event("change", {bubbles: true}))`))
 	}
 	choose("category", "complaint")
 	created := time.Now()
 	due := cal.due(created, 13)
-	desk.waitText("stage", chineseDay(due)+" 截止，剩13个工作日")
+	desk.WaitText("stage", chineseDay(due)+" 截止，剩13个工作日")
 	choose("department_id", deptID)
-	desk.do("the title", chromedp.SetValue(`.wo-create [name=title]`, "电费账单逾期，对催缴方式不满"))
-	desk.do("the description", chromedp.SendKeys(`.wo-create [name=description]`, "市民称未收到电费缴费提醒即被告知逾期，要求核实并改进通知方式。"))
-	desk.shoot("10-work-order-form")
-	desk.do("focus the title", chromedp.Focus(`.wo-create [name=title]`))
-	desk.key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
-	desk.wait("the form closed", `!document.querySelector(".wo-create")`)
-	desk.waitText("wrapup-wo-done", "已建工单：FS")
-	number := strings.TrimPrefix(desk.text("wrapup-wo-done"), "已建工单：")
+	desk.Do("the title", chromedp.SetValue(`.wo-create [name=title]`, "电费账单逾期，对催缴方式不满"))
+	desk.Do("the description", chromedp.SendKeys(`.wo-create [name=description]`, "市民称未收到电费缴费提醒即被告知逾期，要求核实并改进通知方式。"))
+	desk.Shoot("10-work-order-form")
+	desk.Do("focus the title", chromedp.Focus(`.wo-create [name=title]`))
+	desk.Key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
+	desk.Wait("the form closed", `!document.querySelector(".wo-create")`)
+	desk.WaitText("wrapup-wo-done", "已建工单：FS")
+	number := strings.TrimPrefix(desk.Text("wrapup-wo-done"), "已建工单：")
 	var made struct {
 		Category   string `db:"category"`
 		Status     string `db:"status"`
@@ -280,61 +278,61 @@ ORDER BY b.due_date < (now() AT TIME ZONE 'Asia/Shanghai')::date DESC, c.id LIMI
 		t.Errorf("the order's IVR journey %q lacks %q", made.Journey, step)
 	}
 	t.Logf("accepted %s, due %s: the 13 working days cross %s", made.Created, made.DueDay, cal.crossed(created, due))
-	desk.wait("已建工单 chosen", `document.querySelector("input[name=disposition]:checked")?.value === "work_order"`)
-	desk.shoot("11-wrap-up-order")
-	desk.do("focus the notes", chromedp.Focus(chromedp.ID("wrapup-notes")))
-	desk.key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
+	desk.Wait("已建工单 chosen", `document.querySelector("input[name=disposition]:checked")?.value === "work_order"`)
+	desk.Shoot("11-wrap-up-order")
+	desk.Do("focus the notes", chromedp.Focus(chromedp.ID("wrapup-notes")))
+	desk.Key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
 	desk.state("available")
-	desk.shoot("12-available-again")
+	desk.Shoot("12-available-again")
 	mark("the wrap-up")
 
 	// 7. The department's user signs for the order and replies, on the department page.
 	deptCtx, closeDept := chromedp.NewContext(b, chromedp.WithNewBrowserContext())
 	defer closeDept()
 	dept := newJourneyTab(t, deptCtx, shots, true)
-	dept.do("set the window", chromedp.EmulateViewport(1280, 800))
-	dept.do("open the login page", chromedp.Navigate("http://"+d.httpAddr+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	dept.do("log in", chromedp.SendKeys(chromedp.ID("username"), deptUser),
+	dept.Do("set the window", chromedp.EmulateViewport(1280, 800))
+	dept.Do("open the login page", chromedp.Navigate("http://"+d.httpAddr+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	dept.Do("log in", chromedp.SendKeys(chromedp.ID("username"), deptUser),
 		chromedp.SendKeys(chromedp.ID("password"), passwords[deptUser]), chromedp.Click(chromedp.ID("login-submit")))
-	dept.wait("the department page", `location.pathname === "/desk/department" && document.body.dataset.ready === "true"`)
-	dept.waitText("dept-name", deptName)
-	dept.waitText("dept-orders", number)
-	dept.shoot("13-department-list")
-	dept.do("open it", chromedp.Evaluate[chromedp.Void](
+	dept.Wait("the department page", `location.pathname === "/desk/department" && document.body.dataset.ready === "true"`)
+	dept.WaitText("dept-name", deptName)
+	dept.WaitText("dept-orders", number)
+	dept.Shoot("13-department-list")
+	dept.Do("open it", chromedp.Evaluate[chromedp.Void](
 		`[...document.querySelectorAll(".wo-row")].find(r => r.innerText.includes("`+number+`")).click()`))
-	dept.wait("sign", `!!document.querySelector(".wo-actions [data-action=sign]")`)
-	dept.waitText("dept-orders", chineseDay(due))
-	dept.do("sign", chromedp.Click(`.wo-actions [data-action=sign]`))
-	dept.waitText("dept-orders", "已签收")
-	dept.wait("signed", `!!document.querySelector(".wo-actions [data-action=resolve]")`)
-	dept.do("reply", chromedp.Click(`.wo-actions [data-action=resolve]`))
-	dept.do("the result", chromedp.SendKeys(`.wo-action-form textarea[name=reply]`,
+	dept.Wait("sign", `!!document.querySelector(".wo-actions [data-action=sign]")`)
+	dept.WaitText("dept-orders", chineseDay(due))
+	dept.Do("sign", chromedp.Click(`.wo-actions [data-action=sign]`))
+	dept.WaitText("dept-orders", "已签收")
+	dept.Wait("signed", `!!document.querySelector(".wo-actions [data-action=resolve]")`)
+	dept.Do("reply", chromedp.Click(`.wo-actions [data-action=resolve]`))
+	dept.Do("the result", chromedp.SendKeys(`.wo-action-form textarea[name=reply]`,
 		"经核查，供电局已于账单到期前发送短信提醒，但该号码曾退订通知；已为市民恢复提醒并说明缴费渠道。"))
-	dept.shoot("14-department-reply")
-	dept.do("send", chromedp.Click(`.wo-action-form button[type=submit]`))
-	dept.waitText("dept-orders", "已办结")
-	dept.shoot("15-department-resolved")
+	dept.Shoot("14-department-reply")
+	dept.Do("send", chromedp.Click(`.wo-action-form button[type=submit]`))
+	dept.WaitText("dept-orders", "已办结")
+	dept.Shoot("15-department-resolved")
 	mark("the department")
 
 	// 8. 回访: the agent asks for the follow-up call; the ACD rings the agent, the agent answers,
 	// the hotline calls the citizen, whose phone answers; the agent records the satisfaction.
-	desk.key("Alt+5", "5", chromedp.ModifierAlt)
-	desk.wait("the list", `!!document.querySelector("#pane-workorders .wo-row")`)
-	desk.waitText("pane-workorders", number)
-	desk.do("open the order", chromedp.Evaluate[chromedp.Void](
+	desk.Key("Alt+5", "5", chromedp.ModifierAlt)
+	desk.Wait("the list", `!!document.querySelector("#pane-workorders .wo-row")`)
+	desk.WaitText("pane-workorders", number)
+	desk.Do("open the order", chromedp.Evaluate[chromedp.Void](
 		`[...document.querySelectorAll("#pane-workorders .wo-row")].find(r => r.innerText.includes("`+number+`")).click()`))
-	desk.wait("回访来电", `!!document.querySelector("#pane-workorders .wo-actions [data-action=follow_up_call]")`)
-	desk.waitText("pane-workorders", "经核查，供电局已于账单到期前发送短信提醒")
-	desk.shoot("16-order-resolved")
-	desk.do("回访来电", chromedp.Click(`#pane-workorders .wo-actions [data-action=follow_up_call]`))
+	desk.Wait("回访来电", `!!document.querySelector("#pane-workorders .wo-actions [data-action=follow_up_call]")`)
+	desk.WaitText("pane-workorders", "经核查，供电局已于账单到期前发送短信提醒")
+	desk.Shoot("16-order-resolved")
+	desk.Do("回访来电", chromedp.Click(`#pane-workorders .wo-actions [data-action=follow_up_call]`))
 	desk.state("ringing")
-	desk.shoot("17-follow-up-ringing")
+	desk.Shoot("17-follow-up-ringing")
 	// The callback rings on the desk like a call: 回访 with the order's number; F8 answers
 	// the agent's simulated phone.
-	desk.waitText("ring-kind", "回访")
-	desk.waitText("ring-queue", number)
-	desk.wait("the citizen's card", `document.getElementById("card").dataset.loaded === "card"`)
-	desk.key("F8", kb.F8)
+	desk.WaitText("ring-kind", "回访")
+	desk.WaitText("ring-queue", number)
+	desk.Wait("the citizen's card", `document.getElementById("card").dataset.loaded === "card"`)
+	desk.Key("F8", kb.F8)
 	desk.state("talking")
 	outside := ""
 	for outside == "" {
@@ -352,16 +350,16 @@ ORDER BY b.due_date < (now() AT TIME ZONE 'Asia/Shanghai')::date DESC, c.id LIMI
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	desk.waitText("call-state", "回拨通话中")
-	desk.key("Alt+5", "5", chromedp.ModifierAlt)
-	desk.wait("回访", `!!document.querySelector("#pane-workorders .wo-actions [data-action=follow_up]")`)
-	desk.do("follow up", chromedp.Click(`#pane-workorders .wo-actions [data-action=follow_up]`),
+	desk.WaitText("call-state", "回拨通话中")
+	desk.Key("Alt+5", "5", chromedp.ModifierAlt)
+	desk.Wait("回访", `!!document.querySelector("#pane-workorders .wo-actions [data-action=follow_up]")`)
+	desk.Do("follow up", chromedp.Click(`#pane-workorders .wo-actions [data-action=follow_up]`),
 		chromedp.Click(`#pane-workorders .wo-action-form input[name=satisfaction][value="5"]`))
-	desk.do("note", chromedp.SendKeys(`#pane-workorders .wo-action-form textarea`, "市民对处理结果很满意"))
-	desk.shoot("18-follow-up")
-	desk.do("send", chromedp.Click(`#pane-workorders .wo-action-form button[type=submit]`))
-	desk.waitText("pane-workorders", "已回访")
-	desk.waitText("pane-workorders", "5 分 · 很满意")
+	desk.Do("note", chromedp.SendKeys(`#pane-workorders .wo-action-form textarea`, "市民对处理结果很满意"))
+	desk.Shoot("18-follow-up")
+	desk.Do("send", chromedp.Click(`#pane-workorders .wo-action-form button[type=submit]`))
+	desk.WaitText("pane-workorders", "已回访")
+	desk.WaitText("pane-workorders", "5 分 · 很满意")
 	var follow struct {
 		Status       string `db:"status"`
 		Satisfaction int    `db:"satisfaction"`
@@ -375,12 +373,12 @@ ORDER BY b.due_date < (now() AT TIME ZONE 'Asia/Shanghai')::date DESC, c.id LIMI
 	if follow.Status != "followed_up" || follow.Satisfaction != 5 || follow.Callbacks != 1 {
 		t.Errorf("after the follow-up the order is %+v, want followed_up with satisfaction 5 and its callback done", follow)
 	}
-	desk.shoot("19-followed-up")
+	desk.Shoot("19-followed-up")
 	// The citizen hangs up; the agent wraps up.
 	control(t, "POST", "http://"+d.controlAddr+"/calls/"+outside+"/hangup", nil, nil)
 	desk.state("wrap_up")
-	desk.do("focus the notes", chromedp.Focus(chromedp.ID("wrapup-notes")))
-	desk.key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
+	desk.Do("focus the notes", chromedp.Focus(chromedp.ID("wrapup-notes")))
+	desk.Key("Ctrl+Enter", kb.Enter, chromedp.ModifierCtrl)
 	desk.state("available")
 	mark("the follow-up")
 }
@@ -563,118 +561,24 @@ func groupThousands(n int64) string {
 }
 
 // journeyTab is one tab of the test's Chromium: the desk, the phone or the department page.
-type journeyTab struct {
-	t     *testing.T
-	b     context.Context
-	shots string
-
-	mu       sync.Mutex
-	problems []string
-}
+type journeyTab struct{ *browsertest.Page }
 
 // newJourneyTab wraps a browser tab; strict ones fail the test on an exception or console
-// error in the page.
-func newJourneyTab(t *testing.T, b context.Context, shots string, strict bool) *journeyTab {
-	p := &journeyTab{t: t, b: b, shots: shots}
+// error in the page. Its screenshots are kept at 1280×800, and at 1920×1080 for the screens
+// named in wide.
+func newJourneyTab(t *testing.T, b context.Context, shots string, strict bool) journeyTab {
+	p := browsertest.NewPage(t, b, shots)
+	p.Keep = func(name string, s browsertest.Size) bool { return s.W == 1280 || wide[name] }
 	if strict {
-		messages := chromedp.Console(b)
-		go func() {
-			for m, err := range messages {
-				if err != nil {
-					return
-				}
-				if (m.Type == chromedp.ConsoleError || m.IsException()) && m.Source != "network" {
-					p.mu.Lock()
-					p.problems = append(p.problems, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1))
-					p.mu.Unlock()
-				}
-			}
-		}()
-		t.Cleanup(func() {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			for _, pr := range p.problems {
-				t.Errorf("in the page: %s", pr)
-			}
-		})
+		p.FailOnProblems()
 	}
-	return p
-}
-
-func (p *journeyTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
-	p.t.Helper()
-	if err := chromedp.Do(p.b, steps...); err != nil {
-		p.t.Fatalf("%s: %v", what, err)
-	}
-}
-
-// wait polls a condition in the page for up to 30 s, across navigations.
-func (p *journeyTab) wait(what, expr string) {
-	p.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var last error
-	for time.Now().Before(deadline) {
-		ok, err := chromedp.Run(p.b, chromedp.Evaluate[bool](`Boolean(`+expr+`)`))
-		if err == nil && ok {
-			return
-		}
-		last = err
-		time.Sleep(50 * time.Millisecond)
-	}
-	said, _ := chromedp.Run(p.b, chromedp.Evaluate[string](`String(document.body && document.body.innerText)`))
-	p.t.Fatalf("waiting for %s (%s): last error %v\nthe page says: %s", what, expr, last, said)
-}
-
-func (p *journeyTab) eval(expr string) string {
-	p.t.Helper()
-	s, err := chromedp.Run(p.b, chromedp.Evaluate[string](`String(`+expr+`)`))
-	if err != nil {
-		p.t.Fatalf("%s: %v", expr, err)
-	}
-	return s
-}
-
-func (p *journeyTab) text(id string) string {
-	p.t.Helper()
-	return p.eval(fmt.Sprintf(`document.getElementById(%q).innerText`, id))
-}
-
-func (p *journeyTab) waitText(id, s string) {
-	p.t.Helper()
-	p.wait(fmt.Sprintf("%s to say %q", id, s), fmt.Sprintf(`(document.getElementById(%q)?.innerText || "").includes(%q)`, id, s))
-}
-
-func (p *journeyTab) key(what, key string, mods ...chromedp.Modifier) {
-	p.t.Helper()
-	p.do(what, chromedp.KeyEvent(key, chromedp.KeyModifiers(mods...)))
+	return journeyTab{p}
 }
 
 // state waits until the desk's state bar shows state.
-func (p *journeyTab) state(state string) {
-	p.t.Helper()
-	p.wait("state "+state, fmt.Sprintf(`document.getElementById("state-pill").dataset.state === %q`, state))
-}
-
-// shoot saves a screenshot of the page at 1280×800 (and at 1920×1080 for the screens named
-// in wide), and fails the test when the page scrolls sideways at either size.
-func (p *journeyTab) shoot(name string) {
-	p.t.Helper()
-	for _, s := range []struct{ w, h int64 }{{1920, 1080}, {1280, 800}} {
-		p.do("resize", chromedp.EmulateViewport(s.w, s.h), chromedp.Sleep(100*time.Millisecond))
-		if got := p.eval(`document.documentElement.scrollWidth > document.documentElement.clientWidth`); got != "false" {
-			p.t.Errorf("%s at %d×%d: the page scrolls sideways (%s px wide)", name, s.w, s.h, p.eval(`document.documentElement.scrollWidth`))
-		}
-		if s.w != 1280 && !wide[name] {
-			continue
-		}
-		png, err := chromedp.Run(p.b, chromedp.FullScreenshot(100))
-		if err != nil {
-			p.t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(p.shots, fmt.Sprintf("journey-%s-%dx%d.png", name, s.w, s.h)), png, 0o644); err != nil {
-			p.t.Fatal(err)
-		}
-	}
+func (p journeyTab) state(state string) {
+	p.T.Helper()
+	p.Wait("state "+state, fmt.Sprintf(`document.getElementById("state-pill").dataset.state === %q`, state))
 }
 
 // wide are the screens also kept at 1920×1080.

@@ -1,5 +1,6 @@
 // Package browsertest starts Debian's headless Chromium for page tests, with the flags this
-// machine needs (no sandbox as root, no background networking), and polls pages.
+// machine needs (no sandbox as root, no background networking), and drives its pages: waits,
+// keys, screenshots that check the page fits the window.
 package browsertest
 
 import (
