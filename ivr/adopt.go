@@ -218,9 +218,7 @@ func (f *failover) tick(ctx context.Context) {
 	}
 	var own []string
 	for app, ch := range f.ready {
-		select {
-		case <-ch:
-		default:
+		if !isClosed(ch) {
 			own = append(own, app)
 		}
 	}
@@ -255,6 +253,13 @@ func (f *failover) tick(ctx context.Context) {
 		}
 		f.mu.Lock()
 		f.held[app], f.okAt[app] = ep, time.Now()
+		f.mu.Unlock()
+		for _, c := range f.cluster.Conns() {
+			if c.App() == app {
+				c.Client().Unfence() // fenced when an earlier lease was lost
+			}
+		}
+		f.mu.Lock()
 		close(f.ready[app])
 		f.mu.Unlock()
 		log.Info("application lease acquired", "app", app, "epoch", ep)
@@ -284,6 +289,16 @@ func (f *failover) tick(ctx context.Context) {
 			continue
 		}
 		f.adopt(app, ep)
+	}
+}
+
+// isClosed reports whether ch is closed.
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -378,6 +393,12 @@ func (f *failover) lost(app string, epoch int64, why string) {
 	f.e.fenceCalls(app)
 	f.mu.Lock()
 	delete(f.held, app)
+	ch, own := f.ready[app]
+	if own && isClosed(ch) {
+		// The instance's own application: its connections wait for the lease, which the
+		// renewals ask back for (the adopter hands it back once it has no call left on it).
+		f.ready[app] = make(chan struct{})
+	}
 	cancel := f.adopted[app]
 	delete(f.adopted, app)
 	for k := range f.conns {
@@ -388,6 +409,13 @@ func (f *failover) lost(app string, epoch int64, why string) {
 	f.mu.Unlock()
 	if cancel != nil {
 		cancel()
+	}
+	if own {
+		for _, c := range f.cluster.Conns() {
+			if c.App() == app {
+				c.Reconnect() // still connected when the lease went without ApplicationReplaced
+			}
+		}
 	}
 }
 

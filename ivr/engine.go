@@ -241,7 +241,8 @@ func (e *Engine) Stats() Stats {
 // returning, so the call's next events reach its inbox.
 func (e *Engine) handle(conn *ari.Conn, ev ari.Event) {
 	if _, ok := ev.(*ari.ApplicationReplaced); ok && e.fo != nil {
-		go e.fo.lost(conn.App(), 0, "application replaced")
+		// At once, before the connection's Run returns and waits at its gate for the lease.
+		e.fo.lost(conn.App(), 0, "application replaced")
 		return
 	}
 	start, ok := ev.(*ari.StasisStart)

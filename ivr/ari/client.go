@@ -43,6 +43,9 @@ func (c *Client) SetGuard(guard func(ctx context.Context) error) { c.guard.Store
 // this client acts for to another instance, which now owns its channels and bridges.
 func (c *Client) Fence() { c.fenced.Store(true) }
 
+// Unfence lets requests through again: the controller holds the application once more.
+func (c *Client) Unfence() { c.fenced.Store(false) }
+
 // ClientOption configures a Client built by NewClient.
 type ClientOption func(*Client)
 

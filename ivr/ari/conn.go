@@ -103,6 +103,9 @@ type Conn struct {
 	opts   ConnOptions
 	log    *slog.Logger
 	sleep  func(ctx context.Context, d time.Duration) bool // replaced in tests
+	// gate, when set, holds every connection attempt until it returns (the application's
+	// lease held); an error ends Run.
+	gate func(ctx context.Context) error
 
 	events atomic.Uint64 // events received, kept out of mu: updated per event
 	// reconcileErrors counts failed looks at the node during reconciliation.
@@ -110,6 +113,8 @@ type Conn struct {
 
 	mu     sync.Mutex
 	health Health
+	// endSession ends the websocket session in progress, if any.
+	endSession context.CancelFunc
 }
 
 // NewConn returns a Conn for node; Run starts it.
@@ -188,6 +193,11 @@ func (c *Conn) update(f func(h *Health)) {
 func (c *Conn) Run(ctx context.Context) error {
 	delay := c.opts.BackoffInitial
 	for {
+		if c.gate != nil {
+			if err := c.gate(ctx); err != nil {
+				return nil
+			}
+		}
 		connected, err := c.session(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -224,6 +234,18 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// Reconnect ends the websocket session in progress; Run connects again (through its gate,
+// when it has one). The controller uses it when it lost the application's lease without
+// Asterisk saying so, so that the connection waits for the lease before it subscribes again.
+func (c *Conn) Reconnect() {
+	c.mu.Lock()
+	end := c.endSession
+	c.mu.Unlock()
+	if end != nil {
+		end()
+	}
+}
+
 // eventsURL returns the websocket URL; credentials go in a header only.
 func (c *Conn) eventsURL() string {
 	u := *c.client.base
@@ -254,12 +276,15 @@ func (c *Conn) session(ctx context.Context) (connected bool, err error) {
 		if !h.LastConnect.IsZero() {
 			h.Reconnects++
 		}
-		h.Connected, h.LastConnect, h.LastError = true, time.Now(), ""
+		h.Connected, h.LastConnect, h.LastError, h.Replaced = true, time.Now(), "", false
 	})
 	c.log.Info("ari websocket connected")
 	defer c.update(func(h *Health) { h.Connected = false })
 
 	sctx, cancel := context.WithCancel(ctx)
+	c.mu.Lock()
+	c.endSession = cancel
+	c.mu.Unlock()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()

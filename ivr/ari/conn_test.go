@@ -396,3 +396,47 @@ func TestClusterHealthAndMetrics(t *testing.T) {
 		t.Error("duplicate node names accepted")
 	}
 }
+
+// TestConnGateAndReconnect: a gated Conn asks its gate before every connection attempt, and
+// Reconnect ends the session in progress so that the next attempt waits at the gate (the
+// controller lost the application's lease without Asterisk saying so).
+func TestConnGateAndReconnect(t *testing.T) {
+	f := newFakeAsterisk(t)
+	f.session = func(ctx context.Context, ws *websocket.Conn, n int) { serve(ctx, ws) }
+	c, err := NewConn(f.node("ast1", "hotline"), fastOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := make(chan struct{}, 1)
+	var mu sync.Mutex
+	asked := 0
+	c.gate = func(ctx context.Context) error {
+		mu.Lock()
+		asked++
+		mu.Unlock()
+		select {
+		case <-open:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	stop := runConn(c)
+	defer stop()
+	eventually(t, "the gate asked", func() bool { mu.Lock(); defer mu.Unlock(); return asked == 1 })
+	if _, s := f.counts(); s != 0 {
+		t.Fatalf("sessions = %d before the gate opened, want 0", s)
+	}
+	open <- struct{}{}
+	eventually(t, "connected", func() bool { return c.Health().Connected })
+	c.Reconnect()
+	eventually(t, "the gate asked again", func() bool { mu.Lock(); defer mu.Unlock(); return asked == 2 })
+	if c.Health().Connected {
+		t.Fatal("still connected while the gate holds")
+	}
+	if _, s := f.counts(); s != 1 {
+		t.Fatalf("sessions = %d while the gate holds, want 1", s)
+	}
+	open <- struct{}{}
+	eventually(t, "connected again", func() bool { _, s := f.counts(); return s == 2 && c.Health().Connected })
+}

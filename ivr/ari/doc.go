@@ -89,7 +89,9 @@
 //     ErrApplicationReplaced, Health.Replaced is set, the metric
 //     hotline_ari_node_application_replaced is 1) instead of reconnecting
 //     and stealing the application back. Ownership rule: every controller
-//     instance uses its own application name on each node.
+//     instance uses its own application name on each node. With leases
+//     (Cluster.SetGate) the Cluster runs it again, and it waits at the gate
+//     until the application's lease is the controller's once more.
 //
 // # Connection lifecycle
 //

@@ -105,14 +105,23 @@ func (cl *Cluster) Conn(name string) *Conn {
 func (cl *Cluster) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, c := range cl.Conns()[:len(cl.nodes)] {
+		if cl.gate != nil {
+			c.gate = func(ctx context.Context) error { return cl.gate(ctx, c.App()) }
+		}
 		wg.Go(func() {
-			if cl.gate != nil {
-				if err := cl.gate(ctx, c.App()); err != nil {
+			for {
+				err := c.Run(ctx)
+				if err == nil {
 					return
 				}
-			}
-			if err := c.Run(ctx); err != nil {
-				cl.log.Error("ari node stopped: another connection took the application (another instance adopted it, or two instances use one application name)",
+				if cl.gate == nil {
+					cl.log.Error("ari node stopped: another connection took the application (two instances use one application name?)",
+						slog.String("node", c.Name()), slog.String("app", c.App()), slog.String("error", err.Error()))
+					return
+				}
+				// With leases the application comes back: the connection waits at the gate
+				// until its lease is this instance's again.
+				cl.log.Error("ari node: another instance took the application; waiting for its lease to come back",
 					slog.String("node", c.Name()), slog.String("app", c.App()), slog.String("error", err.Error()))
 			}
 		})
@@ -121,9 +130,11 @@ func (cl *Cluster) Run(ctx context.Context) error {
 	return nil
 }
 
-// SetGate makes Run hold each configured connection until gate returns: the controller
-// connects to its application only once it holds the application's lease. A gate that fails
-// leaves the connection down. Call it before Run.
+// SetGate makes Run hold each configured connection until gate returns, before every
+// connection attempt: the controller connects to its application only while it holds the
+// application's lease, and a connection whose application another instance took waits for
+// the lease to come back rather than stopping. A gate that fails leaves the connection down.
+// Call it before Run.
 func (cl *Cluster) SetGate(gate func(ctx context.Context, app string) error) { cl.gate = gate }
 
 // Adopt connects to app on every node, with the options of the configured connections, and
