@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -68,6 +70,22 @@ func startAdoptRig(t *testing.T, seed bool) *adoptRig {
 // their connections.
 // With only, just those instances start (a and b by default).
 func startAdoptRigWith(t *testing.T, seed bool, proxy func(t *testing.T, url string) (string, func(), func()), only ...string) *adoptRig {
+	return startAdoptRigOpts(t, adoptRigOptions{Seed: seed, Proxy: proxy, Only: only})
+}
+
+// adoptRigOptions are the rig's settings: see startAdoptRigWith. Citizens is how many
+// citizens the seed makes (50 by default); Speed the simulator's (20 by default: prompts
+// and the simulator's timers, an originate's ring timeout among them, run that much faster).
+type adoptRigOptions struct {
+	Seed     bool
+	Citizens int
+	Speed    float64
+	Proxy    func(t *testing.T, url string) (string, func(), func())
+	Only     []string
+}
+
+func startAdoptRigOpts(t *testing.T, o adoptRigOptions) *adoptRig {
+	seed, proxy, only := o.Seed, o.Proxy, o.Only
 	t.Setenv(actAsHotline, "1")
 	root := repotest.Root(t)
 	url := pgtest.URL(t)
@@ -82,7 +100,7 @@ func startAdoptRigWith(t *testing.T, seed bool, proxy func(t *testing.T, url str
 	if seed {
 		var logs syncBuffer
 		env := []string{"HOTLINE_DATABASE_URL=" + url, "HOTLINE_PII_SEAL_KEY=" + seal, "HOTLINE_PII_LOOKUP_KEY=" + lookup, "HOTLINE_LOG_LEVEL=warn"}
-		if err := run(context.Background(), []string{"seed", "--citizens", "50"}, env, &seeded, &logs); err != nil {
+		if err := run(context.Background(), []string{"seed", "--citizens", strconv.Itoa(cmp.Or(o.Citizens, 50))}, env, &seeded, &logs); err != nil {
 			t.Fatalf("seed: %v\n%s", err, logs.String())
 		}
 	} else {
@@ -104,7 +122,7 @@ func startAdoptRigWith(t *testing.T, seed bool, proxy func(t *testing.T, url str
 	for _, x := range []string{"a", "b"} {
 		dialplan["in-"+x] = arisim.Context{App: "hotline-" + x, Pattern: "_X.", SetCallerID: true, Fallback: []string{"sound:ss-noservice"}}
 	}
-	sim := arisim.New(arisim.Options{SoundDirs: dirs, Speed: 20, Users: map[string]string{"hotline": "hotline-secret"}, Dialplan: dialplan,
+	sim := arisim.New(arisim.Options{SoundDirs: dirs, Speed: cmp.Or(o.Speed, 20), Users: map[string]string{"hotline": "hotline-secret"}, Dialplan: dialplan,
 		RecordingDir: t.TempDir()})
 	t.Cleanup(func() { sim.Close() })
 	for _, ep := range []string{"1001", "1002"} {
@@ -200,6 +218,8 @@ type adoptCaller struct {
 	mu       sync.Mutex
 	heard    []string
 	moh      bool
+	mohOn    bool // music playing now (moh, not yet moh_stop)
+	bridged  int  // bridges joined or changed around the phone
 	hungUp   bool // by the caller
 	dropped  bool // ended before the caller hung up
 	done     chan struct{}
@@ -220,7 +240,11 @@ func (c *adoptCaller) listen() {
 					c.heard = append(c.heard, id)
 				}
 			case "moh":
-				c.moh = true
+				c.moh, c.mohOn = true, true
+			case "moh_stop":
+				c.mohOn = false
+			case "bridged":
+				c.bridged++
 			case "hangup":
 				if !c.hungUp {
 					c.dropped = true
