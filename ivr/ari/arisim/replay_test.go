@@ -233,9 +233,12 @@ func (r *replay) settle(l *tline) {
 	}
 }
 
-// sync waits until each socket has received as many events as were
-// recorded before l was sent, and until the simulator has let go of every
-// socket the replay closed or dropped; then it aligns events to learn ids.
+// sync waits until the simulator has sent an event for each one recorded on each socket
+// before l was sent (but for those already found missing at an earlier sync), and until it
+// has let go of every socket the replay closed or dropped; the events it aligns on the way
+// teach it the ids. It waits for the events themselves, not for as many events: an extra one
+// the recorder did not see (an explained difference) would stand in for one still on its way
+// on a loaded machine, and that one would be reported missing once the socket is closed.
 //
 // The second wait stands for the pause the recorder made after a close or a
 // TCP drop (half a second), in which Asterisk noticed it: the replay sends
@@ -246,16 +249,15 @@ func (r *replay) sync(l *tline) {
 	// Generous: it returns as soon as the events are there, and a loaded machine (CI runs
 	// packages in parallel) can be slow to deliver them.
 	deadline := time.Now().Add(3 * time.Second)
+	aligned := map[string]int{} // how many events each socket had when last aligned
 	for {
 		short := liveSockets(r.sim) > r.openSockets()
 		for name, k := range r.sockets {
-			want := 0
-			for _, e := range r.recEvs[name] {
-				if l == nil || e.line.when().Before(l.when()) {
-					want++
-				}
+			if n, ok := aligned[name]; !ok || k.count() != n {
+				aligned[name] = k.count()
+				r.align(name, k, l)
 			}
-			if k.count() < want-r.missing[name] {
+			if r.unmatched(name, l) > r.missing[name] {
 				short = true
 			}
 		}
@@ -269,13 +271,20 @@ func (r *replay) sync(l *tline) {
 	}
 	for name, k := range r.sockets {
 		r.align(name, k, l)
-		r.missing[name] = 0
-		for _, e := range r.recEvs[name] {
-			if e.matched == nil && (l == nil || e.line.when().Before(l.when())) {
-				r.missing[name]++
-			}
+		r.missing[name] = r.unmatched(name, l)
+	}
+}
+
+// unmatched counts the events recorded on a socket before l that no simulator event stands
+// for yet.
+func (r *replay) unmatched(name string, l *tline) int {
+	n := 0
+	for _, e := range r.recEvs[name] {
+		if e.matched == nil && (l == nil || e.line.when().Before(l.when())) {
+			n++
 		}
 	}
+	return n
 }
 
 func (r *replay) rest(l *tline) {
