@@ -91,6 +91,11 @@ const (
 		  AND st.state = 'available' AND a.active AND a.endpoint <> '' AND i.heartbeat_at > $3
 		  AND NOT EXISTS (SELECT 1 FROM hotline.offers p WHERE p.agent_id = st.agent_id AND p.state = 'pending')
 		  AND ($8::bigint IS NULL OR st.agent_id = $8)
+		  -- An agent a call is reserved for takes that call first, even when the round read
+		  -- its candidates before the agent became available.
+		  AND ($8::bigint IS NOT NULL OR NOT EXISTS (
+		      SELECT 1 FROM hotline.queue_entries r
+		      WHERE r.target_agent_id = st.agent_id AND r.left_at IS NULL AND r.offer_id IS NULL AND r.target_until > $6))
 		`
 	assignRest = `
 		LIMIT 1
@@ -165,6 +170,9 @@ func (a *ACD) Assign(ctx context.Context, max int) ([]hotline.Offer, error) {
 	}
 	if len(cands) == 0 {
 		return nil, nil
+	}
+	if a.candidatesRead != nil {
+		a.candidatesRead()
 	}
 	var offers []hotline.Offer
 	err := a.inTx(ctx, func(tx *sqlx.Tx) error {

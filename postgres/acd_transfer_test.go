@@ -270,3 +270,40 @@ func TestCheckTransferToAgent(t *testing.T) {
 		t.Errorf("an unknown offer: %v, want not found", err)
 	}
 }
+
+// TestTransferToAgentNotTakenByAnotherCall: an agent who becomes available while an
+// assignment round is under way (its waiting calls read without the call reserved for them,
+// since they were not available yet) is not offered an ordinary call instead: the reserved
+// call is theirs, in the next round.
+func TestTransferToAgentNotTakenByAnotherCall(t *testing.T) {
+	ctx := context.Background()
+	f := newACDFixture(t)
+	from := f.agent(t, map[string]int{"general": 3})
+	o, _ := f.talkingOn(t, from, "general", 0)
+	target := f.agent(t, map[string]int{"general": 3})
+	f.ready(t, f.acd, target)
+	_, err := f.acd.Pause(ctx, target, "break")
+	must(t, err)
+	reserved, err := f.acd.TransferToAgent(ctx, o.ID, target, 2*time.Minute)
+	must(t, err)
+	must(t, f.acd.ConversationEnded(ctx, o.ID))
+	ordinary := f.enter(t, "general", 9)
+	// A round starts for the ordinary call (another agent is available, then taken); the
+	// target becomes available after the round read its candidates.
+	other := f.agent(t, map[string]int{"general": 1})
+	f.ready(t, f.acd, other)
+	postgres.SetCandidatesRead(f.acd, func() {
+		postgres.SetCandidatesRead(f.acd, nil)
+		_, err := f.acd.Pause(ctx, other, "break")
+		must(t, err)
+		_, err = f.acd.SetAvailable(ctx, target)
+		must(t, err)
+	})
+	if offers := f.assign(t, 5); len(offers) != 0 {
+		t.Fatalf("offers %+v in the round that read its candidates before the target was available: want none", offers)
+	}
+	offers := f.assign(t, 5)
+	if len(offers) != 1 || offers[0].EntryID != reserved.ID || offers[0].AgentID != target {
+		t.Fatalf("next round: offers %+v, want the reserved entry %d to agent %d (not entry %d)", offers, reserved.ID, target, ordinary.ID)
+	}
+}

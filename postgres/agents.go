@@ -62,6 +62,9 @@ type ACD struct {
 	instance string
 	lease    time.Duration
 	born     time.Time // what the instance queued or offered before is an earlier process's
+	// candidatesRead, when set (tests), runs between an assignment round's reading of the
+	// waiting calls and its transaction.
+	candidatesRead func()
 }
 
 // NewACD returns the ACD of the controller instance named instance on store's database and
