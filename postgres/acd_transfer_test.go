@@ -27,6 +27,23 @@ func (f *acdFixture) talkingOn(t *testing.T, agent int64, queue string, priority
 	return offers[0], e
 }
 
+// reservedForPaused has an agent transfer their call to a named agent who is paused, for
+// reserve (0: the default): it returns the reserved entry and the named agent.
+func (f *acdFixture) reservedForPaused(t *testing.T, reserve time.Duration) (hotline.QueueEntry, int64) {
+	t.Helper()
+	ctx := context.Background()
+	from := f.agent(t, map[string]int{"general": 3})
+	o, _ := f.talkingOn(t, from, "general", 0)
+	target := f.agent(t, map[string]int{"general": 3})
+	f.ready(t, f.acd, target)
+	_, err := f.acd.Pause(ctx, target, "break")
+	must(t, err)
+	e, err := f.acd.TransferToAgent(ctx, o.ID, target, reserve)
+	must(t, err)
+	must(t, f.acd.ConversationEnded(ctx, o.ID))
+	return e, target
+}
+
 // transferEntry is a queue entry as TransferToAgent makes it.
 type transferEntry struct {
 	CallID       string        `db:"call_id"`
@@ -188,18 +205,10 @@ func TestTransferToAgentCancelledKeepsTheReservation(t *testing.T) {
 func TestTransferToAgentCallerHangsUp(t *testing.T) {
 	ctx := context.Background()
 	f := newACDFixture(t)
-	from := f.agent(t, map[string]int{"general": 3})
-	o, _ := f.talkingOn(t, from, "general", 0)
-	target := f.agent(t, map[string]int{"general": 3})
-	f.ready(t, f.acd, target)
-	_, err := f.acd.Pause(ctx, target, "break")
-	must(t, err)
-	e, err := f.acd.TransferToAgent(ctx, o.ID, target, 0)
-	must(t, err)
-	must(t, f.acd.ConversationEnded(ctx, o.ID))
+	e, target := f.reservedForPaused(t, 0)
 	f.clock.Advance(3 * time.Second)
 	must(t, f.ivr.LeaveQueue(ctx, e, hotline.QueueAbandoned))
-	_, err = f.acd.SetAvailable(ctx, target)
+	_, err := f.acd.SetAvailable(ctx, target)
 	must(t, err)
 	if offers := f.assign(t, 5); len(offers) != 0 {
 		t.Fatalf("after the caller hung up: offers %+v", offers)
@@ -278,15 +287,7 @@ func TestCheckTransferToAgent(t *testing.T) {
 func TestTransferToAgentNotTakenByAnotherCall(t *testing.T) {
 	ctx := context.Background()
 	f := newACDFixture(t)
-	from := f.agent(t, map[string]int{"general": 3})
-	o, _ := f.talkingOn(t, from, "general", 0)
-	target := f.agent(t, map[string]int{"general": 3})
-	f.ready(t, f.acd, target)
-	_, err := f.acd.Pause(ctx, target, "break")
-	must(t, err)
-	reserved, err := f.acd.TransferToAgent(ctx, o.ID, target, 2*time.Minute)
-	must(t, err)
-	must(t, f.acd.ConversationEnded(ctx, o.ID))
+	reserved, target := f.reservedForPaused(t, 2*time.Minute)
 	ordinary := f.enter(t, "general", 9)
 	// A round starts for the ordinary call (another agent is available, then taken); the
 	// target becomes available after the round read its candidates.
