@@ -9,7 +9,9 @@ import (
 
 // callCard is GET /api/calls/{id}/card: the caller's card for the agent the call is offered
 // to, on, or wrapping up (a supervisor may read any). Each read that shows a citizen writes
-// an audit row (reason offered_call).
+// an audit row (reason offered_call). The call of a callback to the citizen has the card its
+// offer had (the journey of the call that asked for it; reason offered_callback), so that a
+// desk reloaded during the callback shows the same.
 func (s *Server) callCard(w http.ResponseWriter, r *http.Request, sess *postgres.Session) error {
 	id, err := callParam(r)
 	if err != nil {
@@ -18,17 +20,31 @@ func (s *Server) callCard(w http.ResponseWriter, r *http.Request, sess *postgres
 	if _, err := s.relation(r.Context(), sess, id, true); err != nil {
 		return err
 	}
-	card, err := postgres.LoadCard(r.Context(), s.o.DB, s.now(), id, sess.Agent.ID, clientIP(r))
+	cb, isCallback, err := postgres.CallbackOfCall(r.Context(), s.o.DB, id)
 	if err != nil {
 		return err
 	}
+	var card *postgres.Card
+	if isCallback {
+		card, err = postgres.LoadCallbackCard(r.Context(), s.o.DB, s.now(), cb, sess.Agent.ID, clientIP(r))
+	} else {
+		card, err = postgres.LoadCard(r.Context(), s.o.DB, s.now(), id, sess.Agent.ID, clientIP(r))
+	}
+	if err != nil {
+		return err
+	}
+	s.writeCard(w, card)
+	return nil
+}
+
+// writeCard sends a card with its journey told in words, the flow's plumbing left out.
+func (s *Server) writeCard(w http.ResponseWriter, card *postgres.Card) {
 	for i := range card.Journey.Steps {
 		st := &card.Journey.Steps[i]
 		st.Summary, st.ExitLabel = s.stepSummary(st.Flow, st.Node, st.Kind), exitLabel(st.Kind, st.Exit)
 	}
 	card.Journey.Steps = shownSteps(card.Journey.Steps)
 	writeJSON(w, http.StatusOK, card)
-	return nil
 }
 
 // kindNames name the node kinds an agent is shown.

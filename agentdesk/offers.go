@@ -104,11 +104,6 @@ func (s *Server) offerCard(w http.ResponseWriter, r *http.Request, sess *postgre
 	if err != nil {
 		return err
 	}
-	for i := range card.Journey.Steps {
-		st := &card.Journey.Steps[i]
-		st.Summary, st.ExitLabel = s.stepSummary(st.Flow, st.Node, st.Kind), exitLabel(st.Kind, st.Exit)
-	}
-	card.Journey.Steps = shownSteps(card.Journey.Steps)
-	writeJSON(w, http.StatusOK, card)
+	s.writeCard(w, card)
 	return nil
 }

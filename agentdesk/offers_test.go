@@ -163,3 +163,32 @@ func TestCallbackOfferNoAnswerer(t *testing.T) {
 		t.Errorf("answer without an answerer: %d %s", status, body)
 	}
 }
+
+// TestCallbackCallCard: once the citizen answers a callback, the card of the call to them (as
+// a desk reloaded during the callback reads it) is the callback's: the journey of the call
+// that asked for it, no insurance, audited as offered_callback.
+func TestCallbackCallCard(t *testing.T) {
+	d := newDesk(t)
+	offer, citizen := d.callbackOffer()
+	const out = "5c5c5c5c-0000-4000-8000-0000000000cb"
+	d.exec(`UPDATE hotline.offers SET state = 'accepted', decided_at = now() WHERE id = $1`, offer)
+	d.exec(`INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at)
+		VALUES ($1, 'node1', 'chan-callback', '13800138000', now())`, out)
+	d.exec(`INSERT INTO hotline.callback_attempts (callback_id, offer_id, agent_id, call_id, attempt, started_at)
+		SELECT callback_id, id, agent_id, $2, 1, now() FROM hotline.offers WHERE id = $1`, offer, out)
+	agent := d.login("agent01")
+	d.exec(`INSERT INTO hotline.agent_status (agent_id, state, call_id, offer_id) VALUES ($1, 'talking', $2, $3)
+		ON CONFLICT (agent_id) DO UPDATE SET state = 'talking', call_id = $2, offer_id = $3`, d.ids["agent01"], out, offer)
+	status, body := agent.do("GET", "/api/calls/"+out+"/card", "")
+	var card cardBody
+	if err := json.Unmarshal(body, &card); status != http.StatusOK || err != nil {
+		t.Fatalf("card of the call to the citizen: %d %s", status, body)
+	}
+	if card.Citizen == nil || card.Citizen.Name != "张三" || !strings.Contains(string(body), "356元2角") ||
+		!strings.Contains(string(body), "回拨电话未经身份验证") || strings.Contains(string(body), `"insurance":{`) {
+		t.Errorf("card: %s", body)
+	}
+	if n := d.auditRows(d.ids["agent01"], "view_citizen", citizen, "offered_callback"); n != 1 {
+		t.Errorf("%d audit rows offered_callback, want 1", n)
+	}
+}

@@ -272,6 +272,29 @@ func OfferedCallback(ctx context.Context, db sqlx.QueryerContext, offerID, agent
 	return o, nil
 }
 
+// callbackOfCallQuery reads the callback whose try made call $1 (the call to the citizen).
+const callbackOfCallQuery = `
+	SELECT COALESCE(a.offer_id, 0) AS offer_id, COALESCE(a.agent_id, 0) AS agent_id, '' AS state,
+	       c.id AS callback_id, c.number,
+	       COALESCE(c.call_id::text, '') AS call_id, COALESCE(c.work_order_id, 0) AS work_order_id,
+	       COALESCE(w.citizen_id, 0) AS citizen_id
+	FROM hotline.callback_attempts a
+	JOIN hotline.callbacks c ON c.id = a.callback_id
+	LEFT JOIN hotline.work_orders w ON w.id = c.work_order_id
+	WHERE a.call_id = $1`
+
+// CallbackOfCall returns the callback whose try is call callID (the call to the citizen),
+// as its offer was read; ok is false for any other call.
+func CallbackOfCall(ctx context.Context, db sqlx.QueryerContext, callID string) (o CallbackOffer, ok bool, err error) {
+	switch err := sqlx.GetContext(ctx, db, &o, callbackOfCallQuery, callID); {
+	case errors.Is(err, sql.ErrNoRows):
+		return o, false, nil
+	case err != nil:
+		return o, false, fmt.Errorf("callback of call %s: %w", callID, err)
+	}
+	return o, true, nil
+}
+
 // LoadCallbackCard reads the card of the citizen a callback offer calls, for actorID: the
 // citizen of the follow-up's work order, else of the call that asked for the callback, else
 // the one registered with the number; the journey is that call's. Insurance is never shown

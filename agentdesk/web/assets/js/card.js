@@ -246,7 +246,7 @@ export function createCard() {
       const id = (s.offer && (s.offer.call_id || (s.offer.kind === "callback" && `offer:${s.offer.id}`))) || (s.call && s.call.id) || (s.wrap_up && s.wrap_up.call_id) || "";
       // A callback's card stays while the citizen is dialled, while they talk and in the
       // wrap-up: it is the one read for the offer, with the journey of the call that asked
-      // for the callback (a refresh reads the card of the call to the citizen instead).
+      // for the callback (after a refresh the call to the citizen has the same card).
       const st = s.status && s.status.state;
       if (callId.startsWith("offer:") && !s.offer && ((st === "talking" && (!id || (s.call && s.call.callback))) || st === "wrap_up")) return;
       if (!id) {
