@@ -61,11 +61,13 @@ func (s *Store) DeleteRecording(ctx context.Context, id int64) error {
 // set, working days are Monday to Friday in China Standard Time with the default limits.
 func (s *Store) SetWorkOrderRules(r WorkOrderRules) { s.workOrders = r }
 
-// weekdays is the calendar of working days when none is configured: Monday to Friday.
+// weekdays is the calendar of working days when none is configured: Monday to Friday, of
+// the day t is in China Standard Time whatever zone it is given in.
 type weekdays struct{}
 
 func (weekdays) WorkingDay(t time.Time) bool {
-	return t.Weekday() != time.Saturday && t.Weekday() != time.Sunday
+	wd := t.In(chinaTime).Weekday()
+	return wd != time.Saturday && wd != time.Sunday
 }
 
 func (weekdays) Location() *time.Location { return chinaTime }
