@@ -293,7 +293,7 @@ type WorkOrderFilter struct {
 	CreatedBy int64
 	// Scope limits the list to one department's orders (主办 or 协办): a department user's.
 	Scope int64
-	// Loc is the time zone of "today".
+	// Loc is the time zone of "today"; nil means China Standard Time.
 	Loc           *time.Location
 	Limit, Offset int
 }
@@ -328,7 +328,7 @@ func ListWorkOrders(ctx context.Context, db *sqlx.DB, now time.Time, f WorkOrder
 	open := "w.status IN ('accepted', 'dispatched', 'signed', 'in_progress')"
 	loc := f.Loc
 	if loc == nil {
-		loc = time.UTC
+		loc = chinaTime
 	}
 	local := now.In(loc)
 	endOfToday := time.Date(local.Year(), local.Month(), local.Day()+1, 0, 0, 0, 0, loc)
