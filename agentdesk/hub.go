@@ -100,12 +100,16 @@ func newHub(s *Server) *hub {
 	return h
 }
 
-// prepared returns query prepared on the server's database.
+// prepared returns query prepared on the snapshots' pool.
 func (h *hub) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	if st, ok := h.stmts.Load(query); ok {
 		return st.(*sqlx.Stmt), nil
 	}
-	st, err := h.s.o.DB.PreparexContext(ctx, query)
+	db := h.s.o.SnapshotDB
+	if db == nil {
+		db = h.s.o.DB
+	}
+	st, err := db.PreparexContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}

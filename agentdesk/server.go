@@ -58,6 +58,9 @@ const (
 type Options struct {
 	// DB is the hotline's database: sessions, and what an agent's snapshot shows.
 	DB *sqlx.DB
+	// SnapshotDB is the pool the hub reads agents' snapshots from (nil: DB). Connections of
+	// its own keep screen-pops from waiting behind the rest of the server's queries.
+	SnapshotDB *sqlx.DB
 	// DatabaseURL is the same database's URL, for the LISTEN connection of Run.
 	DatabaseURL string
 	// States is the ACD.

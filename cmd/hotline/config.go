@@ -87,6 +87,8 @@ type DatabaseConfig struct {
 	URL            string        `mapstructure:"url" yaml:"url" secret:"url"`
 	MaxOpenConns   int           `mapstructure:"max_open_conns" yaml:"max_open_conns"`
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout" yaml:"connect_timeout"`
+	// SnapshotConns is the desk's own pool for reading agents' snapshots (0: the main pool).
+	SnapshotConns int `mapstructure:"snapshot_conns" yaml:"snapshot_conns"`
 }
 
 // HTTPConfig is the agent desk and operations HTTP server.
@@ -207,6 +209,7 @@ type LogConfig struct {
 var defaults = map[string]any{
 	"database.url":                "",
 	"database.max_open_conns":     20,
+	"database.snapshot_conns":     8,
 	"database.connect_timeout":    "5s",
 	"http.listen":                 "127.0.0.1:8080",
 	"http.shutdown_timeout":       "10s",

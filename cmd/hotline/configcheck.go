@@ -129,6 +129,9 @@ func (c *Config) validate() []error {
 	if c.Database.MaxOpenConns < 1 {
 		bad("database.max_open_conns", "must be at least 1, got %d", c.Database.MaxOpenConns)
 	}
+	if c.Database.SnapshotConns < 0 || c.Database.SnapshotConns > 100 {
+		bad("database.snapshot_conns", "must be between 0 and 100, got %d", c.Database.SnapshotConns)
+	}
 	positive := map[string]time.Duration{
 		"database.connect_timeout": c.Database.ConnectTimeout,
 		"http.shutdown_timeout":    c.HTTP.ShutdownTimeout,

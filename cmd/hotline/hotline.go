@@ -31,6 +31,7 @@ import (
 // and the HTTP server.
 type system struct {
 	db         *sqlx.DB
+	snapshots  *sqlx.DB // the desk's pool for agents' snapshots; db when it has none
 	store      *postgres.Store
 	engine     *ivr.Engine
 	cluster    *ari.Cluster
@@ -126,8 +127,16 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		return nil, err
 	}
 	h.phones = phones
+	h.snapshots = db
+	if n := a.cfg.Database.SnapshotConns; n > 0 && url != "" {
+		if h.snapshots, err = sqlx.Open("postgres", url); err != nil {
+			return nil, fmt.Errorf("open the desk's snapshot pool: %w", err)
+		}
+		h.snapshots.SetMaxOpenConns(n)
+		h.snapshots.SetMaxIdleConns(n)
+	}
 	h.desk, err = agentdesk.New(agentdesk.Options{
-		DB: db, DatabaseURL: url, States: h.acd, Log: a.log.With("component", "desk"), Phones: phonesOrNil(phones), Calendars: h.calendars,
+		DB: db, SnapshotDB: h.snapshots, DatabaseURL: url, States: h.acd, Log: a.log.With("component", "desk"), Phones: phonesOrNil(phones), Calendars: h.calendars,
 		AllowedOrigins: a.cfg.HTTP.AllowedOrigins, SecureCookies: a.cfg.HTTP.SecureCookies,
 		InstanceLease: a.cfg.ACD.InstanceLease, Flows: h.flows,
 		Sessions: postgres.SessionOptions{IdleTimeout: a.cfg.Desk.IdleTimeout, AbsoluteTimeout: a.cfg.Desk.AbsoluteTimeout},
@@ -242,6 +251,9 @@ func (h *system) run(ctx context.Context, a *app, ln net.Listener) error {
 	defer cancel()
 	if cerr := h.calls.Close(cctx); cerr != nil {
 		a.log.Error("flush call records", "err", cerr)
+	}
+	if h.snapshots != h.db {
+		h.snapshots.Close()
 	}
 	return err
 }
