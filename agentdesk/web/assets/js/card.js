@@ -5,7 +5,7 @@
 // The server writes the audit row for each read; the card keeps nothing after the call.
 
 import * as api from "./api.js";
-import { date, dayTime, h, period, spoken, yuan } from "./format.js";
+import { date, dayTime, h, now, period, spoken, yuan } from "./format.js";
 
 const levels = { real_name: "实名注册用户", ordinary: "普通注册用户" };
 const citizenStatus = { suspended: "账户已暂停", cancelled: "账户已注销" };
@@ -167,7 +167,7 @@ export function createCard() {
       let cls = "";
       if (b) {
         if (b.paid_at || b.paid === true) status = "已缴";
-        else if (b.overdue || (b.due_date && b.due_date < todayISO())) ((status = "逾期未缴"), (cls = "overdue"));
+        else if (overdue(b)) ((status = "逾期未缴"), (cls = "overdue"));
         else status = "未缴";
       }
       return h("tr", { class: cls },
@@ -286,6 +286,14 @@ function fact(term, value, cls) {
   return h("div", null, h("dt", null, term), h("dd", { class: cls || null }, value));
 }
 
+/** overdue tells an unpaid bill overdue as the server does (the IVR says the same); a bill
+ *  without its flag is overdue after its due date, by the server's day in Foshan. */
+function overdue(b) {
+  if (typeof b.overdue === "boolean") return b.overdue;
+  return Boolean(b.due_date) && String(b.due_date).slice(0, 10) < todayISO();
+}
+
+/** todayISO is the server's day in Foshan as 2026-12-05. */
 function todayISO() {
-  return new Date().toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" });
+  return new Date(now()).toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" });
 }
