@@ -1,3 +1,5 @@
+//go:build chaos
+
 package main
 
 import (
@@ -14,18 +16,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
 )
 
-// TestAdoptionOfEveryState kills one of two controllers (kill -9) with two or three calls in
+// TestChaosKillInstanceEveryState kills one of two controllers (kill -9) with two calls in
 // every state a call can be in: a menu, a collect, a bill's menu after its lookups, a queue,
 // talking to an agent, on hold, an agent's phone ringing, blind-transferred to an outside
 // number, in a consultation ringing and talking, in a conference, with the third party of a
-// completed consultation, and waiting for a named agent. Every call goes on; see runAdoptionMix.
-func TestAdoptionOfEveryState(t *testing.T) {
+// completed consultation, and waiting for a named agent. Every call goes on; see
+// runAdoptionMix. About a minute: the quick check of TestChaosKillInstanceMix.
+func TestChaosKillInstanceEveryState(t *testing.T) {
 	runAdoptionMix(t, mixLoad{Menu: 2, Collect: 2, Lookup: 2, Queue: 2, PerAgentState: 2})
+}
+
+// TestChaosKillInstanceMix is TestChaosKillInstanceEveryState under load: 288 calls on two
+// controllers — 45 in each of the IVR's states (menu, collect, a bill's menu after its lookups,
+// queue) and 12 in each state with an agent, 120 agents — one controller killed with kill -9.
+func TestChaosKillInstanceMix(t *testing.T) {
+	runAdoptionMix(t, mixLoad{Menu: 45, Collect: 45, Lookup: 45, Queue: 45, PerAgentState: 12, Timeout: 10 * time.Minute})
 }
 
 // mixLoad is how many calls runAdoptionMix puts in each state: the IVR's (menu, collect,
@@ -94,8 +105,6 @@ type mixRun struct {
 	seen    map[string]bool
 	next    int // caller numbers
 	killed  time.Time
-	// ringsDone is closed once the rings of the test were answered after the kill.
-	ringsDone chan struct{}
 	// delays after the kill, by what was measured.
 	delays map[string][]time.Duration
 }
@@ -421,7 +430,7 @@ func runAdoptionMix(t *testing.T, load mixLoad) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	m := &mixRun{t: t, r: r, ctx: ctx, byNum: map[string]*adoptCaller{}, roleOf: map[*adoptCaller]string{},
-		seen: map[string]bool{}, delays: map[string][]time.Duration{}, ringsDone: make(chan struct{})}
+		seen: map[string]bool{}, delays: map[string][]time.Duration{}}
 	for _, q := range []string{
 		// Rings long enough to last past the kill and the adoption; wrap-ups that do not end
 		// during the test (an agent free again would take a waiting call).
@@ -437,11 +446,84 @@ func runAdoptionMix(t *testing.T, load mixLoad) {
 	ringers := m.newAgents(len(talkers)+n+1, n, arisim.PhoneManual)
 	started := time.Now()
 
-	// 1. Callers on a and b reach the queue while every agent is paused.
+	// 1. The callers of the conversations, on a and b, reach the queue while every agent is
+	// paused.
 	var queued []*adoptCaller
-	for i := range len(talkers) + n + load.Queue {
+	for i := range talkers {
 		queued = append(queued, m.place([]string{"a", "b"}[i%2], "queue", ""))
 	}
+	mixEach(m, "callers to the queue", queued, m.toQueue)
+	if err := m.waitFor("every caller waiting", time.Minute, func() bool { return m.waiting() == len(queued) }); err != nil {
+		r.fail("%v (%d waiting)", err, m.waiting())
+	}
+	// 2. The talkers go available; their phones answer the calls offered. Then the agents act:
+	// hold, transfer, consult, conference, complete.
+	for _, a := range talkers {
+		r.agentState(a.desk, "available")
+	}
+	mixEach(m, "conversations", talkers, func(a *mixAgent) error {
+		if err := m.waitFor(a.user+" talking", time.Minute, func() bool {
+			st, call := a.status()
+			a.callID = call
+			return st == "talking" && call != ""
+		}); err != nil {
+			return err
+		}
+		a.talkFrom = time.Now()
+		if err := m.callerOf(a); err != nil {
+			return err
+		}
+		var err error
+		a.phone, err = m.agentPhone(a, 10*time.Second)
+		return err
+	})
+	// Each state gets its share of a's calls and of b's; half of each state's calls end one
+	// way after the kill (a consultation completed, the far end of a transfer hanging up), half
+	// the other.
+	byInstance := map[string][]*mixAgent{}
+	for _, a := range talkers {
+		byInstance[a.caller.instance] = append(byInstance[a.caller.instance], a)
+	}
+	var mixed []*mixAgent
+	for i := range max(len(byInstance["a"]), len(byInstance["b"])) {
+		for _, x := range []string{"a", "b"} {
+			if i < len(byInstance[x]) {
+				mixed = append(mixed, byInstance[x][i])
+			}
+		}
+	}
+	count := map[string]int{}
+	for k, a := range mixed {
+		ri := (k / 2) % len(mixConversationRoles)
+		a.role = mixConversationRoles[ri]
+		a.caller.role = a.role
+		// a's and b's calls come in pairs: the two of a pair end differently, and so do
+		// a pair and the next.
+		a.cancel = (count[a.role]+count[a.role]/2+ri)%2 == 1
+		count[a.role]++
+	}
+	tIdx := 0
+	for i, a := range talkers {
+		a.number = fmt.Sprintf("0757%07d", 8000000+i)
+		mode := arisim.PhoneAnswer
+		switch a.role {
+		case mixToAgent:
+			a.target = targets[tIdx]
+			tIdx++
+		case mixConsultRing:
+			mode = arisim.PhoneManual
+		}
+		r.sim.SetNumber(a.number, arisim.PhoneBehaviour{Mode: mode})
+	}
+
+	// The callers whose agents' phones will ring reach the queue, while the IVR's callers
+	// reach a menu, a collect, a bill's menu after its lookups.
+	var ringing []*adoptCaller
+	for i := range ringers {
+		ringing = append(ringing, m.place([]string{"a", "b"}[i%2], "queue", ""))
+	}
+	ringDone := make(chan error, 1)
+	go func() { ringDone <- mixAll(m, "callers to the queue", ringing, m.toQueue) }()
 	// Meanwhile the IVR's callers reach a menu, a collect, a bill's menu after its lookups.
 	citizens := m.lookupCitizens(load.Lookup)
 	var ivr []*adoptCaller
@@ -494,72 +576,23 @@ func runAdoptionMix(t *testing.T, load mixLoad) {
 			return nil
 		})
 	}()
-	mixEach(m, "callers to the queue", queued, m.toQueue)
-	if err := m.waitFor("every caller waiting", time.Minute, func() bool { return m.waiting() == len(queued) }); err != nil {
+	mixEach(m, "the agents' commands before the kill", talkers, m.before)
+	if err := <-ringDone; err != nil {
+		r.fail("%v", err)
+	}
+	if err := m.waitFor("every caller waiting", time.Minute, func() bool { return m.waiting() == 2*n }); err != nil {
 		r.fail("%v (%d waiting)", err, m.waiting())
 	}
-	// 2. The talkers go available; their phones answer the calls offered. Then the agents act:
-	// hold, transfer, consult, conference, complete.
-	for _, a := range talkers {
-		r.agentState(a.desk, "available")
-	}
-	mixEach(m, "conversations", talkers, func(a *mixAgent) error {
-		if err := m.waitFor(a.user+" talking", time.Minute, func() bool {
-			st, call := a.status()
-			a.callID = call
-			return st == "talking" && call != ""
-		}); err != nil {
-			return err
-		}
-		a.talkFrom = time.Now()
-		if err := m.callerOf(a); err != nil {
-			return err
-		}
-		var err error
-		a.phone, err = m.agentPhone(a, 10*time.Second)
-		return err
-	})
-	// Each state gets its share of a's calls and of b's; half of each state's calls end one
-	// way after the kill (a consultation completed, the far end of a transfer hanging up), half
-	// the other.
-	byInstance := map[string][]*mixAgent{}
-	for _, a := range talkers {
-		byInstance[a.caller.instance] = append(byInstance[a.caller.instance], a)
-	}
-	var mixed []*mixAgent
-	for i := range max(len(byInstance["a"]), len(byInstance["b"])) {
-		for _, x := range []string{"a", "b"} {
-			if i < len(byInstance[x]) {
-				mixed = append(mixed, byInstance[x][i])
-			}
-		}
-	}
-	count := map[string]int{}
-	for k, a := range mixed {
-		ri := (k / 2) % len(mixConversationRoles)
-		a.role = mixConversationRoles[ri]
-		a.caller.role = a.role
-		a.cancel = (count[a.role]+ri)%2 == 1
-		count[a.role]++
-	}
-	tIdx := 0
-	for i, a := range talkers {
-		a.number = fmt.Sprintf("0757%07d", 8000000+i)
-		mode := arisim.PhoneAnswer
-		switch a.role {
-		case mixToAgent:
-			a.target = targets[tIdx]
-			tIdx++
-		case mixConsultRing:
-			mode = arisim.PhoneManual
-		}
-		r.sim.SetNumber(a.number, arisim.PhoneBehaviour{Mode: mode})
-	}
 
-	mixEach(m, "the agents' commands before the kill", talkers, m.before)
-
-	// 3. The rings: as many agents as there are ringing states go available; their phones
-	// ring for the oldest waiting calls and are not answered. The other callers wait on.
+	// 3. The rings: as many agents go available as callers of the second lot wait, one on a
+	// and one on b in turn; their phones ring for them and are not answered. Meanwhile the
+	// last lot of callers reach the queue, where they wait on.
+	var waiters []*adoptCaller
+	for i := range load.Queue {
+		waiters = append(waiters, m.place([]string{"a", "b"}[i%2], "queue", ""))
+	}
+	queueDone := make(chan error, 1)
+	go func() { queueDone <- mixAll(m, "callers to the queue", waiters, m.toQueue) }()
 	for _, a := range ringers {
 		r.agentState(a.desk, "available")
 	}
@@ -580,6 +613,12 @@ func runAdoptionMix(t *testing.T, load mixLoad) {
 		return err
 	})
 	ringAt := time.Now()
+	if err := <-queueDone; err != nil {
+		r.fail("%v", err)
+	}
+	if err := m.waitFor("every caller waiting", time.Minute, func() bool { return m.waiting() == 2*n+load.Queue }); err != nil {
+		r.fail("%v (%d waiting)", err, m.waiting())
+	}
 	if err := <-ivrDone; err != nil {
 		r.fail("%v", err)
 	}
@@ -656,7 +695,7 @@ func runAdoptionMix(t *testing.T, load mixLoad) {
 	for _, c := range ivr {
 		work = append(work, func() error { return m.afterIVR(c, marks[c], bills[c]) })
 	}
-	for _, c := range queued {
+	for _, c := range m.callers {
 		if c.role == "queue" {
 			work = append(work, func() error { return m.afterQueue(c, marks[c], entries[c.call.Info().Caller]) })
 		}
@@ -666,6 +705,7 @@ func runAdoptionMix(t *testing.T, load mixLoad) {
 	}
 	work = append(work, func() error { return m.afterRings(ringers, marks) })
 	mixEach(m, "after the kill", work, func(f func() error) error { return f() })
+	t.Logf("every call went on; the last ended %v after the kill", time.Since(m.killed).Round(100*time.Millisecond))
 
 	// Everyone hangs up; nobody's line ended before.
 	for _, c := range m.callers {
@@ -1083,13 +1123,8 @@ func (m *mixRun) after(a *mixAgent, marks map[*adoptCaller]int) error {
 		}); err != nil {
 			return wrap(err)
 		}
-		// The named agent goes available once the other rings are answered: the test
-		// does not race the offers made again.
-		select {
-		case <-m.ringsDone:
-		case <-m.ctx.Done():
-			return wrap(m.ctx.Err())
-		}
+		// The named agent goes available while the calls whose rings a's loss ended are
+		// offered again: the reserved call is still theirs first.
 		m.r.agentState(t.desk, "available")
 		var err error
 		if t.phone, err = m.agentPhone(t, 30*time.Second); err != nil {
@@ -1118,7 +1153,6 @@ func (m *mixRun) after(a *mixAgent, marks map[*adoptCaller]int) error {
 // afterRings: the rings of a's calls end and their offers are made again; b's ring on. Every
 // ring is answered, and the agent hangs up into the survey.
 func (m *mixRun) afterRings(ringers []*mixAgent, marks map[*adoptCaller]int) error {
-	defer close(m.ringsDone)
 	var errs []error
 	endpoints := map[string]*mixAgent{}
 	for _, a := range ringers {
@@ -1144,33 +1178,56 @@ func (m *mixRun) afterRings(ringers []*mixAgent, marks map[*adoptCaller]int) err
 			}
 		}
 	}
-	for _, a := range ringers {
-		if a.caller.instance != "a" {
-			continue
-		}
-		p, err := m.phoneOf("agent (ringing again)", 30*time.Second, func(ci arisim.CallInfo) bool {
+	// Answer every ring of a ringing agent's phone until each of them talks with a caller
+	// whose ring the kill caught.
+	talking := map[*mixAgent]bool{}
+	deadline := time.Now().Add(45 * time.Second)
+	rings := 0
+	for len(talking) < len(ringers) && time.Now().Before(deadline) && m.ctx.Err() == nil {
+		if p, err := m.phoneOf("agent (ringing again)", 200*time.Millisecond, func(ci arisim.CallInfo) bool {
 			return ci.Kind == "agent" && endpoints[ci.Endpoint] != nil
-		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("no offer made again: %w", err))
-			continue
+		}); err == nil {
+			rings++
+			m.delay("offer made again", time.Since(m.killed))
+			endpoints[p.call.Info().Endpoint].phone = p
+			p.call.Answer()
 		}
-		m.delay("offer made again", time.Since(m.killed))
-		endpoints[p.call.Info().Endpoint].phone = p
-		if err := p.call.Answer(); err != nil {
-			errs = append(errs, err)
+		for _, a := range ringers {
+			if talking[a] {
+				continue
+			}
+			if st, call := a.status(); st == "talking" {
+				if byCall[call] == nil {
+					errs = append(errs, fmt.Errorf("%s, whose phone rang at the kill, talks on call %s, not one that rang", a.user, call))
+					talking[a] = true
+					continue
+				}
+				a.callID, a.caller = call, byCall[call]
+				talking[a] = true
+			}
 		}
 	}
-	for _, a := range ringers {
-		if err := m.waitFor(a.user+" talking", 30*time.Second, func() bool {
+	if len(talking) < len(ringers) {
+		var dump []string
+		for _, a := range ringers {
 			st, call := a.status()
-			if st == "talking" && byCall[call] != nil {
-				a.callID, a.caller = call, byCall[call]
-				return true
-			}
-			return false
-		}); err != nil {
-			errs = append(errs, err)
+			dump = append(dump, fmt.Sprintf("%s (ring for %s's call %s): %s on %s", a.user, a.caller.instance, a.callID, st, call))
+		}
+		var ids []string
+		for id := range byCall {
+			ids = append(ids, id)
+		}
+		var offers []string
+		m.r.db.Select(&offers, `SELECT format('offer %s call %s agent %s state %s cause %s at %s decided %s', id, call_id, agent_id, state, cause, offered_at, decided_at)
+			FROM hotline.offers WHERE call_id::text = ANY($1) ORDER BY id`, pq.Array(ids))
+		var entries []string
+		m.r.db.Select(&entries, `SELECT format('entry %s call %s entered %s waiting_since %s offer %s left %s inst %s', id, call_id, entered_at, waiting_since, offer_id, left_at, instance_id)
+			FROM hotline.queue_entries WHERE call_id::text = ANY($1) ORDER BY id`, pq.Array(ids))
+		errs = append(errs, fmt.Errorf("after %d rings, not every agent whose phone rang at the kill talks:\n%s\n%s\n%s",
+			rings, strings.Join(dump, "\n"), strings.Join(offers, "\n"), strings.Join(entries, "\n")))
+	}
+	for _, a := range ringers {
+		if !talking[a] || byCall[a.callID] == nil {
 			continue
 		}
 		if err := m.toSurvey(a, a.phone); err != nil {
