@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -283,6 +284,10 @@ func (e *Engine) reconcile(ctx context.Context, r ari.Reconciliation) {
 	if len(resume) > 0 || len(gone) > 0 {
 		e.adoptResumed(ctx, r, conn, resume, gone)
 	}
+	orphans, strays := legsApart(orphans)
+	for _, ch := range strays {
+		e.strayLeg(conn, ch) // as if its StasisStart had come: hung up unless a call claims it
+	}
 	for _, ch := range orphans {
 		e.mu.Lock()
 		_, owned := e.active[liveKey{r.Node, ch.ID}]
@@ -296,6 +301,32 @@ func (e *Engine) reconcile(ctx context.Context, r ari.Reconciliation) {
 		inbox := conn.Router().NewInbox(ari.ChannelRef(ch.ID))
 		e.startCall(conn, inbox, ch, true)
 	}
+}
+
+// legsApart splits channels found without an owner into callers and the legs the controller
+// made for calls: an originate puts a leg in Stasis with arguments ("hotline,agent,<call>"),
+// the dialplan puts a caller there without. The other half of a Local leg goes with it and is
+// in neither list.
+func legsApart(chs []ari.Channel) (callers, legs []ari.Channel) {
+	isLeg := func(ch ari.Channel) bool {
+		return ch.Dialplan.AppName == "Stasis" && strings.Contains(ch.Dialplan.AppData, ",")
+	}
+	pairs := map[string]bool{}
+	for _, ch := range chs {
+		if isLeg(ch) {
+			legs = append(legs, ch)
+			if p, ok := ari.LocalPair(ch.Name); ok {
+				pairs[p] = true
+			}
+		}
+	}
+	for _, ch := range chs {
+		p, local := ari.LocalPair(ch.Name)
+		if !isLeg(ch) && !(local && pairs[p]) {
+			callers = append(callers, ch)
+		}
+	}
+	return callers, legs
 }
 
 // connOf returns the connection of a node the engine runs on.
