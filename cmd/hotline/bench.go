@@ -102,6 +102,11 @@ func (a *app) benchCalls(cmd *cobra.Command, calls int, speed float64, ramp, tim
 	node := a.cfg.Asterisk.Nodes[0]
 	node.URL = "http://" + simAddr
 	child.Asterisk.Nodes = []NodeConfig{node}
+	if child.CallLog.SpoolDir == defaults["calllog.spool_dir"] {
+		// The controller under test is the bench's: its call log's spool goes with the
+		// bench's state rather than into the working directory.
+		child.CallLog.SpoolDir = filepath.Join(state, "calllog-spool")
+	}
 	body, err := child.YAML()
 	if err != nil {
 		return err

@@ -33,9 +33,6 @@ func TestBenchCalls(t *testing.T) {
 		"HOTLINE_IVR_FLOWS_DIR=" + filepath.Join(root, "flows"),
 		"HOTLINE_IVR_SOUNDS_DIR=" + filepath.Join(root, "sounds"),
 		"HOTLINE_LOG_LEVEL=warn",
-		// The controller the bench starts takes this configuration; the default spool
-		// directory is relative to the working directory, the package's.
-		"HOTLINE_CALLLOG_SPOOL_DIR=" + t.TempDir(),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
