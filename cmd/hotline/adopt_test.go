@@ -82,6 +82,8 @@ type adoptRigOptions struct {
 	Speed    float64
 	Proxy    func(t *testing.T, url string) (string, func(), func())
 	Only     []string
+	// LogLevel is the controllers' (warn by default).
+	LogLevel string
 }
 
 func startAdoptRigOpts(t *testing.T, o adoptRigOptions) *adoptRig {
@@ -151,10 +153,10 @@ asterisk:
     - {name: ast1, url: "http://%s", username: hotline, password: hotline-secret, app: hotline-%s}
 acd: {instance: %s}
 ivr: {flows_dir: %q, sounds_dir: %q}
-log: {level: warn}
+log: {level: %s}
 calllog: {spool_dir: %q}
 shutdown: {drain_timeout: 1s}
-`, serveURL, httpAddr, seal, lookup, simAddr, x, x, flows, filepath.Join(root, "sounds"), filepath.Join(state, "spool-"+x))
+`, serveURL, httpAddr, seal, lookup, simAddr, x, x, flows, filepath.Join(root, "sounds"), cmp.Or(o.LogLevel, "warn"), filepath.Join(state, "spool-"+x))
 		r.files[x] = filepath.Join(state, x+".yaml")
 		if err := os.WriteFile(r.files[x], []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
