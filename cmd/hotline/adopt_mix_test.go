@@ -80,9 +80,11 @@ type mixAgent struct {
 	caller *adoptCaller
 	// phone is the agent's phone in the call (the last one that rang).
 	phone *adoptCaller
-	// number is the outside number of a transfer or consultation, outside its phone.
-	number  string
-	outside *adoptCaller
+	// number is the outside number of a transfer or consultation, outside its phone;
+	// colleague, when set, the phone consulted instead of the number.
+	number    string
+	colleague string
+	outside   *adoptCaller
 	// target is the colleague a to_agent call waits for.
 	target *mixAgent
 	// talkFrom is when the test saw the conversation start (its recording started before),
@@ -361,8 +363,21 @@ func (m *mixRun) agentPhone(a *mixAgent, timeout time.Duration) (*adoptCaller, e
 	return m.phoneOf("agent "+a.user, timeout, func(ci arisim.CallInfo) bool { return ci.Kind == "agent" && ci.Endpoint == a.endpoint })
 }
 
+// outsidePhone finds the phone of the number or colleague the agent called.
 func (m *mixRun) outsidePhone(a *mixAgent, timeout time.Duration) (*adoptCaller, error) {
+	if a.colleague != "" {
+		return m.phoneOf("colleague "+a.colleague, timeout, func(ci arisim.CallInfo) bool { return ci.Kind == "agent" && ci.Endpoint == a.colleague })
+	}
 	return m.phoneOf("outside "+a.number, timeout, func(ci arisim.CallInfo) bool { return ci.Kind == "outbound" && ci.Exten == a.number })
+}
+
+// consultTarget is the third party of the agent's consultation: a colleague's phone or a
+// number.
+func (a *mixAgent) consultTarget() map[string]any {
+	if a.colleague != "" {
+		return map[string]any{"endpoint": a.colleague}
+	}
+	return map[string]any{"number": a.number}
 }
 
 // expectEnd marks a phone whose line is to end now (hung up by the test, or by the hotline
@@ -517,7 +532,15 @@ func runAdoptionMix(t *testing.T, load mixLoad) {
 		// a's and b's calls come in pairs: the two of a pair end differently, and so do
 		// a pair and the next.
 		a.cancel = (count[a.role]+count[a.role]/2+ri)%2 == 1
+		// Every other pair of consultations calls a colleague's phone, not a number.
+		colleague := (count[a.role]/2+ri/2)%2 == 1
 		count[a.role]++
+		switch a.role {
+		case mixConsultRing, mixConsultTalk, mixConference, mixCompleted:
+			if colleague {
+				a.colleague = fmt.Sprintf("PJSIP/%d", 3001+k)
+			}
+		}
 	}
 	tIdx := 0
 	for i, a := range talkers {
@@ -531,6 +554,10 @@ func runAdoptionMix(t *testing.T, load mixLoad) {
 			mode = arisim.PhoneManual
 		}
 		r.sim.SetNumber(a.number, arisim.PhoneBehaviour{Mode: mode})
+		if a.colleague != "" {
+			r.sim.SetEndpoint(arisim.EndpointConfig{Technology: "PJSIP", Resource: strings.TrimPrefix(a.colleague, "PJSIP/"), Registered: true,
+				Behaviour: arisim.PhoneBehaviour{Mode: mode}})
+		}
 	}
 
 	// The callers whose agents' phones will ring reach the queue, while the IVR's callers
@@ -650,7 +677,7 @@ func runAdoptionMix(t *testing.T, load mixLoad) {
 		}
 	}
 	mixEach(m, "consultations ringing", consultRing, func(a *mixAgent) error {
-		if code, reason := a.command(map[string]any{"action": "consult", "transfer": map[string]any{"number": a.number}}); code != 200 {
+		if code, reason := a.command(map[string]any{"action": "consult", "transfer": a.consultTarget()}); code != 200 {
 			return fmt.Errorf("%s: consult: %d %s", a.user, code, reason)
 		}
 		var err error
@@ -807,7 +834,7 @@ func (m *mixRun) lookupCitizens(n int) []mixCitizen {
 func (m *mixRun) before(a *mixAgent) error {
 	c := a.caller
 	consult := func() error {
-		if code, reason := a.command(map[string]any{"action": "consult", "transfer": map[string]any{"number": a.number}}); code != 200 {
+		if code, reason := a.command(map[string]any{"action": "consult", "transfer": a.consultTarget()}); code != 200 {
 			return fmt.Errorf("%s: consult: %d %s", a.user, code, reason)
 		}
 		var err error
@@ -992,7 +1019,7 @@ func (m *mixRun) after(a *mixAgent, marks map[*adoptCaller]int) error {
 		if err == nil {
 			return nil
 		}
-		return fmt.Errorf("%s call of %s (%s): %w", a.role, c.instance, a.user, err)
+		return fmt.Errorf("%s call of %s (%s): %w\nb's log of the call:\n%s", a.role, c.instance, a.user, err, m.logOf("b", a.callID))
 	}
 	first := func(what string) { m.delay(what, time.Since(m.killed)) }
 	control := 30 * time.Second
