@@ -38,20 +38,7 @@ func TestStrayLegIsHungUp(t *testing.T) {
 		AppArgs: []string{"transfer", "a-call-long-gone"}, ChannelID: ari.NewID()})
 	must(t, err)
 	far := outsidePhone(t, ctx, r.h.Sim)
-	select {
-	case <-far.Done():
-	case <-ctx.Done():
-		t.Fatal("the stray leg was left in Stasis")
-	}
-	waitFor(t, ctx, "the stray leg to be counted", func() bool { return r.h.Engine.Admission().Strays == 1 })
-	if _, err := client.Channel(leg.ID).Get(ctx); err == nil {
-		t.Error("the stray leg is still there")
-	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if len(rec.calls) != 0 {
-		t.Errorf("%d calls recorded for a stray leg, want 0", len(rec.calls))
-	}
+	r.strayHungUp(t, ctx, client, leg.ID, far)
 }
 
 // TestTransferEndsWhenTheFarEndsHangupIsLost: the events of the far end hanging up are lost

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/foshan-hotline/hotline/ivr/ari"
+	"github.com/foshan-hotline/hotline/ivr/ari/arisim"
 )
 
 // TestStrayLegFoundByReconciliation: a leg made for a call that no longer wants it enters
@@ -27,13 +28,20 @@ func TestStrayLegFoundByReconciliation(t *testing.T) {
 	must(t, err)
 	far := outsidePhone(t, ctx, r.h.Sim)
 	reconnect(t, ctx, r.h)
+	r.strayHungUp(t, ctx, client, leg.ID, far)
+}
+
+// strayHungUp checks that stray leg legID was hung up and counted, its far end heard
+// nothing, and no call was recorded.
+func (r *rig) strayHungUp(t *testing.T, ctx context.Context, client *ari.Client, legID string, far *arisim.Call) {
+	t.Helper()
 	select {
 	case <-far.Done():
 	case <-ctx.Done():
 		t.Fatal("the stray leg was left in Stasis")
 	}
 	waitFor(t, ctx, "the stray leg to be counted", func() bool { return r.h.Engine.Admission().Strays == 1 })
-	if _, err := client.Channel(leg.ID).Get(ctx); err == nil {
+	if _, err := client.Channel(legID).Get(ctx); err == nil {
 		t.Error("the stray leg is still there")
 	}
 	for drained := false; !drained; {
@@ -48,9 +56,9 @@ func TestStrayLegFoundByReconciliation(t *testing.T) {
 			drained = true
 		}
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if len(rec.calls) != 0 {
-		t.Errorf("%d calls recorded for a stray leg, want 0", len(rec.calls))
+	r.rec.mu.Lock()
+	defer r.rec.mu.Unlock()
+	if len(r.rec.calls) != 0 {
+		t.Errorf("%d calls recorded for a stray leg, want 0", len(r.rec.calls))
 	}
 }

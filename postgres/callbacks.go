@@ -245,10 +245,13 @@ type CallbackOffer struct {
 	CitizenID   int64  `db:"citizen_id"`
 }
 
-const callbackOfferQuery = `
-	SELECT o.id AS offer_id, o.agent_id, o.state, c.id AS callback_id, c.number,
+// callbackColumns are what a CallbackOffer has of its callback c and work order w.
+const callbackColumns = `c.id AS callback_id, c.number,
 	       COALESCE(c.call_id::text, '') AS call_id, COALESCE(c.work_order_id, 0) AS work_order_id,
-	       COALESCE(w.citizen_id, 0) AS citizen_id
+	       COALESCE(w.citizen_id, 0) AS citizen_id`
+
+const callbackOfferQuery = `
+	SELECT o.id AS offer_id, o.agent_id, o.state, ` + callbackColumns + `
 	FROM hotline.offers o
 	JOIN hotline.callbacks c ON c.id = o.callback_id
 	LEFT JOIN hotline.work_orders w ON w.id = c.work_order_id
@@ -274,10 +277,7 @@ func OfferedCallback(ctx context.Context, db sqlx.QueryerContext, offerID, agent
 
 // callbackOfCallQuery reads the callback whose try made call $1 (the call to the citizen).
 const callbackOfCallQuery = `
-	SELECT COALESCE(a.offer_id, 0) AS offer_id, COALESCE(a.agent_id, 0) AS agent_id, '' AS state,
-	       c.id AS callback_id, c.number,
-	       COALESCE(c.call_id::text, '') AS call_id, COALESCE(c.work_order_id, 0) AS work_order_id,
-	       COALESCE(w.citizen_id, 0) AS citizen_id
+	SELECT COALESCE(a.offer_id, 0) AS offer_id, COALESCE(a.agent_id, 0) AS agent_id, '' AS state, ` + callbackColumns + `
 	FROM hotline.callback_attempts a
 	JOIN hotline.callbacks c ON c.id = a.callback_id
 	LEFT JOIN hotline.work_orders w ON w.id = c.work_order_id
