@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -1357,7 +1358,14 @@ func (m *mixRun) checkRows(talkers []*mixAgent, aCalls int) {
 			continue
 		}
 		if row.Instance != "b" || !slices.Contains(want[c.role], row.Outcome) || row.Steps != row.MaxSeq || row.Steps == 0 {
-			t.Errorf("%s call of %s: row %+v: want b's, outcome in %v, steps 1 to n", c.role, c.instance, row, want[c.role])
+			third := ""
+			for _, a := range talkers {
+				if a.callID == row.ID {
+					third = " (" + cmp.Or(a.colleague, a.number) + ")"
+				}
+			}
+			t.Errorf("%s call of %s%s: row %+v: want b's, outcome in %v, steps 1 to n\nb's log of the call:\n%s",
+				c.role, c.instance, third, row, want[c.role], m.logOf("b", row.ID))
 		}
 	}
 	for number, k := range seen {
