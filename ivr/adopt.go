@@ -856,6 +856,16 @@ func (e *Engine) adoptResumed(ctx context.Context, r ari.Reconciliation, conn *a
 		e.cfg.Log.Error("calls not adopted", "app", r.App, "node", r.Node, "err", err)
 		return
 	}
+	// The calls first, then their offers cancelled: a call that waited in a queue takes an
+	// offer from the moment it is launched, so that the agent a cancelled ring frees is
+	// offered the oldest call again, not a newer one that was ready sooner.
+	for _, a := range calls {
+		inbox := conn.Router().NewInbox(ari.ChannelRef(a.ch.ID))
+		e.mu.Lock()
+		e.stats.Resumed++
+		e.mu.Unlock()
+		e.launch(conn, inbox, a.ch, false, &a)
+	}
 	if e.cfg.ACD != nil {
 		for _, id := range offers {
 			if err := e.cfg.ACD.OfferEnded(ctx, id, hotline.OfferCancelled, "controller lost while the agent's phone rang"); err != nil {
@@ -865,13 +875,6 @@ func (e *Engine) adoptResumed(ctx context.Context, r ari.Reconciliation, conn *a
 	}
 	for _, a := range gone {
 		e.closeGone(conn.Client(), r.App, epoch, a)
-	}
-	for _, a := range calls {
-		inbox := conn.Router().NewInbox(ari.ChannelRef(a.ch.ID))
-		e.mu.Lock()
-		e.stats.Resumed++
-		e.mu.Unlock()
-		e.launch(conn, inbox, a.ch, false, &a)
 	}
 	e.cfg.Log.Warn("calls resumed", "app", r.App, "node", r.Node, "calls", len(calls))
 }

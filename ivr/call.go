@@ -112,6 +112,10 @@ func (e *Engine) launch(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel, orphan
 	}
 	if saved != nil {
 		c.id, c.resumed = saved.id, saved.state
+		// A call that waited in a queue (its agent's phone maybe ringing) takes offers at once:
+		// it goes on waiting where it was.
+		s := saved.state
+		c.queued = s.Entry != nil && s.Talk == nil && s.Transfer == nil
 	}
 	c.log = e.cfg.Log.With("call_id", c.id, "channel_id", ch.ID, "node_name", conn.Name())
 	key := liveKey{conn.Name(), ch.ID}
@@ -334,6 +338,7 @@ func (c *call) finish(err error) {
 		}
 		cancel()
 	}
+	c.setQueued(false) // an offer still in the mailbox (a resumed call that never waited again) is ended
 	end := hotline.CallEnd{CallID: c.id, EndedAt: time.Now(), AnsweredAt: c.answered, Outcome: c.outcome,
 		Language: c.lang, CitizenID: c.citizenID, QueueID: c.queueID, AgentID: c.agentID, FollowUp: c.followUp}
 	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.EndCall(ctx, end) }); err != nil {

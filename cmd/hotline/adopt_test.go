@@ -611,7 +611,12 @@ func (r *adoptRig) agentState(d *deskClient, state string) {
 // and when the agent hangs up the caller goes on to the survey; the ringing offer is cancelled
 // and made again, and the agent answers it.
 func TestAdoptionOfAgentCalls(t *testing.T) {
-	r := startAdoptRig(t, true)
+	// The simulator's timers run Speed times faster, an originate's ring timeout among them:
+	// at 2 with a ring of 120 s the agent's phone still rings when the controller is killed.
+	r := startAdoptRigOpts(t, adoptRigOptions{Seed: true, Speed: 2})
+	if _, err := r.db.Exec(`UPDATE hotline.queues SET ring_timeout_seconds = 120`); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	for _, user := range []string{"agent01", "agent02"} {
@@ -680,6 +685,11 @@ func TestAdoptionOfAgentCalls(t *testing.T) {
 	waitFor("an agent ringing", func() bool { return agentsIn("ringing") == 1 })
 	time.Sleep(300 * time.Millisecond) // the states are written within milliseconds of each move
 
+	select {
+	case <-phone2.Done():
+		r.fail("the agent's phone stopped ringing before the kill")
+	default:
+	}
 	if err := r.procs["a"].Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
