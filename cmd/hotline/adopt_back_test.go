@@ -23,20 +23,7 @@ func TestFencedControllerTakesItsApplicationBack(t *testing.T) {
 	defer cancel()
 	var callers []*adoptCaller
 	for _, number := range []string{"13900030001", "13900030002"} {
-		call, err := r.sim.PlaceCall(ctx, arisim.CallOptions{Caller: number, Exten: "12345", Context: "in-a"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := &adoptCaller{call: call, instance: "a", role: "menu", done: make(chan struct{})}
-		go c.listen()
-		if err := c.wait(ctx, "language menu", func(h []string, _ bool) bool { return slices.Contains(h, "common/language_choice") }); err != nil {
-			r.fail("%v", err)
-		}
-		call.Press(ctx, "1", 0)
-		if err := c.wait(ctx, "main menu", func(h []string, _ bool) bool { return slices.Contains(h, "main/menu") }); err != nil {
-			r.fail("%v", err)
-		}
-		callers = append(callers, c)
+		callers = append(callers, r.toMainMenu(ctx, number, "a", "menu"))
 	}
 	marks := []int{callers[0].count(), callers[1].count()}
 	time.Sleep(300 * time.Millisecond) // the states are written within milliseconds of each move

@@ -576,6 +576,26 @@ func runAdoption(t *testing.T, calls int, stop os.Signal) {
 	}
 }
 
+// toMainMenu places a call from number on instance x's application and takes it through the
+// language menu (Mandarin) to the main menu.
+func (r *adoptRig) toMainMenu(ctx context.Context, number, x, role string) *adoptCaller {
+	r.t.Helper()
+	call, err := r.sim.PlaceCall(ctx, arisim.CallOptions{Caller: number, Exten: "12345", Context: "in-" + x})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	c := &adoptCaller{call: call, instance: x, role: role, done: make(chan struct{})}
+	go c.listen()
+	if err := c.wait(ctx, "language menu", func(h []string, _ bool) bool { return slices.Contains(h, "common/language_choice") }); err != nil {
+		r.fail("%v", err)
+	}
+	call.Press(ctx, "1", 0)
+	if err := c.wait(ctx, "main menu", func(h []string, _ bool) bool { return slices.Contains(h, "main/menu") }); err != nil {
+		r.fail("%v", err)
+	}
+	return c
+}
+
 // desk logs a seeded agent in on instance b's agent API.
 func (r *adoptRig) desk(user string) *deskClient {
 	t := r.t
@@ -658,20 +678,8 @@ func TestAdoptionOfAgentCalls(t *testing.T) {
 		return found
 	}
 	toAgent := func(number string) *adoptCaller {
-		call, err := r.sim.PlaceCall(ctx, arisim.CallOptions{Caller: number, Exten: "12345", Context: "in-a"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := &adoptCaller{call: call, instance: "a", role: "agent", done: make(chan struct{})}
-		go c.listen()
-		if err := c.wait(ctx, "language menu", func(h []string, _ bool) bool { return slices.Contains(h, "common/language_choice") }); err != nil {
-			r.fail("%v", err)
-		}
-		call.Press(ctx, "1", 0)
-		if err := c.wait(ctx, "main menu", func(h []string, _ bool) bool { return slices.Contains(h, "main/menu") }); err != nil {
-			r.fail("%v", err)
-		}
-		call.Press(ctx, "0", 0)
+		c := r.toMainMenu(ctx, number, "a", "agent")
+		c.call.Press(ctx, "0", 0)
 		return c
 	}
 	talker := toAgent("13900000101")
