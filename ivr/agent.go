@@ -199,7 +199,7 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr 
 	c.talkingAgent(o, legID, bridgeID)
 	c.agentID = o.AgentID
 	c.outcome = hotline.OutcomeAgent
-	if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.OfferAnswered(ctx, o.ID) }); err != nil {
+	if err := c.retryACD(func(ctx context.Context) error { return c.e.cfg.ACD.OfferAnswered(ctx, o.ID) }); err != nil {
 		log.Error("record offer answered", "err", err)
 	}
 	log.Info("caller connected to agent", "queue", n.Queue)
@@ -234,7 +234,7 @@ func (c *call) talkTo(cv *conversation, ended error, stopRecording func()) error
 		if c.e.cfg.ACD == nil {
 			return
 		}
-		if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.ConversationEnded(ctx, cv.offer.ID) }); err != nil {
+		if err := c.retryACD(func(ctx context.Context) error { return c.e.cfg.ACD.ConversationEnded(ctx, cv.offer.ID) }); err != nil {
 			log.Error("record conversation end", "err", err)
 		}
 	}

@@ -20,6 +20,8 @@ import (
 type fakeACD struct {
 	mu     sync.Mutex
 	events []string
+	// failAnswers makes that many OfferAnswered calls fail as a slow database would.
+	failAnswers int
 }
 
 func (f *fakeACD) note(format string, args ...any) error {
@@ -30,6 +32,13 @@ func (f *fakeACD) note(format string, args ...any) error {
 }
 
 func (f *fakeACD) OfferAnswered(ctx context.Context, offerID int64) error {
+	f.mu.Lock()
+	if f.failAnswers > 0 {
+		f.failAnswers--
+		f.mu.Unlock()
+		return fmt.Errorf("offer answered: offer %d: %w", offerID, context.DeadlineExceeded)
+	}
+	f.mu.Unlock()
 	return f.note("answered %d", offerID)
 }
 

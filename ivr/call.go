@@ -301,6 +301,29 @@ func (c *call) store(f func(ctx context.Context) error) error {
 	return f(ctx)
 }
 
+// acdRetryFor bounds how long an agent's state change is tried again (retryACD).
+const acdRetryFor = 30 * time.Second
+
+// retryACD records a change of an agent's state that must not be lost (an offer answered, a
+// conversation ended: both idempotent), trying again with back-off from 100 ms to 2 s while
+// the database fails for up to acdRetryFor. A refusal for the data (hotline.ErrConflict,
+// ErrNotFound, ErrInvalid) is not tried again. Without it, a database slow for a moment left
+// an agent who talks shown as ringing, and taking no call after.
+func (c *call) retryACD(f func(ctx context.Context) error) error {
+	deadline := time.Now().Add(acdRetryFor)
+	wait := 100 * time.Millisecond
+	for {
+		err := c.store(f)
+		if err == nil || errors.Is(err, errFenced) || errors.Is(err, hotline.ErrConflict) ||
+			errors.Is(err, hotline.ErrNotFound) || errors.Is(err, hotline.ErrInvalid) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		c.log.Warn("agent state not recorded; trying again", "err", err, "in", wait)
+		time.Sleep(wait)
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
 // finish ends the call whatever stopped its flow: an apology for errors, hang-up of the
 // channel if it is still there, and the completed record.
 func (c *call) finish(err error) {

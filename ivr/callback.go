@@ -102,11 +102,11 @@ func (c *call) runCallback(o hotline.Offer, task hotline.CallbackTask, legID str
 		attempted("", "", "agent did not answer")
 		return
 	}
-	if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.OfferAnswered(ctx, o.ID) }); err != nil {
+	if err := c.retryACD(func(ctx context.Context) error { return c.e.cfg.ACD.OfferAnswered(ctx, o.ID) }); err != nil {
 		c.log.Error("record offer answered", "err", err)
 	}
 	defer func() {
-		if err := c.service(func(ctx context.Context) error { return c.e.cfg.ACD.ConversationEnded(ctx, o.ID) }); err != nil {
+		if err := c.retryACD(func(ctx context.Context) error { return c.e.cfg.ACD.ConversationEnded(ctx, o.ID) }); err != nil {
 			c.log.Error("record conversation end", "err", err)
 		}
 	}()
