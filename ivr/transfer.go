@@ -31,7 +31,6 @@ func (c *call) transfer(n *flow.Transfer) (*flow.Exit, string, error) {
 		return nil, "", errHangup
 	}
 	client := c.conn.Client()
-	leg := client.Channel(legID)
 	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
 	_, err := client.Originate(ctx, ari.OriginateRequest{Endpoint: endpoint, App: c.conn.App(), AppArgs: []string{"transfer", c.id},
 		CallerID: c.caller, Timeout: n.Timeout, ChannelID: legID})
@@ -40,21 +39,16 @@ func (c *call) transfer(n *flow.Transfer) (*flow.Exit, string, error) {
 		c.log.Warn("transfer: originate", "endpoint", endpoint, "err", err)
 		return n.Failed, "", nil
 	}
-	hangupLeg := func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
-		defer cancel()
-		_ = leg.Hangup(ctx, ari.HangupNormal)
-	}
 	// Wait for the far end to answer (it enters Stasis) or give up.
 	deadline := time.Now().Add(n.Timeout + c.e.cfg.PlaybackGrace)
 	for answered := false; !answered; {
 		r, err := c.wait(deadline, nil)
 		if err != nil {
-			hangupLeg()
+			c.hangupLeg(legID)
 			return nil, "", err
 		}
 		if r.timeout {
-			hangupLeg()
+			c.hangupLeg(legID)
 			return n.Failed, "", nil
 		}
 		switch ev := r.ev.(type) {
@@ -76,7 +70,7 @@ func (c *call) transfer(n *flow.Transfer) (*flow.Exit, string, error) {
 	}
 	if err != nil {
 		c.log.Error("transfer: bridge", "err", err)
-		hangupLeg()
+		c.hangupLeg(legID)
 		return n.Failed, "", nil
 	}
 	c.outcome = hotline.OutcomeTransferred
@@ -88,18 +82,8 @@ func (c *call) transfer(n *flow.Transfer) (*flow.Exit, string, error) {
 func (c *call) talkThrough(legID, bridgeID string) error {
 	c.xfer = &savedTransfer{Leg: legID, Bridge: bridgeID}
 	c.saveStateNow()
-	client := c.conn.Client()
-	leg := client.Channel(legID)
-	hangupLeg := func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
-		defer cancel()
-		_ = leg.Hangup(ctx, ari.HangupNormal)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
-		defer cancel()
-		_ = client.Bridge(bridgeID).Destroy(ctx)
-	}()
+	leg := c.conn.Client().Channel(legID)
+	defer c.destroyBridge(bridgeID)
 	// The conversation: it ends when either side leaves. Their hang-ups come as events; a
 	// quiet spell checks that both are still there, since an event lost with the websocket
 	// would otherwise keep the caller in a bridge with nobody, forever.
@@ -107,7 +91,7 @@ func (c *call) talkThrough(legID, bridgeID string) error {
 	for {
 		r, err := c.wait(time.Now().Add(every), nil)
 		if err != nil {
-			hangupLeg()
+			c.hangupLeg(legID)
 			return err
 		}
 		if r.timeout {
@@ -116,7 +100,7 @@ func (c *call) talkThrough(legID, bridgeID string) error {
 				return nil
 			}
 			if gone(c.ctx, c.channel, c.e.cfg.RequestTimeout) {
-				hangupLeg()
+				c.hangupLeg(legID)
 				return errHangup
 			}
 			continue
@@ -143,9 +127,7 @@ func (c *call) resumeTransfer() error {
 	_ = c.inbox.Own(ari.BridgeRef(t.Bridge))
 	if gone(c.ctx, c.conn.Client().Channel(t.Leg), c.e.cfg.RequestTimeout) {
 		c.log.Info("transfer: the far end left while no controller listened")
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.RequestTimeout)
-		defer cancel()
-		_ = c.conn.Client().Bridge(t.Bridge).Destroy(ctx)
+		c.destroyBridge(t.Bridge)
 		return nil
 	}
 	c.log.Info("transfer resumed")
