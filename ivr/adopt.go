@@ -56,6 +56,11 @@ type StateStore interface {
 	AdoptCalls(ctx context.Context, app string, epoch int64, callIDs []string) ([]int64, error)
 }
 
+// stateWaiter is a StateStore that can also save a state and wait until it is written.
+type stateWaiter interface {
+	SaveStateWait(ctx context.Context, callID, app string, epoch int64, node, channel string, state []byte) error
+}
+
 // Failover configures leases and adoption; see SetFailover.
 type Failover struct {
 	Leases Leases
@@ -774,7 +779,9 @@ func (c *call) catchUp(cv *conversation) error {
 		switch {
 		case !there:
 			c.consultGone(cv)
-		case cv.consult == consultRinging && ch != nil && ch.State == "Up":
+		case cv.consult == consultRinging && ch != nil && ch.State == "Up" && ch.Dialplan.AppName == "Stasis":
+			// Answered and in the application; one answered but not yet there sends its
+			// StasisStart to the call, which owns the leg already.
 			ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
 			br, err := client.Bridge(cv.bridgeID).Get(ctx)
 			cancel()

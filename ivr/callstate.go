@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -133,21 +134,49 @@ func (c *call) snapshot(n flow.Node) *savedCall {
 // saveState persists where the call is, without waiting: on entering each node, and when it
 // enters a queue, rings an agent or talks to one.
 func (c *call) saveState(n flow.Node) {
-	fo := c.e.fo
-	if fo == nil || c.fenced.Load() || n == nil {
+	if app, epoch, b := c.encodeState(n); b != nil {
+		c.e.fo.cfg.States.SaveState(c.id, app, epoch, c.conn.Name(), c.channel.ID(), b)
+	}
+}
+
+// saveStateDurably persists where the call is and returns once it is written, for a change
+// acknowledged to someone (an agent's command): a controller that dies right after the reply
+// leaves the call to its adopter as the agent left it. It waits at most the store timeout;
+// the write goes on after that.
+func (c *call) saveStateDurably() {
+	w, ok := c.e.fo.states().(stateWaiter)
+	if !ok {
+		c.saveStateNow()
 		return
 	}
-	app := c.conn.App()
-	epoch := fo.epoch(app)
-	if epoch == 0 {
+	app, epoch, b := c.encodeState(c.node)
+	if b == nil {
 		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.StoreTimeout)
+	defer cancel()
+	if err := w.SaveStateWait(ctx, c.id, app, epoch, c.conn.Name(), c.channel.ID(), b); err != nil {
+		c.log.Warn("call state not written before the reply", "err", err)
+	}
+}
+
+// encodeState is the call's state at node n as saved, with the application and lease epoch
+// it is saved under; nil without failover, when fenced or without the lease.
+func (c *call) encodeState(n flow.Node) (app string, epoch int64, state []byte) {
+	fo := c.e.fo
+	if fo == nil || c.fenced.Load() || n == nil {
+		return "", 0, nil
+	}
+	app = c.conn.App()
+	if epoch = fo.epoch(app); epoch == 0 {
+		return "", 0, nil
 	}
 	b, err := json.Marshal(c.snapshot(n))
 	if err != nil {
 		c.log.Error("call state", "err", err)
-		return
+		return "", 0, nil
 	}
-	fo.cfg.States.SaveState(c.id, app, epoch, c.conn.Name(), c.channel.ID(), b)
+	return app, epoch, b
 }
 
 // dropState forgets an ended call's state.

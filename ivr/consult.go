@@ -70,6 +70,7 @@ func (c *call) consultCommand(ctx context.Context, cv *conversation, cmd hotline
 			return err
 		}
 		cv.consult, cv.agentGone = consultConference, true
+		c.saveTalkDurably(cv) // an adopter keeps the caller with the third party
 		c.hangupLeg(cv.legID)
 	case hotline.ActionConference:
 		if cv.consult != consultTalking {

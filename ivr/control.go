@@ -111,6 +111,13 @@ func (c *call) saveTalk(cv *conversation) {
 	}
 }
 
+// saveTalkDurably is saveTalk that returns once the state is written (saveStateDurably).
+func (c *call) saveTalkDurably(cv *conversation) {
+	if c.updateTalk(cv) {
+		c.saveStateDurably()
+	}
+}
+
 // updateTalk copies conversation cv's state into the call's saved conversation and reports
 // whether it changed.
 func (c *call) updateTalk(cv *conversation) bool {
@@ -205,6 +212,7 @@ func (c *call) execute(cv *conversation, cmd *command) error {
 		c.log.Warn("call control", "action", cmd.Action, "err", err)
 		return fmt.Errorf("%s: %w", cmd.Action, err)
 	}
+	c.saveTalkDurably(cv) // before the agent hears that it was done
 	c.setTalking(cv)
 	return nil
 }
@@ -277,8 +285,8 @@ func (c *call) converse(cv *conversation) error {
 		var gone string
 		switch ev := r.ev.(type) {
 		case *ari.StasisStart:
-			if ev.Channel.ID == cv.consultLeg {
-				c.consultAnswered(cv)
+			if ev.Channel.ID == cv.consultLeg && cv.consult == consultRinging {
+				c.consultAnswered(cv) // unless a resumed call found it answered already
 			}
 		case *ari.StasisEnd:
 			gone = ev.Channel.ID

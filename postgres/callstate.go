@@ -43,6 +43,9 @@ type stateItem struct {
 	node    string
 	channel string
 	state   []byte // nil deletes
+	// written are closed once this state, or a newer one of the call, is written (or
+	// discarded because the lease moved on): the waiters of SaveStateWait.
+	written []chan struct{}
 }
 
 // NewCallStates returns the writer of holder's call states on db, flushing every every (50 ms
@@ -72,10 +75,37 @@ func (w *CallStates) DropState(callID, app string, epoch int64) {
 	w.put(callID, stateItem{app: app, epoch: epoch})
 }
 
+// SaveStateWait is SaveState that returns once the state is written, or ctx ends first.
+// A call control acknowledged to an agent is thereby one that an adopter resumes.
+func (w *CallStates) SaveStateWait(ctx context.Context, callID, app string, epoch int64, node, channel string, state []byte) error {
+	done := make(chan struct{})
+	w.put(callID, stateItem{app: app, epoch: epoch, node: node, channel: channel, state: state, written: []chan struct{}{done}})
+	w.Flush()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("call state of %s not written yet: %w", callID, ctx.Err())
+	}
+}
+
+// put queues it for callID; whoever waited for the state it replaces waits for it.
 func (w *CallStates) put(callID string, it stateItem) {
 	w.mu.Lock()
+	if old, ok := w.pending[callID]; ok {
+		it.written = append(it.written, old.written...)
+	}
 	w.pending[callID] = it
 	w.mu.Unlock()
+}
+
+// done tells the waiters of the states of ids that they were written or discarded.
+func done(ids []string, batch map[string]stateItem) {
+	for _, id := range ids {
+		for _, ch := range batch[id].written {
+			close(ch)
+		}
+	}
 }
 
 // Flush asks for the pending states to be written now.
@@ -157,7 +187,10 @@ func (w *CallStates) flush(ctx context.Context) {
 			w.log.Warn("call states not written; trying again", "app", f.app, "calls", len(ids), "err", err)
 			w.mu.Lock()
 			for _, id := range ids {
-				if _, newer := w.pending[id]; !newer {
+				if newer, ok := w.pending[id]; ok {
+					newer.written = append(newer.written, batch[id].written...)
+					w.pending[id] = newer
+				} else {
 					w.pending[id] = batch[id]
 				}
 			}
@@ -165,6 +198,7 @@ func (w *CallStates) flush(ctx context.Context) {
 			continue
 		}
 		w.batches.Add(1)
+		done(ids, batch)
 		if !held {
 			w.discarded.Add(uint64(len(ids)))
 			w.log.Warn("call states discarded: the application's lease moved on", "app", f.app, "epoch", f.epoch, "calls", len(ids))

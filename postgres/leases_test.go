@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -149,5 +150,70 @@ func TestCallStatesFencing(t *testing.T) {
 	}
 	if _, err := wa.AdoptCalls(ctx, "hotline-a", 1, []string{call1}); err == nil {
 		t.Fatal("a adopted calls under an old epoch")
+	}
+}
+
+// SaveStateWait returns once the state is in the database; while the database holds the
+// write back, the wait ends at the caller's deadline and the state is written after, and a
+// newer state of the call written answers the older waits too.
+func TestSaveStateWait(t *testing.T) {
+	db := pgtest.DB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, ok, err := postgres.NewLeases(db, "a").Acquire(ctx, "hotline-a", 30*time.Second, 0, true); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	w := postgres.NewCallStates(db, "a", nil, time.Hour, nil) // only asked writes
+	go w.Run(ctx)
+	const call = "7f8a1f0e-0000-4000-8000-000000000003"
+	save := func(ctx context.Context, node string) error {
+		b, _ := json.Marshal(map[string]string{"node": node})
+		return w.SaveStateWait(ctx, call, "hotline-a", 1, "ast1", "ch-3", b)
+	}
+	stored := func() string {
+		var node string
+		db.Get(&node, `SELECT state->>'node' FROM hotline.call_states WHERE call_id = $1`, call)
+		return node
+	}
+	if err := save(ctx, "welcome"); err != nil || stored() != "welcome" {
+		t.Fatalf("save = %v, stored %q: want welcome written", err, stored())
+	}
+	// The lease row locked: the writes wait for it.
+	tx, err := db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`SELECT 1 FROM hotline.app_leases WHERE app = 'hotline-a' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	short, scancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer scancel()
+	if err := save(short, "menu"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("save while the write is held = %v, want the deadline", err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- save(ctx, "bills") }()
+	for w.Pending() == 0 { // bills queued behind the held write of menu
+		time.Sleep(time.Millisecond)
+	}
+	b, _ := json.Marshal(map[string]string{"node": "survey"})
+	w.SaveState(call, "hotline-a", 1, "ast1", "ch-3", b) // newer, not waited for
+	select {
+	case err := <-waited:
+		t.Fatalf("save returned %v while the write was held", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	tx.Rollback()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait did not end once the write could go on")
+	}
+	if got := stored(); got != "survey" {
+		t.Fatalf("stored %q, want the newest state, survey", got)
 	}
 }

@@ -381,20 +381,6 @@ func (a *mixAgent) consultTarget() map[string]any {
 	return map[string]any{"number": a.number}
 }
 
-// expectEnd marks a phone whose line is to end now (hung up by the test, or by the hotline
-// as it should): its end is not a drop.
-func expectEnd(c *adoptCaller) {
-	c.mu.Lock()
-	c.hungUp = true
-	c.mu.Unlock()
-}
-
-// hangUp hangs a phone up from its side.
-func hangUp(c *adoptCaller) {
-	expectEnd(c)
-	c.call.Hangup()
-}
-
 // ended waits until a phone's line ended.
 func (m *mixRun) ended(c *adoptCaller, timeout time.Duration) error {
 	select {

@@ -302,6 +302,20 @@ func (c *adoptCaller) count() int {
 	return len(c.heard)
 }
 
+// expectEnd marks a phone whose line is to end now (hung up by the test, or by the hotline
+// as it should): its end is not a drop.
+func expectEnd(c *adoptCaller) {
+	c.mu.Lock()
+	c.hungUp = true
+	c.mu.Unlock()
+}
+
+// hangUp hangs a phone up from its side.
+func hangUp(c *adoptCaller) {
+	expectEnd(c)
+	c.call.Hangup()
+}
+
 func runAdoption(t *testing.T, calls int, stop os.Signal) {
 	r := startAdoptRig(t, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -597,14 +611,17 @@ func (r *adoptRig) toMainMenu(ctx context.Context, number, x, role string) *adop
 }
 
 // desk logs a seeded agent in on instance b's agent API.
-func (r *adoptRig) desk(user string) *deskClient {
+func (r *adoptRig) desk(user string) *deskClient { return r.deskOn("b", user) }
+
+// deskOn logs user in to the desk of instance x.
+func (r *adoptRig) deskOn(x, user string) *deskClient {
 	t := r.t
 	m := regexp.MustCompile(user + `\s+(\S+)`).FindStringSubmatch(r.seeded)
 	if m == nil {
 		t.Fatalf("no login of %s in:\n%s", user, r.seeded)
 	}
 	jar, _ := cookiejar.New(nil)
-	desk := &deskClient{t: t, base: r.http["b"], http: &http.Client{Jar: jar}}
+	desk := &deskClient{t: t, base: r.http[x], http: &http.Client{Jar: jar}}
 	var login struct {
 		CSRF string `json:"csrf_token"`
 	}
@@ -771,6 +788,144 @@ func TestAdoptionOfAgentCalls(t *testing.T) {
 	}
 	if rows[0].Recorded == 0 {
 		r.fail("the resumed conversation's recording has no length: %+v", rows[0])
+	}
+}
+
+// TestAcknowledgedControlSurvivesKill: an agent's command is answered only once the call's
+// new state is written, so a controller killed the moment the agent hears "done" leaves the
+// call to its adopter as the agent left it. The agent starts a consultation with a number while
+// the test holds the state's write back (the lease row locked), and a is killed as soon as the
+// reply comes: b resumes the consultation, the number answers and the agent completes the
+// transfer through b.
+func TestAcknowledgedControlSurvivesKill(t *testing.T) {
+	// At speed 2 the consultation's 30 s ring lasts 15 s, past the kill and the adoption.
+	r := startAdoptRigOpts(t, adoptRigOptions{Seed: true, Speed: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			if ctx.Err() != nil {
+				r.fail("no %s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	phoneOf := func(kind, exten string) *adoptCaller {
+		t.Helper()
+		var found *adoptCaller
+		waitFor(kind+" phone", func() bool {
+			for _, ci := range r.sim.Calls() {
+				if ci.Kind != kind || exten != "" && ci.Exten != exten {
+					continue
+				}
+				if call, err := r.sim.Call(ci.ID); err == nil {
+					found = &adoptCaller{call: call, role: kind, done: make(chan struct{})}
+					go found.listen()
+					return true
+				}
+			}
+			return false
+		})
+		return found
+	}
+	desk := r.deskOn("a", "agent01")
+	r.agentState(desk, "available")
+	caller := r.toMainMenu(ctx, "13900000201", "a", "agent")
+	caller.call.Press(ctx, "0", 0)
+	agent := phoneOf("agent", "")
+	if err := agent.call.Answer(); err != nil {
+		t.Fatal(err)
+	}
+	var callID string
+	waitFor("the conversation", func() bool {
+		var talking int
+		r.db.Get(&talking, `SELECT count(*) FROM hotline.agent_status WHERE state = 'talking'`)
+		return talking == 1
+	})
+	if err := r.db.Get(&callID, `SELECT id::text FROM hotline.calls WHERE caller_number = '13900000201'`); err != nil {
+		t.Fatal(err)
+	}
+
+	tx, err := r.db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`SELECT 1 FROM hotline.app_leases WHERE app = 'hotline-a' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	const number = "075783000001"
+	replied := make(chan int, 1)
+	go func() {
+		replied <- desk.do("POST", "/api/calls/"+callID+"/control", map[string]any{"action": "consult", "transfer": map[string]any{"number": number}}, nil)
+	}()
+	var code int
+	early := false
+	select {
+	case code = <-replied:
+		early = true
+	case <-time.After(700 * time.Millisecond):
+	}
+	if !early {
+		tx.Rollback()
+		code = <-replied
+	}
+	if err := r.procs["a"].Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	r.procs["a"].Wait()
+	if early {
+		tx.Rollback()
+		r.fail("the consultation was acknowledged (%d) while its state could not be written", code)
+	}
+	if code != 200 {
+		r.fail("consult: %d", code)
+	}
+
+	outside := phoneOf("outbound", number)
+	waitFor("the call b's", func() bool {
+		var n int
+		r.db.Get(&n, `SELECT count(*) FROM hotline.calls WHERE id::text = $1 AND instance_id = 'b'`, callID)
+		return n == 1
+	})
+	if err := outside.call.Answer(); err != nil {
+		r.fail("the consulted number rang out: %v", err)
+	}
+	expectEnd(agent)
+	bDesk := r.desk("agent01")
+	for {
+		code := bDesk.do("POST", "/api/calls/"+callID+"/control", map[string]any{"action": "complete"}, nil)
+		if code == 200 {
+			break
+		}
+		if ctx.Err() != nil {
+			r.fail("complete through b: %d", code)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	select {
+	case <-agent.done:
+	case <-ctx.Done():
+		r.fail("the agent's phone was not hung up after the transfer")
+	}
+	if err := caller.wait(ctx, "the third party", func([]string, bool) bool { return !caller.mohOn }); err != nil {
+		r.fail("%v", err)
+	}
+	n := caller.count()
+	hangUp(outside)
+	if err := caller.wait(ctx, "survey", func(h []string, _ bool) bool { return heardAfter(h, n, "survey/ask") }); err != nil {
+		r.fail("after the third party hung up: %v", err)
+	}
+	if caller.dropped {
+		r.fail("caller dropped; heard %v", caller.heard)
+	}
+	hangUp(caller)
+	var outcome string
+	waitFor("the call row ended", func() bool {
+		return r.db.Get(&outcome, `SELECT outcome FROM hotline.calls WHERE id::text = $1 AND ended_at IS NOT NULL`, callID) == nil
+	})
+	if outcome != "transferred" {
+		r.fail("call outcome %q, want transferred", outcome)
 	}
 }
 
