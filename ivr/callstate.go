@@ -160,6 +160,10 @@ func (c *call) saveStateDurably() {
 	}
 }
 
+// encodeSnapshot is a call's state as saved. (Not segmentio/encoding/json, though it is
+// faster: it writes a time.Duration as text, which the standard decoder cannot read back.)
+func encodeSnapshot(s *savedCall) ([]byte, error) { return json.Marshal(s) }
+
 // encodeState is the call's state at node n as saved, with the application and lease epoch
 // it is saved under; nil without failover, when fenced or without the lease.
 func (c *call) encodeState(n flow.Node) (app string, epoch int64, state []byte) {
@@ -171,7 +175,7 @@ func (c *call) encodeState(n flow.Node) (app string, epoch int64, state []byte) 
 	if epoch = fo.epoch(app); epoch == 0 {
 		return "", 0, nil
 	}
-	b, err := json.Marshal(c.snapshot(n))
+	b, err := encodeSnapshot(c.snapshot(n))
 	if err != nil {
 		c.log.Error("call state", "err", err)
 		return "", 0, nil

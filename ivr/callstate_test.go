@@ -139,7 +139,7 @@ func BenchmarkCallStateSnapshot(b *testing.B) {
 	c, n := billsCall(e)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := json.Marshal(c.snapshot(n)); err != nil {
+		if _, err := encodeSnapshot(c.snapshot(n)); err != nil {
 			b.Fatal(err)
 		}
 	}
