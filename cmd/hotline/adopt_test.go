@@ -632,6 +632,17 @@ func (r *adoptRig) deskOn(x, user string) *deskClient {
 	return desk
 }
 
+// waitUntil polls cond until it holds; the test fails with what was not seen once ctx ends.
+func (r *adoptRig) waitUntil(ctx context.Context, what string, cond func() bool) {
+	r.t.Helper()
+	for !cond() {
+		if ctx.Err() != nil {
+			r.fail("no %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // agentState sets the agent's state (available, paused with a reason).
 func (r *adoptRig) agentState(d *deskClient, state string) {
 	body := map[string]string{"state": state}
@@ -666,15 +677,7 @@ func TestAdoptionOfAgentCalls(t *testing.T) {
 		}
 		return n
 	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for !cond() {
-			if ctx.Err() != nil {
-				r.fail("no %s", what)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	waitFor := func(what string, cond func() bool) { t.Helper(); r.waitUntil(ctx, what, cond) }
 	waitFor("two agents available", func() bool { return agentsIn("available") == 2 })
 	// ringing returns an agent's phone ringing other than those seen.
 	ringing := func(seen ...*arisim.Call) *arisim.Call {
@@ -802,15 +805,7 @@ func TestAcknowledgedControlSurvivesKill(t *testing.T) {
 	r := startAdoptRigOpts(t, adoptRigOptions{Seed: true, Speed: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for !cond() {
-			if ctx.Err() != nil {
-				r.fail("no %s", what)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	waitFor := func(what string, cond func() bool) { t.Helper(); r.waitUntil(ctx, what, cond) }
 	phoneOf := func(kind, exten string) *adoptCaller {
 		t.Helper()
 		var found *adoptCaller
