@@ -139,10 +139,14 @@ func (c *call) saveState(n flow.Node) {
 	}
 }
 
+// ackStateWait bounds how long an agent's command waits for the call's state to be written.
+const ackStateWait = 2 * time.Second
+
 // saveStateDurably persists where the call is and returns once it is written, for a change
 // acknowledged to someone (an agent's command): a controller that dies right after the reply
-// leaves the call to its adopter as the agent left it. It waits at most the store timeout;
-// the write goes on after that.
+// leaves the call to its adopter as the agent left it. It waits at most ackStateWait (the
+// store timeout if shorter), well within the 5 s a command given through another instance
+// is waited for; the write goes on after that.
 func (c *call) saveStateDurably() {
 	w, ok := c.e.fo.states().(stateWaiter)
 	if !ok {
@@ -153,7 +157,7 @@ func (c *call) saveStateDurably() {
 	if b == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.e.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), min(ackStateWait, c.e.cfg.StoreTimeout))
 	defer cancel()
 	if err := w.SaveStateWait(ctx, c.id, app, epoch, c.conn.Name(), c.channel.ID(), b); err != nil {
 		c.log.Warn("call state not written before the reply", "err", err)
