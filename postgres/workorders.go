@@ -504,7 +504,7 @@ func (act WorkOrderAction) apply(ctx context.Context, tx *sqlx.Tx, rules WorkOrd
 		case act.DueAt.IsZero():
 			return invalid("request_extension needs due_at, the new deadline")
 		case !act.DueAt.After(o.DueAt):
-			return invalid("the new deadline must be after the current one (%s)", o.DueAt.Format(time.RFC3339))
+			return invalid("the new deadline must be after the current one (%s)", localDeadline(o.DueAt))
 		case note == "":
 			return invalid("request_extension needs a note: why")
 		case o.ExtensionState.String == "requested":
@@ -536,7 +536,7 @@ func (act WorkOrderAction) apply(ctx context.Context, tx *sqlx.Tx, rules WorkOrd
 		}
 	case workorder.Urge:
 		if !now.After(o.DueAt) {
-			return &ActionError{"urge is for overdue orders; this one is due " + o.DueAt.Format(time.RFC3339)}
+			return &ActionError{"urge is for overdue orders; this one is due " + localDeadline(o.DueAt)}
 		}
 		set = append(set, "urged_at = "+arg(now))
 	case workorder.FollowUpCall:
@@ -700,3 +700,6 @@ func AuditWorkOrder(ctx context.Context, db sqlx.ExecerContext, now time.Time, a
 	}
 	return nil
 }
+
+// localDeadline is a deadline as the desk's users read it: Foshan's time, to the minute.
+func localDeadline(t time.Time) string { return t.In(chinaTime).Format("2006-01-02 15:04 MST") }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,5 +111,41 @@ func TestWorkOrderConcurrentActions(t *testing.T) {
 		Actor: workorder.Department, ActorDepartment: int64(f.commerce)})
 	if !errors.Is(err, hotline.ErrForbidden) {
 		t.Errorf("another department signs: %v", err)
+	}
+}
+
+// The deadline in an action's refusal is Foshan's, as the desk's users read it, whatever
+// zone the database session hands it out in.
+func TestWorkOrderRefusalStatesLocalDeadline(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	rules := shippedRules(t)
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	id, err := postgres.CreateWorkOrder(ctx, f.db, rules, now, postgres.NewWorkOrder{Category: workorder.HelpRequest,
+		Urgency: workorder.Normal, Title: "求助"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var due time.Time
+	if err := f.db.Get(&due, `SELECT due_at FROM hotline.work_orders WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	want := due.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04") + " CST"
+	err = postgres.ActOnWorkOrder(ctx, f.db, rules, now, id, postgres.WorkOrderAction{Action: workorder.Urge, Actor: workorder.Hotline})
+	if err == nil || !strings.Contains(err.Error(), "due "+want) {
+		t.Errorf("urge before the deadline: %v, want it due %s", err, want)
+	}
+	for _, act := range []postgres.WorkOrderAction{
+		{Action: workorder.Dispatch, Actor: workorder.Hotline, DepartmentID: int64(f.police)},
+		{Action: workorder.Sign, Actor: workorder.Department, ActorDepartment: int64(f.police)},
+	} {
+		if err := postgres.ActOnWorkOrder(ctx, f.db, rules, now, id, act); err != nil {
+			t.Fatalf("%s: %v", act.Action, err)
+		}
+	}
+	err = postgres.ActOnWorkOrder(ctx, f.db, rules, now, id, postgres.WorkOrderAction{Action: workorder.RequestExtension,
+		Actor: workorder.Department, ActorDepartment: int64(f.police), DueAt: due.Add(-time.Hour), Note: "需要时间"})
+	if err == nil || !strings.Contains(err.Error(), "("+want+")") {
+		t.Errorf("an extension before the deadline: %v, want the current one, %s", err, want)
 	}
 }
