@@ -70,18 +70,26 @@ func TestWorkOrderDeadlineAcrossHoliday(t *testing.T) {
 	}
 }
 
-// Two users acting on the same order at once: the row lock lets one dispatch through, the
-// other finds the order dispatched and is refused; one line of history.
-func TestWorkOrderConcurrentActions(t *testing.T) {
+// newHelpRequest creates a help request accepted at now (1 December 2026, 18:00 in Foshan).
+func newHelpRequest(t *testing.T) (*fixture, postgres.WorkOrderRules, time.Time, int64) {
+	t.Helper()
 	f := newFixture(t)
-	ctx := context.Background()
 	rules := shippedRules(t)
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	id, err := postgres.CreateWorkOrder(ctx, f.db, rules, now, postgres.NewWorkOrder{Category: workorder.HelpRequest,
+	id, err := postgres.CreateWorkOrder(context.Background(), f.db, rules, now, postgres.NewWorkOrder{Category: workorder.HelpRequest,
 		Urgency: workorder.Normal, Title: "求助"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, rules, now, id
+}
+
+// Two users acting on the same order at once: the row lock lets one dispatch through, the
+// other finds the order dispatched and is refused; one line of history.
+func TestWorkOrderConcurrentActions(t *testing.T) {
+	f, rules, now, id := newHelpRequest(t)
+	ctx := context.Background()
+	var err error
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range errs {
@@ -117,15 +125,9 @@ func TestWorkOrderConcurrentActions(t *testing.T) {
 // The deadline in an action's refusal is Foshan's, as the desk's users read it, whatever
 // zone the database session hands it out in.
 func TestWorkOrderRefusalStatesLocalDeadline(t *testing.T) {
-	f := newFixture(t)
+	f, rules, now, id := newHelpRequest(t)
 	ctx := context.Background()
-	rules := shippedRules(t)
-	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	id, err := postgres.CreateWorkOrder(ctx, f.db, rules, now, postgres.NewWorkOrder{Category: workorder.HelpRequest,
-		Urgency: workorder.Normal, Title: "求助"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var err error
 	var due time.Time
 	if err := f.db.Get(&due, `SELECT due_at FROM hotline.work_orders WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
