@@ -99,8 +99,8 @@ func (w *CallStates) put(callID string, it stateItem) {
 	w.mu.Unlock()
 }
 
-// done tells the waiters of the states of ids that they were written or discarded.
-func done(ids []string, batch map[string]stateItem) {
+// tellWritten tells the waiters of the states of ids that they were written or discarded.
+func tellWritten(ids []string, batch map[string]stateItem) {
 	for _, id := range ids {
 		for _, ch := range batch[id].written {
 			close(ch)
@@ -198,7 +198,7 @@ func (w *CallStates) flush(ctx context.Context) {
 			continue
 		}
 		w.batches.Add(1)
-		done(ids, batch)
+		tellWritten(ids, batch)
 		if !held {
 			w.discarded.Add(uint64(len(ids)))
 			w.log.Warn("call states discarded: the application's lease moved on", "app", f.app, "epoch", f.epoch, "calls", len(ids))
