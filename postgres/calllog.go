@@ -171,10 +171,19 @@ func NewCallLog(db *sqlx.DB, logger *slog.Logger, opts CallLogOptions) *CallLog 
 	return l
 }
 
+// callClose closes the open call, if any, on the channel of each start ($1 ids, $2 nodes, $3
+// channels, $4 start times) as node_lost. The open call is looked up per start through the
+// index of open channels: joined the plain way, the planner scanned every open call once per
+// batch (it counts few open calls in the statistics), 9 ms a batch at 10,000 calls in progress.
+// The LIMIT keeps the lookup a subquery of its own; a channel has one open call at most.
 const callClose = `
 	UPDATE hotline.calls AS c SET ended_at = GREATEST(c.started_at, r.started_at::timestamptz), outcome = 'node_lost'
 	FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS r (id, node, channel_id, started_at)
-	WHERE c.node = r.node AND c.channel_id = r.channel_id AND c.ended_at IS NULL AND c.id <> r.id`
+	CROSS JOIN LATERAL (
+		SELECT o.id FROM hotline.calls o
+		WHERE o.node = r.node AND o.channel_id = r.channel_id AND o.ended_at IS NULL AND o.id <> r.id
+		LIMIT 1) AS open
+	WHERE c.id = open.id`
 
 const callInsert = `
 	INSERT INTO hotline.calls (id, node, channel_id, caller_number, language, flow_version_id, started_at, instance_id)

@@ -2,12 +2,14 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/postgres"
 	"github.com/foshan-hotline/hotline/postgres/pgtest"
+	"github.com/lib/pq"
 )
 
 // A restarted controller takes over a channel whose call the dead process left open: the new
@@ -89,4 +91,51 @@ func TestReleaseDeadClosesItsCalls(t *testing.T) {
 	if want := []string{"c1:node_lost", "c2:open", "c3:hangup"}; len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Errorf("calls = %v, want %v", got, want)
 	}
+}
+
+// Closing the calls left open on the channels of new calls looks each channel up in the index
+// of open channels rather than reading every open call: it runs for every batch of call
+// starts, while thousands of calls are in progress.
+func TestCallCloseLooksChannelsUp(t *testing.T) {
+	db := pgtest.DB(t)
+	// The statistics were taken at a quiet hour, the calls in progress came after: the
+	// planner believes almost none are open.
+	db.MustExec(`ALTER TABLE hotline.calls SET (autovacuum_enabled = off)`)
+	db.MustExec(`
+		INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at, ended_at, outcome)
+		SELECT gen_random_uuid(), 'ast1', 'old-' || i, '13800138000', now(), now(), 'hangup'
+		FROM generate_series(1, 20000) AS i`)
+	db.MustExec(`ANALYZE hotline.calls`)
+	db.MustExec(`
+		INSERT INTO hotline.calls (id, node, channel_id, caller_number, started_at)
+		SELECT gen_random_uuid(), 'ast1', 'chan-' || i, '13800138000', now() FROM generate_series(1, 3000) AS i`)
+	var plan string
+	must(t, db.Get(&plan, `EXPLAIN (FORMAT JSON) `+postgres.CallCloseQuery,
+		pq.Array([]string{newUUID(), newUUID()}), pq.Array([]string{"ast1", "ast1"}),
+		pq.Array([]string{"chan-7", "chan-new"}), pq.Array([]string{"2026-12-01T08:00:00Z", "2026-12-01T08:00:00Z"})))
+	var scans []map[string]any
+	var walk func(n map[string]any)
+	walk = func(n map[string]any) {
+		if n["Index Name"] == "calls_open_channel" {
+			scans = append(scans, n)
+		}
+		for _, c := range asList(n["Plans"]) {
+			walk(c)
+		}
+	}
+	var top []struct{ Plan map[string]any }
+	must(t, json.Unmarshal([]byte(plan), &top))
+	walk(top[0].Plan)
+	if len(scans) != 1 || scans[0]["Index Cond"] == nil {
+		t.Errorf("the open call on each channel is not looked up by its channel:\n%s", plan)
+	}
+}
+
+func asList(v any) []map[string]any {
+	xs, _ := v.([]any)
+	var out []map[string]any
+	for _, x := range xs {
+		out = append(out, x.(map[string]any))
+	}
+	return out
 }
