@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/foshan-hotline/hotline"
@@ -52,10 +53,27 @@ type savedCall struct {
 
 // savedFrame is one run of one flow.
 type savedFrame struct {
-	Flow string                     `json:"flow"`
-	Vars map[string]json.RawMessage `json:"vars,omitempty"`
+	Flow string    `json:"flow"`
+	Vars savedVars `json:"vars,omitempty"`
 	// Resume is where the calling flow goes on: "node/exit" of the calling flow.
 	Resume string `json:"resume,omitempty"`
+}
+
+// savedVars are a frame's variables other than the built-in ones, the sensitive ones and those
+// at their zero value: written from their values, read back as json.RawMessage for restore to
+// decode into each variable's type.
+type savedVars map[string]any
+
+func (v *savedVars) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*v = make(savedVars, len(raw))
+	for name, r := range raw {
+		(*v)[name] = r
+	}
+	return nil
 }
 
 type savedOffer struct {
@@ -111,25 +129,30 @@ func (c *call) snapshot(n flow.Node) *savedCall {
 		v := c.verifiedC
 		s.VerifiedC = &v
 	}
-	builtin := map[string]bool{}
-	for _, b := range flow.BuiltinVars() {
-		builtin[b] = true
-	}
+	builtin := builtinVars()
+	s.Stack = make([]savedFrame, 0, len(c.stack))
 	for _, fr := range c.stack {
 		hide := c.e.hidden(fr.flow)
-		sf := savedFrame{Flow: fr.flow.Name, Resume: fr.resumeRef, Vars: map[string]json.RawMessage{}}
+		sf := savedFrame{Flow: fr.flow.Name, Resume: fr.resumeRef, Vars: savedVars{}}
 		for k, v := range fr.vars {
-			if builtin[k] || hide[k] {
-				continue
+			if builtin[k] || hide[k] || v == nil || reflect.ValueOf(v).IsZero() {
+				continue // a fresh run has it
 			}
-			if b, err := json.Marshal(v); err == nil {
-				sf.Vars[k] = b
-			}
+			sf.Vars[k] = v
 		}
 		s.Stack = append(s.Stack, sf)
 	}
 	return s
 }
+
+// builtinVars are the names of the variables every run of a flow has.
+var builtinVars = sync.OnceValue(func() map[string]bool {
+	out := map[string]bool{}
+	for _, b := range flow.BuiltinVars() {
+		out[b] = true
+	}
+	return out
+})
 
 // saveState persists where the call is, without waiting: on entering each node, and when it
 // enters a queue, rings an agent or talks to one.
@@ -251,9 +274,10 @@ func (c *call) restore(s *savedCall) (flow.Node, error) {
 		}
 		c.stack = append(c.stack, &frame{flow: f, vars: f.NewEnv(), resume: resume, resumeRef: sf.Resume})
 		fr := c.top()
-		for name, raw := range sf.Vars {
+		for name, saved := range sf.Vars {
 			v := f.Var(name)
-			if v == nil || v.Builtin {
+			raw, ok := saved.(json.RawMessage)
+			if v == nil || v.Builtin || !ok {
 				continue
 			}
 			p := reflect.New(v.Type.Go)
