@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sync"
 	"time"
 
 	"github.com/foshan-hotline/hotline"
@@ -129,14 +128,13 @@ func (c *call) snapshot(n flow.Node) *savedCall {
 		v := c.verifiedC
 		s.VerifiedC = &v
 	}
-	builtin := builtinVars()
 	s.Stack = make([]savedFrame, 0, len(c.stack))
 	for _, fr := range c.stack {
 		hide := c.e.hidden(fr.flow)
 		sf := savedFrame{Flow: fr.flow.Name, Resume: fr.resumeRef, Vars: savedVars{}}
 		for k, v := range fr.vars {
-			if builtin[k] || hide[k] || v == nil || reflect.ValueOf(v).IsZero() {
-				continue // a fresh run has it
+			if fv := fr.flow.Var(k); fv == nil || fv.Builtin || hide[k] || v == nil || reflect.ValueOf(v).IsZero() {
+				continue // a fresh run has it, or it must not be kept
 			}
 			sf.Vars[k] = v
 		}
@@ -144,15 +142,6 @@ func (c *call) snapshot(n flow.Node) *savedCall {
 	}
 	return s
 }
-
-// builtinVars are the names of the variables every run of a flow has.
-var builtinVars = sync.OnceValue(func() map[string]bool {
-	out := map[string]bool{}
-	for _, b := range flow.BuiltinVars() {
-		out[b] = true
-	}
-	return out
-})
 
 // saveState persists where the call is, without waiting: on entering each node, and when it
 // enters a queue, rings an agent or talks to one.

@@ -119,8 +119,9 @@ func TestCallCloseLooksChannelsUp(t *testing.T) {
 		if n["Index Name"] == "calls_open_channel" {
 			scans = append(scans, n)
 		}
-		for _, c := range asList(n["Plans"]) {
-			walk(c)
+		plans, _ := n["Plans"].([]any)
+		for _, c := range plans {
+			walk(c.(map[string]any))
 		}
 	}
 	var top []struct{ Plan map[string]any }
@@ -129,13 +130,4 @@ func TestCallCloseLooksChannelsUp(t *testing.T) {
 	if len(scans) != 1 || scans[0]["Index Cond"] == nil {
 		t.Errorf("the open call on each channel is not looked up by its channel:\n%s", plan)
 	}
-}
-
-func asList(v any) []map[string]any {
-	xs, _ := v.([]any)
-	var out []map[string]any
-	for _, x := range xs {
-		out = append(out, x.(map[string]any))
-	}
-	return out
 }
