@@ -3,8 +3,11 @@ package arisim
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 )
 
 // benchSim returns a simulator whose hotline application is owned by a
@@ -70,4 +73,49 @@ func BenchmarkRESTOps(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*3)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkRequestsWhileActionsFall measures what a REST request waits for
+// the simulator while 10,000 actions (prompts ending, digits) fall due over
+// a second: the p99 of the wait is reported as request-p99-µs.
+func BenchmarkRequestsWhileActionsFall(b *testing.B) {
+	const actions, requesters = 10000, 16
+	var waits []time.Duration
+	for b.Loop() {
+		s := benchSim()
+		ran := 0
+		s.mu.Lock()
+		for i := range actions {
+			s.after(time.Duration(i)*time.Second/actions, func() { ran++ })
+		}
+		s.mu.Unlock()
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		stop := time.Now().Add(time.Second)
+		for range requesters {
+			wg.Go(func() {
+				var mine []time.Duration
+				for time.Now().Before(stop) {
+					t := time.Now()
+					s.dispatch("GET", "asterisk/info", "", "", nil, nil)
+					mine = append(mine, time.Since(t))
+					time.Sleep(time.Millisecond)
+				}
+				mu.Lock()
+				waits = append(waits, mine...)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		time.Sleep(50 * time.Millisecond)
+		s.mu.Lock()
+		if ran != actions {
+			b.Fatalf("%d of %d actions ran", ran, actions)
+		}
+		s.mu.Unlock()
+		s.Close()
+	}
+	slices.Sort(waits)
+	b.ReportMetric(float64(waits[len(waits)*99/100].Microseconds()), "request-p99-µs")
+	b.ReportMetric(float64(waits[len(waits)/2].Microseconds()), "request-p50-µs")
 }

@@ -42,8 +42,8 @@ type channel struct {
 	connPeer   string
 	peerStale  bool
 
-	timeout    *time.Timer
-	phoneTimer *time.Timer
+	timeout    *action
+	phoneTimer *action
 
 	bridge     *bridge
 	bridgePeer string

@@ -45,10 +45,10 @@
 // redirect and rtp_statistics operations (accepted, no effect), dialplan
 // labels and any dialplan beyond Context.
 //
-// Timing is scaled by Options.Speed. One mutex guards the model and every
-// pending action is a time.AfterFunc timer, so idle channels cost no
-// goroutine; actions run in the order they fall due, even when several
-// timers fire at once. Each websocket has one writer goroutine.
+// Timing is scaled by Options.Speed. One mutex guards the model. Pending
+// actions wait in one queue under one timer set for the soonest, so idle
+// channels cost no goroutine and actions run in the order they fall due,
+// however late the timer fires. Each websocket has one writer goroutine.
 //
 // The control API keeps web pages out (see ControlHandler): it hears every
 // key a caller presses. ARI refuses pages of other origins (403), where

@@ -16,7 +16,7 @@ type playback struct {
 	state     string
 	ch        *channel
 	br        *bridge
-	timer     *time.Timer
+	timer     *action
 	started   time.Time     // simulated start of the current segment
 	remaining time.Duration // simulated time left in the current media
 	full      time.Duration

@@ -22,7 +22,7 @@ type liveRecording struct {
 	paused               time.Duration
 	maxSilence           int
 	terminateOn          string
-	timer                *time.Timer
+	timer                *action
 }
 
 var knownFormats = map[string]bool{"wav": true, "wav16": true, "gsm": true, "ulaw": true, "alaw": true, "sln": true, "g722": true}

@@ -86,8 +86,9 @@ type Sim struct {
 	calls     map[string]*Call
 	callSeq   uint64
 	watchers  map[*watcher]struct{}
-	timers    map[*time.Timer]*action // pending actions, see after
-	due       actionQueue             // the same, soonest first
+	due       actionQueue // pending actions, soonest first; see after
+	clock     *time.Timer // fires for the soonest
+	clockAt   time.Time   // when clock fires; zero when it is not set
 	actionSeq uint64
 	wsConns   map[*socket]struct{}
 	lose      map[string]int // event type → how many more to lose (LoseEvents)
@@ -118,7 +119,6 @@ func New(opts Options) *Sim {
 		globals:   make(map[string]string),
 		calls:     make(map[string]*Call),
 		watchers:  make(map[*watcher]struct{}),
-		timers:    make(map[*time.Timer]*action),
 		wsConns:   make(map[*socket]struct{}),
 	}
 	if s.log == nil {
@@ -167,10 +167,10 @@ func (s *Sim) Close() error {
 		return nil
 	}
 	s.closed = true
-	for t := range s.timers {
-		t.Stop()
+	if s.clock != nil {
+		s.clock.Stop()
 	}
-	s.timers, s.due = nil, nil
+	s.due = nil
 	socks := make([]*socket, 0, len(s.wsConns))
 	for k := range s.wsConns {
 		socks = append(socks, k)

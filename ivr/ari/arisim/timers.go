@@ -8,49 +8,67 @@ import (
 // action is something the simulator does at a simulated time: the end of a
 // DTMF digit or of a prompt, a phone that answers, a timeout.
 type action struct {
-	timer *time.Timer
 	due   time.Time // wall clock
 	seq   uint64    // orders actions due at the same instant
 	f     func()
-	index int // in Sim.due
+	index int // in Sim.due; -1 once run or stopped
 }
 
 // after runs f under s.mu after the simulated duration d. The returned
-// timer may be stopped with s.stop.
+// action may be cancelled with s.stop.
 //
-// Actions run in the order they are due, whichever of their timers fires
-// first: when the process stalls (a loaded machine), several timers fire
-// at once and their goroutines take s.mu in any order, so each one runs
-// every action that is due, soonest first. Otherwise the digits of one
-// DTMF request could reach the hotline out of order.
-func (s *Sim) after(d time.Duration, f func()) *time.Timer {
+// Pending actions wait in one queue, soonest first, under one clock timer
+// (s.clock) set for the soonest: when it fires, its goroutine takes s.mu
+// once and runs every action that is due, in the order they were due, then
+// sets the clock for the next. So the digits of one DTMF request reach the
+// hotline in order even when the process stalls, and ten thousand prompts
+// ending in the same second wake one goroutine, not ten thousand that would
+// queue on s.mu ahead of the REST requests.
+func (s *Sim) after(d time.Duration, f func()) *action {
 	if s.closed {
 		return nil
 	}
-	wait := s.scale(d)
-	a := &action{due: time.Now().Add(wait), seq: s.actionSeq, f: f}
+	a := &action{due: time.Now().Add(s.scale(d)), seq: s.actionSeq, f: f}
 	s.actionSeq++
-	// The due time is taken before the timer starts, so the timer never
-	// fires before its action is due.
-	a.timer = time.AfterFunc(wait, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.runDue()
-	})
-	s.timers[a.timer] = a
 	heap.Push(&s.due, a)
-	return a.timer
+	if a.index == 0 {
+		s.setClock(a.due)
+	}
+	return a
 }
 
-// stop cancels the action of t, even if t has fired and waits for s.mu.
-func (s *Sim) stop(t *time.Timer) {
-	if t == nil {
+// stop cancels a, even if it is due and waits for s.mu. The clock may still
+// fire for it and find nothing to do.
+func (s *Sim) stop(a *action) {
+	if a == nil || a.index < 0 || s.closed {
 		return
 	}
-	t.Stop()
-	if a := s.timers[t]; a != nil {
-		delete(s.timers, t)
-		heap.Remove(&s.due, a.index)
+	heap.Remove(&s.due, a.index)
+	a.index = -1
+}
+
+// setClock makes the clock fire at due, or earlier if it already would.
+func (s *Sim) setClock(due time.Time) {
+	if !s.clockAt.IsZero() && !s.clockAt.After(due) {
+		return
+	}
+	s.clockAt = due
+	wait := time.Until(due)
+	if s.clock == nil {
+		s.clock = time.AfterFunc(wait, s.tick)
+		return
+	}
+	s.clock.Reset(wait)
+}
+
+// tick runs what is due and sets the clock for the next action.
+func (s *Sim) tick() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clockAt = time.Time{}
+	s.runDue()
+	if !s.closed && len(s.due) > 0 {
+		s.setClock(s.due[0].due)
 	}
 }
 
@@ -60,8 +78,7 @@ func (s *Sim) runDue() {
 	now := time.Now()
 	for !s.closed && len(s.due) > 0 && !s.due[0].due.After(now) {
 		a := heap.Pop(&s.due).(*action)
-		delete(s.timers, a.timer)
-		a.timer.Stop()
+		a.index = -1
 		a.f()
 	}
 }

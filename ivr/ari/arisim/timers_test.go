@@ -40,3 +40,27 @@ func TestActionsRunInDueOrder(t *testing.T) {
 		t.Errorf("actions ran in the order %v, want %v", ran, want)
 	}
 }
+
+// TestEarlierActionMovesTheClock schedules an action sooner than the one
+// the clock is set for: it must run when it is due, not with the later one.
+func TestEarlierActionMovesTheClock(t *testing.T) {
+	s := New(Options{Speed: 1})
+	defer s.Close()
+	ran := make(chan string, 2)
+	s.mu.Lock()
+	s.after(2*time.Second, func() { ran <- "late" })
+	start := time.Now()
+	s.after(20*time.Millisecond, func() { ran <- "soon" })
+	s.mu.Unlock()
+	select {
+	case got := <-ran:
+		if got != "soon" {
+			t.Fatalf("first action to run: %q", got)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Fatalf("the sooner action ran after %v, with the later one", took)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the sooner action did not run within a second: the clock waits for the later one")
+	}
+}
