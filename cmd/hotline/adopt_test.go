@@ -515,6 +515,10 @@ func runAdoption(t *testing.T, calls int, stop os.Signal) {
 				r.fail("b's /metrics without %q", want)
 			}
 		}
+		// The database pool's use is there too, to see callers wait for a connection.
+		if !strings.Contains(string(body), `go_sql_wait_count_total{db_name="main"} `) {
+			r.fail("b's /metrics without the database pool's waits")
+		}
 	}
 	// The resumed callers go on: a key in the menu reaches the bills.
 	for _, c := range callers {

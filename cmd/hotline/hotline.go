@@ -158,7 +158,11 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		return nil, err
 	}
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		h.cluster.Collector(), h.calls.Collector(), h.engine.Collector(), postgres.ReleaseCollector())
+		h.cluster.Collector(), h.calls.Collector(), h.engine.Collector(), postgres.ReleaseCollector(),
+		collectors.NewDBStatsCollector(db.DB, "main"))
+	if h.snapshots != db {
+		h.reg.MustRegister(collectors.NewDBStatsCollector(h.snapshots.DB, "desk_snapshots"))
+	}
 	h.probes.Add("database", db.PingContext)
 	h.probes.Add("asterisk", func(context.Context) error { return h.cluster.Ready() })
 	ops.Register(h.mux, h.probes, h.reg)
