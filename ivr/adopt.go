@@ -722,7 +722,8 @@ func (c *call) talkingAgent(o hotline.Offer, leg, bridge string) {
 
 // resumeTalk takes over a conversation a lost controller left: the caller and the agent stay
 // in their bridge, which is recorded still, with the caller on hold, a third party ringing,
-// consulted or in conference as they were; call control goes on from here.
+// consulted or in conference as they were; call control goes on from here. A blind transfer
+// the agent was told was done is carried out.
 func (c *call) resumeTalk(n *flow.Queue) (*flow.Exit, string, error) {
 	t := c.talk
 	c.resuming = false
@@ -736,6 +737,11 @@ func (c *call) resumeTalk(n *flow.Queue) (*flow.Exit, string, error) {
 	}
 	_ = c.inbox.Own(ari.BridgeRef(t.Bridge))
 	ended := c.catchUp(cv)
+	if t.Transfer != nil {
+		// The agent's blind transfer was acknowledged before the controller was lost: it is
+		// carried out now, whether or not the agent has hung up since.
+		cv.transfer, ended = t.Transfer, errTransferred
+	}
 	if ended == nil {
 		c.log.Info("conversation resumed", "agent_id", t.Offer.AgentID, "offer_id", t.Offer.ID, "held", cv.held, "consult", cv.consult)
 	}

@@ -93,6 +93,9 @@ type savedTalk struct {
 	ConsultLeg string `json:"consult_leg,omitempty"`
 	Consult    string `json:"consult,omitempty"`
 	AgentGone  bool   `json:"agent_gone,omitempty"`
+	// Transfer is the agent's blind transfer, acknowledged and not yet carried out: an
+	// adopter carries it out.
+	Transfer *hotline.TransferTarget `json:"transfer,omitempty"`
 }
 
 // savedTransfer is the far end's leg of a transfer and the bridge the caller talks in.

@@ -127,6 +127,7 @@ func (c *call) updateTalk(cv *conversation) bool {
 	}
 	next := *t
 	next.Held, next.Muted, next.ConsultLeg, next.Consult, next.AgentGone = cv.held, cv.muted, cv.consultLeg, cv.consult, cv.agentGone
+	next.Transfer = cv.transfer
 	if next == *t {
 		return false
 	}

@@ -810,78 +810,11 @@ func TestAcknowledgedControlSurvivesKill(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	waitFor := func(what string, cond func() bool) { t.Helper(); r.waitUntil(ctx, what, cond) }
-	phoneOf := func(kind, exten string) *adoptCaller {
-		t.Helper()
-		var found *adoptCaller
-		waitFor(kind+" phone", func() bool {
-			for _, ci := range r.sim.Calls() {
-				if ci.Kind != kind || exten != "" && ci.Exten != exten {
-					continue
-				}
-				if call, err := r.sim.Call(ci.ID); err == nil {
-					found = &adoptCaller{call: call, role: kind, done: make(chan struct{})}
-					go found.listen()
-					return true
-				}
-			}
-			return false
-		})
-		return found
-	}
-	desk := r.deskOn("a", "agent01")
-	r.agentState(desk, "available")
-	caller := r.toMainMenu(ctx, "13900000201", "a", "agent")
-	caller.call.Press(ctx, "0", 0)
-	agent := phoneOf("agent", "")
-	if err := agent.call.Answer(); err != nil {
-		t.Fatal(err)
-	}
-	var callID string
-	waitFor("the conversation", func() bool {
-		var talking int
-		r.db.Get(&talking, `SELECT count(*) FROM hotline.agent_status WHERE state = 'talking'`)
-		return talking == 1
-	})
-	if err := r.db.Get(&callID, `SELECT id::text FROM hotline.calls WHERE caller_number = '13900000201'`); err != nil {
-		t.Fatal(err)
-	}
-
-	tx, err := r.db.Beginx()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(`SELECT 1 FROM hotline.app_leases WHERE app = 'hotline-a' FOR UPDATE`); err != nil {
-		t.Fatal(err)
-	}
+	desk, caller, agent, callID := r.conversationOnA(ctx, "13900000201")
 	const number = "075783000001"
-	replied := make(chan int, 1)
-	go func() {
-		replied <- desk.do("POST", "/api/calls/"+callID+"/control", map[string]any{"action": "consult", "transfer": map[string]any{"number": number}}, nil)
-	}()
-	var code int
-	early := false
-	select {
-	case code = <-replied:
-		early = true
-	case <-time.After(700 * time.Millisecond):
-	}
-	if !early {
-		tx.Rollback()
-		code = <-replied
-	}
-	if err := r.procs["a"].Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	r.procs["a"].Wait()
-	if early {
-		tx.Rollback()
-		r.fail("the consultation was acknowledged (%d) while its state could not be written", code)
-	}
-	if code != 200 {
-		r.fail("consult: %d", code)
-	}
+	r.killOnReply(desk, callID, map[string]any{"action": "consult", "transfer": map[string]any{"number": number}})
 
-	outside := phoneOf("outbound", number)
+	outside := r.phoneOf(ctx, "outbound", number)
 	waitFor("the call b's", func() bool {
 		var n int
 		r.db.Get(&n, `SELECT count(*) FROM hotline.calls WHERE id::text = $1 AND instance_id = 'b'`, callID)
@@ -925,6 +858,128 @@ func TestAcknowledgedControlSurvivesKill(t *testing.T) {
 	})
 	if outcome != "transferred" {
 		r.fail("call outcome %q, want transferred", outcome)
+	}
+}
+
+// conversationOnA puts a caller through to agent01 on instance a and returns the agent's
+// desk, the caller, the agent's phone and the call's id once they talk.
+func (r *adoptRig) conversationOnA(ctx context.Context, mobile string) (desk *deskClient, caller, agent *adoptCaller, callID string) {
+	r.t.Helper()
+	desk = r.deskOn("a", "agent01")
+	r.agentState(desk, "available")
+	caller = r.toMainMenu(ctx, mobile, "a", "agent")
+	caller.call.Press(ctx, "0", 0)
+	agent = r.phoneOf(ctx, "agent", "")
+	if err := agent.call.Answer(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.waitUntil(ctx, "the conversation", func() bool {
+		var talking int
+		r.db.Get(&talking, `SELECT count(*) FROM hotline.agent_status WHERE state = 'talking'`)
+		return talking == 1
+	})
+	if err := r.db.Get(&callID, `SELECT id::text FROM hotline.calls WHERE caller_number = $1`, mobile); err != nil {
+		r.t.Fatal(err)
+	}
+	return desk, caller, agent, callID
+}
+
+// phoneOf returns the latest simulated phone of kind (and extension, unless empty), listening.
+func (r *adoptRig) phoneOf(ctx context.Context, kind, exten string) *adoptCaller {
+	r.t.Helper()
+	var found *adoptCaller
+	r.waitUntil(ctx, kind+" phone", func() bool {
+		calls := r.sim.Calls()
+		for _, ci := range slices.Backward(calls) {
+			if ci.Kind != kind || exten != "" && ci.Exten != exten {
+				continue
+			}
+			if call, err := r.sim.Call(ci.ID); err == nil {
+				found = &adoptCaller{call: call, role: kind, done: make(chan struct{})}
+				go found.listen()
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// killOnReply gives the agent's command body for call callID through a while the test holds
+// the call state's write back (the lease row locked), and kills a as soon as the command is
+// acknowledged. A reply while the write is held back fails the test: the command would be
+// lost with a.
+func (r *adoptRig) killOnReply(desk *deskClient, callID string, body map[string]any) {
+	r.t.Helper()
+	tx, err := r.db.Beginx()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := tx.Exec(`SELECT 1 FROM hotline.app_leases WHERE app = 'hotline-a' FOR UPDATE`); err != nil {
+		r.t.Fatal(err)
+	}
+	replied := make(chan int, 1)
+	go func() { replied <- desk.do("POST", "/api/calls/"+callID+"/control", body, nil) }()
+	var code int
+	early := false
+	select {
+	case code = <-replied:
+		early = true
+	case <-time.After(700 * time.Millisecond):
+	}
+	if !early {
+		tx.Rollback()
+		code = <-replied
+	}
+	if err := r.procs["a"].Process.Kill(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.procs["a"].Wait()
+	if early {
+		tx.Rollback()
+		r.fail("%s was acknowledged (%d) while its state could not be written", body["action"], code)
+	}
+	if code != 200 {
+		r.fail("%s: %d", body["action"], code)
+	}
+}
+
+// TestAcknowledgedTransferSurvivesKill: a blind transfer to a number is answered only once
+// it is written in the call's state, and a controller killed the moment the agent hears
+// "done" leaves it to the adopter to carry out: b dials the number, the agent's phone is hung
+// up, the caller talks to the number and the call ends transferred.
+func TestAcknowledgedTransferSurvivesKill(t *testing.T) {
+	r := startAdoptRigOpts(t, adoptRigOptions{Seed: true, Speed: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	desk, caller, agent, callID := r.conversationOnA(ctx, "13900000202")
+	const number = "075783000002"
+	r.killOnReply(desk, callID, map[string]any{"action": "transfer", "transfer": map[string]any{"number": number}})
+
+	r.waitUntil(ctx, "the call b's", func() bool {
+		var n int
+		r.db.Get(&n, `SELECT count(*) FROM hotline.calls WHERE id::text = $1 AND instance_id = 'b'`, callID)
+		return n == 1
+	})
+	expectEnd(agent)
+	outside := r.phoneOf(ctx, "outbound", number)
+	if err := outside.call.Answer(); err != nil {
+		r.fail("the number the agent transferred to rang out: %v", err)
+	}
+	r.waitUntil(ctx, "the caller talking to the number", func() bool {
+		return slices.Equal(caller.call.Hears(), []string{outside.call.ID()})
+	})
+	hangUp(outside)
+	hangUp(caller)
+	var outcome string
+	r.waitUntil(ctx, "the call row ended", func() bool {
+		return r.db.Get(&outcome, `SELECT outcome FROM hotline.calls WHERE id::text = $1 AND ended_at IS NOT NULL`, callID) == nil
+	})
+	if outcome != "transferred" {
+		r.fail("call outcome %q, want transferred", outcome)
+	}
+	if caller.dropped {
+		r.fail("caller dropped; heard %v", caller.heard)
 	}
 }
 
