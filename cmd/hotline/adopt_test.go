@@ -969,6 +969,11 @@ func TestAcknowledgedTransferSurvivesKill(t *testing.T) {
 	r.waitUntil(ctx, "the caller talking to the number", func() bool {
 		return slices.Equal(caller.call.Hears(), []string{outside.call.ID()})
 	})
+	select {
+	case <-agent.done:
+	case <-ctx.Done():
+		r.fail("the agent's phone was not hung up after the transfer")
+	}
 	hangUp(outside)
 	hangUp(caller)
 	var outcome string
