@@ -380,6 +380,30 @@ func TestHungRequestIsBounded(t *testing.T) {
 	hungPlay(t, r, ctx, 50)
 }
 
+// TestBargeInGoesOnBeforeTheStop: a key pressed during a prompt takes the caller on without
+// waiting for Asterisk to answer the prompt's stop. Asterisk plays a channel's playbacks one
+// after another, so the next prompt can be asked for at once; here the stop is held for as long
+// as the test runs, and the caller still hears the goodbye after the prompt they pressed
+// through and the call ends served.
+func TestBargeInGoesOnBeforeTheStop(t *testing.T) {
+	cfg, rec, _ := flowConfig(t, holdFlow)
+	cfg.RequestTimeout = time.Hour // the stop waits as long as the node holds it
+	r := startFaultRig(t, cfg, rec, fastConn(), 20)
+	r.sim.DelayRoute("DELETE", "playbacks/{playbackId}", time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := r.h.Call(ctx, "13800000000")
+	must(t, err)
+	must(t, c.Expect(ctx, "common/repeat_hint"))
+	must(t, c.Press(ctx, "1", 0))
+	must(t, c.Expect(ctx, "common/goodbye"))
+	must(t, c.WaitEnd(ctx))
+	r.eng.Wait()
+	if got := outcomes(r.rec); got[hotline.OutcomeSelfServed] != 1 {
+		t.Errorf("outcomes %v, want the call self-served", got)
+	}
+}
+
 // burst places n calls at once against a limit: the callers beyond it hear the busy
 // apology and are hung up; the others are served; nothing is left running. It returns how
 // many were admitted.

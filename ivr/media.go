@@ -177,14 +177,35 @@ func (c *call) stopPlay(p *playback) {
 	}
 }
 
+// cutPlay stops a playback the call no longer waits for (the caller answered it, or the lookup
+// it filled has come back) and goes on at once. Asterisk plays a channel's playbacks one after
+// another, so a prompt asked for next starts as soon as this one has stopped, whichever request
+// arrives first; the stop is sent beside the call rather than in its way, and the stopped
+// playback's PlaybackFinished, when it comes, is an event the call does not wait for.
+func (c *call) cutPlay(p *playback) {
+	if p.unanswered {
+		return
+	}
+	c.inbox.Release(ari.PlaybackRef(p.id))
+	h, ctx, log, timeout := c.conn.Client().Playback(p.id), c.ctx, c.log, c.e.cfg.RequestTimeout
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		if err := h.Stop(ctx); err != nil && !errors.Is(err, ari.ErrNotFound) && ctx.Err() == nil {
+			log.Warn("stop playback", "playback_id", p.id, "err", err)
+		}
+	}()
+}
+
 // isFinished reports whether ev ends playback p.
 func isFinished(ev ari.Event, p *playback) bool {
 	f, ok := ev.(*ari.PlaybackFinished)
 	return ok && f.Playback.ID == p.id
 }
 
-// awaitPlay waits for p to finish. With bargeIn, a key stops it (and is kept). The watchdog
-// stops a playback that outlives its deadline: some bad media never report their end.
+// awaitPlay waits for p to finish. With bargeIn, a key stops it (and is kept) and the call goes
+// on without waiting for its end. The watchdog stops a playback that outlives its deadline:
+// some bad media never report their end.
 func (c *call) awaitPlay(p *playback, bargeIn bool) error {
 	if p.unanswered {
 		return nil
@@ -207,8 +228,8 @@ func (c *call) awaitPlay(p *playback, bargeIn bool) error {
 		case isFinished(r.ev, p):
 			return nil
 		case bargeIn && !stopped && len(c.keys) > 0:
-			c.stopPlay(p)
-			stopped, deadline = true, time.Now().Add(c.e.cfg.PlaybackGrace)
+			c.cutPlay(p)
+			return nil
 		}
 	}
 }

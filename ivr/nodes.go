@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/foshan-hotline/hotline"
+	"github.com/foshan-hotline/hotline/ivr/ari"
 	"github.com/foshan-hotline/hotline/ivr/flow"
 )
 
@@ -353,10 +354,7 @@ func (c *call) awaitJob(done <-chan jobResult, filler flow.Prompts, fillerAfter,
 		switch {
 		case r.job != nil:
 			if fill != nil {
-				c.stopPlay(fill)
-				if err := c.awaitPlay(fill, false); err != nil {
-					return jobResult{}, err
-				}
+				c.cutPlay(fill)
 			}
 			return *r.job, nil
 		case r.timeout && fillerDue:
@@ -380,6 +378,7 @@ func (c *call) awaitJob(done <-chan jobResult, filler flow.Prompts, fillerAfter,
 		case r.timeout:
 			return jobResult{err: context.DeadlineExceeded}, nil
 		case fill != nil && isFinished(r.ev, fill):
+			c.inbox.Release(ari.PlaybackRef(fill.id))
 			fill = nil
 		}
 	}
