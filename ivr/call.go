@@ -141,20 +141,25 @@ func (e *Engine) launch(conn *ari.Conn, inbox *ari.Inbox, ch ari.Channel, orphan
 func (c *call) run(orphan bool) {
 	defer c.cancel()
 	defer c.inbox.Close()
-	started := time.Now()
+	c.started = time.Now()
 	if c.resumed != nil {
-		started = c.resumed.Started
+		c.started = c.resumed.Started
 	}
-	c.started = started
+	c.recordStart()
+	c.finish(c.serve(orphan))
+}
+
+// recordStart writes the call's record. Without it the call still gets served: a caller must
+// not pay for a database outage with dead air.
+//
+// Like enter and leave, it keeps its records off the frames that stay on the call's stack
+// while the call waits: see Client.send in package ari.
+func (c *call) recordStart() {
 	rec := hotline.CallRecord{ID: c.id, Node: c.conn.Name(), ChannelID: c.channel.ID(), CallerNumber: c.caller,
-		Language: c.lang, FlowVersionID: c.flows.versions[c.e.cfg.Entry], StartedAt: started, Instance: c.e.cfg.Instance}
+		Language: c.lang, FlowVersionID: c.flows.versions[c.e.cfg.Entry], StartedAt: c.started, Instance: c.e.cfg.Instance}
 	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.StartCall(ctx, rec) }); err != nil {
-		// Without its record the call still gets served: a caller must not pay for a
-		// database outage with dead air.
 		c.log.Error("record call start", "err", err)
 	}
-	err := c.serve(orphan)
-	c.finish(err)
 }
 
 // serve answers and runs the entry flow; the returned error says why the flow stopped.
@@ -209,20 +214,44 @@ func (c *call) runFrom(node flow.Node) error {
 // step runs one node with its record: entered, then left by an exit, and returns the next
 // node (nil when the call is over).
 func (c *call) step(n flow.Node) (flow.Node, error) {
-	c.seq++
-	c.node = n
-	c.saveState(n)
-	fr := c.top()
-	st := hotline.CallStep{CallID: c.id, Seq: c.seq, Flow: fr.flow.Name, Node: n.ID(), Kind: string(n.Kind()), EnteredAt: time.Now()}
-	c.record(st)
-	c.detail = ""
+	at := c.enter(n)
 	exit, input, err := c.exec(n)
 	if c.fenced.Load() {
 		return nil, errFenced
 	}
+	c.leave(n, at, exit, input, err)
+	if err != nil || exit == nil {
+		return nil, err
+	}
+	return c.follow(exit)
+}
+
+// stepEntry is what the record of a step keeps from its entry: its number, its flow (a
+// subflow node's step ends in the flow it was entered from) and its time.
+type stepEntry struct {
+	seq     int
+	flow    string
+	entered time.Time
+}
+
+// enter records that the call entered node n.
+func (c *call) enter(n flow.Node) stepEntry {
+	c.seq++
+	c.node = n
+	c.saveState(n)
+	at := stepEntry{seq: c.seq, flow: c.top().flow.Name, entered: time.Now()}
+	c.record(hotline.CallStep{CallID: c.id, Seq: at.seq, Flow: at.flow, Node: n.ID(), Kind: string(n.Kind()), EnteredAt: at.entered})
+	c.detail = ""
+	return at
+}
+
+// leave records that the call left node n (entered at) by exit, or by err, and forgets
+// what only that node's run needed saving.
+func (c *call) leave(n flow.Node, at stepEntry, exit *flow.Exit, input string, err error) {
 	c.resuming, c.verifyFailures = false, 0
 	c.entry, c.ringing, c.talk, c.xfer = nil, nil, nil, nil
-	st.LeftAt, st.Input, st.Detail = time.Now(), input, c.detail
+	st := hotline.CallStep{CallID: c.id, Seq: at.seq, Flow: at.flow, Node: n.ID(), Kind: string(n.Kind()),
+		EnteredAt: at.entered, LeftAt: time.Now(), Input: input, Detail: c.detail}
 	switch {
 	case c.lost.Load():
 		c.log.Warn("call lost with its Asterisk node", "err", err)
@@ -237,10 +266,6 @@ func (c *call) step(n flow.Node) (flow.Node, error) {
 		st.Exit = exit.Name
 	}
 	c.record(st)
-	if err != nil || exit == nil {
-		return nil, err
-	}
-	return c.follow(exit)
 }
 
 // follow moves along an exit; a nil target ends the flow run (a return).

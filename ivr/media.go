@@ -152,20 +152,26 @@ func (c *call) startPlay(media []string, lang string, expected time.Duration) (*
 		c.e.keyToPlay.observe(c.playStarted.Sub(c.lastKeyAt), c.lookedUp)
 	}
 	if _, err := c.channel.Play(ctx, ari.PlayOptions{ID: id, Media: media, Lang: lang}); err != nil {
-		c.inbox.Release(ari.PlaybackRef(id))
-		if c.ctx.Err() != nil {
-			return nil, c.gone()
-		}
-		if errors.Is(err, ari.ErrChannelGone) {
-			return nil, errHangup
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			c.log.Warn("play: Asterisk did not answer in time; going on without the prompt", "media", media, "err", err)
-			return &playback{id: id, unanswered: true}, nil
-		}
-		return nil, fmt.Errorf("play: %w", err)
+		return c.playFailed(id, media, err)
 	}
 	return &playback{id: id, deadline: time.Now().Add(expected + c.e.cfg.PlaybackGrace)}, nil
+}
+
+// playFailed says what a play request that failed means for the call: the call is gone, or
+// Asterisk was too slow (the call goes on without the prompt), or an error.
+func (c *call) playFailed(id string, media []string, err error) (*playback, error) {
+	c.inbox.Release(ari.PlaybackRef(id))
+	if c.ctx.Err() != nil {
+		return nil, c.gone()
+	}
+	if errors.Is(err, ari.ErrChannelGone) {
+		return nil, errHangup
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		c.log.Warn("play: Asterisk did not answer in time; going on without the prompt", "media", media, "err", err)
+		return &playback{id: id, unanswered: true}, nil
+	}
+	return nil, fmt.Errorf("play: %w", err)
 }
 
 // stopPlay stops a playback; its PlaybackFinished still comes and is awaited by finishPlay.

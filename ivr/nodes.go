@@ -28,28 +28,11 @@ func (c *call) exec(n flow.Node) (*flow.Exit, string, error) {
 		c.detail = verifyDetails[result]
 		return x, result, err
 	case *flow.Branch:
-		env := c.env()
-		for _, cs := range n.Cases {
-			ok, err := cs.When.Bool(env)
-			if err != nil {
-				return nil, "", fmt.Errorf("branch %s: %w", n.ID(), err)
-			}
-			if ok {
-				return cs.Exit, "", nil
-			}
-		}
-		return n.Else, "", nil
+		return c.branch(n)
 	case *flow.Set:
 		return n.Next, "", c.assign(n.Vars)
 	case *flow.Hours:
-		cal := c.e.cfg.Calendars[n.Calendar]
-		if cal == nil {
-			return nil, "", fmt.Errorf("hours %s: no calendar %q", n.ID(), n.Calendar)
-		}
-		if cal.Open(c.e.cfg.Now().In(c.e.cfg.Location)) {
-			return n.Open, "", nil
-		}
-		return n.Closed, "", nil
+		return c.hours(n)
 	case *flow.Queue:
 		return c.queue(n)
 	case *flow.Callback:
@@ -61,31 +44,11 @@ func (c *call) exec(n flow.Node) (*flow.Exit, string, error) {
 	case *flow.Transfer:
 		return c.transfer(n)
 	case *flow.Subflow:
-		sub := c.flows.lib.Flow(n.Flow)
-		if sub == nil {
-			return nil, "", fmt.Errorf("subflow %s: no flow %q", n.ID(), n.Flow)
-		}
-		c.push(sub, n.Next)
-		return &flow.Exit{Name: "enter", To: sub.Start}, "", nil
+		return c.subflow(n)
 	case *flow.Goto:
 		return n.Target, "", nil
 	case *flow.Language:
-		lang := n.Lang
-		if n.From != nil {
-			s, err := n.From.String(c.env())
-			if err != nil {
-				return nil, "", fmt.Errorf("language %s: %w", n.ID(), err)
-			}
-			lang = s
-		}
-		// Only a complete language is spoken: a partial one would mix languages within a
-		// sentence, its missing prompts and values falling back to Mandarin.
-		if l, ok := c.e.cfg.Manifest.Language(lang); !ok || !l.Required {
-			c.log.Warn("language unknown or incomplete, keeping the current one", "language", lang)
-			lang = c.lang
-		}
-		c.lang = lang
-		return n.Next, "", nil
+		return c.language(n)
 	case *flow.Hangup:
 		if n.Outcome != "" {
 			c.outcome = n.Outcome
@@ -96,6 +59,63 @@ func (c *call) exec(n flow.Node) (*flow.Exit, string, error) {
 		return x, "", err
 	}
 	return nil, "", fmt.Errorf("node %s: kind %s is not supported", n.ID(), n.Kind())
+}
+
+// branch takes the exit of the first case that holds.
+func (c *call) branch(n *flow.Branch) (*flow.Exit, string, error) {
+	env := c.env()
+	for _, cs := range n.Cases {
+		ok, err := cs.When.Bool(env)
+		if err != nil {
+			return nil, "", fmt.Errorf("branch %s: %w", n.ID(), err)
+		}
+		if ok {
+			return cs.Exit, "", nil
+		}
+	}
+	return n.Else, "", nil
+}
+
+// hours takes the open or closed exit by the node's calendar.
+func (c *call) hours(n *flow.Hours) (*flow.Exit, string, error) {
+	cal := c.e.cfg.Calendars[n.Calendar]
+	if cal == nil {
+		return nil, "", fmt.Errorf("hours %s: no calendar %q", n.ID(), n.Calendar)
+	}
+	if cal.Open(c.e.cfg.Now().In(c.e.cfg.Location)) {
+		return n.Open, "", nil
+	}
+	return n.Closed, "", nil
+}
+
+// subflow enters another flow, to come back by the node's exit.
+func (c *call) subflow(n *flow.Subflow) (*flow.Exit, string, error) {
+	sub := c.flows.lib.Flow(n.Flow)
+	if sub == nil {
+		return nil, "", fmt.Errorf("subflow %s: no flow %q", n.ID(), n.Flow)
+	}
+	c.push(sub, n.Next)
+	return &flow.Exit{Name: "enter", To: sub.Start}, "", nil
+}
+
+// language sets the language the call speaks from here on.
+func (c *call) language(n *flow.Language) (*flow.Exit, string, error) {
+	lang := n.Lang
+	if n.From != nil {
+		s, err := n.From.String(c.env())
+		if err != nil {
+			return nil, "", fmt.Errorf("language %s: %w", n.ID(), err)
+		}
+		lang = s
+	}
+	// Only a complete language is spoken: a partial one would mix languages within a
+	// sentence, its missing prompts and values falling back to Mandarin.
+	if l, ok := c.e.cfg.Manifest.Language(lang); !ok || !l.Required {
+		c.log.Warn("language unknown or incomplete, keeping the current one", "language", lang)
+		lang = c.lang
+	}
+	c.lang = lang
+	return n.Next, "", nil
 }
 
 // assign evaluates assignments in order on the current variables.

@@ -171,7 +171,32 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 
 // send performs r and returns the response of a 2xx status; any other status
 // is turned into an *Error and the body closed.
+//
+// Every call's goroutine sends its requests itself, and net/http's client is deep: what send
+// does beside Do is kept in functions of their own so that the stack of a call stays within
+// the 8 KB a goroutine starts with rather than doubling for the length of the call.
 func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
+	req, err := c.newRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("ari: %s %s: %w", r.method, req.URL.Path, redactURLError(err))
+	}
+	if c.logger.Enabled(ctx, slog.LevelDebug) {
+		c.logRequest(ctx, r.method, req.URL.Path, resp.StatusCode)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	return nil, newError(r.method, req.URL.Path, resp)
+}
+
+// newRequest builds the HTTP request of r, refused when the client is fenced or its guard
+// says no.
+func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, error) {
 	if c.fenced.Load() {
 		return nil, fmt.Errorf("ari: %s %s: %w", r.method, c.fullPath(r.path), ErrFenced)
 	}
@@ -202,17 +227,15 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("ari: %s %s: %w", r.method, u.Path, redactURLError(err))
-	}
+	return req, nil
+}
+
+// logRequest logs a request answered (at debug level).
+//
+//go:noinline
+func (c *Client) logRequest(ctx context.Context, method, path string, status int) {
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "ari request",
-		slog.String("method", r.method), slog.String("path", u.Path), slog.Int("status", resp.StatusCode))
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	return nil, newError(r.method, u.Path, resp)
+		slog.String("method", method), slog.String("path", path), slog.Int("status", status))
 }
 
 func (c *Client) fullPath(p string) string {

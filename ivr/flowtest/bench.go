@@ -270,6 +270,9 @@ func (r BenchResult) WriteTable(w io.Writer) {
 		ms(Percentile(r.Delays(false), 50)), ms(Percentile(r.Delays(false), 99)),
 		ms(Percentile(r.Delays(true), 50)), ms(Percentile(r.Delays(true), 99)),
 		float64(r.PerCall())/1024, r.Before.Goroutines, r.Peak.Goroutines, r.After.Goroutines, r.Elapsed.Round(time.Millisecond))
+	if r.Peak.Goroutines > 0 {
+		fmt.Fprintf(w, "controller stacks at the peak: %.1f KB per goroutine\n", float64(r.Peak.StackInuse)/1024/float64(r.Peak.Goroutines))
+	}
 	for _, l := range []string{"no", "yes"} {
 		p50 := bucketQuantile(r.Before.KeyToPlay[l], r.After.KeyToPlay[l], .50)
 		p99 := bucketQuantile(r.Before.KeyToPlay[l], r.After.KeyToPlay[l], .99)
