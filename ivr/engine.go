@@ -14,6 +14,7 @@ import (
 	"github.com/foshan-hotline/hotline/ivr/ari"
 	"github.com/foshan-hotline/hotline/ivr/flow"
 	"github.com/foshan-hotline/hotline/ivr/prompts"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config is what the engine runs on. Flows, Manifest, Sources, Services and Recorder are
@@ -82,6 +83,7 @@ type Engine struct {
 	calls  sync.WaitGroup
 
 	keyToPlay *latency
+	lookups   *prometheus.HistogramVec // hotline_ivr_lookup_seconds
 	pins      pinCache
 
 	// fo holds the applications under leases and adopts those of dead instances (adopt.go);
@@ -172,6 +174,7 @@ func New(cfg Config) (*Engine, error) {
 		conns:     map[string]*ari.Conn{},
 		stats:     Stats{ByOutcome: map[string]uint64{}},
 		keyToPlay: newLatency(),
+		lookups:   newLookups(),
 	}
 	e.flows.Store(&pinned{lib: cfg.Flows, versions: cfg.Versions})
 	return e, nil

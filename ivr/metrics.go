@@ -49,8 +49,20 @@ func (l *latency) observe(d time.Duration, lookedUp bool) {
 	l.h.WithLabelValues(label).Observe(d.Seconds())
 }
 
+// newLookups is the histogram of how long the data sources take to answer a lookup, by source
+// and by the exit the answer leads to; a lookup that outlives its node's timeout is counted when
+// it ends.
+func newLookups() *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "hotline_ivr_lookup_seconds",
+		Help:    "Time the data sources took to answer a flow's lookup, by source and by the exit it led to (found, not_found, not_allowed, timeout, error).",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"source", "exit"})
+}
+
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	c.e.keyToPlay.h.Describe(ch)
+	c.e.lookups.Describe(ch)
 	for _, d := range []*prometheus.Desc{activeDesc, startedDesc, endedDesc, runawayDesc, orphanDesc,
 		limitDesc, rejectedDesc, busyToneDesc, degradedDesc, strayDesc, drainingDesc} {
 		ch <- d
@@ -59,6 +71,7 @@ func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	c.e.keyToPlay.h.Collect(ch)
+	c.e.lookups.Collect(ch)
 	s := c.e.Stats()
 	ch <- prometheus.MustNewConstMetric(activeDesc, prometheus.GaugeValue, float64(s.Active))
 	ch <- prometheus.MustNewConstMetric(startedDesc, prometheus.CounterValue, float64(s.Started))

@@ -43,6 +43,8 @@ func gather(t *testing.T, reg *prometheus.Registry) string {
 	return b.String()
 }
 
+// TestKeyToPlayLatencyIsMeasured: the delay of a key press, with and without a lookup, and the
+// lookup's own time by source and exit.
 func TestKeyToPlayLatencyIsMeasured(t *testing.T) {
 	r := startRig(t, billData)
 	reg := prometheus.NewRegistry()
@@ -54,7 +56,8 @@ func TestKeyToPlayLatencyIsMeasured(t *testing.T) {
 	must(t, c.Hangup())
 	must(t, c.WaitEnd(ctx))
 	got := gather(t, reg)
-	for _, want := range []string{`hotline_ivr_key_to_play_seconds_count{lookup="no"} 1`, `hotline_ivr_key_to_play_seconds_count{lookup="yes"} 1`} {
+	for _, want := range []string{`hotline_ivr_key_to_play_seconds_count{lookup="no"} 1`, `hotline_ivr_key_to_play_seconds_count{lookup="yes"} 1`,
+		`hotline_ivr_lookup_seconds_count{exit="found",source="citizen_by_caller"} 1`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("metrics lack %q:\n%s", want, got)
 		}

@@ -322,7 +322,9 @@ func (c *call) lookup(n *flow.Lookup) (*flow.Exit, error) {
 	defer cancel()
 	done := make(chan jobResult, 1)
 	go func() {
+		start := time.Now()
 		v, err := c.e.cfg.Sources.Lookup(ctx, n.Source.Name, args)
+		c.e.lookups.WithLabelValues(n.Source.Name, flow.LookupExit(v, err)).Observe(time.Since(start).Seconds())
 		done <- jobResult{value: v, err: err}
 	}()
 	res, err := c.awaitJob(done, n.Filler, n.FillerAfter, timeout)

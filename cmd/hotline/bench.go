@@ -212,7 +212,7 @@ func scrape(ctx context.Context, url string) (flowtest.ProcessStats, error) {
 		return flowtest.ProcessStats{}, err
 	}
 	defer resp.Body.Close()
-	s := flowtest.ProcessStats{KeyToPlay: map[string]map[float64]float64{}}
+	s := flowtest.ProcessStats{KeyToPlay: map[string]map[float64]float64{}, Lookups: map[float64]float64{}}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
@@ -234,6 +234,13 @@ func scrape(ctx context.Context, url string) (flowtest.ProcessStats, error) {
 				s.KeyToPlay[lookup] = map[float64]float64{}
 			}
 			s.KeyToPlay[lookup][le] = v
+			continue
+		}
+		if rest, ok := strings.CutPrefix(name, "hotline_ivr_lookup_seconds_bucket{"); ok {
+			// exit="found",source="citizen_by_caller",le="0.005"}: summed over sources and exits
+			if le, err := strconv.ParseFloat(between(rest, `le="`, `"`), 64); err == nil {
+				s.Lookups[le] += v
+			}
 			continue
 		}
 		switch name {

@@ -17,7 +17,8 @@ import (
 
 // TestBenchCalls runs 'hotline bench calls' small on a seeded test database: the controller
 // runs as a child process (this test binary acting as hotline), every call completes without
-// error, and the samples file holds the three key→play delays of each call.
+// error, the controller's stacks and lookups are reported, and the samples file holds the
+// three key→play delays of each call.
 func TestBenchCalls(t *testing.T) {
 	t.Setenv(actAsHotline, "1") // for the child the bench starts
 	root := repotest.Root(t)
@@ -58,6 +59,13 @@ func TestBenchCalls(t *testing.T) {
 	}
 	if got, want := row[2]+" completed, "+row[3]+" errors", "12 completed, 0 errors"; got != want {
 		t.Errorf("got %s, want %s\n%s", got, want, out.String())
+	}
+	// The controller's own figures: its stacks, and its lookups (two a call: the citizen and
+	// the accounts) read from its /metrics.
+	for _, want := range []string{"controller stacks at the peak: ", "the lookups themselves (the controller's histogram): p50 ≤ "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the bench's output lacks %q:\n%s", want, out.String())
+		}
 	}
 	f, err := os.Open(samples)
 	if err != nil {

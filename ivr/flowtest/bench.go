@@ -29,6 +29,8 @@ type ProcessStats struct {
 	// KeyToPlay are the controller's own key-to-prompt histograms (lookup "yes"/"no"):
 	// cumulative counts by upper bound in seconds.
 	KeyToPlay map[string]map[float64]float64
+	// Lookups is the controller's histogram of its data sources' answers, all sources together.
+	Lookups map[float64]float64
 }
 
 // bucketQuantile returns the upper bound of the histogram bucket holding quantile q of the
@@ -279,6 +281,10 @@ func (r BenchResult) WriteTable(w io.Writer) {
 		if p99 >= 0 {
 			fmt.Fprintf(w, "controller side (its own histogram, lookup=%s): p50 ≤ %s, p99 ≤ %s\n", l, bound(p50), bound(p99))
 		}
+	}
+	if p99 := bucketQuantile(r.Before.Lookups, r.After.Lookups, .99); p99 >= 0 {
+		p50 := bucketQuantile(r.Before.Lookups, r.After.Lookups, .50)
+		fmt.Fprintf(w, "the lookups themselves (the controller's histogram): p50 ≤ %s, p99 ≤ %s\n", bound(p50), bound(p99))
 	}
 	for _, e := range r.FirstErrors {
 		fmt.Fprintf(w, "error: %s\n", e)
