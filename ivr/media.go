@@ -174,7 +174,8 @@ func (c *call) playFailed(id string, media []string, err error) (*playback, erro
 	return nil, fmt.Errorf("play: %w", err)
 }
 
-// stopPlay stops a playback; its PlaybackFinished still comes and is awaited by finishPlay.
+// stopPlay stops a playback the call goes on waiting for (the watchdog's, a filler's that
+// outlived the lookup's time): its PlaybackFinished still comes and is awaited.
 func (c *call) stopPlay(p *playback) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
 	defer cancel()

@@ -230,7 +230,8 @@ func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, erro
 	return req, nil
 }
 
-// logRequest logs a request answered (at debug level).
+// logRequest logs a request answered (at debug level). It is not inlined, so that its
+// attributes take no room in send's frame.
 //
 //go:noinline
 func (c *Client) logRequest(ctx context.Context, method, path string, status int) {
