@@ -55,7 +55,7 @@ func (l *latency) observe(d time.Duration, lookedUp bool) {
 func newLookups() *prometheus.HistogramVec {
 	return prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "hotline_ivr_lookup_seconds",
-		Help:    "Time the data sources took to answer a flow's lookup, by source and by the exit it led to (found, not_found, not_allowed, timeout, error).",
+		Help:    "Time the data sources took to answer a flow's lookup, by source and by the exit it led to (found, not_found, not_allowed, on_timeout, error).",
 		Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"source", "exit"})
 }
