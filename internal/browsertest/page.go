@@ -78,6 +78,25 @@ func (p *Page) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// Click clicks the first element sel matches. A list that re-renders (a live update) can
+// replace the element between the driver finding it and clicking it, which a person's click,
+// landing on whatever is under the pointer, never notices; the click is then tried again on
+// the new element, for up to 10 s.
+func (p *Page) Click(what, sel string) {
+	p.T.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := chromedp.Do(p.Tab, chromedp.Click(sel))
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "Could not find node with given id") || time.Now().After(deadline) {
+			p.T.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Wait polls a JavaScript condition until it holds, for up to 30 s. It goes on polling
 // across a navigation (a login, a refresh), which WaitJS does not; its failure says what the
 // page shows.
