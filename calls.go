@@ -59,6 +59,11 @@ type CallEnd struct {
 	QueueID    string // "" when the call never queued
 	AgentID    int64  // the last agent the caller talked to; 0 for none
 	FollowUp   bool
+	// Survey is the satisfaction level the caller gave (1 very satisfied … 5 very
+	// dissatisfied), 0 for none, and SurveyAt when. The answer is saved at once as well; the
+	// end record, which is written whatever the database does meanwhile, makes sure of it.
+	Survey   int
+	SurveyAt time.Time
 }
 
 // Message is a caller's recorded message; it becomes a work order.

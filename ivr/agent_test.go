@@ -131,6 +131,8 @@ func (a *agentRig) agentPhone(t *testing.T, endpoint string) *arisim.Call {
 	return c
 }
 
+// TestAgentAnswersThenHangsUpCallerGoesToSurvey: the agent hangs up, the caller answers the
+// survey, and the call's end record carries the answer.
 func TestAgentAnswersThenHangsUpCallerGoesToSurvey(t *testing.T) {
 	a := startAgentRig(t, map[string]arisim.PhoneBehaviour{"1001": {Mode: arisim.PhoneAnswer, AnswerAfter: 2 * time.Second}})
 	a.offer(t, 1, "PJSIP/1001")
@@ -141,12 +143,20 @@ func TestAgentAnswersThenHangsUpCallerGoesToSurvey(t *testing.T) {
 	if got, want := a.acd.seen(), []string{"answered 1", "conversation 1"}; !slices.Equal(got, want) {
 		t.Errorf("ACD heard %v, want %v", got, want)
 	}
+	must(t, a.caller.Press(a.ctx, "4", 0)) // 不满意: a follow-up
+	must(t, a.caller.Expect(a.ctx, "survey/follow_up"))
 	must(t, a.caller.Hangup())
 	must(t, a.caller.WaitEnd(a.ctx))
 	a.h.Engine.Wait()
 	_, _, end := a.rec.only(t)
 	if end.Outcome != hotline.OutcomeAgent || end.AgentID != 1 {
 		t.Errorf("call ended as %q with agent %d, want %q with agent 1", end.Outcome, end.AgentID, hotline.OutcomeAgent)
+	}
+	// The answer is saved at once, and carried by the end record, which the call log writes
+	// whatever the database did meanwhile.
+	if end.Survey != 4 || end.SurveyAt.IsZero() || !end.FollowUp || !slices.Equal(a.svc.Surveys, []int{4}) {
+		t.Errorf("end carries survey %d at %v, follow-up %v; saved %v; want 4, a time, a follow-up, [4]",
+			end.Survey, end.SurveyAt, end.FollowUp, a.svc.Surveys)
 	}
 	if got := a.svc.Left; len(got) != 0 {
 		t.Errorf("the call left its queue as %v: an answered entry is closed by the ACD", got)

@@ -68,6 +68,10 @@ type call struct {
 	moh       bool
 	agentID   int64
 
+	// surveyLevel is the caller's satisfaction answer (0: none), given at surveyAt.
+	surveyLevel int
+	surveyAt    time.Time
+
 	// queued is set while the call waits in a queue and takes offers, talkingWith (the
 	// agent) and talkState while it is in conversation and takes commands; both under e.mu.
 	// mailbox delivers offers and commands to the call's goroutine.
@@ -388,7 +392,8 @@ func (c *call) finish(err error) {
 	}
 	c.setQueued(false) // an offer still in the mailbox (a resumed call that never waited again) is ended
 	end := hotline.CallEnd{CallID: c.id, EndedAt: time.Now(), AnsweredAt: c.answered, Outcome: c.outcome,
-		Language: c.lang, CitizenID: c.citizenID, QueueID: c.queueID, AgentID: c.agentID, FollowUp: c.followUp}
+		Language: c.lang, CitizenID: c.citizenID, QueueID: c.queueID, AgentID: c.agentID, FollowUp: c.followUp,
+		Survey: c.surveyLevel, SurveyAt: c.surveyAt}
 	if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recorder.EndCall(ctx, end) }); err != nil {
 		c.log.Error("record call end", "err", err)
 	}

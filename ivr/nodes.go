@@ -437,7 +437,9 @@ func (c *call) survey(n *flow.Survey) (*flow.Exit, string, error) {
 		if n.Into != nil {
 			c.top().vars[n.Into.Name] = int64(level)
 		}
+		c.surveyLevel, c.surveyAt = level, time.Now()
 		if err := c.service(func(ctx context.Context) error { return c.e.cfg.Services.SaveSurvey(ctx, c.id, level, followUp) }); err != nil {
+			// The call's end record carries the answer too, and is written once the database is back.
 			c.log.Error("save survey", "err", err)
 		}
 		return n.Next, key, nil

@@ -744,6 +744,20 @@ const endsUpdate = `
 	WHERE c.id = r.id
 	RETURNING c.id::text`
 
+// surveysFromEnds saves the survey answers that ends carry, for calls whose answer is missing
+// or differs (the answer is saved at once by the IVR too; this makes sure of it). The agent is
+// the call's, or the last one whose offer it accepted, as IVRServices.SaveSurvey has it.
+const surveysFromEnds = `
+	INSERT INTO hotline.survey_answers AS s (call_id, score, agent_id, answered_at)
+	SELECT c.id, r.score, COALESCE(c.agent_id, (SELECT o.agent_id FROM hotline.offers o
+	                                            WHERE o.call_id = c.id AND o.state = 'accepted'
+	                                            ORDER BY o.decided_at DESC NULLS LAST, o.id DESC LIMIT 1)),
+	       COALESCE(NULLIF(r.answered_at, '')::timestamptz, now())
+	FROM unnest($1::uuid[], $2::int[], $3::text[]) AS r (id, score, answered_at)
+	JOIN hotline.calls c ON c.id = r.id
+	ON CONFLICT (call_id) DO UPDATE SET score = EXCLUDED.score, answered_at = EXCLUDED.answered_at
+	WHERE s.score IS DISTINCT FROM EXCLUDED.score`
+
 func (l *CallLog) insertStarts(ctx context.Context, rows []startRow) ([]int, error) {
 	n := len(rows)
 	ids, nodes, channels, callers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -805,10 +819,30 @@ func (l *CallLog) updateEnds(ctx context.Context, rows []endRow) ([]int, error) 
 		langs[i], queues[i], citizens[i], followUps[i] = r.Language, r.QueueID, r.CitizenID, r.FollowUp
 		agents[i] = r.AgentID
 	}
+	var surveyed, surveyAt []string
+	var scores []int64
+	for _, r := range rows {
+		if r.Survey >= 1 && r.Survey <= 5 { // a level out of range must not keep the end out
+			surveyed, scores, surveyAt = append(surveyed, r.CallID), append(scores, int64(r.Survey)), append(surveyAt, timeText(r.SurveyAt))
+		}
+	}
+	tx, err := l.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("write %d call ends: %w", n, err)
+	}
+	defer tx.Rollback()
 	var updated []string
-	err := l.db.SelectContext(ctx, &updated, endsUpdate, pq.Array(ids), pq.Array(ended), pq.Array(answered),
+	err = tx.SelectContext(ctx, &updated, endsUpdate, pq.Array(ids), pq.Array(ended), pq.Array(answered),
 		pq.Array(outcomes), pq.Array(langs), pq.Array(citizens), pq.Array(queues), pq.Array(followUps), pq.Array(agents))
 	if err != nil {
+		return nil, fmt.Errorf("write %d call ends: %w", n, err)
+	}
+	if len(surveyed) > 0 {
+		if _, err := tx.ExecContext(ctx, surveysFromEnds, pq.Array(surveyed), pq.Array(scores), pq.Array(surveyAt)); err != nil {
+			return nil, fmt.Errorf("write %d survey answers: %w", len(surveyed), err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("write %d call ends: %w", n, err)
 	}
 	if len(updated) == n {

@@ -59,7 +59,8 @@ func TestCallLogLosesNothingInADatabaseOutage(t *testing.T) {
 					}
 				}
 				if err == nil {
-					err = l.EndCall(ctx, hotline.CallEnd{CallID: id, EndedAt: t0.Add(time.Minute), Outcome: hotline.OutcomeSelfServed})
+					err = l.EndCall(ctx, hotline.CallEnd{CallID: id, EndedAt: t0.Add(time.Minute), Outcome: hotline.OutcomeSelfServed,
+						Survey: 1 + n%5, SurveyAt: t0.Add(50 * time.Second)})
 				}
 				if err != nil {
 					errs <- err
@@ -90,18 +91,20 @@ func TestCallLogLosesNothingInADatabaseOutage(t *testing.T) {
 	must(t, l.Flush(flush))
 
 	var n struct {
-		Calls int `db:"calls"`
-		Ended int `db:"ended"`
-		Steps int `db:"steps"`
-		Open  int `db:"open"`
+		Calls   int `db:"calls"`
+		Ended   int `db:"ended"`
+		Steps   int `db:"steps"`
+		Open    int `db:"open"`
+		Surveys int `db:"surveys"`
 	}
 	must(t, check.Get(&n, `SELECT (SELECT count(*) FROM hotline.calls) AS calls,
 		(SELECT count(*) FROM hotline.calls WHERE ended_at IS NOT NULL) AS ended,
 		(SELECT count(*) FROM hotline.call_steps) AS steps,
-		(SELECT count(*) FROM hotline.call_steps WHERE left_at IS NULL) AS open`))
+		(SELECT count(*) FROM hotline.call_steps WHERE left_at IS NULL) AS open,
+		(SELECT count(*) FROM hotline.survey_answers) AS surveys`))
 	want := len(calls)
-	if n.Calls != want || n.Ended != want || n.Steps != want*stepsPerCall || n.Open != 0 {
-		t.Errorf("written %+v, want %d calls ended with %d steps each, none open", n, want, stepsPerCall)
+	if n.Calls != want || n.Ended != want || n.Steps != want*stepsPerCall || n.Open != 0 || n.Surveys != want {
+		t.Errorf("written %+v, want %d calls ended with %d steps and a survey answer each, none open", n, want, stepsPerCall)
 	}
 	st := l.Stats()
 	if st.Failed != 0 || st.Pending != 0 {

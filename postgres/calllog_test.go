@@ -133,6 +133,38 @@ func must(t testing.TB, err error) {
 	}
 }
 
+// TestCallLogEndCarriesTheSurvey: a call's end record saves the caller's survey answer when
+// the IVR's own save did not (the database was down then), corrects one that differs, and leaves
+// one that agrees as it was.
+func TestCallLogEndCarriesTheSurvey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	l, _ := newCallLog(t, f.db, postgres.CallLogOptions{})
+	missing, differs, agrees := startCall(t, l, "chan-1"), startCall(t, l, "chan-2"), startCall(t, l, "chan-3")
+	must(t, l.Flush(ctx))
+	f.exec(t, `INSERT INTO hotline.survey_answers (call_id, score, answered_at) VALUES ($1, 2, $3), ($2, 1, $3)`,
+		differs, agrees, t0.Add(10*time.Second))
+	at := t0.Add(50 * time.Second)
+	for id, level := range map[string]int{missing: 5, differs: 3, agrees: 1} {
+		must(t, l.EndCall(ctx, hotline.CallEnd{CallID: id, EndedAt: t0.Add(time.Minute), Outcome: hotline.OutcomeSelfServed,
+			Survey: level, SurveyAt: at}))
+	}
+	must(t, l.Close(ctx))
+	for id, want := range map[string]struct {
+		score int
+		at    time.Time
+	}{missing: {5, at}, differs: {3, at}, agrees: {1, t0.Add(10 * time.Second)}} {
+		var got struct {
+			Score int       `db:"score"`
+			At    time.Time `db:"answered_at"`
+		}
+		must(t, f.db.Get(&got, `SELECT score, answered_at FROM hotline.survey_answers WHERE call_id = $1`, id))
+		if got.Score != want.score || !got.At.Equal(want.at) {
+			t.Errorf("call %s: score %d at %v, want %d at %v", id, got.Score, got.At, want.score, want.at)
+		}
+	}
+}
+
 func TestCallLogRecordsACall(t *testing.T) {
 	f := newFixture(t)
 	f.exec(t, `INSERT INTO hotline.skills (id, name) VALUES ('general', '综合')`)
