@@ -745,14 +745,11 @@ const endsUpdate = `
 	RETURNING c.id::text`
 
 // surveysFromEnds saves the survey answers that ends carry, for calls whose answer is missing
-// or differs (the answer is saved at once by the IVR too; this makes sure of it). The agent is
-// the call's, or the last one whose offer it accepted, as IVRServices.SaveSurvey has it.
+// or differs (the answer is saved at once by the IVR too; this makes sure of it), crediting
+// the agent IVRServices.SaveSurvey credits.
 const surveysFromEnds = `
 	INSERT INTO hotline.survey_answers AS s (call_id, score, agent_id, answered_at)
-	SELECT c.id, r.score, COALESCE(c.agent_id, (SELECT o.agent_id FROM hotline.offers o
-	                                            WHERE o.call_id = c.id AND o.state = 'accepted'
-	                                            ORDER BY o.decided_at DESC NULLS LAST, o.id DESC LIMIT 1)),
-	       COALESCE(NULLIF(r.answered_at, '')::timestamptz, now())
+	SELECT c.id, r.score, ` + surveyAgent + `, COALESCE(NULLIF(r.answered_at, '')::timestamptz, now())
 	FROM unnest($1::uuid[], $2::int[], $3::text[]) AS r (id, score, answered_at)
 	JOIN hotline.calls c ON c.id = r.id
 	ON CONFLICT (call_id) DO UPDATE SET score = EXCLUDED.score, answered_at = EXCLUDED.answered_at

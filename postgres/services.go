@@ -114,11 +114,15 @@ const surveyUpsert = `
 		RETURNING id, agent_id
 	)
 	INSERT INTO hotline.survey_answers (call_id, score, agent_id, answered_at)
-	SELECT c.id, $2, COALESCE(c.agent_id, (SELECT o.agent_id FROM hotline.offers o
-	                                       WHERE o.call_id = c.id AND o.state = 'accepted'
-	                                       ORDER BY o.decided_at DESC NULLS LAST, o.id DESC LIMIT 1)), $4 FROM c
+	SELECT c.id, $2, ` + surveyAgent + `, $4 FROM c
 	ON CONFLICT (call_id) DO UPDATE SET score = EXCLUDED.score, answered_at = EXCLUDED.answered_at
 	RETURNING call_id`
+
+// surveyAgent is the agent a survey answer of call c (a row with id and agent_id) credits: the
+// call's, or the last one who answered an offer of it.
+const surveyAgent = `COALESCE(c.agent_id, (SELECT o.agent_id FROM hotline.offers o
+	WHERE o.call_id = c.id AND o.state = 'accepted'
+	ORDER BY o.decided_at DESC NULLS LAST, o.id DESC LIMIT 1))`
 
 // SaveSurvey stores the caller's satisfaction level (1 very satisfied … 5 very dissatisfied)
 // and, when followUp, flags the call for a follow-up (回访). An unknown call is an error
