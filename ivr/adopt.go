@@ -752,10 +752,7 @@ func (c *call) resumeTalk(n *flow.Queue) (*flow.Exit, string, error) {
 			return
 		}
 		rec.Duration = time.Since(rec.StartedAt)
-		if err := c.store(func(ctx context.Context) error {
-			_, err := c.e.cfg.Recordings.SaveRecording(ctx, rec)
-			return err
-		}); err != nil {
+		if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recordings.Recording(ctx, rec) }); err != nil {
 			c.log.Error("save recording", "recording", rec.Name, "err", err)
 		}
 	}

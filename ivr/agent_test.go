@@ -223,7 +223,7 @@ type memRecordings struct {
 	deleted []int64
 }
 
-func (m *memRecordings) SaveRecording(ctx context.Context, r hotline.Recording) (int64, error) {
+func (m *memRecordings) Recording(ctx context.Context, r hotline.Recording) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.rows == nil {
@@ -234,7 +234,7 @@ func (m *memRecordings) SaveRecording(ctx context.Context, r hotline.Recording) 
 		r.ID = old.ID
 	}
 	m.rows[r.Name] = r
-	return r.ID, nil
+	return nil
 }
 
 func (m *memRecordings) ExpiredRecordings(ctx context.Context, kind string, before time.Time, limit int) ([]hotline.Recording, error) {

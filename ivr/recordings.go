@@ -12,8 +12,9 @@ import (
 
 // Recordings keeps the rows of recorded conversations.
 type Recordings interface {
-	// SaveRecording stores a recording's row; saving the same name again updates its length.
-	SaveRecording(ctx context.Context, r hotline.Recording) (int64, error)
+	// Recording stores a recording's row, or queues it without waiting to be stored until it
+	// is; saving the same name again updates its length.
+	Recording(ctx context.Context, r hotline.Recording) error
 }
 
 // RecordingStore is what purging expired recordings needs.
@@ -39,10 +40,7 @@ func (c *call) recordConversation(bridgeID string, o hotline.Offer) (done func()
 		return func() {}
 	}
 	save := func() {
-		if err := c.store(func(ctx context.Context) error {
-			_, err := c.e.cfg.Recordings.SaveRecording(ctx, rec)
-			return err
-		}); err != nil {
+		if err := c.store(func(ctx context.Context) error { return c.e.cfg.Recordings.Recording(ctx, rec) }); err != nil {
 			c.log.Error("save recording", "recording", rec.Name, "err", err)
 		}
 	}

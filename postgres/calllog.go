@@ -121,6 +121,7 @@ type logItem struct {
 	start hotline.CallRecord
 	step  hotline.CallStep
 	end   hotline.CallEnd
+	rec   hotline.Recording
 }
 
 type itemKind uint8
@@ -129,6 +130,7 @@ const (
 	itemStep itemKind = iota
 	itemEnd
 	itemStart
+	itemRecording
 )
 
 // NewCallLog starts a CallLog writing to db, logging with logger. Close it to write what is
@@ -239,6 +241,16 @@ func (l *CallLog) EndCall(ctx context.Context, e hotline.CallEnd) error {
 		return errors.New("call end: need a call id")
 	}
 	return l.enqueue(logItem{kind: itemEnd, end: e})
+}
+
+// Recording queues the row of a conversation's recording: when it started and, saved again
+// when it stops, its length. It is written after the call's start (a recording of a call with
+// no row is refused as a step of one would be). Recording never waits.
+func (l *CallLog) Recording(ctx context.Context, r hotline.Recording) error {
+	if r.CallID == "" || r.Name == "" || r.Kind == "" || r.Node == "" {
+		return fmt.Errorf("recording %q of call %q: need a call id, name, kind and node", r.Name, r.CallID)
+	}
+	return l.enqueue(logItem{kind: itemRecording, rec: r})
 }
 
 // Flush returns when every record queued before it has been written or given up on.
@@ -445,7 +457,8 @@ func (l *CallLog) run() {
 			l.spool.close()
 		}
 	}()
-	b := &batch{stepAt: make(map[stepKey]int), endAt: make(map[string]int), startAt: make(map[string]int)}
+	b := &batch{stepAt: make(map[stepKey]int), endAt: make(map[string]int), startAt: make(map[string]int),
+		recAt: make(map[string]int)}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -496,6 +509,8 @@ type batch struct {
 	stepAt   map[stepKey]int
 	ends     []endRow
 	endAt    map[string]int
+	recs     []recRow
+	recAt    map[string]int
 	received int
 }
 
@@ -519,6 +534,12 @@ type startRow struct {
 // endRow is a call end to write and how many records it stands for.
 type endRow struct {
 	hotline.CallEnd
+	records int
+}
+
+// recRow is a recording's row to write and how many records it stands for.
+type recRow struct {
+	hotline.Recording
 	records int
 }
 
@@ -547,6 +568,14 @@ func (b *batch) add(it logItem) {
 		}
 		b.endAt[it.end.CallID] = len(b.ends)
 		b.ends = append(b.ends, endRow{it.end, 1})
+	case itemRecording:
+		// The later save of a recording (its length at the stop) completes the earlier.
+		if i, ok := b.recAt[it.rec.Name]; ok {
+			b.recs[i] = recRow{it.rec, b.recs[i].records + 1}
+			return
+		}
+		b.recAt[it.rec.Name] = len(b.recs)
+		b.recs = append(b.recs, recRow{it.rec, 1})
 	}
 }
 
@@ -554,9 +583,11 @@ func (b *batch) reset() {
 	b.starts = b.starts[:0]
 	b.steps = b.steps[:0]
 	b.ends = b.ends[:0]
+	b.recs = b.recs[:0]
 	clear(b.startAt)
 	clear(b.stepAt)
 	clear(b.endAt)
+	clear(b.recAt)
 	b.received = 0
 }
 
@@ -590,8 +621,8 @@ func mergeStep(earlier, later hotline.CallStep) hotline.CallStep {
 	return later
 }
 
-// write writes a batch, starts first so steps find their call, steps before ends so a call's
-// end follows its path, and empties it.
+// write writes a batch, starts first so steps and recordings find their call, steps before
+// ends so a call's end follows its path, and empties it.
 func (l *CallLog) write(b *batch) {
 	if len(b.starts) > 0 {
 		l.writeRows("start", len(b.starts), func(i int) (string, int) { return b.starts[i].ID, b.starts[i].records },
@@ -600,6 +631,10 @@ func (l *CallLog) write(b *batch) {
 	if len(b.steps) > 0 {
 		l.writeRows("step", len(b.steps), func(i int) (string, int) { return b.steps[i].CallID, b.steps[i].records },
 			func(ctx context.Context, lo, hi int) ([]int, error) { return l.insertSteps(ctx, b.steps[lo:hi]) })
+	}
+	if len(b.recs) > 0 {
+		l.writeRows("recording", len(b.recs), func(i int) (string, int) { return b.recs[i].CallID, b.recs[i].records },
+			func(ctx context.Context, lo, hi int) ([]int, error) { return l.upsertRecordings(ctx, b.recs[lo:hi]) })
 	}
 	if len(b.ends) > 0 {
 		l.writeRows("end", len(b.ends), func(i int) (string, int) { return b.ends[i].CallID, b.ends[i].records },
@@ -802,6 +837,30 @@ func (l *CallLog) insertSteps(ctx context.Context, rows []stepRow) ([]int, error
 		pq.Array(details))
 	if err != nil {
 		return nil, fmt.Errorf("write %d call steps: %w", n, err)
+	}
+	return nil, nil
+}
+
+// recordingsUpsert is recordingUpsert for a batch: a recording saved again gets its length.
+const recordingsUpsert = `
+	INSERT INTO hotline.recordings (call_id, kind, name, format, duration_ms, agent_id, node, started_at)
+	SELECT r.call_id, r.kind, r.name, r.format, r.duration_ms, NULLIF(r.agent_id, 0), r.node, r.started_at::timestamptz
+	FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[])
+	     AS r (call_id, kind, name, format, duration_ms, agent_id, node, started_at)
+	ON CONFLICT (name) DO UPDATE SET duration_ms = EXCLUDED.duration_ms`
+
+func (l *CallLog) upsertRecordings(ctx context.Context, rows []recRow) ([]int, error) {
+	n := len(rows)
+	calls, kinds, names, formats := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	nodes, started, durations, agents := make([]string, n), make([]string, n), make([]int64, n), make([]int64, n)
+	for i, r := range rows {
+		calls[i], kinds[i], names[i], formats[i] = r.CallID, r.Kind, r.Name, r.Format
+		nodes[i], started[i], durations[i], agents[i] = r.Node, timeText(r.StartedAt), r.Duration.Milliseconds(), r.AgentID
+	}
+	_, err := l.db.ExecContext(ctx, recordingsUpsert, pq.Array(calls), pq.Array(kinds), pq.Array(names),
+		pq.Array(formats), pq.Array(durations), pq.Array(agents), pq.Array(nodes), pq.Array(started))
+	if err != nil {
+		return nil, fmt.Errorf("write %d recordings: %w", n, missingRef(err))
 	}
 	return nil, nil
 }

@@ -17,7 +17,7 @@ import (
 // TestCallLogLosesNothingInADatabaseOutage records calls from 30 callers while the database
 // is unreachable for 30 s (connections cut, new ones refused): no caller waits on the log,
 // records beyond the memory buffer go to the spool file, and when the database is back every
-// call, step and end is written.
+// call, step, recording and end is written.
 func TestCallLogLosesNothingInADatabaseOutage(t *testing.T) {
 	const callers, stepsPerCall = 30, 8
 	raw := pgtest.URL(t)
@@ -59,6 +59,15 @@ func TestCallLogLosesNothingInADatabaseOutage(t *testing.T) {
 					}
 				}
 				if err == nil {
+					// A conversation recorded: its row at the start, its length at the end.
+					r := hotline.Recording{CallID: id, Kind: hotline.RecordingConversation, Node: "ast1",
+						Name: "conv-" + id, Format: "wav", StartedAt: t0.Add(10 * time.Second)}
+					if err = l.Recording(ctx, r); err == nil {
+						r.Duration = 30 * time.Second
+						err = l.Recording(ctx, r)
+					}
+				}
+				if err == nil {
 					err = l.EndCall(ctx, hotline.CallEnd{CallID: id, EndedAt: t0.Add(time.Minute), Outcome: hotline.OutcomeSelfServed,
 						Survey: 1 + n%5, SurveyAt: t0.Add(50 * time.Second)})
 				}
@@ -96,15 +105,18 @@ func TestCallLogLosesNothingInADatabaseOutage(t *testing.T) {
 		Steps   int `db:"steps"`
 		Open    int `db:"open"`
 		Surveys int `db:"surveys"`
+		Records int `db:"records"`
 	}
 	must(t, check.Get(&n, `SELECT (SELECT count(*) FROM hotline.calls) AS calls,
 		(SELECT count(*) FROM hotline.calls WHERE ended_at IS NOT NULL) AS ended,
 		(SELECT count(*) FROM hotline.call_steps) AS steps,
 		(SELECT count(*) FROM hotline.call_steps WHERE left_at IS NULL) AS open,
-		(SELECT count(*) FROM hotline.survey_answers) AS surveys`))
+		(SELECT count(*) FROM hotline.survey_answers) AS surveys,
+		(SELECT count(*) FROM hotline.recordings WHERE duration_ms = 30000) AS records`))
 	want := len(calls)
-	if n.Calls != want || n.Ended != want || n.Steps != want*stepsPerCall || n.Open != 0 || n.Surveys != want {
-		t.Errorf("written %+v, want %d calls ended with %d steps and a survey answer each, none open", n, want, stepsPerCall)
+	if n.Calls != want || n.Ended != want || n.Steps != want*stepsPerCall || n.Open != 0 || n.Surveys != want || n.Records != want {
+		t.Errorf("written %+v, want %d calls ended with %d steps, a survey answer and a recording of its length each, none open",
+			n, want, stepsPerCall)
 	}
 	st := l.Stats()
 	if st.Failed != 0 || st.Pending != 0 {

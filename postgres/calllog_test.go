@@ -165,6 +165,53 @@ func TestCallLogEndCarriesTheSurvey(t *testing.T) {
 	}
 }
 
+// TestCallLogRecordsARecording: a conversation's recording is saved when it starts and again
+// with its length when it stops; the two make one row whether they meet in a batch or not, and
+// a recording of a call with no row is refused without keeping the others out.
+func TestCallLogRecordsARecording(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	agent := f.id64(t, `INSERT INTO hotline.agents (username, display_name, role, password_hash)
+		VALUES ('a1', '坐席一', 'agent', 'x') RETURNING id`)
+	l, out := newCallLog(t, f.db, postgres.CallLogOptions{})
+	apart, together := startCall(t, l, "chan-1"), startCall(t, l, "chan-2")
+	rec := func(call string, length time.Duration) hotline.Recording {
+		return hotline.Recording{CallID: call, AgentID: agent, Kind: hotline.RecordingConversation, Node: "ast1",
+			Name: "conv-" + call, Format: "wav", StartedAt: t0.Add(time.Minute), Duration: length}
+	}
+	must(t, l.Recording(ctx, rec(apart, 0)))
+	must(t, l.Flush(ctx))
+	must(t, l.Recording(ctx, rec(apart, 95*time.Second)))
+	must(t, l.Recording(ctx, rec(together, 0)))
+	must(t, l.Recording(ctx, rec(together, 42*time.Second)))
+	must(t, l.Recording(ctx, rec(newUUID(), 0))) // no such call
+	if err := l.Recording(ctx, hotline.Recording{CallID: apart, Name: "x"}); err == nil {
+		t.Error("a recording without kind and node was taken")
+	}
+	must(t, l.Close(ctx))
+
+	for call, want := range map[string]int64{apart: 95000, together: 42000} {
+		var got struct {
+			Duration int64     `db:"duration_ms"`
+			Agent    int64     `db:"agent_id"`
+			Node     string    `db:"node"`
+			Started  time.Time `db:"started_at"`
+			Rows     int       `db:"rows"`
+		}
+		must(t, f.db.Get(&got, `SELECT max(duration_ms) AS duration_ms, max(agent_id) AS agent_id, max(node) AS node,
+			max(started_at) AS started_at, count(*) AS rows FROM hotline.recordings WHERE call_id = $1`, call))
+		if got.Rows != 1 || got.Duration != want || got.Agent != agent || got.Node != "ast1" || !got.Started.Equal(t0.Add(time.Minute)) {
+			t.Errorf("call %s: recording %+v, want one row of %d ms by agent %d on ast1", call, got, want, agent)
+		}
+	}
+	if st := l.Stats(); st.Failed != 1 || st.Written != 6 {
+		t.Errorf("stats = %+v, want 6 records written (2 starts, 4 recordings) and the stray one failed", st)
+	}
+	if !strings.Contains(out.String(), "kind=recording") {
+		t.Errorf("the stray recording was not reported:\n%s", out.String())
+	}
+}
+
 func TestCallLogRecordsACall(t *testing.T) {
 	f := newFixture(t)
 	f.exec(t, `INSERT INTO hotline.skills (id, name) VALUES ('general', '综合')`)

@@ -13,23 +13,6 @@ import (
 	"github.com/foshan-hotline/hotline/agentdesk/workorder"
 )
 
-const recordingUpsert = `
-	INSERT INTO hotline.recordings (call_id, kind, name, format, duration_ms, agent_id, node, started_at)
-	VALUES ($1, $2, $3, $4, $5, NULLIF($6, 0), $7, $8)
-	ON CONFLICT (name) DO UPDATE SET duration_ms = EXCLUDED.duration_ms
-	RETURNING id`
-
-// SaveRecording stores the row of a recording; saving the same name again updates its length.
-func (s *Store) SaveRecording(ctx context.Context, r hotline.Recording) (int64, error) {
-	var id int64
-	err := s.db.GetContext(ctx, &id, recordingUpsert, r.CallID, r.Kind, r.Name, r.Format,
-		r.Duration.Milliseconds(), r.AgentID, r.Node, r.StartedAt)
-	if err != nil {
-		return 0, fmt.Errorf("save recording %s of call %s: %w", r.Name, r.CallID, missingRef(err))
-	}
-	return id, nil
-}
-
 const recordingsExpiredQuery = `
 	SELECT id, call_id, COALESCE(agent_id, 0) AS agent_id, kind, node, name, format, started_at
 	FROM hotline.recordings

@@ -31,6 +31,7 @@ type spoolRecord struct {
 	Start *hotline.CallRecord `json:"c,omitempty"`
 	Step  *hotline.CallStep   `json:"s,omitempty"`
 	End   *hotline.CallEnd    `json:"e,omitempty"`
+	Rec   *hotline.Recording  `json:"r,omitempty"`
 }
 
 // openSpool opens (creating) the spool file in dir. Records left there by an earlier
@@ -75,6 +76,8 @@ func (s *spool) append(it logItem) error {
 		rec.Step = &it.step
 	case itemEnd:
 		rec.End = &it.end
+	case itemRecording:
+		rec.Rec = &it.rec
 	}
 	line, err := json.Marshal(rec)
 	if err != nil {
@@ -117,6 +120,8 @@ func (s *spool) take(max int) ([]logItem, error) {
 			it.step = *rec.Step
 		case rec.End != nil:
 			it.end = *rec.End
+		case rec.Rec != nil:
+			it.rec = *rec.Rec
 		default:
 			continue
 		}

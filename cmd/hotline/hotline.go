@@ -113,7 +113,7 @@ func (a *app) newHotline(ctx context.Context, db *sqlx.DB, url string, flows *ca
 		Instance: instance, Flows: lib, Versions: versions, Manifest: flows.manifest, SoundsDir: a.cfg.IVR.SoundsDir,
 		SoundURI: soundURI(a.cfg.IVR.SoundURI), Calendars: flows.calendars, Sources: &ivr.PlatformSources{Data: h.store},
 		PromptPins: &postgres.PromptFiles{DB: db, Dir: a.cfg.IVR.SoundsDir},
-		Services:   services, Recorder: h.calls, ACD: h.acd, Recordings: h.store, Callbacks: h.store,
+		Services:   services, Recorder: h.calls, ACD: h.acd, Recordings: h.calls, Callbacks: h.store,
 		HotlineNumber: a.cfg.IVR.HotlineNumber, TestNumbers: a.cfg.IVR.TestNumbers, Log: a.log,
 	})
 	if err != nil {
