@@ -38,6 +38,10 @@ type savedCall struct {
 	QueueID        string `json:"queue_id,omitempty"`
 	FollowUp       bool   `json:"follow_up,omitempty"`
 	AgentID        int64  `json:"agent_id,omitempty"`
+	// Survey is the caller's satisfaction answer and when it was given, for the call's end
+	// record (which saves it again if the immediate save failed).
+	Survey   int       `json:"survey,omitempty"`
+	SurveyAt time.Time `json:"survey_at,omitzero"`
 
 	// Entry is the queue entry the call waits in, with its original entry time kept by the row.
 	Entry *hotline.QueueEntry `json:"entry,omitempty"`
@@ -126,7 +130,7 @@ func (c *call) snapshot(n flow.Node) *savedCall {
 		Draft: c.flows == c.e.drafts.Load(), Versions: c.flows.versions, Node: n.ID(), Seq: c.seq, Nodes: c.nodes,
 		Verified: c.verified, CitizenID: c.citizenID, VerifyFailures: c.verifyFailures, Outcome: c.outcome,
 		QueueID: c.queueID, FollowUp: c.followUp, AgentID: c.agentID, Entry: c.entry, Offer: c.ringing, Talk: c.talk,
-		Transfer: c.xfer}
+		Transfer: c.xfer, Survey: c.surveyLevel, SurveyAt: c.surveyAt}
 	if c.verified {
 		v := c.verifiedC
 		s.VerifiedC = &v
@@ -240,6 +244,7 @@ func (c *call) restore(s *savedCall) (flow.Node, error) {
 	}
 	c.outcome, c.queueID, c.followUp, c.agentID = s.Outcome, s.QueueID, s.FollowUp, s.AgentID
 	c.entry, c.ringing, c.talk, c.xfer = s.Entry, s.Offer, s.Talk, s.Transfer
+	c.surveyLevel, c.surveyAt = s.Survey, s.SurveyAt
 	if s.Draft {
 		if d := c.e.drafts.Load(); d != nil {
 			c.flows = d

@@ -44,7 +44,7 @@ func billsCall(e *Engine) (*call, flow.Node) {
 	c := &call{e: e, id: "7f8a1f0e-0000-4000-8000-000000000009", caller: "13800138000", called: "12345", lang: "yue",
 		flows: e.flows.Load(), started: time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC), seq: 12, nodes: 12,
 		verified: true, verifiedC: flow.Citizen{ID: 42, Level: "L2", RealName: true}, citizenID: 42, queueID: "general",
-		entry: &hotline.QueueEntry{ID: 5, Queue: "general"}}
+		entry: &hotline.QueueEntry{ID: 5, Queue: "general"}, surveyLevel: 2, surveyAt: time.Date(2026, 12, 5, 10, 4, 0, 0, time.UTC)}
 	main := e.cfg.Flows.Flow("main")
 	bills := e.cfg.Flows.Flow("bills")
 	c.push(main, nil)
@@ -57,7 +57,7 @@ func billsCall(e *Engine) (*call, flow.Node) {
 }
 
 // A saved call comes back as it was: the stack of flows with the calling flow's exit, the
-// variables with their types, the verification, the queue entry, the counters.
+// variables with their types, the verification, the queue entry, the counters, the survey answer.
 func TestCallStateRoundTrip(t *testing.T) {
 	e := stateEngine(t)
 	c, n := billsCall(e)
@@ -88,7 +88,7 @@ func TestCallStateRoundTrip(t *testing.T) {
 		t.Errorf("accounts restored as %T, want []flow.Account", r.top().vars["accounts"])
 	}
 	if !r.verified || r.verifiedC.ID != 42 || r.citizenID != 42 || r.lang != "yue" || r.seq != 11 ||
-		r.entry == nil || r.entry.ID != 5 || !r.started.Equal(c.started) {
+		r.entry == nil || r.entry.ID != 5 || !r.started.Equal(c.started) || r.surveyLevel != 2 || !r.surveyAt.Equal(c.surveyAt) {
 		t.Errorf("restored call %+v", r)
 	}
 }
