@@ -12,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 )
 
 //go:embed assets
@@ -83,12 +84,16 @@ type pageData struct {
 	Styles []string
 	// Modules are the JavaScript modules the page preloads; the first is its entry.
 	Modules []string
+	// ServerTime is the server's clock when the page was made (RFC 3339): format.js starts the
+	// page's clock from it, so that a browser whose clock is off still shows the server's day.
+	ServerTime string
 }
 
 // render writes page, a template of assets/templates, with its style sheets and modules.
 func (h *handler) render(w http.ResponseWriter, r *http.Request, page string, styles, modules []string) {
 	var b bytes.Buffer
-	d := pageData{Static: Prefix + "static/" + h.assets.version + "/", Styles: styles, Modules: modules}
+	d := pageData{Static: Prefix + "static/" + h.assets.version + "/", Styles: styles, Modules: modules,
+		ServerTime: h.now().UTC().Format(time.RFC3339Nano)}
 	if err := h.assets.pages.ExecuteTemplate(&b, page, d); err != nil {
 		h.log.Error("agent desk: render page", "page", page, "err", err)
 		pageHeaders(w, r)

@@ -380,7 +380,7 @@ func newEnv(t *testing.T, opts ...func(*agentdesk.Options)) *env {
 	mux.HandleFunc("GET /api/calls/{id}/card", e.calls.card)
 	mux.HandleFunc("GET /api/citizens/search", e.calls.search)
 	mux.HandleFunc("POST /api/calls/{id}/citizen", e.calls.attach)
-	mux.Handle(web.Prefix, web.New(web.Options{}))
+	mux.Handle(web.Prefix, web.New(web.Options{Now: o.Now}))
 	srv := httptest.NewUnstartedServer(mux)
 	e.conns = &trackingListener{Listener: srv.Listener}
 	srv.Listener = e.conns

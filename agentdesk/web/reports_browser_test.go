@@ -3,10 +3,12 @@ package web_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/foshan-hotline/hotline/agentdesk"
 	"github.com/foshan-hotline/hotline/postgres"
 )
 
@@ -86,4 +88,31 @@ func TestReportsPage(t *testing.T) {
 		t.Errorf("the queues by day:\n%s\nwant\n%s", got, want)
 	}
 	p.Shoot("reports")
+}
+
+// TestReportsOpenOnTheServersWeek: the reports open on the last seven days by the server's
+// clock (Foshan's day), not the browser's. The server's clock here is 30 days behind the
+// browser's.
+func TestReportsOpenOnTheServersWeek(t *testing.T) {
+	const shift = -30 * 24 * time.Hour
+	e := newEnv(t, func(o *agentdesk.Options) { o.Now = func() time.Time { return time.Now().Add(shift) } })
+	hash, _ := bcrypt.GenerateFromPassword([]byte("boss-pw"), bcrypt.MinCost)
+	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('boss', '张班长', 'supervisor', $1)`, string(hash))
+
+	p := newPage(t, e)
+	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
+		chromedp.Click(chromedp.ID("login-submit")))
+	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.Do("open the reports", chromedp.Navigate(e.url+"/desk/reports"))
+	p.Wait("the reports", `document.body.dataset.ready === "true"`)
+	cst := time.FixedZone("CST", 8*3600)
+	server := time.Now().Add(shift).In(cst)
+	from, to := p.Eval(`document.getElementById("rp-from").value`), p.Eval(`document.getElementById("rp-to").value`)
+	if want := server.Format(time.DateOnly); to != want {
+		t.Errorf("the reports end on %s, want the server's day %s", to, want)
+	}
+	if want := server.AddDate(0, 0, -6).Format(time.DateOnly); from != want {
+		t.Errorf("the reports start on %s, want %s", from, want)
+	}
 }

@@ -15,6 +15,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // Prefix is the path the handler serves; mount it there without stripping it.
@@ -24,11 +25,15 @@ const Prefix = "/desk/"
 type Options struct {
 	// Log receives errors rendering a page; nil discards them.
 	Log *slog.Logger
+	// Now is the server's clock, which every page carries for its scripts (the reports'
+	// default days, "today"); nil means time.Now.
+	Now func() time.Time
 }
 
 // handler serves the desk's pages and assets.
 type handler struct {
 	log    *slog.Logger
+	now    func() time.Time
 	assets *assets
 	mux    *http.ServeMux
 }
@@ -41,7 +46,10 @@ func New(o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{log: o.Log, assets: loadAssets()}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	h := &handler{log: o.Log, now: o.Now, assets: loadAssets()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /desk/{$}", h.desk)
 	mux.HandleFunc("GET /desk/login", h.login)

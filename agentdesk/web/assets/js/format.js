@@ -10,6 +10,10 @@ export function setServerTime(iso) {
   if (!Number.isNaN(t)) offsetMs = t - Date.now();
 }
 
+// A page starts with the server's clock at the time it was made (head.html); messages that
+// carry the time later keep it aligned.
+setServerTime(document.querySelector('meta[name="server-time"]')?.content);
+
 /** now is the server's time in milliseconds, as well as the desk knows it. */
 export function now() {
   return Date.now() + offsetMs;

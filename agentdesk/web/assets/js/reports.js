@@ -3,7 +3,7 @@
 // lists the figures in tables, with their definitions below.
 
 import * as api from "./api.js";
-import { h } from "./format.js";
+import { h, now } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const svgNS = "http://www.w3.org/2000/svg";
@@ -148,7 +148,7 @@ async function load() {
 }
 
 function main() {
-  const today = new Date();
+  const today = new Date(now()); // the server's day, whatever the browser's clock says
   $("rp-to").value = isoDay(today);
   $("rp-from").value = isoDay(new Date(today.getTime() - 6 * 86400e3));
   $("rp-form").addEventListener("submit", (e) => {
