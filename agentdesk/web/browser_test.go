@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/foshan-hotline/hotline"
 	"github.com/foshan-hotline/hotline/internal/browsertest"
@@ -49,6 +50,25 @@ func (p *page) login() {
 	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "agent01"), chromedp.SendKeys(chromedp.ID("password"), "agent01-pw"),
 		chromedp.Click(chromedp.ID("login-submit")))
 	p.Wait("the desk", `document.body.dataset.ready === "true"`)
+}
+
+// loginAs logs a user in through the login page and waits for the page it leads to (the desk,
+// for anyone but a department's user).
+func (p *page) loginAs(username, password string) {
+	p.T.Helper()
+	p.Do("open the login page", chromedp.Navigate(p.e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	p.Do("log in as "+username, chromedp.SendKeys(chromedp.ID("username"), username), chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("login-submit")))
+	p.Wait("the desk", `location.pathname === "/desk/"`)
+}
+
+// asSupervisor makes a supervisor (password username-pw) and logs them in on p.
+func asSupervisor(t *testing.T, e *env, p *page, username, name string) {
+	t.Helper()
+	hash, _ := bcrypt.GenerateFromPassword([]byte(username+"-pw"), bcrypt.MinCost)
+	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ($1, $2, 'supervisor', $3)`,
+		username, name, string(hash))
+	p.loginAs(username, username+"-pw")
 }
 
 // state waits until the state bar shows state.

@@ -41,10 +41,7 @@ func TestCalendarPage(t *testing.T) {
 	}
 	day := d.Format(time.DateOnly)
 	p := newPage(t, e)
-	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
-		chromedp.Click(chromedp.ID("login-submit")))
-	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.loginAs("boss", "boss-pw")
 	p.Do("open the calendar", chromedp.Navigate(e.url+"/desk/calendar"))
 	p.Wait("the calendar", `document.body.dataset.ready === "true"`)
 	p.WaitText("cal-version", "版本 1")

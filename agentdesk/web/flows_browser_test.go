@@ -65,10 +65,7 @@ func TestFlowsPage(t *testing.T) {
 	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('lead', '王班长', 'supervisor', $1)`, string(hash))
 
 	p := newPage(t, e)
-	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "lead"), chromedp.SendKeys(chromedp.ID("password"), "lead-pw"),
-		chromedp.Click(chromedp.ID("login-submit")))
-	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.loginAs("lead", "lead-pw")
 	p.Do("open the flows", chromedp.Navigate(e.url+"/desk/flows#survey"))
 	p.Wait("the flows page", `document.body.dataset.ready === "true"`)
 	p.WaitText("fe-flows", "main")
@@ -182,10 +179,7 @@ func TestFlowsPageNewFlow(t *testing.T) {
 	hash, _ := bcrypt.GenerateFromPassword([]byte("lead-pw"), bcrypt.MinCost)
 	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('lead', '王班长', 'supervisor', $1)`, string(hash))
 	p := newPage(t, e)
-	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "lead"), chromedp.SendKeys(chromedp.ID("password"), "lead-pw"),
-		chromedp.Click(chromedp.ID("login-submit")))
-	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.loginAs("lead", "lead-pw")
 	p.Do("open the flows", chromedp.Navigate(e.url+"/desk/flows"))
 	p.Wait("the flows page", `document.body.dataset.ready === "true"`)
 	p.Do("a bad name", chromedp.SendKeys(chromedp.ID("fe-new-name"), "Holiday!"), chromedp.Click(`#fe-new button`))

@@ -85,10 +85,7 @@ func TestSupervisorListensWhispersBarges(t *testing.T) {
 	e.exec(`INSERT INTO hotline.agent_status (agent_id, state, since, call_id) VALUES ($1, 'talking', now() - interval '30 seconds', $2)`, e.ids["agent01"], call)
 
 	p := newPage(t, e)
-	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
-		chromedp.Click(chromedp.ID("login-submit")))
-	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.loginAs("boss", "boss-pw")
 	p.Do("open the wallboard", chromedp.Navigate(e.url+"/desk/supervisor"))
 	p.Wait("the board", `document.body.dataset.ready === "true" && !!document.body.dataset.board`)
 

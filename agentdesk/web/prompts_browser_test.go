@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/foshan-hotline/hotline/agentdesk"
 	"github.com/foshan-hotline/hotline/internal/repotest"
@@ -92,18 +91,6 @@ func toneWAV(seconds float64) []byte {
 	return b.Bytes()
 }
 
-// loginAs makes a supervisor and logs them in through the login page.
-func loginAs(t *testing.T, e *env, p *page, username, name string) {
-	t.Helper()
-	hash, _ := bcrypt.GenerateFromPassword([]byte(username+"-pw"), bcrypt.MinCost)
-	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ($1, $2, 'supervisor', $3)`,
-		username, name, string(hash))
-	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), username), chromedp.SendKeys(chromedp.ID("password"), username+"-pw"),
-		chromedp.Click(chromedp.ID("login-submit")))
-	p.Wait("the desk", `location.pathname === "/desk/"`)
-}
-
 // A supervisor finds a prompt by its text, listens to it, gives it a new text that the
 // server speaks, uploads a recording for Cantonese, and has a file that is not audio refused
 // with the reason; the list marks the changes as waiting for a publish.
@@ -124,7 +111,7 @@ func TestPromptsPage(t *testing.T) {
 	os.WriteFile(junk, []byte("these are meeting notes, not a recording"), 0o644)
 
 	p := newPage(t, e)
-	loginAs(t, e, p, "boss", "张班长")
+	asSupervisor(t, e, p, "boss", "张班长")
 	p.Wait("the supervisor's links", `[...document.querySelectorAll(".sb-links a")].some((a) => a.getAttribute("href") === "/desk/prompts")`)
 	p.Do("open the prompts", chromedp.Navigate(e.url+"/desk/prompts"))
 	p.Wait("the prompts", `document.body.dataset.ready === "true"`)
@@ -176,7 +163,7 @@ func TestPromptsPageWithoutSpeech(t *testing.T) {
 		o.Prompts = agentdesk.PromptOptions{Dir: dir, Espeak: "espeak-ng-not-installed"}
 	})
 	p := newPage(t, e)
-	loginAs(t, e, p, "boss", "张班长")
+	asSupervisor(t, e, p, "boss", "张班长")
 	p.Do("open a prompt", chromedp.Navigate(e.url+"/desk/prompts?prompt=common/welcome"))
 	p.Wait("the prompts", `document.body.dataset.ready === "true"`)
 	p.WaitText("pr-tools", "未安装 espeak-ng")

@@ -45,7 +45,7 @@ func TestRecordingsPage(t *testing.T) {
 	}
 
 	p := newPage(t, e)
-	loginAs(t, e, p, "boss", "张班长")
+	asSupervisor(t, e, p, "boss", "张班长")
 	p.Wait("the supervisor's links", `[...document.querySelectorAll(".sb-links a")].some((a) => a.getAttribute("href") === "/desk/recordings")`)
 	p.Do("open the recordings", chromedp.Navigate(e.url+"/desk/recordings"))
 	p.Wait("the recordings", `document.body.dataset.ready === "true"`)

@@ -43,10 +43,7 @@ func TestReportsPage(t *testing.T) {
 	}
 
 	p := newPage(t, e)
-	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
-		chromedp.Click(chromedp.ID("login-submit")))
-	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.loginAs("boss", "boss-pw")
 	// A supervisor's desk links to their pages.
 	p.WaitText("statebar", "报表")
 	if got := p.Eval(`[...document.querySelectorAll(".sb-links a")].map(a => a.textContent).join(" ")`); !strings.HasPrefix(got, "班长台 报表 流程 日历") {
@@ -96,14 +93,8 @@ func TestReportsPage(t *testing.T) {
 func TestReportsOpenOnTheServersWeek(t *testing.T) {
 	const shift = -30 * 24 * time.Hour
 	e := newEnv(t, func(o *agentdesk.Options) { o.Now = func() time.Time { return time.Now().Add(shift) } })
-	hash, _ := bcrypt.GenerateFromPassword([]byte("boss-pw"), bcrypt.MinCost)
-	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('boss', '张班长', 'supervisor', $1)`, string(hash))
-
 	p := newPage(t, e)
-	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
-		chromedp.Click(chromedp.ID("login-submit")))
-	p.Wait("the desk", `location.pathname === "/desk/"`)
+	asSupervisor(t, e, p, "boss", "张班长")
 	p.Do("open the reports", chromedp.Navigate(e.url+"/desk/reports"))
 	p.Wait("the reports", `document.body.dataset.ready === "true"`)
 	cst := time.FixedZone("CST", 8*3600)

@@ -35,10 +35,7 @@ func TestSupervisorWallboard(t *testing.T) {
 		SELECT call_id, id, $1, 'general', 'accepted', entered_at, left_at FROM hotline.queue_entries WHERE outcome = 'answered'`, e.ids["agent02"])
 
 	p := newPage(t, e)
-	p.Do("open the login page", chromedp.Navigate(e.url+"/desk/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	p.Do("log in", chromedp.SendKeys(chromedp.ID("username"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "boss-pw"),
-		chromedp.Click(chromedp.ID("login-submit")))
-	p.Wait("the desk", `location.pathname === "/desk/"`)
+	p.loginAs("boss", "boss-pw")
 	p.Do("open the wallboard", chromedp.Navigate(e.url+"/desk/supervisor"))
 	p.Wait("the board", `document.body.dataset.ready === "true" && !!document.body.dataset.board`)
 	p.Wait("live", `document.body.dataset.conn === "open"`)
