@@ -622,6 +622,7 @@ func (c *call) hangupRinging() {
 	if r == nil {
 		return
 	}
+	c.staleOffer = r.Offer.ID
 	ctx, cancel := context.WithTimeout(c.ctx, c.e.cfg.RequestTimeout)
 	defer cancel()
 	if err := c.conn.Client().Channel(r.Leg).Hangup(ctx, ari.HangupNormal); err != nil &&

@@ -88,6 +88,9 @@ type call struct {
 	ringing        *savedOffer
 	talk           *savedTalk
 	xfer           *savedTransfer
+	// staleOffer is the offer that rang for the lost controller, cancelled on resume: the
+	// adopter's ACD may still hand it over from a list read before the cancel.
+	staleOffer int64
 }
 
 // frame is one run of one flow: its variables and where to go on return.

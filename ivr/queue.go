@@ -74,6 +74,12 @@ func (c *call) waitInQueue(n *flow.Queue, entry hotline.QueueEntry) (*flow.Exit,
 			if !ok {
 				continue // a command for a conversation that has ended: drained as refused
 			}
+			if o.ID == c.staleOffer {
+				// Cancelled already: ringing the agent again would connect a call the ACD
+				// does not count, and leave the agent shown free while talking.
+				c.log.Info("offer cancelled on resume handed over late; ignored", "offer_id", o.ID, "agent_id", o.AgentID)
+				continue
+			}
 			connected, tr, err := c.connectAgent(n, o)
 			if connected {
 				if err != nil {
