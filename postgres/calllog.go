@@ -121,7 +121,7 @@ type logItem struct {
 	start hotline.CallRecord
 	step  hotline.CallStep
 	end   hotline.CallEnd
-	rec   hotline.Recording
+	rec   *hotline.Recording // a pointer: recordings are rare, and every item has room for each kind
 }
 
 type itemKind uint8
@@ -250,7 +250,7 @@ func (l *CallLog) Recording(ctx context.Context, r hotline.Recording) error {
 	if r.CallID == "" || r.Name == "" || r.Kind == "" || r.Node == "" {
 		return fmt.Errorf("recording %q of call %q: need a call id, name, kind and node", r.Name, r.CallID)
 	}
-	return l.enqueue(logItem{kind: itemRecording, rec: r})
+	return l.enqueue(logItem{kind: itemRecording, rec: &r})
 }
 
 // Flush returns when every record queued before it has been written or given up on.
@@ -457,8 +457,7 @@ func (l *CallLog) run() {
 			l.spool.close()
 		}
 	}()
-	b := &batch{stepAt: make(map[stepKey]int), endAt: make(map[string]int), startAt: make(map[string]int),
-		recAt: make(map[string]int)}
+	b := &batch{}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -491,8 +490,8 @@ func (l *CallLog) run() {
 		for _, it := range items {
 			b.add(it)
 		}
-		starts := make([]string, len(b.starts))
-		for i, s := range b.starts {
+		starts := make([]string, len(b.starts.rows))
+		for i, s := range b.starts.rows {
 			starts[i] = s.ID
 		}
 		l.write(b)
@@ -500,18 +499,13 @@ func (l *CallLog) run() {
 	}
 }
 
-// batch is what the writer has collected: starts by call, steps merged by (call, seq), ends
-// merged by call.
+// batch is what the writer has collected, a row per call start, step (call, seq), call end
+// and recording (name), the records of each merged into its row.
 type batch struct {
-	starts   []startRow
-	startAt  map[string]int
-	steps    []stepRow
-	stepAt   map[stepKey]int
-	ends     []endRow
-	endAt    map[string]int
-	recs     []recRow
-	recAt    map[string]int
-	received int
+	starts keyed[string, hotline.CallRecord]
+	steps  keyed[stepKey, hotline.CallStep]
+	ends   keyed[string, hotline.CallEnd]
+	recs   keyed[string, hotline.Recording]
 }
 
 type stepKey struct {
@@ -519,77 +513,56 @@ type stepKey struct {
 	seq  int
 }
 
-// stepRow is a step to write and how many records it stands for.
-type stepRow struct {
-	hotline.CallStep
-	records int
-}
-
-// startRow is a call start to write and how many records it stands for.
-type startRow struct {
-	hotline.CallRecord
-	records int
-}
-
-// endRow is a call end to write and how many records it stands for.
-type endRow struct {
-	hotline.CallEnd
-	records int
-}
-
-// recRow is a recording's row to write and how many records it stands for.
-type recRow struct {
-	hotline.Recording
-	records int
-}
-
 func (b *batch) add(it logItem) {
-	b.received++
 	switch it.kind {
 	case itemStart:
-		if i, ok := b.startAt[it.start.ID]; ok {
-			b.starts[i].records++
-			return
-		}
-		b.startAt[it.start.ID] = len(b.starts)
-		b.starts = append(b.starts, startRow{it.start, 1})
+		b.starts.add(it.start.ID, it.start, first) // starting a call again changes nothing
 	case itemStep:
-		k := stepKey{it.step.CallID, it.step.Seq}
-		if i, ok := b.stepAt[k]; ok {
-			b.steps[i] = stepRow{mergeStep(b.steps[i].CallStep, it.step), b.steps[i].records + 1}
-			return
-		}
-		b.stepAt[k] = len(b.steps)
-		b.steps = append(b.steps, stepRow{it.step, 1})
+		b.steps.add(stepKey{it.step.CallID, it.step.Seq}, it.step, mergeStep)
 	case itemEnd:
-		if i, ok := b.endAt[it.end.CallID]; ok {
-			b.ends[i] = endRow{it.end, b.ends[i].records + 1}
-			return
-		}
-		b.endAt[it.end.CallID] = len(b.ends)
-		b.ends = append(b.ends, endRow{it.end, 1})
+		b.ends.add(it.end.CallID, it.end, last)
 	case itemRecording:
-		// The later save of a recording (its length at the stop) completes the earlier.
-		if i, ok := b.recAt[it.rec.Name]; ok {
-			b.recs[i] = recRow{it.rec, b.recs[i].records + 1}
-			return
-		}
-		b.recAt[it.rec.Name] = len(b.recs)
-		b.recs = append(b.recs, recRow{it.rec, 1})
+		b.recs.add(it.rec.Name, *it.rec, last) // the later save (its length at the stop) completes it
 	}
 }
 
 func (b *batch) reset() {
-	b.starts = b.starts[:0]
-	b.steps = b.steps[:0]
-	b.ends = b.ends[:0]
-	b.recs = b.recs[:0]
-	clear(b.startAt)
-	clear(b.stepAt)
-	clear(b.endAt)
-	clear(b.recAt)
-	b.received = 0
+	b.starts.reset()
+	b.steps.reset()
+	b.ends.reset()
+	b.recs.reset()
 }
+
+// keyed holds rows by key, in the order their first records came; each row counts the records
+// merged into it.
+type keyed[K comparable, T any] struct {
+	rows    []T
+	records []int
+	at      map[K]int
+}
+
+// add merges v into the row of key (the row becomes merge(row, v)), or adds a row for it.
+func (k *keyed[K, T]) add(key K, v T, merge func(earlier, later T) T) {
+	if i, ok := k.at[key]; ok {
+		k.rows[i] = merge(k.rows[i], v)
+		k.records[i]++
+		return
+	}
+	if k.at == nil {
+		k.at = make(map[K]int)
+	}
+	k.at[key] = len(k.rows)
+	k.rows = append(k.rows, v)
+	k.records = append(k.records, 1)
+}
+
+func (k *keyed[K, T]) reset() {
+	k.rows, k.records = k.rows[:0], k.records[:0]
+	clear(k.at)
+}
+
+func first[T any](earlier, _ T) T { return earlier }
+func last[T any](_, later T) T    { return later }
 
 // mergeStep completes an earlier record of a step with a later one: the later one's fields
 // win where it has them.
@@ -624,23 +597,21 @@ func mergeStep(earlier, later hotline.CallStep) hotline.CallStep {
 // write writes a batch, starts first so steps and recordings find their call, steps before
 // ends so a call's end follows its path, and empties it.
 func (l *CallLog) write(b *batch) {
-	if len(b.starts) > 0 {
-		l.writeRows("start", len(b.starts), func(i int) (string, int) { return b.starts[i].ID, b.starts[i].records },
-			func(ctx context.Context, lo, hi int) ([]int, error) { return l.insertStarts(ctx, b.starts[lo:hi]) })
-	}
-	if len(b.steps) > 0 {
-		l.writeRows("step", len(b.steps), func(i int) (string, int) { return b.steps[i].CallID, b.steps[i].records },
-			func(ctx context.Context, lo, hi int) ([]int, error) { return l.insertSteps(ctx, b.steps[lo:hi]) })
-	}
-	if len(b.recs) > 0 {
-		l.writeRows("recording", len(b.recs), func(i int) (string, int) { return b.recs[i].CallID, b.recs[i].records },
-			func(ctx context.Context, lo, hi int) ([]int, error) { return l.upsertRecordings(ctx, b.recs[lo:hi]) })
-	}
-	if len(b.ends) > 0 {
-		l.writeRows("end", len(b.ends), func(i int) (string, int) { return b.ends[i].CallID, b.ends[i].records },
-			func(ctx context.Context, lo, hi int) ([]int, error) { return l.updateEnds(ctx, b.ends[lo:hi]) })
-	}
+	writeKeyed(l, "start", &b.starts, func(r hotline.CallRecord) string { return r.ID }, l.insertStarts)
+	writeKeyed(l, "step", &b.steps, func(r hotline.CallStep) string { return r.CallID }, l.insertSteps)
+	writeKeyed(l, "recording", &b.recs, func(r hotline.Recording) string { return r.CallID }, l.upsertRecordings)
+	writeKeyed(l, "end", &b.ends, func(r hotline.CallEnd) string { return r.CallID }, l.updateEnds)
 	b.reset()
+}
+
+// writeKeyed writes the rows of k, if any, with exec (see writeRows); call tells a row's call.
+func writeKeyed[K comparable, T any](l *CallLog, what string, k *keyed[K, T], call func(T) string,
+	exec func(ctx context.Context, rows []T) (missing []int, err error)) {
+	if len(k.rows) == 0 {
+		return
+	}
+	l.writeRows(what, len(k.rows), func(i int) (string, int) { return call(k.rows[i]), k.records[i] },
+		func(ctx context.Context, lo, hi int) ([]int, error) { return exec(ctx, k.rows[lo:hi]) })
 }
 
 // writeRows writes rows 0..n-1 with exec, which returns the rows it found nothing to update
@@ -790,7 +761,7 @@ const surveysFromEnds = `
 	ON CONFLICT (call_id) DO UPDATE SET score = EXCLUDED.score, answered_at = EXCLUDED.answered_at
 	WHERE s.score IS DISTINCT FROM EXCLUDED.score`
 
-func (l *CallLog) insertStarts(ctx context.Context, rows []startRow) ([]int, error) {
+func (l *CallLog) insertStarts(ctx context.Context, rows []hotline.CallRecord) ([]int, error) {
 	n := len(rows)
 	ids, nodes, channels, callers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	langs, started, instances, flows := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
@@ -822,7 +793,7 @@ func (l *CallLog) insertStarts(ctx context.Context, rows []startRow) ([]int, err
 	return nil, nil
 }
 
-func (l *CallLog) insertSteps(ctx context.Context, rows []stepRow) ([]int, error) {
+func (l *CallLog) insertSteps(ctx context.Context, rows []hotline.CallStep) ([]int, error) {
 	n := len(rows)
 	calls, flows, nodes, kinds := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	entered, left, exits, inputs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -849,7 +820,7 @@ const recordingsUpsert = `
 	     AS r (call_id, kind, name, format, duration_ms, agent_id, node, started_at)
 	ON CONFLICT (name) DO UPDATE SET duration_ms = EXCLUDED.duration_ms`
 
-func (l *CallLog) upsertRecordings(ctx context.Context, rows []recRow) ([]int, error) {
+func (l *CallLog) upsertRecordings(ctx context.Context, rows []hotline.Recording) ([]int, error) {
 	n := len(rows)
 	calls, kinds, names, formats := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	nodes, started, durations, agents := make([]string, n), make([]string, n), make([]int64, n), make([]int64, n)
@@ -865,7 +836,7 @@ func (l *CallLog) upsertRecordings(ctx context.Context, rows []recRow) ([]int, e
 	return nil, nil
 }
 
-func (l *CallLog) updateEnds(ctx context.Context, rows []endRow) ([]int, error) {
+func (l *CallLog) updateEnds(ctx context.Context, rows []hotline.CallEnd) ([]int, error) {
 	n := len(rows)
 	ids, ended, answered, outcomes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	langs, queues := make([]string, n), make([]string, n)

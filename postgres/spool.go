@@ -77,7 +77,7 @@ func (s *spool) append(it logItem) error {
 	case itemEnd:
 		rec.End = &it.end
 	case itemRecording:
-		rec.Rec = &it.rec
+		rec.Rec = it.rec
 	}
 	line, err := json.Marshal(rec)
 	if err != nil {
@@ -121,7 +121,7 @@ func (s *spool) take(max int) ([]logItem, error) {
 		case rec.End != nil:
 			it.end = *rec.End
 		case rec.Rec != nil:
-			it.rec = *rec.Rec
+			it.rec = rec.Rec
 		default:
 			continue
 		}
