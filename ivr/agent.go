@@ -196,10 +196,20 @@ func (c *call) connectAgent(n *flow.Queue, o hotline.Offer) (connected bool, tr 
 	// The caller is in the bridge with the agent: the music stops with no gap of silence.
 	c.stopMOH()
 	stopRecording := c.recordConversation(bridgeID, o)
+	agentBefore, outcomeBefore := c.agentID, c.outcome
 	c.talkingAgent(o, legID, bridgeID)
-	c.agentID = o.AgentID
-	c.outcome = hotline.OutcomeAgent
 	if err := c.retryACD(func(ctx context.Context) error { return c.e.cfg.ACD.OfferAnswered(ctx, o.ID) }); err != nil {
+		if errors.Is(err, hotline.ErrConflict) && c.entry != nil {
+			// The ACD ended the offer before the answer reached it (cancelled, rung out): it
+			// counts the agent free, so the two must not talk. The caller waits on.
+			log.Warn("agent answered an offer the ACD had ended; agent let go, caller waits on", "err", err)
+			stopRecording()
+			hangupLeg()
+			c.destroyBridge(bridgeID)
+			c.agentID, c.outcome = agentBefore, outcomeBefore
+			c.inQueue(*c.entry)
+			return false, nil, nil
+		}
 		log.Error("record offer answered", "err", err)
 	}
 	log.Info("caller connected to agent", "queue", n.Queue)

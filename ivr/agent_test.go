@@ -22,6 +22,8 @@ type fakeACD struct {
 	events []string
 	// failAnswers makes that many OfferAnswered calls fail as a slow database would.
 	failAnswers int
+	// ended are offers the ACD ended already: their answer is refused.
+	ended map[int64]bool
 }
 
 func (f *fakeACD) note(format string, args ...any) error {
@@ -37,6 +39,10 @@ func (f *fakeACD) OfferAnswered(ctx context.Context, offerID int64) error {
 		f.failAnswers--
 		f.mu.Unlock()
 		return fmt.Errorf("offer answered: offer %d: %w", offerID, context.DeadlineExceeded)
+	}
+	if f.ended[offerID] {
+		f.mu.Unlock()
+		return fmt.Errorf("offer answered: offer %d: offer ended as cancelled: %w", offerID, hotline.ErrConflict)
 	}
 	f.mu.Unlock()
 	return f.note("answered %d", offerID)
@@ -191,6 +197,38 @@ func TestFailedOffersKeepTheCallerWaiting(t *testing.T) {
 	a.h.Engine.Wait()
 	if got, want := a.acd.seen(), []string{"ended 1 rejected", "ended 2 timeout", "ended 3 failed", "answered 4", "conversation 4"}; !slices.Equal(got, want) {
 		t.Errorf("ACD heard %v, want %v", got, want)
+	}
+}
+
+// TestAnswerOfAnEndedOfferLetsTheAgentGo: an agent answers an offer the ACD ended meanwhile
+// (here: its answer is refused as a conflict): the ACD counts that agent free, so the agent's
+// phone is hung up and the caller waits on, in the queue, for the next offer.
+func TestAnswerOfAnEndedOfferLetsTheAgentGo(t *testing.T) {
+	a := startAgentRig(t, map[string]arisim.PhoneBehaviour{
+		"1001": {Mode: arisim.PhoneAnswer, AnswerAfter: time.Second},
+		"1002": {Mode: arisim.PhoneAnswer, AnswerAfter: time.Second},
+	})
+	a.acd.mu.Lock()
+	a.acd.ended = map[int64]bool{1: true}
+	a.acd.mu.Unlock()
+	a.offer(t, 1, "PJSIP/1001")
+	select {
+	case <-a.agentPhone(t, "PJSIP/1001").Done():
+	case <-a.ctx.Done():
+		t.Fatal("the agent of the ended offer was not let go")
+	}
+	if a.caller.Ended() {
+		t.Fatal("the caller was cut off")
+	}
+	a.offer(t, 2, "PJSIP/1002")
+	waitFor(t, a.ctx, "the next agent to answer", func() bool { return slices.Contains(a.acd.seen(), "answered 2") })
+	must(t, a.caller.Hangup())
+	a.h.Engine.Wait()
+	if got, want := a.acd.seen(), []string{"answered 2", "conversation 2"}; !slices.Equal(got, want) {
+		t.Errorf("ACD heard %v, want %v (nothing of the ended offer: it is the ACD's already)", got, want)
+	}
+	if _, _, end := a.rec.only(t); end.Outcome != hotline.OutcomeAgent || end.AgentID != 2 {
+		t.Errorf("call ended as %q with agent %d, want %q with agent 2", end.Outcome, end.AgentID, hotline.OutcomeAgent)
 	}
 }
 
