@@ -131,7 +131,7 @@ func TestWorkArea(t *testing.T) {
 	if p.Eval(`document.getElementById("kb-district").disabled`) != "true" {
 		t.Errorf("the district stays choosable for rules")
 	}
-	p.Do("copy the rule", chromedp.Click(`#kb-results .kb-item:first-child .kb-copy`))
+	p.Click("copy the rule", `#kb-results .kb-item:first-child .kb-copy`)
 	p.Wait("a second desk:copy", `window.copied.length === 2 && window.copied[1].text.includes("现场办理")`)
 	p.Shoot("23-knowledge-rules")
 
@@ -147,7 +147,7 @@ func TestWorkArea(t *testing.T) {
 	if first := p.Eval(`document.querySelector("#calls-rows tr").innerText`); !strings.Contains(first, "075783001234") {
 		t.Errorf("the newest call is not first: %s", first)
 	}
-	p.Do("copy a number", chromedp.Click(`#calls-rows tr:first-child button.wa-num`))
+	p.Click("copy a number", `#calls-rows tr:first-child button.wa-num`)
 	p.Wait("the number's desk:copy", `window.copied.length === 3 && window.copied[2].text === "075783001234" && window.copied[2].source === "calls"`)
 	p.Shoot("24-recent-calls")
 

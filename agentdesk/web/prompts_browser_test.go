@@ -119,7 +119,7 @@ func TestPromptsPage(t *testing.T) {
 	p.WaitText("pr-tools", "espeak-ng 与 sox")
 	p.Do("search by text", chromedp.SendKeys(chromedp.ID("pr-q"), "账单"))
 	p.WaitText("pr-count", "显示 1 条")
-	p.Do("listen to the Mandarin menu", chromedp.Click(`#pr-rows tr[data-id="main/menu"] td[data-lang="zh"] .pr-play`))
+	p.Click("listen to the Mandarin menu", `#pr-rows tr[data-id="main/menu"] td[data-lang="zh"] .pr-play`)
 	p.Wait("the audio loaded", `document.getElementById("pr-audio").readyState >= 1 && document.getElementById("pr-audio").duration > 0.5`)
 	if got := p.Eval(`document.getElementById("pr-audio").dataset.prompt`); got != "zh/main/menu" {
 		t.Errorf("playing %q, want zh/main/menu", got)

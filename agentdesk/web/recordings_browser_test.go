@@ -68,7 +68,7 @@ func TestRecordingsPage(t *testing.T) {
 	p.WaitText("rc-rows", "137****5678")
 	p.Shoot("recordings")
 
-	p.Do("play it", chromedp.Click(`#rc-rows button[data-play]`))
+	p.Click("play it", `#rc-rows button[data-play]`)
 	p.Wait("playing", `document.getElementById("rc-audio").readyState >= 1 && Math.abs(document.getElementById("rc-audio").duration - 2) < 0.2`)
 	got, err := chromedp.Run(p.Tab, chromedp.Evaluate[string](
 		`fetch(document.querySelector("#rc-rows a[download]").href).then((r) => r.status + " " + r.headers.get("Content-Disposition"))`,
