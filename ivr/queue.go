@@ -75,9 +75,10 @@ func (c *call) waitInQueue(n *flow.Queue, entry hotline.QueueEntry) (*flow.Exit,
 				continue // a command for a conversation that has ended: drained as refused
 			}
 			if o.ID == c.staleOffer {
-				// Cancelled already: ringing the agent again would connect a call the ACD
-				// does not count, and leave the agent shown free while talking.
-				c.log.Info("offer cancelled on resume handed over late; ignored", "offer_id", o.ID, "agent_id", o.AgentID)
+				// Cancelled on resume already (ending it again changes nothing, or completes a
+				// cancel the database missed): ringing the agent again would connect a call
+				// the ACD does not count, and leave the agent shown free while talking.
+				c.offerEnded(o, hotline.OfferCancelled, "cancelled on resume; handed over late")
 				continue
 			}
 			connected, tr, err := c.connectAgent(n, o)
