@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/foshan-hotline/hotline/agentdesk"
 	"github.com/foshan-hotline/hotline/ivr/flow"
@@ -30,9 +29,6 @@ func TestCalendarPage(t *testing.T) {
 		}
 		o.Calendars = book
 	})
-	hash, _ := bcrypt.GenerateFromPassword([]byte("boss-pw"), bcrypt.MinCost)
-	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('boss', '张班长', 'supervisor', $1)`, string(hash))
-
 	// A Monday two weeks ahead: within the page's two months.
 	now := time.Now().In(time.FixedZone("CST", 8*3600))
 	d := now.AddDate(0, 0, 14)
@@ -41,7 +37,7 @@ func TestCalendarPage(t *testing.T) {
 	}
 	day := d.Format(time.DateOnly)
 	p := newPage(t, e)
-	p.loginAs("boss", "boss-pw")
+	asSupervisor(t, e, p, "boss", "张班长")
 	p.Do("open the calendar", chromedp.Navigate(e.url+"/desk/calendar"))
 	p.Wait("the calendar", `document.body.dataset.ready === "true"`)
 	p.WaitText("cal-version", "版本 1")

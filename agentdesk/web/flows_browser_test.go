@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/foshan-hotline/hotline/agentdesk"
 	"github.com/foshan-hotline/hotline/agentdesk/flowedit"
@@ -61,11 +60,8 @@ func withFlows(t *testing.T) func(*agentdesk.Options) {
 // side by side, and version 1 is restored as version 3.
 func TestFlowsPage(t *testing.T) {
 	e := newEnv(t, withFlows(t))
-	hash, _ := bcrypt.GenerateFromPassword([]byte("lead-pw"), bcrypt.MinCost)
-	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('lead', '王班长', 'supervisor', $1)`, string(hash))
-
 	p := newPage(t, e)
-	p.loginAs("lead", "lead-pw")
+	asSupervisor(t, e, p, "lead", "王班长")
 	p.Do("open the flows", chromedp.Navigate(e.url+"/desk/flows#survey"))
 	p.Wait("the flows page", `document.body.dataset.ready === "true"`)
 	p.WaitText("fe-flows", "main")
@@ -176,10 +172,8 @@ func TestFlowsPage(t *testing.T) {
 // saved, and published as its version 1.
 func TestFlowsPageNewFlow(t *testing.T) {
 	e := newEnv(t, withFlows(t))
-	hash, _ := bcrypt.GenerateFromPassword([]byte("lead-pw"), bcrypt.MinCost)
-	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('lead', '王班长', 'supervisor', $1)`, string(hash))
 	p := newPage(t, e)
-	p.loginAs("lead", "lead-pw")
+	asSupervisor(t, e, p, "lead", "王班长")
 	p.Do("open the flows", chromedp.Navigate(e.url+"/desk/flows"))
 	p.Wait("the flows page", `document.body.dataset.ready === "true"`)
 	p.Do("a bad name", chromedp.SendKeys(chromedp.ID("fe-new-name"), "Holiday!"), chromedp.Click(`#fe-new button`))

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/foshan-hotline/hotline/agentdesk"
 	"github.com/foshan-hotline/hotline/postgres"
@@ -17,8 +16,6 @@ import (
 // definitions.
 func TestReportsPage(t *testing.T) {
 	e := newEnv(t)
-	hash, _ := bcrypt.GenerateFromPassword([]byte("boss-pw"), bcrypt.MinCost)
-	e.exec(`INSERT INTO hotline.agents (username, display_name, role, password_hash) VALUES ('boss', '张班长', 'supervisor', $1)`, string(hash))
 	e.exec(`INSERT INTO hotline.skills (id, name) VALUES ('ss', '社保')`)
 	e.exec(`INSERT INTO hotline.queues (id, name, skill_id) VALUES ('ss', '社保咨询', 'ss')`)
 	for i, c := range []struct{ outcome, entered, left string }{
@@ -43,7 +40,7 @@ func TestReportsPage(t *testing.T) {
 	}
 
 	p := newPage(t, e)
-	p.loginAs("boss", "boss-pw")
+	asSupervisor(t, e, p, "boss", "张班长")
 	// A supervisor's desk links to their pages.
 	p.WaitText("statebar", "报表")
 	if got := p.Eval(`[...document.querySelectorAll(".sb-links a")].map(a => a.textContent).join(" ")`); !strings.HasPrefix(got, "班长台 报表 流程 日历") {
